@@ -1,0 +1,35 @@
+# Build options and the INTERFACE targets that carry flags. Nothing here touches
+# global flags: every project target links idsync::options PRIVATE instead.
+
+option(IDSYNC_WERROR "Treat compiler warnings as errors (CI builds)" OFF)
+set(IDSYNC_SANITIZE "" CACHE STRING
+    "Comma-separated sanitizers for every project target, e.g. address,undefined")
+option(IDSYNC_FUZZ "Build libFuzzer targets (needs clang)" OFF)
+option(IDSYNC_BUILD_BENCH "Build benchmarks in bench/" ON)
+
+add_library(idsync_options INTERFACE)
+add_library(idsync::options ALIAS idsync_options)
+target_compile_features(idsync_options INTERFACE cxx_std_20)
+target_compile_options(idsync_options INTERFACE -Wall -Wextra -Wpedantic
+                       $<$<BOOL:${IDSYNC_WERROR}>:-Werror>)
+if(IDSYNC_SANITIZE)
+  target_compile_options(idsync_options INTERFACE
+                         -fsanitize=${IDSYNC_SANITIZE} -fno-omit-frame-pointer
+                         -fno-sanitize-recover=all)
+  target_link_options(idsync_options INTERFACE -fsanitize=${IDSYNC_SANITIZE})
+endif()
+
+# idsync_module(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# One static library per top-level module, aliased idsync::<name>, whose public
+# headers live in <module>/include/idsync/<name>/.
+function(idsync_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(idsync_${name} STATIC ${ARG_SOURCES})
+  add_library(idsync::${name} ALIAS idsync_${name})
+  target_include_directories(idsync_${name}
+    PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+    PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(idsync_${name} PUBLIC ${ARG_PUBLIC_DEPS}
+                        PRIVATE idsync::options ${ARG_PRIVATE_DEPS})
+  target_compile_features(idsync_${name} PUBLIC cxx_std_20)
+endfunction()

@@ -1,0 +1,96 @@
+// The data model shared by connectors, the store and the planner. Plain value
+// types with no behaviour beyond comparison; nothing here does I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace idsync::sync {
+
+// Where a record came from, for diagnostics: "people.csv:17".
+struct Origin {
+  std::string file;
+  int64_t line = 0;  // 1-based; 0 when not line-oriented (e.g. a JSON feed)
+  std::string ToString() const;
+  friend bool operator==(const Origin&, const Origin&) = default;
+};
+
+// One rejected source record (or field) and why.
+struct Diagnostic {
+  Origin origin;
+  std::string key;     // the record's source key, when known
+  std::string field;   // attribute or IDaaS field at fault, when known
+  std::string reason;  // human readable, e.g. "invalid UTF-8"
+  friend bool operator==(const Diagnostic&, const Diagnostic&) = default;
+};
+
+// IDaaS user fields idsync can manage. A field is written only when the config
+// maps it (SourceSnapshot::mapped_fields), so an unmapped field is never
+// patched away.
+enum class UserField : uint8_t {
+  kUsername,
+  kDisplayName,
+  kEmail,
+  kPhoneNumber,
+  kPhoneRegion,
+  kDescription,
+  kPrimaryOu,
+  kExtraOus,
+  kEnabled,
+  kCustomFields,
+};
+const char* UserFieldName(UserField f);
+
+// A user as the source wants it to be in IDaaS, after mapping.
+struct DesiredUser {
+  std::string key;  // stable source key; becomes userExternalId
+  std::string username;
+  std::string display_name;
+  std::string email;
+  std::string phone_number;
+  std::string phone_region;
+  std::string description;
+  std::string primary_ou_key;               // source key of the primary OU
+  std::vector<std::string> extra_ou_keys;   // sorted, unique, no primary
+  bool enabled = true;
+  std::map<std::string, std::string> custom_fields;
+  Origin origin;
+  friend bool operator==(const DesiredUser&, const DesiredUser&) = default;
+};
+
+// An organizational unit (department). Keys are ids or full paths, never a
+// display name alone.
+struct DesiredOu {
+  std::string key;         // becomes organizationalUnitExternalId
+  std::string name;
+  std::string parent_key;  // empty: directly under target.root_ou
+  std::string description;
+  Origin origin;
+  friend bool operator==(const DesiredOu&, const DesiredOu&) = default;
+};
+
+struct DesiredGroup {
+  std::string key;  // becomes groupExternalId
+  std::string name;
+  std::string description;
+  std::vector<std::string> member_keys;  // user source keys, sorted, unique
+  Origin origin;
+  friend bool operator==(const DesiredGroup&, const DesiredGroup&) = default;
+};
+
+// A complete read of the source. Connectors never hand out a partial one: a
+// read either yields a whole snapshot or fails.
+struct SourceSnapshot {
+  std::vector<DesiredUser> users;
+  std::vector<DesiredOu> ous;
+  std::vector<DesiredGroup> groups;
+  std::vector<UserField> mapped_fields;
+  std::vector<Diagnostic> rejected;  // records excluded, with reasons
+  int64_t records_read = 0;          // user records seen, valid or not
+  std::string description;           // e.g. "csv:/var/lib/idsync/people.csv"
+};
+
+}  // namespace idsync::sync
