@@ -1,6 +1,6 @@
 # Every third-party dependency comes from a Debian 12 package (see scripts/bootstrap).
 find_package(Threads REQUIRED)
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+find_package(Boost 1.81.0 EXACT REQUIRED COMPONENTS json url CONFIG)
 find_package(OpenSSL REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(yaml-cpp REQUIRED)

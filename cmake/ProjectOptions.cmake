@@ -33,3 +33,11 @@ function(idsync_module name)
                         PRIVATE idsync::options ${ARG_PRIVATE_DEPS})
   target_compile_features(idsync_${name} PUBLIC cxx_std_20)
 endfunction()
+
+# idsync::version: the generated header <idsync/version.h> (IDSYNC_VERSION).
+configure_file(${CMAKE_CURRENT_LIST_DIR}/version.h.in
+               ${PROJECT_BINARY_DIR}/generated/idsync/version.h @ONLY)
+add_library(idsync_version INTERFACE)
+add_library(idsync::version ALIAS idsync_version)
+target_include_directories(idsync_version INTERFACE
+                           $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated>)

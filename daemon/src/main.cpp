@@ -1,5 +1,3 @@
-#include <cstdio>
-int main() {
-  std::fputs("idsync: not built yet\n", stderr);
-  return 1;
-}
+#include "idsync/daemon/cli.h"
+
+int main(int argc, char** argv) { return idsync::daemon::Main(argc, argv); }

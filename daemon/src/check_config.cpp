@@ -1,0 +1,38 @@
+#include "check_config.h"
+
+#include "idsync/config/config.h"
+#include "idsync/daemon/cli.h"
+
+namespace idsync::daemon {
+
+int CheckConfig(const CheckConfigOptions& options, std::ostream& out,
+                std::ostream& err) {
+  config::Diagnostics diags;
+  config::Config cfg = config::Load(options.config_path, &diags);
+  if (!diags.empty()) {
+    for (const auto& p : diags.Sorted()) err << p.ToString() << "\n";
+    err << options.config_path << ": " << diags.size()
+        << (diags.size() == 1 ? " problem" : " problems") << " found\n";
+    return kError;
+  }
+  if (options.connect) {
+    err << "idsync check-config --connect: not available in this build yet "
+           "(needs the API client)\n";
+    return kError;
+  }
+  out << options.config_path << ": configuration is valid\n"
+      << "  idaas:   " << cfg.idaas.endpoint << " instance "
+      << cfg.idaas.instance_id << ", application " << cfg.idaas.application_id
+      << ", client secret from " << cfg.idaas.client_secret.reference() << "\n"
+      << "  source:  " << cfg.source.type << "\n"
+      << "  mapping: " << cfg.mapping.fields.size() << " fields, "
+      << cfg.mapping.custom_fields.size() << " custom fields\n"
+      << "  target:  root OU " << cfg.target.root_ou << "\n"
+      << "  policy:  on_missing " << cfg.policy.on_missing << ", max_deletes "
+      << cfg.policy.max_deletes.count << " or " << cfg.policy.max_deletes.percent
+      << "%\n"
+      << "  store:   " << cfg.store.path << "\n";
+  return kOk;
+}
+
+}  // namespace idsync::daemon

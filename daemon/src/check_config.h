@@ -1,0 +1,20 @@
+// `idsync check-config`: validates everything that can be checked without
+// side effects and prints either a summary of what was checked or every
+// problem found.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+namespace idsync::daemon {
+
+struct CheckConfigOptions {
+  std::string config_path;
+  bool connect = false;  // also read the source and reach IDaaS
+};
+
+// Returns an ExitCode: kOk when valid, kError otherwise.
+int CheckConfig(const CheckConfigOptions& options, std::ostream& out,
+                std::ostream& err);
+
+}  // namespace idsync::daemon
