@@ -44,6 +44,10 @@ enum class UserField : uint8_t {
 };
 const char* UserFieldName(UserField f);
 
+// The primary_ou_key of a user placed directly in target.root_ou (the
+// mapping yields "@root"; see docs/mapping.md). Never the key of a DesiredOu.
+inline constexpr const char kRootOuKey[] = "@root";
+
 // A user as the source wants it to be in IDaaS, after mapping.
 struct DesiredUser {
   std::string key;  // stable source key; becomes userExternalId
@@ -53,7 +57,7 @@ struct DesiredUser {
   std::string phone_number;
   std::string phone_region;
   std::string description;
-  std::string primary_ou_key;               // source key of the primary OU
+  std::string primary_ou_key;               // source key of the primary OU, or kRootOuKey
   std::vector<std::string> extra_ou_keys;   // sorted, unique, no primary
   bool enabled = true;
   std::map<std::string, std::string> custom_fields;
