@@ -20,3 +20,100 @@ const char* OwnershipName(Ownership o) {
 }
 
 }  // namespace idsync::sync
+
+namespace idsync::sync {
+
+void UserTable::reserve(size_t users, size_t arena_bytes) {
+  rows_.reserve(users);
+  arena_.reserve(arena_bytes);
+}
+
+UserTable::Ref UserTable::Put(std::string_view s) {
+  if (s.empty()) return {};
+  Ref r{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(s.size())};
+  arena_.insert(arena_.end(), s.begin(), s.end());
+  return r;
+}
+
+UserTable::Ref UserTable::Intern(std::string_view s) {
+  if (s.empty()) return {};
+  auto it = interned_.find(std::string(s));
+  if (it != interned_.end()) return it->second;
+  Ref r = Put(s);
+  interned_.emplace(std::string(s), r);
+  return r;
+}
+
+void UserTable::Add(const IdaasUser& u) {
+  Row row;
+  row.id = Put(u.id);
+  row.username = Put(u.username);
+  row.display_name = Put(u.display_name);
+  row.email = Put(u.email);
+  row.phone_number = Put(u.phone_number);
+  row.phone_region = Intern(u.phone_region);
+  row.description = Put(u.description);
+  row.external_id = Put(u.external_id);
+  row.source_type = Intern(u.source_type);
+  row.source_id = Intern(u.source_id);
+  row.primary_ou_id = Intern(u.primary_ou_id);
+  row.ous_begin = static_cast<uint32_t>(ou_refs_.size());
+  for (const auto& ou : u.ou_ids) ou_refs_.push_back(Intern(ou));
+  row.ous_count = static_cast<uint32_t>(u.ou_ids.size());
+  row.custom_begin = static_cast<uint32_t>(custom_refs_.size());
+  for (const auto& [k, v] : u.custom_fields) {
+    custom_refs_.push_back(Intern(k));
+    custom_refs_.push_back(Put(v));
+  }
+  row.custom_count = static_cast<uint32_t>(u.custom_fields.size());
+  row.enabled = u.enabled;
+  row.update_time_ms = u.update_time_ms;
+  rows_.push_back(row);
+}
+
+std::vector<std::string_view> UserTable::ou_ids(size_t i) const {
+  const Row& r = rows_[i];
+  std::vector<std::string_view> out;
+  out.reserve(r.ous_count);
+  for (uint32_t k = 0; k < r.ous_count; ++k) out.push_back(S(ou_refs_[r.ous_begin + k]));
+  return out;
+}
+
+std::map<std::string, std::string> UserTable::custom_fields(size_t i) const {
+  const Row& r = rows_[i];
+  std::map<std::string, std::string> out;
+  for (uint32_t k = 0; k < r.custom_count; ++k) {
+    out.emplace(std::string(S(custom_refs_[r.custom_begin + 2 * k])),
+                std::string(S(custom_refs_[r.custom_begin + 2 * k + 1])));
+  }
+  return out;
+}
+
+IdaasUser UserTable::Get(size_t i) const {
+  IdaasUser u;
+  u.id = id(i);
+  u.username = username(i);
+  u.display_name = display_name(i);
+  u.email = email(i);
+  u.phone_number = phone_number(i);
+  u.phone_region = phone_region(i);
+  u.description = description(i);
+  u.external_id = external_id(i);
+  u.source_type = source_type(i);
+  u.source_id = source_id(i);
+  u.primary_ou_id = primary_ou_id(i);
+  for (auto ou : ou_ids(i)) u.ou_ids.emplace_back(ou);
+  u.enabled = enabled(i);
+  u.custom_fields = custom_fields(i);
+  u.update_time_ms = update_time_ms(i);
+  return u;
+}
+
+size_t UserTable::MemoryBytes() const {
+  size_t interned = 0;
+  for (const auto& [k, v] : interned_) interned += k.capacity() + sizeof(v) + 32;
+  return arena_.capacity() + rows_.capacity() * sizeof(Row) +
+         (ou_refs_.capacity() + custom_refs_.capacity()) * sizeof(Ref) + interned;
+}
+
+}  // namespace idsync::sync
