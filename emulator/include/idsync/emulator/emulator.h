@@ -1,0 +1,130 @@
+// The IDaaS Developer API emulator core: pure request handling over an
+// in-memory directory. No I/O happens here; the server (or a test) hands in a
+// parsed HTTP request and gets back what to send, when, and whether to send
+// it at all (fault injection).
+//
+// Thread-safety: an Emulator is not thread-safe. The server calls it from a
+// single io thread; embedders must serialise calls themselves.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace idsync::emulator {
+
+inline constexpr std::string_view kPermissionUserManage =
+    "urn:alibaba:idaas:scope:user:manager_all";
+inline constexpr std::string_view kPermissionUserRead =
+    "urn:alibaba:idaas:scope:user:read_all";
+inline constexpr std::string_view kPermissionOuManage =
+    "urn:alibaba:idaas:scope:organizational_unit:manager_all";
+inline constexpr std::string_view kPermissionOuRead =
+    "urn:alibaba:idaas:scope:organizational_unit:read_all";
+
+// The id of the root OU in the default state.
+inline constexpr std::string_view kDefaultRootOuId =
+    "ou_emulatorroot00000000000000";
+
+struct LatencyRange {
+  std::chrono::microseconds min{0};
+  std::chrono::microseconds max{0};
+};
+
+struct FaultRates {
+  double server_error = 0;       // 500/503 with a JSON body, nothing applied
+  double reset = 0;              // close the connection, nothing applied
+  double drop_after_commit = 0;  // writes only: apply, then close silently
+};
+
+// Start-up configuration. The identity fields describe the default state and,
+// when set explicitly (the *_set flags), override a loaded state file.
+struct Options {
+  std::string instance_id = "idaas_emulator";
+  std::string application_id = "app_emulator";
+  std::string client_id = "app_emulator";
+  std::string client_secret = "emulator-secret";
+  std::vector<std::string> permissions = {
+      std::string(kPermissionUserManage), std::string(kPermissionUserRead),
+      std::string(kPermissionOuManage), std::string(kPermissionOuRead)};
+  bool instance_id_set = false;
+  bool application_id_set = false;
+  bool client_id_set = false;
+  bool client_secret_set = false;
+  bool permissions_set = false;
+
+  std::chrono::microseconds token_ttl = std::chrono::seconds(1200);
+  double qps = 0;  // per client; 0 = unlimited
+  LatencyRange latency;
+  FaultRates faults;
+  std::optional<uint64_t> seed;  // unset = random
+  size_t max_body_bytes = 1 << 20;
+  size_t request_log_capacity = 100000;
+};
+
+struct Request {
+  std::string method;  // upper case, e.g. "GET"
+  std::string target;  // origin-form: path plus optional "?query"
+  std::string body;
+  std::string authorization;  // the Authorization header, if any
+  std::string content_type;
+  std::string acs_action;  // the x-acs-action header, informational
+};
+
+struct Response {
+  enum class Disposition {
+    kRespond,          // send the response
+    kReset,            // abort the connection (RST), send nothing
+    kDropAfterCommit,  // the write was applied; close without a response
+  };
+  int status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  Disposition disposition = Disposition::kRespond;
+  std::chrono::microseconds delay{0};  // injected latency before acting
+};
+
+struct RequestLogEntry {
+  uint64_t sequence = 0;
+  int64_t time_ms = 0;
+  std::string method, path, query, action, operation, client_id, request_id;
+  int status = 0;
+  std::string fault;  // "", "reset", "5xx", "drop_after_commit", "throttled"
+};
+
+class Emulator {
+ public:
+  // Microseconds since the Unix epoch; tests inject a fake clock.
+  using Clock = std::function<int64_t()>;
+
+  explicit Emulator(Options options, Clock clock = {});
+  ~Emulator();
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+
+  Response Handle(const Request& request);
+
+  // Replaces the whole directory with a state document (the --state file
+  // format, see docs/emulator.md), then applies the explicit identity
+  // overrides of Options. Returns an error message and changes nothing if the
+  // document is invalid.
+  std::optional<std::string> LoadState(std::string_view json);
+  std::string DumpState() const;
+
+  // Invoked for every logged API request (used by --log-requests).
+  void SetRequestObserver(std::function<void(const RequestLogEntry&)> observer);
+
+  const Options& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace idsync::emulator

@@ -1,0 +1,288 @@
+#include "server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <optional>
+#include <stdexcept>
+
+namespace idsync::emulator {
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+tcp::endpoint ParseListen(net::io_context& io, const std::string& listen) {
+  std::string host, port;
+  if (!listen.empty() && listen.front() == '[') {
+    size_t close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() ||
+        listen[close + 1] != ':') {
+      throw std::runtime_error("bad --listen address '" + listen + "'");
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    size_t colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+      throw std::runtime_error("--listen needs HOST:PORT, got '" + listen + "'");
+    }
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  boost::system::error_code ec;
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(host, port,
+                                  tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    throw std::runtime_error("cannot resolve --listen '" + listen +
+                             "': " + ec.message());
+  }
+  return results.begin()->endpoint();
+}
+
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  template <typename... Args>
+  Session(Emulator& emulator, const ServerOptions& options, Args&&... args)
+      : emulator_(emulator),
+        options_(options),
+        stream_(std::forward<Args>(args)...),
+        timer_(stream_.get_executor()) {}
+
+  void Start() {
+    if constexpr (kTls) {
+      Lowest().expires_after(options_.read_timeout);
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          [self = this->shared_from_this()](beast::error_code ec) {
+            if (ec) return self->Abort();
+            self->Read();
+          });
+    } else {
+      Read();
+    }
+  }
+
+ private:
+  static constexpr bool kTls =
+      !std::is_same_v<Stream, beast::tcp_stream>;
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(emulator_.options().max_body_bytes);
+    Lowest().expires_after(options_.read_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) {
+          self->OnRead(ec);
+        });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      // Answer like the API does, then close: the rest of the body is unread.
+      keep_alive_ = false;
+      Response response;
+      response.status = 400;
+      response.body =
+          R"({"code":"InvalidParameter.Body","message":"The request body is too large.","requestId":""})";
+      response.headers.emplace_back("Content-Type", "application/json");
+      return Send(std::move(response), 11);
+    }
+    if (ec) return Close();  // EOF, timeout, or a malformed request
+    http::request<http::string_body> message = parser_->release();
+    keep_alive_ = message.keep_alive();
+    Request request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    request.body = std::move(message.body());
+    request.authorization = std::string(message[http::field::authorization]);
+    request.content_type = std::string(message[http::field::content_type]);
+    request.acs_action = std::string(message["x-acs-action"]);
+    Response response = emulator_.Handle(request);
+    if (response.delay.count() > 0) {
+      timer_.expires_after(response.delay);
+      timer_.async_wait([self = this->shared_from_this(),
+                         version = message.version(),
+                         response = std::move(response)](
+                            beast::error_code) mutable {
+        self->Act(std::move(response), version);
+      });
+      return;
+    }
+    Act(std::move(response), message.version());
+  }
+
+  void Act(Response response, unsigned version) {
+    switch (response.disposition) {
+      case Response::Disposition::kReset: {
+        // SO_LINGER 0 turns close() into a TCP RST.
+        boost::system::error_code ignored;
+        Lowest().socket().set_option(net::socket_base::linger(true, 0),
+                                     ignored);
+        Lowest().socket().close(ignored);
+        return;
+      }
+      case Response::Disposition::kDropAfterCommit:
+        return Close();
+      case Response::Disposition::kRespond:
+        return Send(std::move(response), version);
+    }
+  }
+
+  void Send(Response response, unsigned version) {
+    response_.emplace();
+    response_->version(version);
+    response_->result(static_cast<unsigned>(response.status));
+    response_->set(http::field::server, "idaas-emulator");
+    for (auto& [name, value] : response.headers) {
+      response_->set(name, value);
+    }
+    response_->body() = std::move(response.body);
+    response_->keep_alive(keep_alive_);
+    response_->prepare_payload();
+    Lowest().expires_after(options_.write_timeout);
+    http::async_write(
+        stream_, *response_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) {
+          if (ec) return self->Abort();
+          if (!self->keep_alive_) return self->Close();
+          self->Read();
+        });
+  }
+
+  void Close() {
+    if constexpr (kTls) {
+      Lowest().expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) {
+            self->Abort();
+          });
+    } else {
+      boost::system::error_code ignored;
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      Lowest().socket().close(ignored);
+    }
+  }
+
+  void Abort() {
+    boost::system::error_code ignored;
+    Lowest().socket().close(ignored);
+  }
+
+  Emulator& emulator_;
+  const ServerOptions& options_;
+  Stream stream_;
+  net::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  bool keep_alive_ = true;
+};
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Impl(net::io_context& io_context, Emulator& emu, ServerOptions opts)
+      : io(io_context),
+        emulator(emu),
+        options(std::move(opts)),
+        acceptor(io_context),
+        tls(ssl::context::tls_server) {}
+
+  void Accept() {
+    // One io thread serves everything, so the core needs no locking.
+    acceptor.async_accept(
+        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+          if (!self->acceptor.is_open()) return;
+          if (!ec) {
+            socket.set_option(tcp::no_delay(true), ec);
+            if (self->use_tls) {
+              std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                  self->emulator, self->options, std::move(socket), self->tls)
+                  ->Start();
+            } else {
+              std::make_shared<Session<beast::tcp_stream>>(
+                  self->emulator, self->options, std::move(socket))
+                  ->Start();
+            }
+          }
+          self->Accept();
+        });
+  }
+
+  net::io_context& io;
+  Emulator& emulator;
+  ServerOptions options;
+  tcp::acceptor acceptor;
+  ssl::context tls;
+  bool use_tls = false;
+};
+
+Server::Server(net::io_context& io, Emulator& emulator, ServerOptions options)
+    : impl_(std::make_shared<Impl>(io, emulator, std::move(options))) {
+  const ServerOptions& opts = impl_->options;
+  if (opts.tls_cert_file.empty() != opts.tls_key_file.empty()) {
+    throw std::runtime_error("--tls-cert and --tls-key go together");
+  }
+  if (!opts.tls_cert_file.empty()) {
+    boost::system::error_code ec;
+    impl_->tls.set_options(ssl::context::default_workarounds |
+                           ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    impl_->tls.use_certificate_chain_file(opts.tls_cert_file, ec);
+    if (ec) {
+      throw std::runtime_error("cannot load --tls-cert " + opts.tls_cert_file +
+                               ": " + ec.message());
+    }
+    impl_->tls.use_private_key_file(opts.tls_key_file, ssl::context::pem, ec);
+    if (ec) {
+      throw std::runtime_error("cannot load --tls-key " + opts.tls_key_file +
+                               ": " + ec.message());
+    }
+    impl_->use_tls = true;
+  }
+  tcp::endpoint endpoint = ParseListen(io, opts.listen);
+  boost::system::error_code ec;
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + opts.listen + ": " +
+                             ec.message());
+  }
+}
+
+Server::~Server() = default;
+
+tcp::endpoint Server::local_endpoint() const {
+  return impl_->acceptor.local_endpoint();
+}
+
+void Server::Start() { impl_->Accept(); }
+
+void Server::Stop() {
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+std::string FormatEndpoint(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  std::string host = address.is_v6() ? "[" + address.to_string() + "]"
+                                     : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace idsync::emulator
