@@ -1,0 +1,187 @@
+// sync::ComputePlan: what must change in IDaaS so that it matches the source.
+//
+// A pure function: no I/O, no clock (the caller passes `now_ms`), no logging,
+// and the same inputs always give the same plan in the same order. The
+// executor applies a Plan; `idsync plan` only renders it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "idsync/sync/model.h"
+#include "idsync/sync/state.h"
+
+namespace idsync::sync {
+
+// The policy as the planner needs it (built from config::PolicyConfig and the
+// command line; sync does not depend on config).
+struct Policy {
+  enum class OnMissing : uint8_t { kDisable, kDelete, kIgnore };
+  OnMissing on_missing = OnMissing::kDisable;
+  int64_t delete_after_ms = 30LL * 24 * 3600 * 1000;
+  // Soft-match keys tried for accounts with no external id, any of
+  // "username", "email", "phone_number" ("external_id" is always tried).
+  std::vector<std::string> match = {"external_id", "username", "email"};
+  int64_t max_deletes_count = 500;
+  double max_deletes_percent = 5;
+  bool allow_empty_source = false;
+  double min_source_percent = 50;
+  double max_invalid_percent = 5;
+  std::vector<std::string> protected_users;
+  std::string root_ou_id;  // target.root_ou
+  // `apply --allow-deletes N`: this run may delete/disable up to N objects
+  // per entity type despite max_deletes and the near-empty guard. -1: none.
+  int64_t allow_deletes = -1;
+};
+
+// Execution phases, in order (design §4). The executor finishes a phase
+// before it starts the next.
+enum class Phase : uint8_t {
+  kOuCreate = 1,        // OU creates (parents first, by wave) and renames
+  kUserCreate,          // user creates
+  kUserUpdate,          // patches, primary-OU moves, OU memberships, adoption
+  kUserEnable,
+  kGroupUpsert,         // group creates and renames
+  kMembershipAdd,
+  kMembershipRemove,
+  kUserDisable,
+  kUserDelete,
+  kGroupDelete,
+  kOuDelete,            // children first, by wave
+};
+const char* PhaseName(Phase p);
+
+enum class OpKind : uint8_t {
+  kOuCreate,
+  kOuPatch,           // organizationalUnitName / description
+  kOuDelete,
+  kUserCreate,
+  kUserPatch,         // only mapped fields that differ
+  kUserSetPrimaryOu,
+  kUserAddOus,        // secondary OUs
+  kUserRemoveOus,
+  kUserEnable,
+  kUserDisable,
+  kUserDelete,
+  kAdopt,             // link an existing user/OU/group to its record (no API write)
+  kUserMarkMissing,   // bookkeeping on the link (no API write)
+  kGroupCreate,
+  kGroupPatch,        // groupName
+  kGroupDelete,
+  kGroupAddMembers,   // ≤ 100 users per operation
+  kGroupRemoveMembers,
+};
+const char* OpKindName(OpKind k);  // "user.create", "group.members.add", ...
+// Whether the operation sends a write to IDaaS (adopt/mark-missing do not).
+bool IsApiWrite(OpKind k);
+
+// A reference to an object that may not exist yet: its source key, and its
+// IDaaS id when known at plan time (empty for objects this plan creates; the
+// executor resolves those keys as the creates complete).
+struct ObjectRef {
+  std::string key;
+  std::string id;
+  friend bool operator==(const ObjectRef&, const ObjectRef&) = default;
+  friend auto operator<=>(const ObjectRef&, const ObjectRef&) = default;
+};
+
+// One field change. For creates, `old_value` is empty. Field names are the
+// mapping names (username, display_name, email, phone_number, phone_region,
+// description, enabled, primary_ou, name) and `custom.<name>` for custom
+// fields.
+struct FieldChange {
+  std::string field;
+  std::string old_value;
+  std::string new_value;
+  friend bool operator==(const FieldChange&, const FieldChange&) = default;
+};
+
+struct Operation {
+  std::string id;  // stable and unique in the plan, e.g. "user.create:E1001"
+  Phase phase = Phase::kUserUpdate;
+  int wave = 0;    // within a phase: OU depth for creates/deletes, else 0
+  OpKind kind = OpKind::kUserPatch;
+  EntityType entity = EntityType::kUser;
+  ObjectRef target;          // the object operated on
+  std::string display;       // username, OU or group name, for reports
+  ObjectRef ou;              // parent OU (ou.create) or primary OU (user.create, set_primary_ou)
+  std::vector<FieldChange> changes;
+  std::vector<ObjectRef> refs;  // members (group.members.*) or OUs (user.*_ous)
+  std::string reason;           // why, e.g. "missing from the source"
+  Origin origin;                // the source record behind it, if any
+  friend bool operator==(const Operation&, const Operation&) = default;
+};
+
+struct Conflict {
+  enum class Kind : uint8_t {
+    kAmbiguousMatch,      // several accounts match one source record
+    kDuplicateSource,     // the same username (etc.) from two source records
+    kTakenByUnmanaged,    // username/email/phone held by an account idsync does not manage
+    kTakenByManaged,      // held by another managed account that keeps it
+    kOuReparent,          // a department moved; the API cannot move an OU
+    kLinkedElsewhere,     // a matched account is already linked to another key
+  };
+  Kind kind;
+  EntityType entity = EntityType::kUser;
+  std::string key;               // source key
+  std::vector<std::string> ids;  // IDaaS ids involved
+  std::string message;           // what and how to fix it
+  Origin origin;
+  friend bool operator==(const Conflict&, const Conflict&) = default;
+};
+const char* ConflictKindName(Conflict::Kind k);
+
+// An operation that is not executed, and why: out of the provisioning
+// scope, withheld by a guard, or deferred (an OU that still has members).
+struct Skipped {
+  Operation op;
+  std::string reason;  // "out of scope", "blocked by guard max_deletes.user", ...
+  std::string guard;   // the guard's name when a guard withheld it
+  friend bool operator==(const Skipped&, const Skipped&) = default;
+};
+
+struct GuardVerdict {
+  std::string name;  // empty_source, near_empty_source, invalid_records,
+                     // max_deletes.user|ou|group, protected_users
+  bool tripped = false;
+  int64_t value = 0;  // what was measured
+  int64_t limit = 0;  // the bound it was compared with
+  std::string message;
+  friend bool operator==(const GuardVerdict&, const GuardVerdict&) = default;
+};
+
+// IDaaS objects in scope that idsync does not manage (left alone).
+struct Unmanaged {
+  EntityType entity;
+  std::string id;
+  std::string name;
+  friend bool operator==(const Unmanaged&, const Unmanaged&) = default;
+};
+
+struct Plan {
+  std::vector<Operation> operations;  // what apply executes, in order
+  std::vector<Skipped> skipped;
+  std::vector<Conflict> conflicts;
+  std::vector<GuardVerdict> guards;   // every guard evaluated, tripped or not
+  std::vector<Unmanaged> unmanaged;
+  std::vector<Diagnostic> invalid;    // rejected source records
+  int64_t source_users = 0, source_ous = 0, source_groups = 0;
+  int64_t managed_users = 0, managed_ous = 0, managed_groups = 0;
+
+  bool AnyGuardTripped() const;
+  // Operations that send a write to IDaaS.
+  int64_t ApiWrites() const;
+  // Counts per OpKind name, over `operations`.
+  std::map<std::string, int64_t> CountsByKind() const;
+};
+
+Plan ComputePlan(const SourceSnapshot& source, const CachedState& cached,
+                 const ProvisioningScope& scope, const Policy& policy,
+                 int64_t now_ms);
+
+// Membership changes go in chunks of at most this many user ids per call.
+inline constexpr size_t kMembershipChunk = 100;
+
+}  // namespace idsync::sync
