@@ -1,0 +1,110 @@
+// The HTTP/1.1 keep-alive connection pool: plain TCP or TLS (OpenSSL with peer
+// and host name verification, SNI), per-step timeouts, a body limit, and a
+// transparent reconnect when the server closed an idle kept-alive connection.
+// Private to the client. Single-threaded: use on one executor.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace idsync::idaas::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+struct Endpoint {
+  bool tls = true;
+  std::string host;  // without brackets
+  std::string port;  // "443" by default
+  std::string host_header;
+  bool loopback = false;
+  bool ip_literal = false;
+};
+
+// Parses scheme://host[:port] (no path). Returns an error message on failure.
+std::optional<std::string> ParseEndpoint(const std::string& text,
+                                         Endpoint* out);
+
+enum class Stage { kNone, kResolve, kConnect, kHandshake, kWrite, kRead };
+const char* StageName(Stage stage);
+
+struct TransportOptions {
+  std::chrono::milliseconds timeout{15000};
+  size_t body_limit = 64u << 20;
+  int connections = 4;
+};
+
+// What one exchange produced: either a response or a failure at a stage.
+struct Exchange {
+  boost::system::error_code ec;  // set when no complete response was read
+  Stage stage = Stage::kNone;    // where ec happened
+  bool written = false;          // the request was completely written
+  bool tls_verify_failed = false;
+  std::string detail;            // e.g. the certificate verification error
+  http::response<http::string_body> response;
+  Clock::time_point sent_at{};   // when the write started
+};
+
+using RequestPtr = std::shared_ptr<const http::request<http::string_body>>;
+
+class Transport {
+ public:
+  // ssl_ctx may be null for plain http.
+  Transport(asio::any_io_executor ex, Endpoint endpoint,
+            std::shared_ptr<asio::ssl::context> ssl_ctx, TransportOptions opt);
+  ~Transport();
+
+  // Sends `request` on a pooled connection and reads the response. Waits for
+  // a free connection first. `before_send` is awaited after a connection is
+  // held and before writing (the rate limiter). If a reused connection turns
+  // out to be closed by the server before any response byte, it reconnects
+  // once, transparently, when `replay_safe` (the request is idempotent) or
+  // when nothing was written.
+  asio::awaitable<Exchange> Send(
+      RequestPtr request, bool replay_safe,
+      std::function<asio::awaitable<bool>()> before_send);
+
+  void Shutdown();
+  uint64_t connections_opened() const { return connections_opened_; }
+  uint64_t reconnects() const { return reconnects_; }
+
+ private:
+  struct Connection;
+  asio::awaitable<Connection*> AcquireSlot();
+  void ReleaseSlot(Connection* c, bool keep);
+  asio::awaitable<Exchange> Open(Connection* c);
+  asio::awaitable<Exchange> Roundtrip(Connection* c, RequestPtr request);
+  bool IdleConnectionAlive(Connection* c);
+
+  asio::any_io_executor ex_;
+  Endpoint endpoint_;
+  std::shared_ptr<asio::ssl::context> ssl_ctx_;
+  TransportOptions opt_;
+  std::vector<std::unique_ptr<Connection>> slots_;
+  std::vector<Connection*> free_;
+  std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
+  bool shutdown_ = false;
+  uint64_t connections_opened_ = 0;
+  uint64_t reconnects_ = 0;
+};
+
+}  // namespace idsync::idaas::detail
