@@ -1,0 +1,880 @@
+#include "expr.h"
+
+#include <boost/regex.hpp>
+#include <cctype>
+#include <optional>
+
+#include "idsync/config/yaml_reader.h"
+
+namespace idsync::connectors {
+namespace expr_detail {
+
+using Values = std::vector<std::string>;
+
+enum class FilterKind {
+  kLower, kUpper, kTrim, kLocalPart, kDomain, kDefault, kReplace, kSplit,
+  kJoin, kFirst, kLast, kTruncate,
+};
+
+struct FilterSpec {
+  const char* name;
+  FilterKind kind;
+  int min_args;
+  int max_args;
+};
+
+constexpr FilterSpec kFilters[] = {
+    {"lower", FilterKind::kLower, 0, 0},
+    {"upper", FilterKind::kUpper, 0, 0},
+    {"trim", FilterKind::kTrim, 0, 0},
+    {"local_part", FilterKind::kLocalPart, 0, 0},
+    {"domain", FilterKind::kDomain, 0, 0},
+    {"default", FilterKind::kDefault, 1, 1},
+    {"replace", FilterKind::kReplace, 2, 2},
+    {"split", FilterKind::kSplit, 1, 1},
+    {"join", FilterKind::kJoin, 1, 1},
+    {"first", FilterKind::kFirst, 0, 0},
+    {"last", FilterKind::kLast, 0, 0},
+    {"truncate", FilterKind::kTruncate, 1, 1},
+};
+
+struct Filter {
+  FilterKind kind;
+  std::vector<std::string> args;
+  boost::regex re;
+  size_t n = 0;
+};
+
+struct Pipeline {
+  enum Kind { kAttr, kLiteral, kList } kind = kLiteral;
+  int slot = -1;
+  std::string literal;
+  Values list;
+  std::vector<Filter> filters;
+};
+
+struct Cond {
+  enum Op { kOr, kAnd, kNot, kEq, kNe, kMatch, kIn, kNotIn, kTruthy } op = kTruthy;
+  std::unique_ptr<Cond> a, b;
+  Pipeline lhs, rhs;
+  boost::regex re;
+};
+
+struct Template;
+
+struct Part {
+  enum Kind { kText, kPipe, kIf } kind = kText;
+  std::string text;
+  Pipeline pipe;
+  std::vector<std::pair<std::unique_ptr<Cond>, std::unique_ptr<Template>>> branches;
+  std::unique_ptr<Template> otherwise;
+};
+
+struct Template {
+  std::vector<Part> parts;
+};
+
+// ---- evaluation ----------------------------------------------------------
+
+std::string_view TrimView(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::string Join(const Values& v, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out.append(sep);
+    out.append(v[i]);
+  }
+  return out;
+}
+
+bool AllEmpty(const Values& v) {
+  for (const auto& s : v) {
+    if (!s.empty()) return false;
+  }
+  return true;
+}
+
+bool ApplyFilter(const Filter& f, Values* v, std::string* error) {
+  switch (f.kind) {
+    case FilterKind::kLower:
+      for (auto& s : *v) {
+        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      return true;
+    case FilterKind::kUpper:
+      for (auto& s : *v) {
+        for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+      return true;
+    case FilterKind::kTrim:
+      for (auto& s : *v) s = std::string(TrimView(s));
+      return true;
+    case FilterKind::kLocalPart:
+      for (auto& s : *v) {
+        size_t at = s.rfind('@');
+        if (at != std::string::npos) s.resize(at);
+      }
+      return true;
+    case FilterKind::kDomain:
+      for (auto& s : *v) {
+        size_t at = s.rfind('@');
+        s = at == std::string::npos ? std::string() : s.substr(at + 1);
+      }
+      return true;
+    case FilterKind::kDefault:
+      if (AllEmpty(*v)) *v = Values{f.args[0]};
+      return true;
+    case FilterKind::kReplace:
+      try {
+        for (auto& s : *v) {
+          s = boost::regex_replace(s, f.re, f.args[1],
+                                   boost::format_perl | boost::match_default);
+        }
+      } catch (const std::exception& e) {
+        *error = std::string("replace failed: ") + e.what();
+        return false;
+      }
+      return true;
+    case FilterKind::kSplit: {
+      Values out;
+      const std::string& sep = f.args[0];
+      for (const auto& s : *v) {
+        std::string_view rest = s;
+        while (true) {
+          size_t k = rest.find(sep);
+          std::string_view piece = TrimView(rest.substr(0, k));
+          if (!piece.empty()) out.emplace_back(piece);
+          if (k == std::string_view::npos) break;
+          rest.remove_prefix(k + sep.size());
+        }
+      }
+      *v = std::move(out);
+      return true;
+    }
+    case FilterKind::kJoin: {
+      Values out;
+      for (auto& s : *v) {
+        if (!s.empty()) out.push_back(std::move(s));
+      }
+      *v = Values{Join(out, f.args[0])};
+      return true;
+    }
+    case FilterKind::kFirst:
+      if (v->size() > 1) v->resize(1);
+      return true;
+    case FilterKind::kLast:
+      if (v->size() > 1) *v = Values{std::move(v->back())};
+      return true;
+    case FilterKind::kTruncate:
+      for (auto& s : *v) {
+        size_t cps = 0;
+        for (size_t i = 0; i < s.size(); ++i) {
+          if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+            if (cps == f.n) {
+              s.resize(i);
+              break;
+            }
+            ++cps;
+          }
+        }
+      }
+      return true;
+  }
+  return true;
+}
+
+bool EvalPipe(const Pipeline& p, const AttrView& rec, Values* out, std::string* error) {
+  out->clear();
+  switch (p.kind) {
+    case Pipeline::kAttr: {
+      size_t n = rec.Count(p.slot);
+      for (size_t i = 0; i < n; ++i) out->emplace_back(rec.Value(p.slot, i));
+      break;
+    }
+    case Pipeline::kLiteral:
+      out->push_back(p.literal);
+      break;
+    case Pipeline::kList:
+      *out = p.list;
+      break;
+  }
+  for (const auto& f : p.filters) {
+    if (!ApplyFilter(f, out, error)) return false;
+  }
+  return true;
+}
+
+bool EvalTemplate(const Template& t, const AttrView& rec, std::string* out, std::string* error);
+
+bool EvalCond(const Cond& c, const AttrView& rec, std::string* error) {
+  switch (c.op) {
+    case Cond::kOr:
+      return EvalCond(*c.a, rec, error) || (error->empty() && EvalCond(*c.b, rec, error));
+    case Cond::kAnd:
+      return EvalCond(*c.a, rec, error) && (error->empty() && EvalCond(*c.b, rec, error));
+    case Cond::kNot:
+      return !EvalCond(*c.a, rec, error);
+    case Cond::kTruthy: {
+      Values v;
+      if (!EvalPipe(c.lhs, rec, &v, error)) return false;
+      return Truthy(Join(v, ","));
+    }
+    default:
+      break;
+  }
+  Values l, r;
+  if (!EvalPipe(c.lhs, rec, &l, error)) return false;
+  if (l.empty()) l.emplace_back();
+  if (c.op == Cond::kMatch) {
+    try {
+      for (const auto& s : l) {
+        if (boost::regex_search(s, c.re)) return true;
+      }
+    } catch (const std::exception& e) {
+      *error = std::string("=~ failed: ") + e.what();
+    }
+    return false;
+  }
+  if (!EvalPipe(c.rhs, rec, &r, error)) return false;
+  if (r.empty() && c.op != Cond::kIn && c.op != Cond::kNotIn) r.emplace_back();
+  bool any = false;
+  for (const auto& a : l) {
+    for (const auto& b : r) {
+      if (a == b) {
+        any = true;
+        break;
+      }
+    }
+    if (any) break;
+  }
+  return (c.op == Cond::kEq || c.op == Cond::kIn) ? any : !any;
+}
+
+bool EvalTemplate(const Template& t, const AttrView& rec, std::string* out, std::string* error) {
+  Values v;
+  for (const auto& part : t.parts) {
+    switch (part.kind) {
+      case Part::kText:
+        out->append(part.text);
+        break;
+      case Part::kPipe:
+        if (!EvalPipe(part.pipe, rec, &v, error)) return false;
+        out->append(Join(v, ","));
+        break;
+      case Part::kIf: {
+        bool taken = false;
+        for (const auto& [cond, body] : part.branches) {
+          bool yes = EvalCond(*cond, rec, error);
+          if (!error->empty()) return false;
+          if (yes) {
+            taken = true;
+            if (!EvalTemplate(*body, rec, out, error)) return false;
+            break;
+          }
+        }
+        if (!taken && part.otherwise &&
+            !EvalTemplate(*part.otherwise, rec, out, error)) {
+          return false;
+        }
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+// ---- parsing -------------------------------------------------------------
+
+class Parser {
+ public:
+  Parser(std::string_view text, AttrTable* attrs) : s_(text), attrs_(attrs) {}
+
+  bool failed() const { return !error_.empty(); }
+  const std::string& error() const { return error_; }
+  int column() const {
+    int col = 1;
+    for (size_t i = 0; i < error_pos_ && i < s_.size(); ++i) {
+      if ((static_cast<unsigned char>(s_[i]) & 0xC0) != 0x80) ++col;
+    }
+    return col;
+  }
+
+  // Whole text as a template.
+  std::unique_ptr<Template> TopTemplate() {
+    std::string stop;
+    auto t = ParseTemplate(&stop);
+    if (failed()) return nullptr;
+    if (!stop.empty()) {
+      Fail(stop_pos_, "'{" + stop + "}' without a matching '{if}'");
+      return nullptr;
+    }
+    return t;
+  }
+
+  // Whole text as a condition.
+  std::unique_ptr<Cond> TopCond() {
+    auto c = ParseOr();
+    if (failed()) return nullptr;
+    SkipWs();
+    if (pos_ < s_.size()) {
+      Fail(pos_, "unexpected '" + std::string(1, s_[pos_]) + "' in condition");
+      return nullptr;
+    }
+    return c;
+  }
+
+ private:
+  void Fail(size_t at, std::string msg) {
+    if (error_.empty()) {
+      error_ = std::move(msg);
+      error_pos_ = at;
+    }
+  }
+  void SkipWs() {
+    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+  }
+  bool Peek(std::string_view tok) {
+    SkipWs();
+    return s_.substr(pos_, tok.size()) == tok;
+  }
+  static bool IdStart(char c) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '$' || c == '@' ||
+           (static_cast<unsigned char>(c) & 0x80);
+  }
+  static bool IdChar(char c) {
+    return IdStart(c) || std::isdigit(static_cast<unsigned char>(c)) || c == '.' ||
+           c == '-' || c == ':' || c == '/';
+  }
+  // A keyword followed by a non-identifier character.
+  bool PeekWord(std::string_view w) {
+    SkipWs();
+    if (s_.substr(pos_, w.size()) != w) return false;
+    size_t e = pos_ + w.size();
+    return e >= s_.size() || !IdChar(s_[e]);
+  }
+  std::string Identifier() {
+    size_t b = pos_;
+    while (pos_ < s_.size() && IdChar(s_[pos_])) ++pos_;
+    return std::string(s_.substr(b, pos_ - b));
+  }
+  std::optional<std::string> StringLit() {
+    char q = s_[pos_];
+    size_t start = pos_++;
+    std::string out;
+    while (pos_ < s_.size() && s_[pos_] != q) {
+      char c = s_[pos_++];
+      if (c == '\\' && pos_ < s_.size()) {
+        char e = s_[pos_++];
+        switch (e) {
+          case 'n': out.push_back('\n'); break;
+          case 't': out.push_back('\t'); break;
+          case '\\': case '\'': case '"': out.push_back(e); break;
+          default:  // kept: regular expressions need their backslashes
+            out.push_back('\\');
+            out.push_back(e);
+            break;
+        }
+      } else {
+        out.push_back(c);
+      }
+    }
+    if (pos_ >= s_.size()) {
+      Fail(start, "unterminated string literal");
+      return std::nullopt;
+    }
+    ++pos_;
+    return out;
+  }
+  // A literal argument: string or number.
+  std::optional<std::string> Literal() {
+    SkipWs();
+    if (pos_ < s_.size() && (s_[pos_] == '\'' || s_[pos_] == '"')) return StringLit();
+    size_t b = pos_;
+    if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
+    while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+    if (pos_ == b || (pos_ == b + 1 && s_[b] == '-')) {
+      pos_ = b;
+      Fail(pos_, "expected a string ('...') or a number");
+      return std::nullopt;
+    }
+    return std::string(s_.substr(b, pos_ - b));
+  }
+
+  bool ParsePrimary(Pipeline* p, bool in_cond) {
+    SkipWs();
+    if (pos_ >= s_.size()) {
+      Fail(pos_, "expected an attribute name or a literal");
+      return false;
+    }
+    char c = s_[pos_];
+    if (c == '\'' || c == '"') {
+      auto lit = StringLit();
+      if (!lit) return false;
+      p->kind = Pipeline::kLiteral;
+      p->literal = *lit;
+      return true;
+    }
+    if (c == '`') {
+      size_t start = pos_++;
+      size_t e = s_.find('`', pos_);
+      if (e == std::string_view::npos) {
+        Fail(start, "unterminated `name`");
+        return false;
+      }
+      p->kind = Pipeline::kAttr;
+      p->slot = attrs_->Intern(s_.substr(pos_, e - pos_));
+      pos_ = e + 1;
+      return true;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == '-') {
+      auto lit = Literal();
+      if (!lit) return false;
+      p->kind = Pipeline::kLiteral;
+      p->literal = *lit;
+      return true;
+    }
+    if (in_cond && c == '{') {
+      ++pos_;
+      if (!ParsePipeline(p, true)) return false;
+      SkipWs();
+      if (pos_ >= s_.size() || s_[pos_] != '}') {
+        Fail(pos_, "expected '}'");
+        return false;
+      }
+      ++pos_;
+      return true;
+    }
+    if (in_cond && c == '[') {
+      ++pos_;
+      p->kind = Pipeline::kList;
+      SkipWs();
+      if (pos_ < s_.size() && s_[pos_] == ']') {
+        ++pos_;
+        return true;
+      }
+      while (true) {
+        auto lit = Literal();
+        if (!lit) return false;
+        p->list.push_back(*lit);
+        SkipWs();
+        if (pos_ < s_.size() && s_[pos_] == ',') {
+          ++pos_;
+          continue;
+        }
+        if (pos_ < s_.size() && s_[pos_] == ']') {
+          ++pos_;
+          return true;
+        }
+        Fail(pos_, "expected ',' or ']' in list");
+        return false;
+      }
+    }
+    if (!IdStart(c)) {
+      Fail(pos_, "expected an attribute name or a literal, got '" + std::string(1, c) + "'");
+      return false;
+    }
+    std::string id = Identifier();
+    if (id == "true" || id == "false") {
+      p->kind = Pipeline::kLiteral;
+      p->literal = id;
+      return true;
+    }
+    p->kind = Pipeline::kAttr;
+    p->slot = attrs_->Intern(id);
+    return true;
+  }
+
+  bool ParseFilter(Pipeline* p) {
+    SkipWs();
+    size_t at = pos_;
+    if (pos_ >= s_.size() || !IdStart(s_[pos_])) {
+      Fail(pos_, "expected a filter name after '|'");
+      return false;
+    }
+    std::string name = Identifier();
+    const FilterSpec* spec = nullptr;
+    for (const auto& f : kFilters) {
+      if (name == f.name) spec = &f;
+    }
+    if (!spec) {
+      std::vector<std::string> names;
+      for (const auto& f : kFilters) names.emplace_back(f.name);
+      std::string hint = config::Suggest(name, names);
+      Fail(at, "unknown filter '" + name + "'" +
+                   (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+      return false;
+    }
+    Filter f;
+    f.kind = spec->kind;
+    std::vector<size_t> arg_pos;
+    SkipWs();
+    if (pos_ < s_.size() && s_[pos_] == '(') {
+      ++pos_;
+      SkipWs();
+      if (pos_ < s_.size() && s_[pos_] == ')') {
+        ++pos_;
+      } else {
+        while (true) {
+          SkipWs();
+          arg_pos.push_back(pos_);
+          auto lit = Literal();
+          if (!lit) return false;
+          f.args.push_back(*lit);
+          SkipWs();
+          if (pos_ < s_.size() && s_[pos_] == ',') {
+            ++pos_;
+            continue;
+          }
+          if (pos_ < s_.size() && s_[pos_] == ')') {
+            ++pos_;
+            break;
+          }
+          Fail(pos_, "expected ',' or ')' in the arguments of '" + name + "'");
+          return false;
+        }
+      }
+    }
+    int n = static_cast<int>(f.args.size());
+    if (n < spec->min_args || n > spec->max_args) {
+      Fail(at, "filter '" + name + "' takes " + std::to_string(spec->min_args) +
+                   (spec->max_args != spec->min_args ? "-" + std::to_string(spec->max_args) : "") +
+                   " argument(s), got " + std::to_string(n));
+      return false;
+    }
+    if (f.kind == FilterKind::kReplace) {
+      try {
+        f.re = boost::regex(f.args[0], boost::regex::perl);
+      } catch (const boost::regex_error& e) {
+        Fail(arg_pos[0], std::string("invalid regular expression: ") + e.what());
+        return false;
+      }
+    }
+    if (f.kind == FilterKind::kSplit && f.args[0].empty()) {
+      Fail(arg_pos[0], "split needs a non-empty separator");
+      return false;
+    }
+    if (f.kind == FilterKind::kTruncate) {
+      const std::string& a = f.args[0];
+      if (a.empty() || a.size() > 6 || a[0] == '-') {
+        Fail(arg_pos[0], "truncate needs a length between 1 and 999999");
+        return false;
+      }
+      f.n = std::stoul(a);
+      if (f.n == 0) {
+        Fail(arg_pos[0], "truncate needs a length between 1 and 999999");
+        return false;
+      }
+    }
+    p->filters.push_back(std::move(f));
+    return true;
+  }
+
+  bool ParsePipeline(Pipeline* p, bool in_cond) {
+    if (!ParsePrimary(p, in_cond)) return false;
+    while (true) {
+      SkipWs();
+      if (pos_ < s_.size() && s_[pos_] == '|') {
+        ++pos_;
+        if (!ParseFilter(p)) return false;
+        continue;
+      }
+      return true;
+    }
+  }
+
+  std::unique_ptr<Cond> ParseOr() {
+    auto left = ParseAnd();
+    while (left && PeekWord("or")) {
+      pos_ += 2;
+      auto right = ParseAnd();
+      if (!right) return nullptr;
+      auto c = std::make_unique<Cond>();
+      c->op = Cond::kOr;
+      c->a = std::move(left);
+      c->b = std::move(right);
+      left = std::move(c);
+    }
+    return left;
+  }
+  std::unique_ptr<Cond> ParseAnd() {
+    auto left = ParseNot();
+    while (left && PeekWord("and")) {
+      pos_ += 3;
+      auto right = ParseNot();
+      if (!right) return nullptr;
+      auto c = std::make_unique<Cond>();
+      c->op = Cond::kAnd;
+      c->a = std::move(left);
+      c->b = std::move(right);
+      left = std::move(c);
+    }
+    return left;
+  }
+  std::unique_ptr<Cond> ParseNot() {
+    if (PeekWord("not")) {
+      pos_ += 3;
+      auto inner = ParseNot();
+      if (!inner) return nullptr;
+      auto c = std::make_unique<Cond>();
+      c->op = Cond::kNot;
+      c->a = std::move(inner);
+      return c;
+    }
+    return ParseCmp();
+  }
+  std::unique_ptr<Cond> ParseCmp() {
+    SkipWs();
+    if (pos_ < s_.size() && s_[pos_] == '(') {
+      ++pos_;
+      auto inner = ParseOr();
+      if (!inner) return nullptr;
+      SkipWs();
+      if (pos_ >= s_.size() || s_[pos_] != ')') {
+        Fail(pos_, "expected ')'");
+        return nullptr;
+      }
+      ++pos_;
+      return inner;
+    }
+    auto c = std::make_unique<Cond>();
+    if (!ParsePipeline(&c->lhs, true)) return nullptr;
+    SkipWs();
+    if (Peek("==")) {
+      c->op = Cond::kEq;
+      pos_ += 2;
+    } else if (Peek("!=")) {
+      c->op = Cond::kNe;
+      pos_ += 2;
+    } else if (Peek("=~")) {
+      c->op = Cond::kMatch;
+      pos_ += 2;
+    } else if (PeekWord("in")) {
+      c->op = Cond::kIn;
+      pos_ += 2;
+    } else if (PeekWord("not")) {
+      size_t save = pos_;
+      pos_ += 3;
+      if (!PeekWord("in")) {
+        pos_ = save;
+        Fail(pos_, "expected 'not in'");
+        return nullptr;
+      }
+      pos_ += 2;
+      c->op = Cond::kNotIn;
+    } else {
+      c->op = Cond::kTruthy;
+      return c;
+    }
+    SkipWs();
+    size_t rhs_at = pos_;
+    if (!ParsePipeline(&c->rhs, true)) return nullptr;
+    if (c->op == Cond::kMatch) {
+      if (c->rhs.kind != Pipeline::kLiteral || !c->rhs.filters.empty()) {
+        Fail(rhs_at, "=~ needs a string literal (a regular expression) on its right");
+        return nullptr;
+      }
+      try {
+        c->re = boost::regex(c->rhs.literal, boost::regex::perl);
+      } catch (const boost::regex_error& e) {
+        Fail(rhs_at, std::string("invalid regular expression: ") + e.what());
+        return nullptr;
+      }
+    }
+    return c;
+  }
+
+  // Parses template text until EOF or a block keyword ({elif}, {else},
+  // {end}); *stop receives the keyword ("" at EOF).
+  std::unique_ptr<Template> ParseTemplate(std::string* stop) {
+    auto t = std::make_unique<Template>();
+    std::string text;
+    auto flush = [&] {
+      if (!text.empty()) {
+        Part p;
+        p.kind = Part::kText;
+        p.text = std::move(text);
+        t->parts.push_back(std::move(p));
+        text.clear();
+      }
+    };
+    stop->clear();
+    while (pos_ < s_.size()) {
+      char c = s_[pos_];
+      if (c == '}') {
+        if (pos_ + 1 < s_.size() && s_[pos_ + 1] == '}') {
+          text.push_back('}');
+          pos_ += 2;
+          continue;
+        }
+        Fail(pos_, "unmatched '}' (write '}}' for a literal brace)");
+        return nullptr;
+      }
+      if (c != '{') {
+        text.push_back(c);
+        ++pos_;
+        continue;
+      }
+      if (pos_ + 1 < s_.size() && s_[pos_ + 1] == '{') {
+        text.push_back('{');
+        pos_ += 2;
+        continue;
+      }
+      size_t open = pos_;
+      ++pos_;
+      flush();
+      if (PeekWord("else") || PeekWord("end")) {
+        std::string kw = Identifier();
+        SkipWs();
+        if (pos_ >= s_.size() || s_[pos_] != '}') {
+          Fail(pos_, "expected '}' after '" + kw + "'");
+          return nullptr;
+        }
+        ++pos_;
+        *stop = kw;
+        stop_pos_ = open;
+        return t;
+      }
+      if (PeekWord("elif")) {
+        pos_ += 4;
+        *stop = "elif";
+        stop_pos_ = open;
+        return t;  // the caller parses the condition
+      }
+      if (PeekWord("if")) {
+        pos_ += 2;
+        Part part;
+        part.kind = Part::kIf;
+        while (true) {
+          auto cond = ParseOr();
+          if (!cond) return nullptr;
+          SkipWs();
+          if (pos_ >= s_.size() || s_[pos_] != '}') {
+            Fail(pos_, "expected '}' after the condition");
+            return nullptr;
+          }
+          ++pos_;
+          std::string inner_stop;
+          auto body = ParseTemplate(&inner_stop);
+          if (!body) return nullptr;
+          part.branches.emplace_back(std::move(cond), std::move(body));
+          if (inner_stop == "elif") continue;
+          if (inner_stop == "else") {
+            std::string else_stop;
+            part.otherwise = ParseTemplate(&else_stop);
+            if (!part.otherwise) return nullptr;
+            if (else_stop != "end") {
+              Fail(open, else_stop.empty() ? "'{if}' without '{end}'"
+                                           : "'{" + else_stop + "}' after '{else}'");
+              return nullptr;
+            }
+            break;
+          }
+          if (inner_stop == "end") break;
+          Fail(open, "'{if}' without '{end}'");
+          return nullptr;
+        }
+        t->parts.push_back(std::move(part));
+        continue;
+      }
+      Part part;
+      part.kind = Part::kPipe;
+      if (!ParsePipeline(&part.pipe, false)) return nullptr;
+      SkipWs();
+      if (pos_ >= s_.size() || s_[pos_] != '}') {
+        Fail(pos_ < s_.size() ? pos_ : open,
+             pos_ < s_.size() ? "expected '|' or '}'" : "unterminated '{'");
+        return nullptr;
+      }
+      ++pos_;
+      t->parts.push_back(std::move(part));
+    }
+    flush();
+    return t;
+  }
+
+  std::string_view s_;
+  AttrTable* attrs_;
+  size_t pos_ = 0;
+  size_t stop_pos_ = 0;
+  std::string error_;
+  size_t error_pos_ = 0;
+};
+
+}  // namespace expr_detail
+
+using namespace expr_detail;
+
+bool Truthy(std::string_view s) {
+  s = TrimView(s);
+  if (s.empty()) return false;
+  std::string l(s);
+  for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return !(l == "false" || l == "no" || l == "n" || l == "0" || l == "off");
+}
+
+Expr::~Expr() = default;
+
+std::unique_ptr<Expr> Expr::Compile(std::string_view text, Mode mode, AttrTable* attrs,
+                                    std::string* error, int* column) {
+  Parser parser(text, attrs);
+  std::unique_ptr<Expr> e(new Expr());
+  e->mode_ = mode;
+  if (mode == Mode::kCondition) {
+    e->cond_ = parser.TopCond();
+    if (!e->cond_ && !parser.failed()) {
+      *error = "empty condition";
+      *column = 1;
+      return nullptr;
+    }
+  } else {
+    e->tmpl_ = parser.TopTemplate();
+  }
+  if (parser.failed()) {
+    *error = parser.error();
+    *column = parser.column();
+    return nullptr;
+  }
+  if (e->tmpl_ && e->tmpl_->parts.size() == 1 && e->tmpl_->parts[0].kind == Part::kPipe &&
+      e->tmpl_->parts[0].pipe.kind == Pipeline::kAttr && e->tmpl_->parts[0].pipe.filters.empty()) {
+    e->plain_slot_ = e->tmpl_->parts[0].pipe.slot;
+  }
+  return e;
+}
+
+std::string Expr::Eval(const AttrView& rec, std::string* error) const {
+  if (plain_slot_ >= 0) {
+    // Fast path: a plain {attr}.
+    size_t n = rec.Count(plain_slot_);
+    if (n == 1) return std::string(rec.Value(plain_slot_, 0));
+    if (n == 0) return std::string();
+  }
+  if (cond_) return EvalCond(*cond_, rec, error) ? "true" : "false";
+  std::string out;
+  if (!EvalTemplate(*tmpl_, rec, &out, error)) return std::string();
+  return out;
+}
+
+std::vector<std::string> Expr::EvalList(const AttrView& rec, std::string* error) const {
+  Values v;
+  if (tmpl_ && tmpl_->parts.size() == 1 && tmpl_->parts[0].kind == Part::kPipe) {
+    if (!EvalPipe(tmpl_->parts[0].pipe, rec, &v, error)) return {};
+  } else {
+    v.push_back(Eval(rec, error));
+  }
+  Values out;
+  for (auto& s : v) {
+    if (!s.empty()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool Expr::EvalBool(const AttrView& rec, std::string* error) const {
+  if (cond_) return EvalCond(*cond_, rec, error);
+  return Truthy(Eval(rec, error));
+}
+
+}  // namespace idsync::connectors

@@ -1,0 +1,526 @@
+#include "mapping.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace idsync::connectors {
+
+// ---- AttrTable -------------------------------------------------------------
+
+int AttrTable::Intern(std::string_view name) {
+  auto it = index_.find(std::string(name));
+  if (it != index_.end()) return it->second;
+  int slot = static_cast<int>(names_.size());
+  names_.emplace_back(name);
+  index_.emplace(std::string(name), slot);
+  return slot;
+}
+
+int AttrTable::Find(std::string_view name) const {
+  auto it = index_.find(std::string(name));
+  return it == index_.end() ? -1 : it->second;
+}
+
+int AttrTable::FindIgnoreCase(std::string_view name) const {
+  int exact = Find(name);
+  if (exact >= 0) return exact;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const std::string& n = names_[i];
+    if (n.size() == name.size() &&
+        std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// ---- helpers ---------------------------------------------------------------
+
+std::string NormalizeOuPath(std::string_view value, std::string_view sep) {
+  std::string out;
+  if (sep.empty()) sep = "/";
+  while (true) {
+    size_t k = value.find(sep);
+    std::string_view seg = value.substr(0, k);
+    while (!seg.empty() && std::isspace(static_cast<unsigned char>(seg.front()))) seg.remove_prefix(1);
+    while (!seg.empty() && std::isspace(static_cast<unsigned char>(seg.back()))) seg.remove_suffix(1);
+    if (!seg.empty()) {
+      if (!out.empty()) out.push_back('/');
+      out.append(seg);
+    }
+    if (k == std::string_view::npos) break;
+    value.remove_prefix(k + sep.size());
+  }
+  return out;
+}
+
+size_t Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+bool ValidUsername(std::string_view s, std::string* why) {
+  if (s.empty()) {
+    *why = "username is empty";
+    return false;
+  }
+  if (s.size() > 64) {
+    *why = "username is longer than 64 characters";
+    return false;
+  }
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '@' ||
+          c == '-')) {
+      *why = "username may contain only letters, digits and _ . @ - (got '" + std::string(s) + "')";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ValidEmail(std::string_view s) {
+  if (s.size() > 254) return false;
+  size_t at = s.find('@');
+  if (at == std::string_view::npos || at == 0 || s.find('@', at + 1) != std::string_view::npos) {
+    return false;
+  }
+  std::string_view local = s.substr(0, at), domain = s.substr(at + 1);
+  if (local.size() > 64 || domain.size() < 3) return false;
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F || c == ',' || c == ';' || c == '<' || c == '>' || c == '"' ||
+        c == '(' || c == ')' || c == '[' || c == ']' || c == '\\') {
+      return false;
+    }
+  }
+  size_t dot = domain.find('.');
+  if (dot == std::string_view::npos || domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos || local.front() == '.' ||
+      local.back() == '.' || local.find("..") != std::string_view::npos) {
+    return false;
+  }
+  return true;
+}
+
+bool NormalizePhone(std::string_view s, std::string* out, std::string* why) {
+  out->clear();
+  for (char c : s) {
+    if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')') continue;
+    if (c == '+') {
+      *why = "phone number has a '+' country code: map it to phone_region";
+      return false;
+    }
+    if (!std::isdigit(static_cast<unsigned char>(c))) {
+      *why = "phone number may contain only digits (got '" + std::string(s) + "')";
+      return false;
+    }
+    out->push_back(c);
+  }
+  if (out->size() < 6 || out->size() > 15) {
+    *why = "phone number must have 6 to 15 digits (got '" + std::string(s) + "')";
+    return false;
+  }
+  return true;
+}
+
+// ---- Mapping ---------------------------------------------------------------
+
+bool Mapping::Compile(const config::MappingConfig& m, const SourceOptions& opts,
+                      const std::string& file, config::Diagnostics* diags) {
+  bool ok = true;
+  auto compile = [&](const std::string& text, Expr::Mode mode, const config::Location& loc,
+                     const std::string& key_path) -> std::unique_ptr<Expr> {
+    std::string error;
+    int column = 0;
+    auto e = Expr::Compile(text, mode, &attrs_, &error, &column);
+    if (!e) {
+      ok = false;
+      diags->Add(loc, key_path, "column " + std::to_string(column) + " of the expression: " + error);
+    }
+    return e;
+  };
+  auto field = [&](const char* name, Expr::Mode mode = Expr::Mode::kTemplate) -> std::unique_ptr<Expr> {
+    auto it = m.fields.find(name);
+    if (it == m.fields.end()) return nullptr;
+    return compile(it->second.text, mode, it->second.location, it->second.key_path);
+  };
+  config::Location here{file, 0, 0};
+  key_ = field("external_id");
+  if (!m.fields.count("external_id")) {
+    if (opts.user_key.empty()) {
+      ok = false;
+      diags->Add(here, "source.users.key",
+                 "required: the attribute holding each user's stable source key "
+                 "(or map mapping.external_id)");
+    } else {
+      key_ = compile("{`" + opts.user_key + "`}", Expr::Mode::kTemplate, here, "source.users.key");
+    }
+  }
+  username_ = field("username");
+  display_name_ = field("display_name");
+  email_ = field("email");
+  phone_ = field("phone_number");
+  region_ = field("phone_region");
+  description_ = field("description");
+  extra_ous_ = field("extra_ous");
+  enabled_ = field("enabled", Expr::Mode::kCondition);
+  primary_ou_mapped_ = m.fields.count("primary_ou") > 0;
+  if (primary_ou_mapped_) {
+    primary_ou_ = field("primary_ou");
+  } else if (opts.ou_from == "path" && !opts.ou_column.empty()) {
+    primary_ou_ = compile("{`" + opts.ou_column + "`}", Expr::Mode::kTemplate, here, "source.ous.column");
+  } else if (opts.ou_from == "dn") {
+    primary_ou_ = compile("{$ou}", Expr::Mode::kTemplate, here, "mapping.primary_ou");
+  } else {
+    ok = false;
+    diags->Add(here, "mapping.primary_ou",
+               "required when source.ous.from is '" + opts.ou_from +
+                   "' (use \"@root\" to place users directly in target.root_ou)");
+  }
+  for (const auto& [name, e] : m.custom_fields) {
+    auto c = compile(e.text, Expr::Mode::kTemplate, e.location, e.key_path);
+    if (c) custom_.emplace_back(name, std::move(c));
+  }
+  if (!opts.user_filter.empty()) {
+    filter_ = compile(opts.user_filter, Expr::Mode::kCondition, opts.user_filter_location,
+                      "source.users.filter");
+  }
+  if (opts.group_from == "column" && !opts.group_column.empty()) {
+    group_slot_ = attrs_.Intern(opts.group_column);
+  }
+  return ok;
+}
+
+std::vector<sync::UserField> Mapping::MappedFields() const {
+  using F = sync::UserField;
+  std::vector<F> out{F::kUsername};
+  if (display_name_) out.push_back(F::kDisplayName);
+  if (email_) out.push_back(F::kEmail);
+  if (phone_) out.push_back(F::kPhoneNumber);
+  if (region_) out.push_back(F::kPhoneRegion);
+  if (description_) out.push_back(F::kDescription);
+  out.push_back(F::kPrimaryOu);
+  if (extra_ous_) out.push_back(F::kExtraOus);
+  if (enabled_) out.push_back(F::kEnabled);
+  if (!custom_.empty()) out.push_back(F::kCustomFields);
+  return out;
+}
+
+// ---- SnapshotBuilder -------------------------------------------------------
+
+void SnapshotBuilder::Reject(const sync::Origin& origin, std::string key, std::string field,
+                             std::string reason) {
+  rejected_.push_back(sync::Diagnostic{origin, std::move(key), std::move(field), std::move(reason)});
+}
+
+void SnapshotBuilder::AddPathOus(const std::string& path, const sync::Origin& origin) {
+  size_t pos = path.size();
+  std::string key = path;
+  while (!key.empty() && !ous_.count(key)) {
+    size_t slash = key.rfind('/');
+    sync::DesiredOu ou;
+    ou.key = key;
+    ou.name = slash == std::string::npos ? key : key.substr(slash + 1);
+    ou.parent_key = slash == std::string::npos ? "" : key.substr(0, slash);
+    ou.origin = origin;
+    std::string parent = ou.parent_key;
+    ous_.emplace(key, std::move(ou));
+    key = parent;
+  }
+  (void)pos;
+}
+
+void SnapshotBuilder::AddOu(sync::DesiredOu ou) {
+  if (ous_.count(ou.key)) {
+    Reject(ou.origin, ou.key, "ou", "duplicate OU key '" + ou.key + "' (first at " +
+                                        ous_[ou.key].origin.ToString() + ")");
+    return;
+  }
+  std::string key = ou.key;
+  ous_.emplace(std::move(key), std::move(ou));
+}
+
+void SnapshotBuilder::AddGroupEntry(sync::DesiredGroup group, std::vector<std::string> refs) {
+  group_entries_.push_back(GroupEntry{std::move(group), std::move(refs)});
+}
+
+void SnapshotBuilder::AddUser(const AttrView& rec, const sync::Origin& origin,
+                              const std::string& ref) {
+  const Mapping& m = *m_;
+  std::string err;
+  if (m.filter_) {
+    bool keep = m.filter_->EvalBool(rec, &err);
+    if (!err.empty()) {
+      ++records_read_;
+      Reject(origin, "", "source.users.filter", err);
+      return;
+    }
+    if (!keep) return;
+  }
+  ++records_read_;
+  Candidate c;
+  sync::DesiredUser& u = c.user;
+  u.origin = origin;
+  c.ref = ref;
+  u.key = m.key_ ? m.key_->Eval(rec, &err) : std::string();
+  auto fail = [&](const char* field, std::string reason) {
+    Reject(origin, u.key, field, std::move(reason));
+  };
+  if (!err.empty()) return fail("external_id", err);
+  if (u.key.empty()) {
+    return fail("external_id", "missing source key" +
+                                   (opts_->user_key.empty() ? std::string()
+                                                            : " ('" + opts_->user_key + "' is empty)"));
+  }
+  // The OU tree from a path column comes from every record read.
+  std::string ou_path;
+  if (opts_->ou_from == "path") {
+    int slot = m.attrs_.Find(opts_->ou_column);
+    if (slot >= 0 && rec.Count(slot) > 0) {
+      ou_path = NormalizeOuPath(rec.Value(slot, 0), opts_->ou_separator);
+      if (!ou_path.empty()) AddPathOus(ou_path, origin);
+    }
+  }
+  auto eval = [&](const std::unique_ptr<Expr>& e, const char* field, std::string* out) {
+    if (!e) return true;
+    *out = e->Eval(rec, &err);
+    if (!err.empty()) {
+      fail(field, err);
+      return false;
+    }
+    return true;
+  };
+  if (!eval(m.username_, "username", &u.username)) return;
+  if (!eval(m.display_name_, "display_name", &u.display_name)) return;
+  if (!eval(m.email_, "email", &u.email)) return;
+  if (!eval(m.phone_, "phone_number", &u.phone_number)) return;
+  if (!eval(m.region_, "phone_region", &u.phone_region)) return;
+  if (!eval(m.description_, "description", &u.description)) return;
+  if (!eval(m.primary_ou_, "primary_ou", &u.primary_ou_key)) return;
+  if (m.enabled_) {
+    u.enabled = m.enabled_->EvalBool(rec, &err);
+    if (!err.empty()) return fail("enabled", err);
+  }
+  if (m.extra_ous_) {
+    u.extra_ou_keys = m.extra_ous_->EvalList(rec, &err);
+    if (!err.empty()) return fail("extra_ous", err);
+  }
+  for (const auto& [name, e] : m.custom_) {
+    std::string v = e->Eval(rec, &err);
+    if (!err.empty()) return fail("custom_fields", name + ": " + err);
+    u.custom_fields[name] = std::move(v);
+  }
+  // OU keys in path mode are normalized like the tree's keys.
+  if (opts_->ou_from == "path") {
+    if (u.primary_ou_key != sync::kRootOuKey) {
+      u.primary_ou_key = NormalizeOuPath(u.primary_ou_key, opts_->ou_separator);
+    }
+    for (auto& k : u.extra_ou_keys) k = NormalizeOuPath(k, opts_->ou_separator);
+  }
+  // Validation.
+  std::string why;
+  if (u.username.empty()) return fail("username", "missing username");
+  if (!ValidUsername(u.username, &why)) return fail("username", why);
+  if (u.display_name.empty()) u.display_name = u.username;
+  if (Utf8Length(u.display_name) > 64) {
+    return fail("display_name", "display name is longer than 64 characters");
+  }
+  if (!u.email.empty() && !ValidEmail(u.email)) {
+    return fail("email", "invalid email address '" + u.email + "'");
+  }
+  if (!u.phone_number.empty()) {
+    std::string digits;
+    if (!NormalizePhone(u.phone_number, &digits, &why)) return fail("phone_number", why);
+    u.phone_number = digits;
+    if (u.phone_region.empty()) u.phone_region = "86";
+  } else {
+    u.phone_region.clear();
+  }
+  if (!u.phone_region.empty()) {
+    std::string r = u.phone_region;
+    if (r[0] == '+') r.erase(0, 1);
+    if (r.empty() || r.size() > 4 ||
+        !std::all_of(r.begin(), r.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); })) {
+      return fail("phone_region", "phone region must be 1 to 4 digits (got '" + u.phone_region + "')");
+    }
+    u.phone_region = r;
+  }
+  if (u.primary_ou_key.empty()) return fail("primary_ou", "missing primary OU");
+  if (m.group_slot_ >= 0) {
+    size_t n = rec.Count(m.group_slot_);
+    for (size_t i = 0; i < n; ++i) {
+      std::string_view v = rec.Value(m.group_slot_, i);
+      if (opts_->group_separator.empty()) {
+        std::string g = NormalizeOuPath(v, "\x01");  // trims
+        if (!g.empty()) c.groups.push_back(g);
+      } else {
+        std::string_view rest = v;
+        while (true) {
+          size_t k = rest.find(opts_->group_separator);
+          std::string g = NormalizeOuPath(rest.substr(0, k), "\x01");
+          if (!g.empty()) c.groups.push_back(g);
+          if (k == std::string_view::npos) break;
+          rest.remove_prefix(k + opts_->group_separator.size());
+        }
+      }
+    }
+  }
+  users_.push_back(std::move(c));
+}
+
+sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
+  sync::SourceSnapshot snap;
+  snap.description = std::move(description);
+  snap.records_read = records_read_;
+  snap.mapped_fields = m_->MappedFields();
+
+  // OU tree: drop OUs whose parent is unknown or that sit on a cycle, and
+  // (transitively) their children.
+  {
+    std::set<std::string> bad;
+    bool changed = true;
+    for (auto& [key, ou] : ous_) {
+      if (!ou.parent_key.empty() && !ous_.count(ou.parent_key)) {
+        Reject(ou.origin, key, "ou", "parent OU '" + ou.parent_key + "' not found");
+        bad.insert(key);
+      }
+    }
+    for (auto& [key, ou] : ous_) {
+      if (bad.count(key)) continue;
+      std::set<std::string> seen{key};
+      std::string p = ou.parent_key;
+      while (!p.empty() && ous_.count(p) && !bad.count(p)) {
+        if (seen.count(p)) {
+          Reject(ou.origin, key, "ou", "OU is on a parent cycle");
+          bad.insert(key);
+          break;
+        }
+        seen.insert(p);
+        p = ous_[p].parent_key;
+      }
+    }
+    while (changed) {
+      changed = false;
+      for (auto& [key, ou] : ous_) {
+        if (!bad.count(key) && !ou.parent_key.empty() && bad.count(ou.parent_key)) {
+          Reject(ou.origin, key, "ou", "parent OU '" + ou.parent_key + "' was rejected");
+          bad.insert(key);
+          changed = true;
+        }
+      }
+    }
+    for (const auto& k : bad) ous_.erase(k);
+  }
+
+  // Duplicate source keys, then duplicate usernames (case-insensitive):
+  // every record involved is excluded.
+  auto exclude_dups = [&](auto key_of, const char* field, const char* what) {
+    std::unordered_map<std::string, std::vector<size_t>> by;
+    for (size_t i = 0; i < users_.size(); ++i) {
+      if (!users_[i].rejected) by[key_of(users_[i].user)].push_back(i);
+    }
+    for (auto& [k, idx] : by) {
+      if (idx.size() < 2) continue;
+      for (size_t i : idx) {
+        std::string others;
+        for (size_t j : idx) {
+          if (j == i) continue;
+          if (!others.empty()) others += ", ";
+          others += users_[j].user.origin.ToString();
+        }
+        users_[i].rejected = true;
+        Reject(users_[i].user.origin, users_[i].user.key, field,
+               std::string("duplicate ") + what + " '" + k + "' (also at " + others + ")");
+      }
+    }
+  };
+  exclude_dups([](const sync::DesiredUser& u) { return u.key; }, "external_id", "source key");
+  exclude_dups(
+      [](const sync::DesiredUser& u) {
+        std::string l = u.username;
+        for (auto& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return l;
+      },
+      "username", "username");
+
+  // OU references.
+  for (auto& c : users_) {
+    if (c.rejected) continue;
+    auto& u = c.user;
+    if (u.primary_ou_key != sync::kRootOuKey && !ous_.count(u.primary_ou_key)) {
+      c.rejected = true;
+      Reject(u.origin, u.key, "primary_ou",
+             "primary OU '" + u.primary_ou_key + "' is not in the department tree");
+      continue;
+    }
+    std::vector<std::string> extra;
+    for (auto& k : u.extra_ou_keys) {
+      if (k == u.primary_ou_key || k == sync::kRootOuKey) continue;
+      if (!ous_.count(k)) {
+        c.rejected = true;
+        Reject(u.origin, u.key, "extra_ous", "extra OU '" + k + "' is not in the department tree");
+        break;
+      }
+      extra.push_back(k);
+    }
+    if (c.rejected) continue;
+    std::sort(extra.begin(), extra.end());
+    extra.erase(std::unique(extra.begin(), extra.end()), extra.end());
+    u.extra_ou_keys = std::move(extra);
+  }
+
+  // Groups.
+  std::map<std::string, sync::DesiredGroup> groups;
+  std::unordered_map<std::string, std::string> key_of_ref;
+  for (const auto& c : users_) {
+    if (c.rejected) continue;
+    if (!c.ref.empty()) key_of_ref[c.ref] = c.user.key;
+    for (const auto& g : c.groups) {
+      auto& grp = groups[g];
+      if (grp.key.empty()) {
+        grp.key = g;
+        grp.name = g;
+        grp.origin = c.user.origin;
+      }
+      grp.member_keys.push_back(c.user.key);
+    }
+  }
+  for (auto& e : group_entries_) {
+    if (groups.count(e.group.key)) {
+      Reject(e.group.origin, e.group.key, "group", "duplicate group key '" + e.group.key + "'");
+      continue;
+    }
+    for (const auto& r : e.refs) {
+      auto it = key_of_ref.find(r);
+      if (it != key_of_ref.end()) e.group.member_keys.push_back(it->second);
+    }
+    std::string k = e.group.key;
+    groups.emplace(std::move(k), std::move(e.group));
+  }
+  for (auto& [k, g] : groups) {
+    std::sort(g.member_keys.begin(), g.member_keys.end());
+    g.member_keys.erase(std::unique(g.member_keys.begin(), g.member_keys.end()), g.member_keys.end());
+    snap.groups.push_back(std::move(g));
+  }
+
+  for (auto& c : users_) {
+    if (!c.rejected) snap.users.push_back(std::move(c.user));
+  }
+  std::sort(snap.users.begin(), snap.users.end(),
+            [](const auto& a, const auto& b) { return a.key < b.key; });
+  for (auto& [k, ou] : ous_) snap.ous.push_back(std::move(ou));
+  std::stable_sort(rejected_.begin(), rejected_.end(), [](const auto& a, const auto& b) {
+    if (a.origin.file != b.origin.file) return a.origin.file < b.origin.file;
+    return a.origin.line < b.origin.line;
+  });
+  snap.rejected = std::move(rejected_);
+  return snap;
+}
+
+}  // namespace idsync::connectors

@@ -1,0 +1,125 @@
+// Compiled mapping (docs/mapping.md) and the snapshot builder every
+// connector feeds: it maps each record, validates the result, derives the OU
+// tree and group memberships, and finally rejects duplicates and dangling OU
+// references, so all connectors share one set of rules.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "attrs.h"
+#include "expr.h"
+#include "idsync/config/config.h"
+#include "idsync/config/diagnostics.h"
+#include "idsync/sync/model.h"
+
+namespace idsync::connectors {
+
+// Options shared by all connectors (docs/connectors.md, "Common options").
+struct SourceOptions {
+  std::string type;
+  std::string config_file;
+  std::string config_dir;
+  size_t max_field_bytes = 64 * 1024;
+  // users
+  std::string user_key;     // attribute holding the stable source key
+  std::string user_filter;  // condition; records that fail it are skipped
+  config::Location user_filter_location;
+  // ous
+  std::string ou_from = "none";  // none | path | id_parent | dn
+  std::string ou_column;         // path: attribute with "A/B/C"
+  std::string ou_separator = "/";
+  std::string ou_file;           // id_parent: CSV file
+  std::string ou_id = "id", ou_parent = "parent_id", ou_name = "name",
+              ou_description;
+  std::string ou_base;           // dn: base DN
+  // groups
+  std::string group_from = "none";  // none | column | entries
+  std::string group_column;
+  std::string group_separator;      // "" = each value is one group
+  std::vector<std::string> group_object_classes = {"groupOfNames", "groupOfUniqueNames"};
+  // the csv options (also used for the id_parent OU file)
+  char csv_delimiter = ',';
+  char csv_quote = '"';
+};
+
+// Joins the trimmed, non-empty segments of `value` split by `sep` with "/".
+std::string NormalizeOuPath(std::string_view value, std::string_view sep);
+
+class Mapping {
+ public:
+  // Compiles cfg.mapping (+ the users.filter condition); problems go to
+  // diags with the expression's location, key path and column.
+  bool Compile(const config::MappingConfig& m, const SourceOptions& opts,
+               const std::string& file, config::Diagnostics* diags);
+  AttrTable& attrs() { return attrs_; }
+  const AttrTable& attrs() const { return attrs_; }
+  std::vector<sync::UserField> MappedFields() const;
+
+ private:
+  friend class SnapshotBuilder;
+  AttrTable attrs_;
+  std::unique_ptr<Expr> key_, username_, display_name_, email_, phone_, region_,
+      description_, primary_ou_, extra_ous_, enabled_, filter_;
+  std::vector<std::pair<std::string, std::unique_ptr<Expr>>> custom_;
+  int group_slot_ = -1;
+  bool primary_ou_mapped_ = false;
+};
+
+class SnapshotBuilder {
+ public:
+  SnapshotBuilder(const Mapping* mapping, const SourceOptions* opts)
+      : m_(mapping), opts_(opts) {}
+
+  // One user record. `ref` (optional) is how group entries refer to it,
+  // e.g. its normalized DN.
+  void AddUser(const AttrView& rec, const sync::Origin& origin,
+               const std::string& ref = {});
+  void Reject(const sync::Origin& origin, std::string key, std::string field,
+              std::string reason);
+  // An OU found by the connector (id_parent or dn modes). Duplicates by key
+  // are rejected; parents are checked in Finish().
+  void AddOu(sync::DesiredOu ou);
+  // A group entry whose members are refs (see AddUser).
+  void AddGroupEntry(sync::DesiredGroup group, std::vector<std::string> member_refs);
+
+  sync::SourceSnapshot Finish(std::string description);
+  // A user record that failed to parse (counts towards records_read).
+  void CountRead() { ++records_read_; }
+  const Mapping& mapping() const { return *m_; }
+
+ private:
+  struct Candidate {
+    sync::DesiredUser user;
+    std::string ref;
+    std::vector<std::string> groups;
+    bool rejected = false;
+  };
+  struct GroupEntry {
+    sync::DesiredGroup group;
+    std::vector<std::string> refs;
+  };
+  void AddPathOus(const std::string& path, const sync::Origin& origin);
+
+  const Mapping* m_;
+  const SourceOptions* opts_;
+  std::vector<Candidate> users_;
+  std::map<std::string, sync::DesiredOu> ous_;
+  std::vector<GroupEntry> group_entries_;
+  std::vector<sync::Diagnostic> rejected_;
+  int64_t records_read_ = 0;
+};
+
+// Field validation rules (docs/mapping.md, "Validation").
+bool ValidUsername(std::string_view s, std::string* why);
+bool ValidEmail(std::string_view s);
+// Strips spaces, dashes, dots and parentheses; then 6..15 digits.
+bool NormalizePhone(std::string_view s, std::string* out, std::string* why);
+size_t Utf8Length(std::string_view s);
+
+}  // namespace idsync::connectors

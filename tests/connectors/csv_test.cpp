@@ -1,0 +1,390 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "idsync/connectors/parsers.h"
+#include "test_util.h"
+
+namespace idsync::testing {
+namespace {
+
+using connectors::CsvOptions;
+using connectors::CsvParser;
+using connectors::CsvRecord;
+
+struct Row {
+  int64_t line;
+  std::vector<std::string> fields;
+  std::string error;
+  bool operator==(const Row&) const = default;
+};
+std::ostream& operator<<(std::ostream& os, const Row& r) {
+  os << r.line << " [";
+  for (const auto& f : r.fields) os << "<" << f << ">";
+  return os << "] " << r.error;
+}
+
+std::vector<Row> ParseAll(std::string_view data, CsvOptions o = {}) {
+  std::vector<Row> rows;
+  CsvParser p(o);
+  p.Parse(data, [&](const CsvRecord& r) {
+    rows.push_back(Row{r.line, {r.fields.begin(), r.fields.end()}, r.error});
+    return true;
+  });
+  return rows;
+}
+
+TEST(CsvParser, QuotedFieldsDoubledQuotesEmbeddedNewlines) {
+  auto rows = ParseAll("a,b,c\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\nlast,,\n");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0], (Row{1, {"a", "b", "c"}, ""}));
+  EXPECT_EQ(rows[1], (Row{2, {"x, y", "say \"hi\"", "two\nlines"}, ""}));
+  EXPECT_EQ(rows[2], (Row{4, {"last", "", ""}, ""}));
+}
+
+TEST(CsvParser, CrlfBomAndBlankLines) {
+  auto rows = ParseAll("\xEF\xBB\xBFid,name\r\n1,\"A\r\nB\"\r\n\r\n2,C\r\n3,D");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0], (Row{1, {"id", "name"}, ""}));
+  EXPECT_EQ(rows[1], (Row{2, {"1", "A\r\nB"}, ""}));
+  EXPECT_EQ(rows[2], (Row{5, {"2", "C"}, ""}));
+  EXPECT_EQ(rows[3], (Row{6, {"3", "D"}, ""}));
+}
+
+TEST(CsvParser, BadQuotingRejectsOnlyThatRecord) {
+  auto rows = ParseAll("a,b\nx\"y,1\n\"ok\"junk,2\ngood,3\n");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[1].line, 2);
+  EXPECT_EQ(rows[1].error, "quote character inside unquoted field 1");
+  EXPECT_EQ(rows[2].line, 3);
+  EXPECT_EQ(rows[2].error, "unexpected character after the closing quote of field 1");
+  EXPECT_EQ(rows[3], (Row{4, {"good", "3"}, ""}));
+}
+
+TEST(CsvParser, UnterminatedQuoteResumesOnTheNextLine) {
+  auto rows = ParseAll("a,b\n\"open,1\nnext,2\n");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].line, 2);
+  EXPECT_EQ(rows[1].error, "unterminated quoted field (opened on line 2)");
+  EXPECT_EQ(rows[2], (Row{3, {"next", "2"}, ""}));
+}
+
+TEST(CsvParser, InvalidUtf8AndOversizedFields) {
+  CsvOptions o;
+  o.max_field_bytes = 8;
+  auto rows = ParseAll("a,b\nok,\xC3\x28\n123456789,x\n\xE5\xBC\xA0,\"\xE4\xB8\x89\"\n", o);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[1].error, "invalid UTF-8 in field 2");
+  EXPECT_EQ(rows[2].error, "field 1 is longer than 8 bytes");
+  EXPECT_EQ(rows[3], (Row{4, {"\xE5\xBC\xA0", "\xE4\xB8\x89"}, ""}));
+}
+
+TEST(CsvParser, CustomDelimiterAndQuote) {
+  CsvOptions o;
+  o.delimiter = ';';
+  o.quote = '\'';
+  auto rows = ParseAll("a;b\n'x;y';'it''s'\n", o);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1], (Row{2, {"x;y", "it's"}, ""}));
+}
+
+TEST(CsvParser, Utf8Validator) {
+  EXPECT_TRUE(connectors::ValidUtf8("plain ascii"));
+  EXPECT_TRUE(connectors::ValidUtf8("Jos\xC3\xA9 \xE5\xBC\xA0\xE4\xB8\x89 \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(connectors::ValidUtf8("\xC0\xAF"));          // overlong
+  EXPECT_FALSE(connectors::ValidUtf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(connectors::ValidUtf8("\xF4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(connectors::ValidUtf8("abc\xE5\xBC"));       // truncated
+}
+
+const char* const kPeopleCsv =
+    "employee_id,first_name,last_name,email,mobile,department,status,groups\n"
+    "1001,Ada,Lovelace,Ada.Lovelace@example.com,138-0013-8000,Engineering/Platform,active,eng;all\n"
+    "1002,\"Smith, Jr.\",John,john@example.com,,Engineering,terminated,all\n"
+    "1003,Li,Wei,bad-email,,Sales,active,\n"
+    "1004,No,Dept,nodept@example.com,,,active,\n"
+    "1001,Dup,Key,dupkey@example.com,,Sales,active,\n"
+    "1006,Same,Name,john@example.com,,Sales,active,\n"
+    "1007,Phone,Bad,phone@example.com,12ab,Sales,active,\n"
+    "1008,Short,Row,short@example.com\n";
+
+const char* const kPeopleYaml = R"(source:
+  type: csv
+  path: people.csv
+  users: {key: employee_id}
+  ous: {from: path, column: department}
+  groups: {from: column, column: groups, separator: ";"}
+mapping:
+  username: "{email | local_part | lower}"
+  display_name: "{first_name} {last_name}"
+  email: "{email}"
+  phone_number: "{mobile}"
+  enabled: "{status} != 'terminated'"
+  custom_fields: {source: "hr-{employee_id}"}
+)";
+
+TEST(CsvConnector, MapsValidRecordsAndReportsEachBadOne) {
+  TempDir dir;
+  dir.Write("people.csv", kPeopleCsv);
+  auto s = MustRead(dir, kPeopleYaml);
+  EXPECT_EQ(s.records_read, 8);
+  ASSERT_EQ(s.users.size(), 0u);
+  const auto* ada = FindUser(s, "1001");
+  EXPECT_EQ(ada, nullptr);  // duplicate key excludes both records
+  const auto* john = FindUser(s, "1002");
+  EXPECT_EQ(john, nullptr);  // duplicate username with 1006
+  EXPECT_EQ(Rejections(s), (std::vector<std::string>{
+                               "people.csv:2 external_id: duplicate source key '1001' (also at " +
+                                   dir.path() + "/people.csv:6)",
+                               "people.csv:3 username: duplicate username 'john' (also at " +
+                                   dir.path() + "/people.csv:7)",
+                               "people.csv:4 email: invalid email address 'bad-email'",
+                               "people.csv:5 primary_ou: missing primary OU",
+                               "people.csv:6 external_id: duplicate source key '1001' (also at " +
+                                   dir.path() + "/people.csv:2)",
+                               "people.csv:7 username: duplicate username 'john' (also at " +
+                                   dir.path() + "/people.csv:3)",
+                               "people.csv:8 phone_number: phone number may contain only digits (got '12ab')",
+                               "people.csv:9 : record has 4 fields, the header has 8",
+                           }));
+  // Only nothing left but... the tree still has every department seen.
+  std::vector<std::string> ou_keys;
+  for (const auto& o : s.ous) ou_keys.push_back(o.key + "<" + o.parent_key + ">" + o.name);
+  EXPECT_EQ(ou_keys, (std::vector<std::string>{"Engineering<>Engineering",
+                                               "Engineering/Platform<Engineering>Platform",
+                                               "Sales<>Sales"}));
+}
+
+TEST(CsvConnector, FieldsGroupsAndEnabled) {
+  TempDir dir;
+  dir.Write("people.csv",
+            "employee_id,first_name,last_name,email,mobile,department,status,groups\n"
+            "1001,Ada,Lovelace,Ada.Lovelace@example.com,138-0013-8000, Engineering / Platform ,active,eng; all\n"
+            "1002,\"Smith, Jr.\",John,john@example.com,,Engineering,terminated,all\n");
+  auto s = MustRead(dir, kPeopleYaml);
+  ASSERT_EQ(s.users.size(), 2u) << ::testing::PrintToString(Rejections(s));
+  const auto* ada = FindUser(s, "1001");
+  ASSERT_NE(ada, nullptr);
+  EXPECT_EQ(ada->username, "ada.lovelace");
+  EXPECT_EQ(ada->display_name, "Ada Lovelace");
+  EXPECT_EQ(ada->email, "Ada.Lovelace@example.com");
+  EXPECT_EQ(ada->phone_number, "13800138000");
+  EXPECT_EQ(ada->phone_region, "86");
+  EXPECT_EQ(ada->primary_ou_key, "Engineering/Platform");
+  EXPECT_TRUE(ada->enabled);
+  EXPECT_EQ(ada->custom_fields.at("source"), "hr-1001");
+  EXPECT_EQ(ada->origin.line, 2);
+  const auto* john = FindUser(s, "1002");
+  ASSERT_NE(john, nullptr);
+  EXPECT_EQ(john->display_name, "Smith, Jr. John");
+  EXPECT_FALSE(john->enabled);
+  EXPECT_EQ(john->phone_number, "");
+  EXPECT_EQ(john->phone_region, "");
+  ASSERT_EQ(s.groups.size(), 2u);
+  EXPECT_EQ(FindGroup(s, "all")->member_keys, (std::vector<std::string>{"1001", "1002"}));
+  EXPECT_EQ(FindGroup(s, "eng")->member_keys, (std::vector<std::string>{"1001"}));
+  EXPECT_EQ(s.description, "csv:" + dir.path() + "/people.csv");
+  using F = sync::UserField;
+  EXPECT_EQ(s.mapped_fields, (std::vector<F>{F::kUsername, F::kDisplayName, F::kEmail,
+                                             F::kPhoneNumber, F::kPrimaryOu, F::kEnabled,
+                                             F::kCustomFields}));
+}
+
+TEST(CsvConnector, MalformedRecordsKeepTheRest) {
+  TempDir dir;
+  dir.Write("people.csv",
+            "\xEF\xBB\xBFid,user,dept\r\n"
+            "1,alice,HQ\r\n"
+            "2,b\"ob,HQ\r\n"
+            "3,\"carol\r\ncarol\",HQ\r\n"
+            "4,d\xFFve,HQ\r\n"
+            "5,\"eve\",HQ\r\n"
+            "6,,HQ\r\n");
+  auto s = MustRead(dir, R"(source:
+  type: csv
+  path: people.csv
+  users: {key: id}
+  ous: {from: path, column: dept}
+mapping:
+  username: "{user}"
+)");
+  EXPECT_EQ(s.records_read, 6);
+  std::vector<std::string> keys;
+  for (const auto& u : s.users) keys.push_back(u.key + "@" + std::to_string(u.origin.line));
+  EXPECT_EQ(keys, (std::vector<std::string>{"1@2", "5@7"}));
+  EXPECT_EQ(Rejections(s), (std::vector<std::string>{
+                               "people.csv:3 : quote character inside unquoted field 2",
+                               "people.csv:4 username: username may contain only letters, digits "
+                               "and _ . @ - (got 'carol\r\ncarol')",
+                               "people.csv:6 : invalid UTF-8 in field 2",
+                               "people.csv:8 username: missing username",
+                           }));
+}
+
+TEST(CsvConnector, OversizedFieldIsRejected) {
+  TempDir dir;
+  dir.Write("people.csv", "id,user,dept\n1," + std::string(200, 'x') + ",HQ\n2,bob,HQ\n");
+  auto s = MustRead(dir, R"(source:
+  type: csv
+  path: people.csv
+  max_field_bytes: 100
+  users: {key: id}
+  ous: {from: path, column: dept}
+mapping: {username: "{user}"}
+)");
+  ASSERT_EQ(s.users.size(), 1u);
+  EXPECT_EQ(Rejections(s), (std::vector<std::string>{"people.csv:2 : field 2 is longer than 100 bytes"}));
+}
+
+TEST(CsvConnector, IdParentDepartmentsAndRoot) {
+  TempDir dir;
+  dir.Write("departments.csv",
+            "dept_id,parent_id,dept_name\n"
+            "D1,,Company\n"
+            "D2,D1,Engineering\n"
+            "D3,D2,SRE\n"
+            "D4,D9,Orphan\n"
+            "D5,D6,Loop A\n"
+            "D6,D5,Loop B\n"
+            "D7,D4,Orphan child\n");
+  dir.Write("people.csv",
+            "id,user,dept_id\n1,alice,D3\n2,bob,\n3,carol,D4\n");
+  auto s = MustRead(dir, R"(source:
+  type: csv
+  path: people.csv
+  users: {key: id}
+  ous: {from: id_parent, file: departments.csv, id: dept_id, parent: parent_id, name: dept_name}
+mapping:
+  username: "{user}"
+  primary_ou: "{dept_id | default('@root')}"
+)");
+  std::vector<std::string> ous;
+  for (const auto& o : s.ous) ous.push_back(o.key + "<" + o.parent_key + ">" + o.name);
+  EXPECT_EQ(ous, (std::vector<std::string>{"D1<>Company", "D2<D1>Engineering", "D3<D2>SRE"}));
+  ASSERT_EQ(s.users.size(), 2u);
+  EXPECT_EQ(FindUser(s, "1")->primary_ou_key, "D3");
+  EXPECT_EQ(FindUser(s, "2")->primary_ou_key, sync::kRootOuKey);
+  EXPECT_EQ(Rejections(s), (std::vector<std::string>{
+                               "departments.csv:5 ou: parent OU 'D9' not found",
+                               "departments.csv:6 ou: OU is on a parent cycle",
+                               "departments.csv:7 ou: parent OU 'D5' was rejected",
+                               "departments.csv:8 ou: parent OU 'D4' was rejected",
+                               "people.csv:4 primary_ou: primary OU 'D4' is not in the department tree",
+                           }));
+}
+
+TEST(CsvConnector, HeaderlessWithColumnsAndSemicolons) {
+  TempDir dir;
+  dir.Write("people.csv", "7;'Zoë';Sales\n");
+  auto s = MustRead(dir, R"(source:
+  type: csv
+  path: people.csv
+  csv: {delimiter: ";", quote: "'", header: false, columns: [id, name, dept]}
+  users: {key: id}
+  ous: {from: path, column: dept}
+mapping: {username: "u{id}", display_name: "{name}"}
+)");
+  ASSERT_EQ(s.users.size(), 1u);
+  EXPECT_EQ(s.users[0].display_name, "Zoë");
+  EXPECT_EQ(s.users[0].username, "u7");
+}
+
+TEST(CsvConnector, MissingColumnFailsTheWholeRead) {
+  TempDir dir;
+  dir.Write("people.csv", "id;user;dept\n1;alice;HQ\n");  // wrong delimiter
+  config::Diagnostics d;
+  auto cfg = LoadConfig(dir, R"(source:
+  type: csv
+  path: people.csv
+  users: {key: id}
+  ous: {from: path, column: dept}
+mapping: {username: "{user}"}
+)", &d);
+  ASSERT_TRUE(d.empty());
+  auto r = connectors::ReadSnapshot(cfg);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, dir.path() + "/people.csv: column 'id' used by the configuration is "
+                                            "not in the header (wrong delimiter or file?)");
+}
+
+TEST(CsvConnector, UnreadableFileFailsTheRead) {
+  TempDir dir;
+  dir.Write("people.csv", "id,user,dept\n");
+  config::Diagnostics d;
+  auto cfg = LoadConfig(dir, R"(source:
+  type: csv
+  path: people.csv
+  users: {key: id}
+  ous: {from: path, column: dept}
+mapping: {username: "{user}"}
+)", &d);
+  auto ok = connectors::ReadSnapshot(cfg);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->users.size(), 0u);
+  EXPECT_EQ(ok->records_read, 0);
+  std::filesystem::remove(dir.path() + "/people.csv");
+  auto r = connectors::ReadSnapshot(cfg);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("people.csv"), std::string::npos) << r.error().message;
+}
+
+TEST(ValidateConfig, ReportsUnknownKeysWrongTypesAndModes) {
+  TempDir dir;
+  dir.Write("people.csv", "id\n");
+  config::Diagnostics d;
+  auto cfg = LoadConfig(dir, R"(source:
+  type: csv
+  path: people.csv
+  pathh: x
+  max_field_bytes: lots
+  users: {key: id, filtr: "x"}
+  ous: {from: dn, base: "dc=x"}
+  groups: {from: entries}
+  csv: {delimiter: ";;"}
+mapping:
+  username: "{id | lowr}"
+  primary_ou: "{if a}x"
+)", &d);
+  ASSERT_TRUE(d.empty());
+  auto p = Validate(cfg);
+  // Lines are in the written file (8 lines of common sections first).
+  EXPECT_EQ(p, (std::vector<std::string>{
+                   "12:3 source.pathh: unknown key (did you mean 'path'?)",
+                   "13:20 source.max_field_bytes: must be a whole number, got 'lots'",
+                   "14:20 source.users.filtr: unknown key (did you mean 'filter'?)",
+                   "15:15 source.ous.from: 'dn' is not supported by the csv connector (one of none, path, id_parent)",
+                   "16:18 source.groups.from: 'entries' is not supported by the csv connector (one of none, column)",
+                   "17:20 source.csv.delimiter: must be exactly one character (got ';;')",
+                   "19:13 mapping.username: column 7 of the expression: unknown filter 'lowr' (did you mean 'lower'?)",
+                   "20:15 mapping.primary_ou: column 1 of the expression: '{if}' without '{end}'",
+               }));
+}
+
+TEST(ValidateConfig, LdapIsNotSupportedYetAndTypesAreRegistered) {
+  TempDir dir;
+  config::Diagnostics d;
+  auto cfg = LoadConfig(dir, "source: {type: ldap}\nmapping: {username: \"{uid}\"}\n", &d);
+  ASSERT_TRUE(d.empty());
+  auto p = Validate(cfg);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "9:9 source.type: the 'ldap' connector (live LDAP) is not supported yet; export "
+                  "to LDIF and use type: ldif");
+  EXPECT_EQ(connectors::RegisteredTypes(), (std::vector<std::string>{"csv", "hrfeed", "ldif"}));
+  auto r = connectors::ReadSnapshot(cfg);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("not supported yet"), std::string::npos);
+}
+
+TEST(ValidateConfig, MissingKeyAndPrimaryOuAreReported) {
+  TempDir dir;
+  dir.Write("people.csv", "id\n");
+  config::Diagnostics d;
+  auto cfg = LoadConfig(dir, "source: {type: csv, path: people.csv, ous: {from: none}}\nmapping: {username: \"{id}\"}\n", &d);
+  auto p = Validate(cfg);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_NE(p[0].find("mapping.primary_ou: required when source.ous.from is 'none'"), std::string::npos) << p[0];
+  EXPECT_NE(p[1].find("source.users.key: required"), std::string::npos) << p[1];
+}
+
+}  // namespace
+}  // namespace idsync::testing

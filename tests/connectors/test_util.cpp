@@ -1,0 +1,77 @@
+#include "test_util.h"
+
+#include <filesystem>
+
+namespace idsync::testing {
+
+const char* const kCommonSections = R"(idaas:
+  endpoint: http://127.0.0.1:18080
+  instance_id: idaas_emulator
+  application_id: app_emulator
+  client_id: app_emulator
+  client_secret: env:IDSYNC_CLIENT_SECRET
+target: {root_ou: ou_root}
+store: {path: ./state.db}
+)";
+
+config::Config LoadConfig(const TempDir& dir, const std::string& yaml, config::Diagnostics* diags) {
+  std::string path = dir.Write("idsync.yaml", std::string(kCommonSections) + yaml);
+  config::LoadOptions lo;
+  lo.resolve_secrets = false;
+  return config::Load(path, diags, lo);
+}
+
+std::vector<std::string> Validate(const config::Config& cfg) {
+  config::Diagnostics d;
+  connectors::ValidateConfig(cfg, &d);
+  std::vector<std::string> out;
+  for (const auto& p : d.Sorted()) {
+    out.push_back(std::to_string(p.location.line) + ":" + std::to_string(p.location.column) + " " +
+                  p.key_path + ": " + p.message);
+  }
+  return out;
+}
+
+sync::SourceSnapshot MustRead(const TempDir& dir, const std::string& yaml) {
+  config::Diagnostics d;
+  auto cfg = LoadConfig(dir, yaml, &d);
+  for (const auto& p : d.Sorted()) ADD_FAILURE() << "config: " << p.ToString();
+  auto problems = Validate(cfg);
+  for (const auto& p : problems) ADD_FAILURE() << "validate: " << p;
+  auto r = connectors::ReadSnapshot(cfg);
+  if (!r) {
+    ADD_FAILURE() << "read failed: " << r.error().message;
+    return {};
+  }
+  return std::move(r.value());
+}
+
+const sync::DesiredUser* FindUser(const sync::SourceSnapshot& s, const std::string& key) {
+  for (const auto& u : s.users) {
+    if (u.key == key) return &u;
+  }
+  return nullptr;
+}
+const sync::DesiredOu* FindOu(const sync::SourceSnapshot& s, const std::string& key) {
+  for (const auto& o : s.ous) {
+    if (o.key == key) return &o;
+  }
+  return nullptr;
+}
+const sync::DesiredGroup* FindGroup(const sync::SourceSnapshot& s, const std::string& key) {
+  for (const auto& g : s.groups) {
+    if (g.key == key) return &g;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Rejections(const sync::SourceSnapshot& s) {
+  std::vector<std::string> out;
+  for (const auto& d : s.rejected) {
+    std::string f = std::filesystem::path(d.origin.file).filename().string();
+    out.push_back(f + ":" + std::to_string(d.origin.line) + " " + d.field + ": " + d.reason);
+  }
+  return out;
+}
+
+}  // namespace idsync::testing

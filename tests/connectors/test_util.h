@@ -1,0 +1,33 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "idsync/config/config.h"
+#include "idsync/connectors/connectors.h"
+#include "process.h"
+
+namespace idsync::testing {
+
+// The non-source sections every test config shares.
+extern const char* const kCommonSections;
+
+// Writes idsync.yaml (common sections + `source_and_mapping`) into dir and
+// loads it (secrets not resolved).
+config::Config LoadConfig(const TempDir& dir, const std::string& source_and_mapping,
+                          config::Diagnostics* diags);
+
+// ValidateConfig problems as "line:col key.path: message" strings.
+std::vector<std::string> Validate(const config::Config& cfg);
+
+// Loads, checks it is valid, reads; fails the test on a read error.
+sync::SourceSnapshot MustRead(const TempDir& dir, const std::string& yaml);
+
+const sync::DesiredUser* FindUser(const sync::SourceSnapshot& s, const std::string& key);
+const sync::DesiredOu* FindOu(const sync::SourceSnapshot& s, const std::string& key);
+const sync::DesiredGroup* FindGroup(const sync::SourceSnapshot& s, const std::string& key);
+// "file-basename:line field: reason" for each rejection.
+std::vector<std::string> Rejections(const sync::SourceSnapshot& s);
+
+}  // namespace idsync::testing
