@@ -148,6 +148,9 @@ class Planner {
     PlanUsers();
     PlanGroups();
     GuardSourceTrust();
+    // A distrusted source is the root cause: its guard withholds first, and
+    // again after OU deletes are planned.
+    ApplySourceTrustBlocks();
     GuardMaxDeletes(EntityType::kUser);
     GuardMaxDeletes(EntityType::kGroup);
     GuardProtected();
@@ -787,6 +790,7 @@ class Planner {
         Operation move = MakeOp(OpKind::kUserSetPrimaryOu, Phase::kUserUpdate,
                                 EntityType::kUser, {u.key, id}, u.username);
         move.origin = u.origin;
+        move.wave = 1;  // after patches, before secondary OU changes
         move.ou = want;
         move.changes.push_back({"primary_ou", current_primary, want.id.empty() ? want.key : want.id});
         // The API drops the old primary membership when it moves the user.
@@ -806,6 +810,7 @@ class Planner {
       Operation add = MakeOp(OpKind::kUserAddOus, Phase::kUserUpdate, EntityType::kUser,
                              {u.key, id}, u.username);
       add.origin = u.origin;
+      add.wave = 2;  // the primary move drops the old primary; re-add after it
       for (const auto& key : u.extra_ou_keys) {
         if (key == u.primary_ou_key) continue;
         auto ou = ou_ref_.find(key);
@@ -817,6 +822,7 @@ class Planner {
       Operation remove = MakeOp(OpKind::kUserRemoveOus, Phase::kUserUpdate,
                                 EntityType::kUser, {u.key, id}, u.username);
       remove.origin = u.origin;
+      remove.wave = 2;
       remove.reason = "not in the source's OU list";
       for (const auto& ou_id : members) {
         // Only memberships in OUs idsync manages are idsync's to remove.

@@ -101,7 +101,10 @@ struct FieldChange {
 struct Operation {
   std::string id;  // stable and unique in the plan, e.g. "user.create:E1001"
   Phase phase = Phase::kUserUpdate;
-  int wave = 0;    // within a phase: OU depth for creates/deletes, else 0
+  // Order within a phase: the executor finishes each wave before the next.
+  // OU creates: depth (parents first); OU deletes: children first; user
+  // updates: 0 patches, 1 primary-OU moves, 2 secondary-OU changes.
+  int wave = 0;
   OpKind kind = OpKind::kUserPatch;
   EntityType entity = EntityType::kUser;
   ObjectRef target;          // the object operated on

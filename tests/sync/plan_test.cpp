@@ -1,0 +1,686 @@
+// Planner tests: every operation kind, every guard, scope, ownership,
+// correlation conflicts, lifecycle with a fixed clock, deterministic order.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "idsync/sync/plan.h"
+
+namespace idsync::sync {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kDay = 24LL * 3600 * 1000;
+const std::string kRoot = "ou_root";
+
+// A small world: a source snapshot and a cached IDaaS state to plan between.
+struct World {
+  SourceSnapshot source;
+  CachedState cached;
+  std::vector<IdaasUser> users;  // added to cached.users by Plan()
+  Policy policy;
+
+  World() {
+    policy.root_ou_id = kRoot;
+    source.mapped_fields = {UserField::kUsername, UserField::kDisplayName,
+                            UserField::kEmail,    UserField::kPrimaryOu,
+                            UserField::kEnabled,  UserField::kExtraOus};
+    cached.scope.ou_ids = {kRoot};
+    cached.ous.push_back({kRoot, "Root", "", "", "", "build_in", "idaas_x"});
+  }
+
+  DesiredOu& Ou(const std::string& key, const std::string& name,
+                const std::string& parent = "") {
+    source.ous.push_back({key, name, parent, "", {"src.csv", 0}});
+    return source.ous.back();
+  }
+  DesiredUser& User(const std::string& key, const std::string& username,
+                    const std::string& ou = "D1") {
+    DesiredUser u;
+    u.key = key;
+    u.username = username;
+    u.display_name = "Name " + username;
+    u.email = username + "@example.com";
+    u.primary_ou_key = ou;
+    u.origin = {"src.csv", static_cast<int64_t>(source.users.size() + 2)};
+    source.users.push_back(u);
+    ++source.records_read;
+    return source.users.back();
+  }
+  DesiredGroup& Group(const std::string& key, const std::string& name,
+                      std::vector<std::string> members) {
+    source.groups.push_back({key, name, "", std::move(members), {"src.csv", 0}});
+    return source.groups.back();
+  }
+
+  // The IDaaS side.
+  void CachedOu(const std::string& id, const std::string& name,
+                const std::string& parent = kRoot, const std::string& key = "") {
+    cached.ous.push_back({id, name, parent, "", key.empty() ? id : key, "build_in", "idaas_x"});
+    if (!key.empty()) cached.links.push_back({EntityType::kOu, key, id, Ownership::kCreated, 0, false});
+  }
+  IdaasUser& CachedUser(const std::string& id, const std::string& username,
+                        const std::string& ou, const std::string& key = "") {
+    IdaasUser u;
+    u.id = id;
+    u.username = username;
+    u.display_name = "Name " + username;
+    u.email = username + "@example.com";
+    u.external_id = key.empty() ? id : key;
+    u.source_type = "build_in";
+    u.primary_ou_id = ou;
+    u.ou_ids = {ou};
+    users.push_back(u);
+    if (!key.empty()) {
+      cached.links.push_back({EntityType::kUser, key, id, Ownership::kCreated, 0, false});
+    }
+    return users.back();
+  }
+  void CachedGroup(const std::string& id, const std::string& name,
+                   std::vector<std::string> members, const std::string& key = "") {
+    cached.groups.push_back({id, name, "", key.empty() ? id : key, "build_in", "idaas_x",
+                             std::move(members)});
+    if (!key.empty()) {
+      cached.links.push_back({EntityType::kGroup, key, id, Ownership::kCreated, 0, false});
+    }
+  }
+  Link& LinkOf(const std::string& key) {
+    for (auto& l : cached.links) {
+      if (l.source_key == key) return l;
+    }
+    throw std::runtime_error("no link " + key);
+  }
+
+  Plan Compute(int64_t now = kNow) {
+    CachedState state;
+    state.ous = cached.ous;
+    state.groups = cached.groups;
+    state.links = cached.links;
+    state.scope = cached.scope;
+    for (const auto& u : users) state.users.Add(u);
+    return ComputePlan(source, state, cached.scope, policy, now);
+  }
+};
+
+// "kind target" for each operation, in plan order.
+std::vector<std::string> Ops(const Plan& p) {
+  std::vector<std::string> out;
+  for (const auto& op : p.operations) {
+    out.push_back(std::string(OpKindName(op.kind)) + " " +
+                  (op.target.key.empty() ? op.target.id : op.target.key));
+  }
+  return out;
+}
+
+const Operation* Find(const Plan& p, OpKind kind, const std::string& key) {
+  for (const auto& op : p.operations) {
+    if (op.kind == kind && op.target.key == key) return &op;
+  }
+  return nullptr;
+}
+
+const GuardVerdict& Guard(const Plan& p, const std::string& name) {
+  for (const auto& g : p.guards) {
+    if (g.name == name) return g;
+  }
+  static GuardVerdict none;
+  ADD_FAILURE() << "no guard " << name;
+  return none;
+}
+
+using V = std::vector<std::string>;
+
+TEST(PlanTest, FirstRunCreatesInPhaseOrder) {
+  World w;
+  w.Ou("D1", "Engineering");
+  w.Ou("D2", "Platform", "D1");
+  w.User("E2", "bob", "D2");
+  w.User("E1", "alice", "D1");
+  w.Group("G1", "Admins", {"E1", "E2"});
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"ou.create D1", "ou.create D2", "user.create E1", "user.create E2",
+                       "group.create G1", "group.members.add G1"}));
+  EXPECT_FALSE(p.AnyGuardTripped());
+  EXPECT_TRUE(p.conflicts.empty());
+  const Operation* d2 = Find(p, OpKind::kOuCreate, "D2");
+  ASSERT_NE(d2, nullptr);
+  EXPECT_EQ(d2->wave, 1);  // a child waits for its parent
+  EXPECT_EQ(d2->ou, (ObjectRef{"D1", ""}));
+  const Operation* d1 = Find(p, OpKind::kOuCreate, "D1");
+  EXPECT_EQ(d1->ou, (ObjectRef{"", kRoot}));
+  const Operation* e1 = Find(p, OpKind::kUserCreate, "E1");
+  ASSERT_NE(e1, nullptr);
+  EXPECT_EQ(e1->ou, (ObjectRef{"D1", ""}));
+  EXPECT_EQ(e1->changes, (std::vector<FieldChange>{{"username", "", "alice"},
+                                                   {"display_name", "", "Name alice"},
+                                                   {"email", "", "alice@example.com"},
+                                                   {"primary_ou", "", "D1"}}));
+  const Operation* add = Find(p, OpKind::kGroupAddMembers, "G1");
+  ASSERT_NE(add, nullptr);
+  EXPECT_EQ(add->refs, (std::vector<ObjectRef>{{"E1", ""}, {"E2", ""}}));
+}
+
+// Builds a world where IDaaS already matches the source exactly.
+World InSync() {
+  World w;
+  w.Ou("D1", "Engineering");
+  w.CachedOu("ou_d1", "Engineering", kRoot, "D1");
+  w.User("E1", "alice");
+  w.CachedUser("user_a", "alice", "ou_d1", "E1");
+  w.User("E2", "bob");
+  w.CachedUser("user_b", "bob", "ou_d1", "E2");
+  w.Group("G1", "Admins", {"E1"});
+  w.CachedGroup("group_1", "Admins", {"user_a"}, "G1");
+  return w;
+}
+
+TEST(PlanTest, InSyncMeansNoOperations) {
+  World w = InSync();
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+  EXPECT_TRUE(p.skipped.empty());
+  EXPECT_TRUE(p.conflicts.empty());
+  EXPECT_EQ(p.ApiWrites(), 0);
+  EXPECT_EQ(p.managed_users, 2);
+}
+
+TEST(PlanTest, PatchCarriesOnlyMappedFieldsThatDiffer) {
+  World w = InSync();
+  w.source.users[0].display_name = "Alice Liddell";
+  w.users[1].phone_number = "13800000000";  // phone is not mapped: left alone
+  Plan p = w.Compute();
+  ASSERT_EQ(Ops(p), (V{"user.patch E1"}));
+  EXPECT_EQ(p.operations[0].changes,
+            (std::vector<FieldChange>{{"display_name", "Name alice", "Alice Liddell"}}));
+  EXPECT_EQ(p.operations[0].target.id, "user_a");
+}
+
+TEST(PlanTest, CustomFieldsArePatchedWhenMapped) {
+  World w = InSync();
+  w.source.mapped_fields.push_back(UserField::kCustomFields);
+  w.source.users[0].custom_fields = {{"cost_center", "CC1"}};
+  w.source.users[1].custom_fields = {{"cost_center", "CC2"}};
+  w.users[1].custom_fields = {{"cost_center", "CC2"}};
+  Plan p = w.Compute();
+  ASSERT_EQ(Ops(p), (V{"user.patch E1"}));
+  EXPECT_EQ(p.operations[0].changes,
+            (std::vector<FieldChange>{{"custom.cost_center", "", "CC1"}}));
+}
+
+TEST(PlanTest, PrimaryOuMoveAndSecondaryOus) {
+  World w = InSync();
+  w.Ou("D2", "Sales");
+  w.CachedOu("ou_d2", "Sales", kRoot, "D2");
+  w.CachedOu("ou_hand", "Hand made");  // not managed: memberships there stay
+  w.source.users[0].primary_ou_key = "D2";
+  w.source.users[0].extra_ou_keys = {"D1"};
+  w.users[1].ou_ids = {"ou_d1", "ou_d2", "ou_hand"};
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"user.set_primary_ou E1", "user.add_ous E1", "user.remove_ous E2"}));
+  EXPECT_EQ(p.operations[0].wave, 1);
+  EXPECT_EQ(p.operations[1].wave, 2);
+  const Operation* move = Find(p, OpKind::kUserSetPrimaryOu, "E1");
+  EXPECT_EQ(move->ou, (ObjectRef{"D2", "ou_d2"}));
+  // The API drops the old primary when moving, so D1 is re-added as secondary.
+  EXPECT_EQ(Find(p, OpKind::kUserAddOus, "E1")->refs, (std::vector<ObjectRef>{{"D1", "ou_d1"}}));
+  EXPECT_EQ(Find(p, OpKind::kUserRemoveOus, "E2")->refs,
+            (std::vector<ObjectRef>{{"D2", "ou_d2"}}));
+}
+
+TEST(PlanTest, SourceStatusDrivesEnableAndDisable) {
+  World w = InSync();
+  w.source.users[0].enabled = false;
+  w.users[1].enabled = false;
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"user.enable E2", "user.disable E1"}));
+  EXPECT_EQ(Find(p, OpKind::kUserDisable, "E1")->reason, "disabled in the source");
+}
+
+TEST(PlanTest, DisabledSourceRecordIsNotCreated) {
+  World w = InSync();
+  w.User("E3", "carol").enabled = false;
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty());
+  ASSERT_EQ(p.skipped.size(), 1u);
+  EXPECT_EQ(p.skipped[0].reason, "disabled in the source: not created");
+}
+
+struct LifecycleCase {
+  const char* name;
+  Policy::OnMissing on_missing;
+  bool enabled;
+  int64_t missing_since;
+  V expected;
+};
+
+TEST(PlanTest, LifecycleOfAMissingUser) {
+  const LifecycleCase cases[] = {
+      {"disable first", Policy::OnMissing::kDisable, true, 0, {"user.disable E2"}},
+      {"mark an already disabled account", Policy::OnMissing::kDisable, false, 0,
+       {"user.mark_missing E2"}},
+      {"wait for delete_after", Policy::OnMissing::kDisable, false, kNow - 29 * kDay, {}},
+      {"delete after delete_after", Policy::OnMissing::kDisable, false, kNow - 30 * kDay,
+       {"user.delete E2"}},
+      {"delete at once", Policy::OnMissing::kDelete, true, 0, {"user.delete E2"}},
+      {"ignore", Policy::OnMissing::kIgnore, true, 0, {}},
+  };
+  for (const auto& c : cases) {
+    World w = InSync();
+    // Many managed users so that one disable stays under max_deletes.
+    for (int i = 0; i < 40; ++i) {
+      std::string k = "K" + std::to_string(100 + i);
+      w.User(k, "u" + k);
+      w.CachedUser("user_" + k, "u" + k, "ou_d1", k);
+    }
+    w.source.users.erase(w.source.users.begin() + 1);  // E2 leaves
+    w.policy.on_missing = c.on_missing;
+    w.users[1].enabled = c.enabled;
+    w.LinkOf("E2").missing_since_ms = c.missing_since;
+    Plan p = w.Compute();
+    EXPECT_EQ(Ops(p), c.expected) << c.name;
+    EXPECT_FALSE(p.AnyGuardTripped()) << c.name;
+  }
+}
+
+TEST(PlanTest, DisableForMissingRecordsWhenItStarted) {
+  World w = InSync();
+  for (int i = 0; i < 40; ++i) {
+    std::string k = "K" + std::to_string(100 + i);
+    w.User(k, "u" + k);
+    w.CachedUser("user_" + k, "u" + k, "ou_d1", k);
+  }
+  w.source.users.erase(w.source.users.begin() + 1);
+  Plan p = w.Compute();
+  const Operation* op = Find(p, OpKind::kUserDisable, "E2");
+  ASSERT_NE(op, nullptr);
+  EXPECT_EQ(op->reason, "missing from the source");
+  EXPECT_EQ(op->changes, (std::vector<FieldChange>{{"enabled", "true", "false"},
+                                                   {"missing_since", "0", std::to_string(kNow)}}));
+}
+
+TEST(PlanTest, ReturningUserIsEnabledAndUnmarked) {
+  World w = InSync();
+  w.users[1].enabled = false;
+  w.LinkOf("E2").missing_since_ms = kNow - 3 * kDay;
+  w.LinkOf("E2").disabled_by_idsync = true;
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"user.mark_missing E2", "user.enable E2"}));
+  EXPECT_EQ(Find(p, OpKind::kUserEnable, "E2")->reason, "back in the source");
+}
+
+TEST(PlanTest, RejectedRecordIsNotTreatedAsMissing) {
+  World w = InSync();
+  w.source.users.erase(w.source.users.begin() + 1);
+  w.source.rejected.push_back({{"src.csv", 3}, "E2", "email", "invalid email"});
+  w.policy.max_invalid_percent = 100;
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+  EXPECT_EQ(p.invalid.size(), 1u);
+}
+
+TEST(PlanTest, AdoptsByExternalIdThenBySoftMatch) {
+  World w;
+  w.Ou("D1", "Engineering");
+  w.CachedOu("ou_d1", "Engineering", kRoot);  // adopted by name under the root
+  w.User("E1", "alice");
+  w.CachedUser("user_a", "alice-old", "ou_d1").external_id = "E1";
+  w.User("E2", "bob");
+  w.CachedUser("user_b", "bob", "ou_d1");  // no anchor: soft match by username
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"adopt D1", "adopt E1", "user.patch E1", "adopt E2"}));
+  EXPECT_EQ(Find(p, OpKind::kAdopt, "E1")->reason, "matched by external id");
+  EXPECT_EQ(Find(p, OpKind::kAdopt, "E2")->reason, "matched by username");
+  EXPECT_EQ(Find(p, OpKind::kAdopt, "D1")->reason, "matched by name under the same parent");
+  EXPECT_TRUE(p.unmanaged.empty());
+}
+
+TEST(PlanTest, AmbiguousSoftMatchIsAConflictNeverAWrite) {
+  World w = InSync();
+  w.User("E3", "carol").email = "shared@example.com";
+  w.CachedUser("user_c1", "carol", "ou_d1");
+  w.CachedUser("user_c2", "carol2", "ou_d1").email = "shared@example.com";
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+  ASSERT_EQ(p.conflicts.size(), 1u);
+  EXPECT_EQ(p.conflicts[0].kind, Conflict::Kind::kAmbiguousMatch);
+  EXPECT_EQ(p.conflicts[0].ids, (V{"user_c1", "user_c2"}));
+}
+
+TEST(PlanTest, UsernameTakenByUnmanagedAccount) {
+  World w = InSync();
+  w.User("E3", "carol");
+  // Anchored by another source: never soft-matched, and it keeps the name.
+  w.CachedUser("user_c", "carol", "ou_d1").external_id = "dingtalk-77";
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+  ASSERT_EQ(p.conflicts.size(), 1u);
+  EXPECT_EQ(p.conflicts[0].kind, Conflict::Kind::kTakenByUnmanaged);
+  EXPECT_NE(p.conflicts[0].message.find("username 'carol' is already used"), std::string::npos);
+  ASSERT_EQ(p.unmanaged.size(), 1u);
+  EXPECT_EQ(p.unmanaged[0].id, "user_c");
+}
+
+TEST(PlanTest, SwappingUsernamesBetweenManagedAccountsIsNotAConflict) {
+  World w = InSync();
+  w.source.mapped_fields = {UserField::kUsername};
+  w.source.users[0].username = "bob2";
+  w.source.users[1].username = "alice";  // bob takes alice's old name
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.conflicts.empty()) << p.conflicts[0].message;
+  EXPECT_EQ(Ops(p), (V{"user.patch E1", "user.patch E2"}));
+}
+
+TEST(PlanTest, DuplicateUsernameInSourceWritesNeither) {
+  World w = InSync();
+  w.User("E3", "dup");
+  w.User("E4", "DUP");
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty());
+  ASSERT_EQ(p.conflicts.size(), 2u);
+  EXPECT_EQ(p.conflicts[0].kind, Conflict::Kind::kDuplicateSource);
+}
+
+TEST(PlanTest, WritesOutsideTheScopeAreSkipped) {
+  World w = InSync();
+  w.CachedOu("ou_outside", "Elsewhere", "ou_other_root", "D9");
+  w.Ou("D9", "Elsewhere");
+  w.source.users[1].display_name = "changed";
+  w.users[1].primary_ou_id = "ou_outside";
+  w.users[1].ou_ids = {"ou_outside"};
+  w.source.users[1].primary_ou_key = "D9";
+  w.CachedGroup("group_x", "Ext", {}, "G9");
+  w.LinkOf("G9").ownership = Ownership::kAdopted;  // not created by idsync
+  w.Group("G9", "Ext renamed", {});
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+  ASSERT_EQ(p.skipped.size(), 3u);
+  for (const auto& s : p.skipped) {
+    EXPECT_TRUE(s.reason.starts_with("out of scope")) << s.reason;
+  }
+}
+
+TEST(PlanTest, GroupsCreatedByIdsyncStayInScope) {
+  World w = InSync();
+  w.source.groups[0].name = "Admins2";
+  Plan p = w.Compute();  // group_1 is not in scope.group_ids but idsync created it
+  EXPECT_EQ(Ops(p), (V{"group.patch G1"}));
+}
+
+TEST(PlanTest, RootOutsideTheScopeSkipsEveryCreate) {
+  World w;
+  w.cached.scope.ou_ids = {"ou_elsewhere"};
+  w.Ou("D1", "Engineering");
+  w.User("E1", "alice");
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty());
+  ASSERT_EQ(p.skipped.size(), 2u);
+  EXPECT_TRUE(p.skipped[0].reason.starts_with("out of scope: target.root_ou"));
+  EXPECT_EQ(p.skipped[1].reason, "primary OU 'D1' is not available");
+}
+
+TEST(PlanTest, OuRenameAndReparent) {
+  World w = InSync();
+  w.Ou("D2", "Sales");
+  w.CachedOu("ou_d2", "Sales", kRoot, "D2");
+  w.source.ous[0].name = "R&D";        // renamed
+  w.source.ous[1].parent_key = "D1";   // moved under D1
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"ou.patch D1"}));
+  EXPECT_EQ(p.operations[0].changes,
+            (std::vector<FieldChange>{{"name", "Engineering", "R&D"}}));
+  ASSERT_EQ(p.conflicts.size(), 1u);
+  EXPECT_EQ(p.conflicts[0].kind, Conflict::Kind::kOuReparent);
+  EXPECT_NE(p.conflicts[0].message.find("cannot move an OU"), std::string::npos);
+}
+
+TEST(PlanTest, OuDeletesGoChildrenFirstAndWaitForMembers) {
+  World w = InSync();
+  w.CachedOu("ou_p", "Parent", kRoot, "P");
+  w.CachedOu("ou_c", "Child", "ou_p", "C");
+  w.CachedOu("ou_full", "Full", kRoot, "F");
+  w.CachedUser("user_hand", "hand", "ou_full");  // an unmanaged member
+  w.policy.max_deletes_percent = 100;
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"ou.delete C", "ou.delete P"}));
+  EXPECT_LT(Find(p, OpKind::kOuDelete, "C")->wave, Find(p, OpKind::kOuDelete, "P")->wave);
+  ASSERT_EQ(p.skipped.size(), 1u);
+  EXPECT_EQ(p.skipped[0].op.target.key, "F");
+  EXPECT_NE(p.skipped[0].reason.find("still has 1 member(s)"), std::string::npos);
+}
+
+TEST(PlanTest, MembershipChangesComeInChunksOfAHundred) {
+  World w = InSync();
+  std::vector<std::string> members;
+  for (int i = 0; i < 250; ++i) {
+    std::string k = "M" + std::to_string(1000 + i);
+    w.User(k, "m" + k);
+    w.CachedUser("user_" + k, "m" + k, "ou_d1", k);
+    members.push_back(k);
+  }
+  w.source.groups[0].member_keys = members;  // E1 leaves the group
+  Plan p = w.Compute();
+  V expected = {"group.members.add G1", "group.members.add G1", "group.members.add G1",
+                "group.members.remove G1"};
+  EXPECT_EQ(Ops(p), expected);
+  EXPECT_EQ(p.operations[0].refs.size(), 100u);
+  EXPECT_EQ(p.operations[1].refs.size(), 100u);
+  EXPECT_EQ(p.operations[2].refs.size(), 50u);
+  EXPECT_EQ(p.operations[2].id, "group.members.add:G1:2");
+  EXPECT_EQ(p.operations[3].refs, (std::vector<ObjectRef>{{"E1", "user_a"}}));
+}
+
+TEST(PlanTest, HandAddedGroupMembersStay) {
+  World w = InSync();
+  w.CachedUser("user_hand", "hand", "ou_d1");
+  w.cached.groups[0].member_ids = {"user_a", "user_hand"};
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+}
+
+TEST(PlanTest, GroupMissingFromSourceIsDeleted) {
+  World w = InSync();
+  w.source.groups.clear();
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"group.delete G1"}));
+}
+
+TEST(PlanTest, StaleLinkRecreates) {
+  World w = InSync();
+  w.users.erase(w.users.begin());  // user_a was deleted by someone in IDaaS
+  w.cached.groups[0].member_ids.clear();
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"user.create E1", "group.members.add G1"}));
+  EXPECT_NE(p.operations[0].reason.find("no longer exists"), std::string::npos);
+}
+
+// ---- guards ---------------------------------------------------------------
+
+World ManagedPopulation(int n) {
+  World w;
+  w.Ou("D1", "Engineering");
+  w.CachedOu("ou_d1", "Engineering", kRoot, "D1");
+  for (int i = 0; i < n; ++i) {
+    std::string k = "E" + std::to_string(1000 + i);
+    w.User(k, "u" + k);
+    w.CachedUser("user_" + k, "u" + k, "ou_d1", k);
+  }
+  return w;
+}
+
+int64_t CountKind(const Plan& p, OpKind k) {
+  return std::count_if(p.operations.begin(), p.operations.end(),
+                       [k](const Operation& op) { return op.kind == k; });
+}
+
+TEST(GuardTest, EmptySourceDisablesNobody) {
+  World w = ManagedPopulation(50);
+  w.source.users.clear();
+  w.source.records_read = 0;
+  Plan p = w.Compute();
+  EXPECT_TRUE(Guard(p, "empty_source").tripped);
+  EXPECT_EQ(CountKind(p, OpKind::kUserDisable), 0);
+  EXPECT_EQ(CountKind(p, OpKind::kUserDelete), 0);
+  EXPECT_EQ(p.skipped.size(), 50u);
+  EXPECT_EQ(p.skipped[0].guard, "empty_source");
+
+  w.policy.allow_empty_source = true;
+  w.policy.max_deletes_count = 1000;
+  w.policy.max_deletes_percent = 100;
+  p = w.Compute();
+  EXPECT_FALSE(Guard(p, "empty_source").tripped);
+  EXPECT_EQ(CountKind(p, OpKind::kUserDisable), 50);
+}
+
+TEST(GuardTest, TruncatedSourceTripsNearEmptyAndMaxDeletes) {
+  World w = ManagedPopulation(50);
+  w.source.users.resize(20);  // cut to 40 %
+  w.source.records_read = 20;
+  Plan p = w.Compute();
+  EXPECT_TRUE(Guard(p, "near_empty_source").tripped);
+  EXPECT_EQ(Guard(p, "near_empty_source").value, 20);
+  EXPECT_EQ(Guard(p, "near_empty_source").limit, 25);  // 50 % of 50
+  EXPECT_EQ(p.skipped.size(), 30u);
+  EXPECT_EQ(p.skipped[0].guard, "near_empty_source");
+  EXPECT_EQ(CountKind(p, OpKind::kUserDisable), 0);
+  EXPECT_EQ(CountKind(p, OpKind::kUserMarkMissing), 0);
+  EXPECT_TRUE(p.AnyGuardTripped());
+
+  // The override lets exactly this run through.
+  w.policy.allow_deletes = 30;
+  p = w.Compute();
+  EXPECT_FALSE(p.AnyGuardTripped());
+  EXPECT_EQ(CountKind(p, OpKind::kUserDisable), 30);
+  w.policy.allow_deletes = 29;
+  p = w.Compute();
+  EXPECT_TRUE(p.AnyGuardTripped());
+  EXPECT_EQ(CountKind(p, OpKind::kUserDisable), 0);
+
+  // Without the near-empty guard, max_deletes alone still stops it.
+  w.policy.allow_deletes = -1;
+  w.policy.min_source_percent = 0;
+  p = w.Compute();
+  EXPECT_FALSE(Guard(p, "near_empty_source").tripped);
+  EXPECT_TRUE(Guard(p, "max_deletes.user").tripped);
+  EXPECT_EQ(Guard(p, "max_deletes.user").value, 30);
+  EXPECT_EQ(Guard(p, "max_deletes.user").limit, 2);  // 5 % of 50
+  EXPECT_EQ(CountKind(p, OpKind::kUserDisable), 0);
+}
+
+TEST(GuardTest, MaxDeletesCountAndPercent) {
+  struct Case {
+    int managed;
+    int leaving;
+    int64_t count;
+    double percent;
+    bool tripped;
+  };
+  const Case cases[] = {
+      {100, 5, 500, 5, false},   // exactly 5 %
+      {100, 6, 500, 5, true},    // above 5 %
+      {100, 6, 5, 100, true},    // above the count
+      {10, 1, 500, 5, false},    // one departure is always allowed
+      {10, 2, 500, 5, true},
+  };
+  for (const auto& c : cases) {
+    World w = ManagedPopulation(c.managed);
+    w.source.users.resize(static_cast<size_t>(c.managed - c.leaving));
+    w.policy.max_deletes_count = c.count;
+    w.policy.max_deletes_percent = c.percent;
+    w.policy.min_source_percent = 0;
+    Plan p = w.Compute();
+    EXPECT_EQ(Guard(p, "max_deletes.user").tripped, c.tripped)
+        << c.managed << "/" << c.leaving << ": " << Guard(p, "max_deletes.user").message;
+    EXPECT_EQ(CountKind(p, OpKind::kUserDisable), c.tripped ? 0 : c.leaving);
+  }
+}
+
+TEST(GuardTest, GuardBlocksOnlyItsKind) {
+  World w = ManagedPopulation(20);
+  w.source.users.resize(10);
+  w.policy.min_source_percent = 0;
+  w.User("NEW", "newcomer");
+  Plan p = w.Compute();
+  EXPECT_TRUE(Guard(p, "max_deletes.user").tripped);
+  EXPECT_EQ(Ops(p), (V{"user.create NEW"}));
+}
+
+TEST(GuardTest, CorruptSourceWritesNothing) {
+  World w = ManagedPopulation(10);
+  w.User("NEW", "newcomer");
+  for (int i = 0; i < 3; ++i) {
+    w.source.rejected.push_back({{"src.csv", 20 + i}, "", "", "bad quoting"});
+    ++w.source.records_read;
+  }
+  Plan p = w.Compute();
+  EXPECT_TRUE(Guard(p, "invalid_records").tripped);
+  EXPECT_TRUE(p.operations.empty());
+  EXPECT_EQ(p.skipped[0].guard, "invalid_records");
+}
+
+TEST(GuardTest, ProtectedUsersAreNeverDisabled) {
+  World w = InSync();
+  w.policy.protected_users = {"Alice"};
+  w.source.users[0].enabled = false;
+  Plan p = w.Compute();
+  EXPECT_TRUE(Guard(p, "protected_users").tripped);
+  EXPECT_TRUE(p.operations.empty());
+  ASSERT_EQ(p.skipped.size(), 1u);
+  EXPECT_EQ(p.skipped[0].guard, "protected_users");
+}
+
+TEST(PlanTest, DeterministicWhateverTheInputOrder) {
+  World w = ManagedPopulation(30);
+  w.Ou("D2", "Sub", "D1");
+  w.Ou("D3", "Sub2", "D2");
+  for (int i = 0; i < 30; ++i) {
+    w.User("N" + std::to_string(i), "new" + std::to_string(i), i % 2 ? "D2" : "D3");
+  }
+  w.Group("G1", "All", {"N1", "N2", "E1001"});
+  w.source.users.erase(w.source.users.begin());  // one leaves
+  Plan first = w.Compute();
+  std::mt19937 rng(42);
+  for (int round = 0; round < 5; ++round) {
+    World shuffled = w;
+    std::shuffle(shuffled.source.users.begin(), shuffled.source.users.end(), rng);
+    std::shuffle(shuffled.source.ous.begin(), shuffled.source.ous.end(), rng);
+    std::shuffle(shuffled.users.begin(), shuffled.users.end(), rng);
+    std::shuffle(shuffled.cached.links.begin(), shuffled.cached.links.end(), rng);
+    Plan again = shuffled.Compute();
+    EXPECT_EQ(again.operations, first.operations);
+    EXPECT_EQ(again.skipped, first.skipped);
+    EXPECT_EQ(again.guards, first.guards);
+  }
+}
+
+TEST(UserTableTest, RoundTripsEveryField) {
+  IdaasUser u;
+  u.id = "user_abcdefghijklmnopqrstuvwxyz";
+  u.username = "alice";
+  u.display_name = "Alice";
+  u.email = "alice@example.com";
+  u.phone_number = "13800000000";
+  u.phone_region = "86";
+  u.description = "d";
+  u.external_id = "E1";
+  u.source_type = "build_in";
+  u.source_id = "idaas_x";
+  u.primary_ou_id = "ou_1";
+  u.ou_ids = {"ou_1", "ou_2"};
+  u.enabled = false;
+  u.custom_fields = {{"a", "1"}, {"b", "2"}};
+  u.update_time_ms = 42;
+  UserTable t;
+  t.Add(u);
+  IdaasUser v = u;
+  v.id = "user_2";
+  v.ou_ids = {"ou_1"};
+  t.Add(v);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.Get(0), u);
+  EXPECT_EQ(t.Get(1), v);
+  EXPECT_EQ(t.primary_ou_id(1), "ou_1");
+}
+
+}  // namespace
+}  // namespace idsync::sync
