@@ -1,0 +1,218 @@
+// idsync's SQLite state: the cached mirror of the IDaaS provisioning scope,
+// the links between source keys and IDaaS ids, the write-ahead journal of
+// operations, run history and metadata. docs/store.md describes the schema,
+// the journal states, the migration policy and the lock.
+//
+// Thread-safety: a Store is not thread-safe; use it from one thread (or
+// serialise calls). Several processes may open the same database read-only
+// while one writer holds it.
+//
+// Durability: WAL with synchronous=FULL, so every method that returns success
+// has committed durably. Every method that changes state is one transaction:
+// on error nothing of it is applied.
+#pragma once
+
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "idsync/sync/state.h"
+
+namespace idsync::store {
+
+struct Error {
+  enum class Code {
+    kBusy,      // the database stayed locked by another connection past busy_timeout
+    kLocked,    // another idsync process holds the single-writer lock
+    kCorrupt,   // quick_check failed, or SQLite reported corruption
+    kIo,        // I/O error, disk full, cannot open, read-only file system
+    kSchema,    // schema version newer than supported, or not migrated (read-only)
+    kNotFound,  // no such database (read-only open), journal entry or run
+    kInvalid,   // not an idsync database, bad argument, constraint violation
+  };
+  Code code = Code::kInvalid;
+  std::string message;  // one line, names the database and the cause
+};
+const char* CodeName(Error::Code code);  // "busy", "locked", ...
+
+// Found by ADL when value() is called on an error (the project avoids that).
+[[noreturn]] void throw_exception_from_error(const Error& e,
+                                             const boost::source_location& loc);
+
+template <class T>
+using Result = boost::system::result<T, Error>;
+
+struct OpenOptions {
+  // Status readers: no lock, no migration, no writes. The database must exist
+  // and be at the current schema version.
+  bool read_only = false;
+};
+
+// A whole fresh read of the provisioning scope, for ReplaceMirror.
+struct Mirror {
+  std::vector<sync::IdaasUser> users;
+  std::vector<sync::IdaasOu> ous;
+  std::vector<sync::IdaasGroup> groups;  // with member_ids
+  sync::ProvisioningScope scope;
+};
+
+struct ReplaceStats {
+  int64_t users = 0, ous = 0, groups = 0, memberships = 0;
+  // Links kept whose IDaaS object is not in the fresh mirror (deleted or
+  // moved out of scope by someone else). The planner decides what to do.
+  std::vector<sync::Link> orphaned_links;
+};
+
+// A state edit as a value; applying it is all-or-nothing. Deletes are applied
+// before upserts, memberships after both.
+struct MirrorUpdate {
+  std::vector<sync::IdaasUser> upsert_users;
+  std::vector<std::string> delete_user_ids;  // also drops their memberships
+  std::vector<sync::IdaasOu> upsert_ous;
+  std::vector<std::string> delete_ou_ids;
+  // Upserting a group replaces its member list with member_ids.
+  std::vector<sync::IdaasGroup> upsert_groups;
+  std::vector<std::string> delete_group_ids;
+  struct Members {
+    std::string group_id;
+    std::vector<std::string> user_ids;
+  };
+  std::vector<Members> add_members;     // group must be in the mirror
+  std::vector<Members> remove_members;  // absent members are ignored
+  // Upsert by (type, source_key). Linking one IDaaS object to two source keys
+  // is a constraint violation.
+  std::vector<sync::Link> upsert_links;
+  struct LinkKey {
+    sync::EntityType type = sync::EntityType::kUser;
+    std::string source_key;
+  };
+  std::vector<LinkKey> delete_links;
+  struct LinkFlags {
+    sync::EntityType type = sync::EntityType::kUser;
+    std::string source_key;
+    std::optional<int64_t> missing_since_ms;  // unset: unchanged
+    std::optional<bool> disabled_by_idsync;   // unset: unchanged
+  };
+  std::vector<LinkFlags> set_link_flags;  // the link must exist
+
+  bool empty() const;
+};
+
+struct JournalEntry {
+  enum class State { kPending, kInFlight, kDone, kFailed };
+  int64_t id = 0;      // assigned by JournalAdd
+  std::string op_id;   // stable id of the planned operation
+  std::string kind;    // e.g. "user.create", "group.members.add"
+  sync::EntityType entity = sync::EntityType::kUser;
+  std::string target;        // source key and/or IDaaS id
+  std::string payload;       // opaque JSON text written by the executor
+  std::string payload_hash;
+  State state = State::kPending;
+  int attempts = 0;
+  std::string last_error;
+  int64_t created_ms = 0, updated_ms = 0;
+  int64_t run_id = 0;  // 0: none
+};
+const char* StateName(JournalEntry::State s);  // "pending", "in_flight", ...
+
+struct RunSummary {
+  int64_t id = 0;
+  std::string command;  // "apply", "plan", "refresh", "run" ...
+  int64_t started_ms = 0, finished_ms = 0;  // finished 0: still running / crashed
+  std::string outcome;  // ok | changes | blocked | failed | error
+  std::map<std::string, int64_t> counts;  // e.g. "user.create.ok" -> 12
+  std::string guards;       // JSON text
+  std::string report_path;
+};
+
+struct StoreCounts {
+  int64_t users = 0, ous = 0, groups = 0, memberships = 0;
+  // "user.created", "user.adopted", "ou.created", ...
+  std::map<std::string, int64_t> links;
+  // "pending", "in_flight", "done", "failed"
+  std::map<std::string, int64_t> journal;
+  int64_t last_full_refresh_ms = 0;
+};
+
+class Store {
+ public:
+  // Opens (creating the file if absent, unless read_only) the database at
+  // `path`, whose folder must exist. A writer first takes the single-writer
+  // lock on `<path>.lock` (refused with kLocked naming the holder's pid),
+  // then runs `quick_check`, sets WAL, synchronous=FULL, busy_timeout and
+  // foreign keys, and migrates the schema forward. An existing file is never
+  // recreated, truncated or overwritten: a file that is not an idsync
+  // database, a corrupt one, or one from a newer idsync is an error.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path,
+                                             OpenOptions options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const;
+  int SchemaVersion() const;
+  static int LatestSchemaVersion();
+
+  // The planning input: mirror, links, scope and last refresh time, with
+  // users in the compact UserTable.
+  Result<sync::CachedState> LoadState();
+
+  // Replaces users, OUs, groups, memberships and the scope in one
+  // transaction and records `now_ms` as the last full refresh. Links are
+  // kept; those whose object vanished are reported.
+  Result<ReplaceStats> ReplaceMirror(const Mirror& fresh, int64_t now_ms);
+
+  // ---- journal ----------------------------------------------------------
+  // Adds entries as pending (one transaction; id, state, attempts and
+  // last_error are ignored; updated_ms = created_ms); returns their ids in
+  // order.
+  Result<std::vector<int64_t>> JournalAdd(const std::vector<JournalEntry>& entries);
+  // pending/in_flight -> in_flight, attempts + 1. kNotFound / kInvalid (done
+  // or failed entries cannot be restarted).
+  Result<void> JournalMarkInFlight(int64_t id, int64_t now_ms);
+  // Closes an unfinished entry as done and applies `update` in the same
+  // transaction: either both happen or neither.
+  Result<void> JournalComplete(int64_t id, const MirrorUpdate& update,
+                               int64_t now_ms);
+  // Records the error; `final` closes the entry as failed, otherwise it goes
+  // back to pending for a retry.
+  Result<void> JournalFail(int64_t id, const std::string& error, bool final,
+                           int64_t now_ms);
+  // pending + in_flight entries, in id order.
+  Result<std::vector<JournalEntry>> JournalUnfinished();
+  Result<JournalEntry> JournalGet(int64_t id);
+  // Deletes done/failed entries last updated before `before_ms`.
+  Result<int64_t> JournalPrune(int64_t before_ms);
+
+  // Applies a state edit outside the journal (recovery lookups, link
+  // bookkeeping such as missing_since).
+  Result<void> ApplyUpdate(const MirrorUpdate& update);
+
+  // ---- runs ---------------------------------------------------------------
+  Result<int64_t> BeginRun(const std::string& command, int64_t now_ms);
+  // Sets finished time, outcome, counts, guards and report path (summary.id
+  // and started_ms are ignored).
+  Result<void> FinishRun(int64_t run_id, const RunSummary& summary,
+                         int64_t now_ms);
+  // Most recent first.
+  Result<std::vector<RunSummary>> RecentRuns(int limit);
+
+  // ---- metadata -------------------------------------------------------------
+  Result<std::optional<std::string>> GetMeta(const std::string& key);
+  Result<void> SetMeta(const std::string& key, const std::string& value);
+  Result<StoreCounts> Counts();
+
+  class Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace idsync::store
