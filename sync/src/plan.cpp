@@ -158,6 +158,8 @@ class Planner {
     GuardMaxDeletes(EntityType::kOu);
     ApplySourceTrustBlocks();
     ListUnmanaged();
+    for (const auto& ou : cached_.ous) plan_.ou_names[ou.id] = ou.name;
+    for (const auto& ou : source_.ous) plan_.ou_names[ou.key] = ou.name;
     Finish();
     return std::move(plan_);
   }
@@ -433,6 +435,12 @@ class Planner {
   }
 
   // ---- users --------------------------------------------------------------
+  ObjectRef CurrentOu(size_t row) const {
+    std::string id(cached_.users.primary_ou_id(row));
+    auto l = ou_link_by_id_.find(id);
+    return ObjectRef{l == ou_link_by_id_.end() ? "" : l->second->source_key, id};
+  }
+
   std::string DesiredField(const DesiredUser& u, UserField f) const {
     switch (f) {
       case UserField::kUsername: return u.username;
@@ -750,10 +758,12 @@ class Planner {
     }
     const Link* link = nullptr;
     if (auto l = user_link_by_key_.find(u.key); l != user_link_by_key_.end()) link = l->second;
+    const ObjectRef context_ou = CurrentOu(row);
 
     Operation patch = MakeOp(OpKind::kUserPatch, Phase::kUserUpdate, EntityType::kUser,
                              {u.key, id}, u.username);
     patch.origin = u.origin;
+    patch.ou = context_ou;
     std::vector<UserField> unique_changed;
     for (UserField f : {UserField::kUsername, UserField::kDisplayName, UserField::kEmail,
                         UserField::kPhoneNumber, UserField::kPhoneRegion}) {
@@ -844,6 +854,7 @@ class Planner {
       Operation op = MakeOp(OpKind::kUserEnable, Phase::kUserEnable, EntityType::kUser,
                             {u.key, id}, u.username);
       op.origin = u.origin;
+      op.ou = context_ou;
       op.reason = returning ? "back in the source" : "enabled in the source";
       op.changes.push_back({"enabled", "false", "true"});
       Emit(std::move(op));
@@ -851,6 +862,7 @@ class Planner {
       Operation op = MakeOp(OpKind::kUserDisable, Phase::kUserDisable, EntityType::kUser,
                             {u.key, id}, u.username);
       op.origin = u.origin;
+      op.ou = context_ou;
       op.reason = "disabled in the source";
       op.changes.push_back({"enabled", "true", "false"});
       Emit(std::move(op));
@@ -886,6 +898,7 @@ class Planner {
       auto make = [&](OpKind kind, Phase phase) {
         Operation op = MakeOp(kind, phase, EntityType::kUser, {link->source_key, link->idaas_id},
                               username);
+        op.ou = CurrentOu(row);
         return op;
       };
       if (policy_.on_missing == Policy::OnMissing::kIgnore) continue;

@@ -109,7 +109,9 @@ struct Operation {
   EntityType entity = EntityType::kUser;
   ObjectRef target;          // the object operated on
   std::string display;       // username, OU or group name, for reports
-  ObjectRef ou;              // parent OU (ou.create) or primary OU (user.create, set_primary_ou)
+  // ou.create: the parent; user.create / set_primary_ou: the new primary OU;
+  // other user operations: the account's current primary OU (context only).
+  ObjectRef ou;
   std::vector<FieldChange> changes;
   std::vector<ObjectRef> refs;  // members (group.members.*) or OUs (user.*_ous)
   std::string reason;           // why, e.g. "missing from the source"
@@ -170,6 +172,8 @@ struct Plan {
   std::vector<GuardVerdict> guards;   // every guard evaluated, tripped or not
   std::vector<Unmanaged> unmanaged;
   std::vector<Diagnostic> invalid;    // rejected source records
+  // OU display names by source key and by IDaaS id, for reports.
+  std::map<std::string, std::string> ou_names;
   int64_t source_users = 0, source_ous = 0, source_groups = 0;
   int64_t managed_users = 0, managed_ous = 0, managed_groups = 0;
 

@@ -1,0 +1,646 @@
+#include "idsync/sync/report.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <sstream>
+
+namespace idsync::sync {
+
+const char* OpResultStatusName(OpResult::Status s) {
+  switch (s) {
+    case OpResult::Status::kDone: return "done";
+    case OpResult::Status::kFailed: return "failed";
+    case OpResult::Status::kNotRun: return "not_run";
+  }
+  return "unknown";
+}
+
+namespace {
+
+namespace json = boost::json;
+
+const OpResult* ResultOf(const ReportInput& in, const Operation& op) {
+  auto it = in.results.find(op.id);
+  return it == in.results.end() ? nullptr : &it->second;
+}
+
+std::string OuLabel(const Plan& plan, const ObjectRef& ou) {
+  if (ou.key.empty() && ou.id.empty()) return "";
+  auto name = plan.ou_names.find(ou.key.empty() ? ou.id : ou.key);
+  if (name == plan.ou_names.end() && !ou.id.empty()) name = plan.ou_names.find(ou.id);
+  std::string label = name != plan.ou_names.end() ? name->second : (ou.key.empty() ? ou.id : ou.key);
+  return label;
+}
+
+int64_t CountFailed(const ReportInput& in) {
+  int64_t n = 0;
+  for (const auto& [id, r] : in.results) n += r.status == OpResult::Status::kFailed;
+  return n;
+}
+
+json::object RefJson(const ObjectRef& r) {
+  json::object o;
+  o["key"] = r.key;
+  o["id"] = r.id;
+  return o;
+}
+
+json::object OriginJson(const Origin& o) {
+  json::object j;
+  j["file"] = o.file;
+  j["line"] = o.line;
+  return j;
+}
+
+json::object OpJson(const ReportInput& in, const Operation& op) {
+  json::object o;
+  o["id"] = op.id;
+  o["phase"] = PhaseName(op.phase);
+  o["wave"] = op.wave;
+  o["kind"] = OpKindName(op.kind);
+  o["entity"] = EntityTypeName(op.entity);
+  o["source_key"] = op.target.key;
+  o["idaas_id"] = op.target.id;
+  o["name"] = op.display;
+  o["api_write"] = IsApiWrite(op.kind);
+  if (!op.ou.key.empty() || !op.ou.id.empty()) {
+    json::object ou = RefJson(op.ou);
+    ou["name"] = OuLabel(*in.plan, op.ou);
+    o["ou"] = std::move(ou);
+  }
+  json::array changes;
+  for (const auto& c : op.changes) {
+    json::object ch;
+    ch["field"] = c.field;
+    ch["old"] = c.old_value;
+    ch["new"] = c.new_value;
+    changes.push_back(std::move(ch));
+  }
+  o["changes"] = std::move(changes);
+  json::array refs;
+  for (const auto& r : op.refs) refs.push_back(RefJson(r));
+  o["refs"] = std::move(refs);
+  o["reason"] = op.reason;
+  if (!op.origin.file.empty()) o["origin"] = OriginJson(op.origin);
+  if (in.applied) {
+    const OpResult* r = ResultOf(in, op);
+    json::object res;
+    res["status"] = OpResultStatusName(r ? r->status : OpResult::Status::kNotRun);
+    res["error"] = r ? r->error : "";
+    res["attempts"] = r ? r->attempts : 0;
+    if (r && !r->idaas_id.empty()) res["idaas_id"] = r->idaas_id;
+    o["result"] = std::move(res);
+  }
+  return o;
+}
+
+std::string Rfc4180(const std::string& s) {
+  bool quote = s.find_first_of(",\"\r\n") != std::string::npos ||
+               (!s.empty() && (s.front() == ' ' || s.back() == ' '));
+  // Cells starting with these are formulas to spreadsheet programs.
+  bool formula = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
+  std::string v = formula ? "'" + s : s;
+  if (!quote && !formula) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string ChangesText(const Operation& op) {
+  std::string out;
+  for (const auto& c : op.changes) {
+    if (!out.empty()) out += ", ";
+    if (c.old_value.empty()) {
+      out += c.field + "=" + c.new_value;
+    } else {
+      out += c.field + " \"" + c.old_value + "\" -> \"" + c.new_value + "\"";
+    }
+  }
+  if (!op.refs.empty()) {
+    if (!out.empty()) out += ", ";
+    out += std::to_string(op.refs.size()) + (op.entity == EntityType::kGroup ? " member(s)" : " OU(s)");
+  }
+  return out;
+}
+
+char Sign(OpKind k) {
+  switch (k) {
+    case OpKind::kOuCreate:
+    case OpKind::kUserCreate:
+    case OpKind::kGroupCreate:
+    case OpKind::kGroupAddMembers:
+    case OpKind::kUserAddOus:
+    case OpKind::kUserEnable:
+      return '+';
+    case OpKind::kOuDelete:
+    case OpKind::kUserDelete:
+    case OpKind::kGroupDelete:
+    case OpKind::kGroupRemoveMembers:
+    case OpKind::kUserRemoveOus:
+    case OpKind::kUserDisable:
+      return '-';
+    default:
+      return '~';
+  }
+}
+
+std::string Pad(const std::string& s, size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+std::string OpLine(const ReportInput& in, const Operation& op) {
+  std::string line = "  ";
+  line += Sign(op.kind);
+  line += " " + Pad(OpKindName(op.kind), 22) + op.display;
+  std::string key = op.target.key.empty() ? op.target.id : op.target.key;
+  if (!key.empty() && key != op.display) line += " (" + key + ")";
+  std::string ou = OuLabel(*in.plan, op.ou);
+  if (!ou.empty() && (op.kind == OpKind::kUserCreate || op.kind == OpKind::kOuCreate ||
+                      op.kind == OpKind::kUserSetPrimaryOu)) {
+    line += op.kind == OpKind::kOuCreate ? " under " + ou : " in " + ou;
+  }
+  std::string changes = ChangesText(op);
+  if (!changes.empty()) line += ": " + changes;
+  if (!op.reason.empty()) line += " [" + op.reason + "]";
+  if (in.applied) {
+    const OpResult* r = ResultOf(in, op);
+    if (r && r->status == OpResult::Status::kFailed) line += "  FAILED: " + r->error;
+    else if (!r || r->status == OpResult::Status::kNotRun) line += "  (not run)";
+  }
+  return line + "\n";
+}
+
+}  // namespace
+
+std::string ReportStatus(const ReportInput& in) {
+  const Plan& p = *in.plan;
+  if (in.applied) {
+    if (CountFailed(in) > 0) return "partial";
+    if (p.AnyGuardTripped()) return "blocked";
+    return "converged";
+  }
+  if (p.AnyGuardTripped()) return "blocked";
+  return p.operations.empty() ? "in_sync" : "changes_pending";
+}
+
+std::string RenderJson(const ReportInput& in) {
+  const Plan& p = *in.plan;
+  json::object root;
+  root["schema"] = kReportSchema;
+  root["kind"] = in.applied ? "apply" : "plan";
+  root["generated_at"] = in.generated_at;
+  root["idsync_version"] = in.version;
+  root["config_file"] = in.config_file;
+  root["exit_code"] = in.exit_code;
+
+  json::object source;
+  source["description"] = in.source;
+  source["users"] = p.source_users;
+  source["ous"] = p.source_ous;
+  source["groups"] = p.source_groups;
+  source["invalid_records"] = static_cast<int64_t>(p.invalid.size());
+  root["source"] = std::move(source);
+
+  json::object summary;
+  summary["status"] = ReportStatus(in);
+  json::object ops;
+  ops["total"] = static_cast<int64_t>(p.operations.size());
+  ops["api_writes"] = p.ApiWrites();
+  json::object by_kind;
+  for (const auto& [k, n] : p.CountsByKind()) by_kind[k] = n;
+  ops["by_kind"] = std::move(by_kind);
+  std::map<std::string, std::map<std::string, int64_t>> by_entity;
+  for (const auto& op : p.operations) ++by_entity[EntityTypeName(op.entity)][OpKindName(op.kind)];
+  json::object be;
+  for (const auto& [e, m] : by_entity) {
+    json::object inner;
+    for (const auto& [k, n] : m) inner[k] = n;
+    be[e] = std::move(inner);
+  }
+  ops["by_entity"] = std::move(be);
+  summary["operations"] = std::move(ops);
+  if (in.applied) {
+    json::object res;
+    int64_t done = 0, failed = 0, not_run = 0;
+    for (const auto& op : p.operations) {
+      const OpResult* r = ResultOf(in, op);
+      auto s = r ? r->status : OpResult::Status::kNotRun;
+      done += s == OpResult::Status::kDone;
+      failed += s == OpResult::Status::kFailed;
+      not_run += s == OpResult::Status::kNotRun;
+    }
+    res["done"] = done;
+    res["failed"] = failed;
+    res["not_run"] = not_run;
+    summary["results"] = std::move(res);
+  }
+  int64_t out_of_scope = std::count_if(p.skipped.begin(), p.skipped.end(), [](const Skipped& s) {
+    return s.reason.starts_with("out of scope");
+  });
+  summary["skipped"] = static_cast<int64_t>(p.skipped.size());
+  summary["out_of_scope"] = out_of_scope;
+  summary["conflicts"] = static_cast<int64_t>(p.conflicts.size());
+  summary["invalid_records"] = static_cast<int64_t>(p.invalid.size());
+  summary["unmanaged"] = static_cast<int64_t>(p.unmanaged.size());
+  json::object managed;
+  managed["users"] = p.managed_users;
+  managed["ous"] = p.managed_ous;
+  managed["groups"] = p.managed_groups;
+  summary["managed"] = std::move(managed);
+  json::array tripped;
+  for (const auto& g : p.guards) {
+    if (g.tripped) tripped.push_back(json::string(g.name));
+  }
+  summary["guards_tripped"] = std::move(tripped);
+  root["summary"] = std::move(summary);
+
+  json::array guards;
+  for (const auto& g : p.guards) {
+    json::object o;
+    o["name"] = g.name;
+    o["tripped"] = g.tripped;
+    o["value"] = g.value;
+    o["limit"] = g.limit;
+    o["message"] = g.message;
+    guards.push_back(std::move(o));
+  }
+  root["guards"] = std::move(guards);
+
+  json::array operations;
+  for (const auto& op : p.operations) operations.push_back(OpJson(in, op));
+  root["operations"] = std::move(operations);
+
+  json::array skipped;
+  for (const auto& s : p.skipped) {
+    ReportInput plain = in;
+    plain.applied = false;
+    json::object o = OpJson(plain, s.op);
+    o["skip_reason"] = s.reason;
+    o["guard"] = s.guard;
+    skipped.push_back(std::move(o));
+  }
+  root["skipped"] = std::move(skipped);
+
+  json::array conflicts;
+  for (const auto& c : p.conflicts) {
+    json::object o;
+    o["kind"] = ConflictKindName(c.kind);
+    o["entity"] = EntityTypeName(c.entity);
+    o["source_key"] = c.key;
+    json::array ids;
+    for (const auto& id : c.ids) ids.push_back(json::string(id));
+    o["idaas_ids"] = std::move(ids);
+    o["message"] = c.message;
+    if (!c.origin.file.empty()) o["origin"] = OriginJson(c.origin);
+    conflicts.push_back(std::move(o));
+  }
+  root["conflicts"] = std::move(conflicts);
+
+  json::array invalid;
+  for (const auto& d : p.invalid) {
+    json::object o;
+    o["file"] = d.origin.file;
+    o["line"] = d.origin.line;
+    o["source_key"] = d.key;
+    o["field"] = d.field;
+    o["reason"] = d.reason;
+    invalid.push_back(std::move(o));
+  }
+  root["invalid_records"] = std::move(invalid);
+
+  json::array unmanaged;
+  for (const auto& u : p.unmanaged) {
+    json::object o;
+    o["entity"] = EntityTypeName(u.entity);
+    o["idaas_id"] = u.id;
+    o["name"] = u.name;
+    unmanaged.push_back(std::move(o));
+  }
+  root["unmanaged"] = std::move(unmanaged);
+  return json::serialize(root) + "\n";
+}
+
+std::string RenderText(const ReportInput& in) {
+  const Plan& p = *in.plan;
+  std::ostringstream out;
+  out << "idsync " << (in.applied ? "apply" : "plan") << " report";
+  if (!in.generated_at.empty()) out << " — " << in.generated_at;
+  out << "\n";
+  if (!in.source.empty()) {
+    out << "source: " << in.source << " (" << p.source_users << " users, " << p.source_ous
+        << " OUs, " << p.source_groups << " groups, " << p.invalid.size() << " rejected)\n";
+  }
+  out << "managed in IDaaS: " << p.managed_users << " users, " << p.managed_ous << " OUs, "
+      << p.managed_groups << " groups; " << p.unmanaged.size() << " unmanaged objects left alone\n\n";
+
+  auto counts = p.CountsByKind();
+  std::map<std::string, std::pair<int64_t, int64_t>> outcome;  // kind -> done, failed
+  if (in.applied) {
+    for (const auto& op : p.operations) {
+      const OpResult* r = ResultOf(in, op);
+      if (!r) continue;
+      if (r->status == OpResult::Status::kDone) ++outcome[OpKindName(op.kind)].first;
+      if (r->status == OpResult::Status::kFailed) ++outcome[OpKindName(op.kind)].second;
+    }
+  }
+  out << "Summary\n";
+  out << "  " << Pad("operation", 24) << Pad("count", 8);
+  if (in.applied) out << Pad("done", 8) << "failed";
+  out << "\n";
+  for (const auto& [kind, n] : counts) {
+    char num[32];
+    std::snprintf(num, sizeof num, "%lld", static_cast<long long>(n));
+    out << "  " << Pad(kind, 24) << Pad(num, 8);
+    if (in.applied) {
+      out << Pad(std::to_string(outcome[kind].first), 8) << outcome[kind].second;
+    }
+    out << "\n";
+  }
+  out << "  " << Pad("total", 24) << p.operations.size() << " (" << p.ApiWrites()
+      << " API writes)\n";
+  out << "  " << Pad("skipped", 24) << p.skipped.size() << "\n";
+  out << "  " << Pad("conflicts", 24) << p.conflicts.size() << "\n";
+  out << "  " << Pad("invalid records", 24) << p.invalid.size() << "\n\n";
+
+  out << "Guards\n";
+  for (const auto& g : p.guards) {
+    out << "  " << Pad(g.tripped ? "TRIPPED" : "ok", 9) << Pad(g.name, 20) << g.message << "\n";
+  }
+  if (!p.operations.empty()) {
+    out << "\nChanges (" << p.operations.size() << ")\n";
+    for (const auto& op : p.operations) out << OpLine(in, op);
+  }
+  if (!p.skipped.empty()) {
+    out << "\nSkipped (" << p.skipped.size() << ")\n";
+    for (const auto& s : p.skipped) {
+      ReportInput plain = in;
+      plain.applied = false;
+      std::string line = OpLine(plain, s.op);
+      line.pop_back();
+      out << line << "  -- " << s.reason << "\n";
+    }
+  }
+  if (!p.conflicts.empty()) {
+    out << "\nConflicts (" << p.conflicts.size() << ")\n";
+    for (const auto& c : p.conflicts) {
+      out << "  ! " << Pad(ConflictKindName(c.kind), 20) << c.key;
+      if (!c.origin.file.empty()) out << " (" << c.origin.ToString() << ")";
+      out << ": " << c.message << "\n";
+    }
+  }
+  if (!p.invalid.empty()) {
+    out << "\nInvalid records (" << p.invalid.size() << ")\n";
+    for (const auto& d : p.invalid) {
+      out << "  " << d.origin.ToString();
+      if (!d.key.empty()) out << " " << d.key;
+      if (!d.field.empty()) out << " " << d.field << ":";
+      out << " " << d.reason << "\n";
+    }
+  }
+  std::string status = ReportStatus(in);
+  out << "\nResult: ";
+  if (status == "in_sync") out << "in sync, nothing to do";
+  else if (status == "changes_pending") out << p.operations.size() << " change(s) pending";
+  else if (status == "blocked") out << "blocked by a safety guard (see Guards)";
+  else if (status == "converged") out << "applied " << p.operations.size() << " change(s)";
+  else if (status == "partial") out << CountFailed(in) << " operation(s) failed";
+  out << " (exit " << in.exit_code << ")\n";
+  return out.str();
+}
+
+std::string RenderCsv(const ReportInput& in) {
+  std::string out =
+      "op_id,phase,kind,entity,source_key,idaas_id,name,ou,changes,reason,status,error\r\n";
+  auto row = [&](const Operation& op, const std::string& status, const std::string& error) {
+    const std::string cells[] = {op.id,
+                                 PhaseName(op.phase),
+                                 OpKindName(op.kind),
+                                 EntityTypeName(op.entity),
+                                 op.target.key,
+                                 op.target.id,
+                                 op.display,
+                                 OuLabel(*in.plan, op.ou),
+                                 ChangesText(op),
+                                 op.reason,
+                                 status,
+                                 error};
+    bool first = true;
+    for (const auto& c : cells) {
+      if (!first) out += ',';
+      out += Rfc4180(c);
+      first = false;
+    }
+    out += "\r\n";
+  };
+  for (const auto& op : in.plan->operations) {
+    std::string status = "planned", error;
+    if (in.applied) {
+      const OpResult* r = ResultOf(in, op);
+      status = OpResultStatusName(r ? r->status : OpResult::Status::kNotRun);
+      if (r) error = r->error;
+    }
+    row(op, status, error);
+  }
+  for (const auto& s : in.plan->skipped) row(s.op, "skipped", s.reason);
+  return out;
+}
+
+std::string RenderHtml(const ReportInput& in) {
+  const Plan& p = *in.plan;
+  std::ostringstream h;
+  h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+       "<title>idsync "
+    << (in.applied ? "apply" : "plan") << " report</title><style>"
+       "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1f2328}"
+       "h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #d0d7de}"
+       "table{border-collapse:collapse;width:100%;margin:.5rem 0}"
+       "th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}"
+       "th{background:#f6f8fa}.tripped{color:#cf222e;font-weight:600}.ok{color:#1a7f37}"
+       ".cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #d0d7de;"
+       "border-radius:6px;padding:.6rem 1rem;min-width:8rem}.card b{display:block;font-size:1.4rem}"
+       ".bar{fill:#0969da}.bar.del{fill:#cf222e}.bar.add{fill:#1a7f37}svg text{font-size:12px}"
+       "code{background:#f6f8fa;padding:0 3px}</style></head><body>\n";
+  h << "<h1>idsync " << (in.applied ? "apply" : "plan") << " report</h1>\n<p>"
+    << HtmlEscape(in.generated_at) << " &middot; source <code>" << HtmlEscape(in.source)
+    << "</code> &middot; status <b>" << HtmlEscape(ReportStatus(in)) << "</b> (exit "
+    << in.exit_code << ")</p>\n";
+  h << "<div class=\"cards\">";
+  auto card = [&](const std::string& label, int64_t n) {
+    h << "<div class=\"card\"><b>" << n << "</b>" << HtmlEscape(label) << "</div>";
+  };
+  card("operations", static_cast<int64_t>(p.operations.size()));
+  card("API writes", p.ApiWrites());
+  card("skipped", static_cast<int64_t>(p.skipped.size()));
+  card("conflicts", static_cast<int64_t>(p.conflicts.size()));
+  card("invalid records", static_cast<int64_t>(p.invalid.size()));
+  card("source users", p.source_users);
+  card("managed users", p.managed_users);
+  h << "</div>\n";
+
+  // Bar charts as inline SVG: no external assets.
+  auto chart = [&](const std::string& title, const std::vector<std::pair<std::string, int64_t>>& rows,
+                   bool color_by_kind) {
+    h << "<h2>" << HtmlEscape(title) << "</h2>\n";
+    if (rows.empty()) {
+      h << "<p>Nothing.</p>\n";
+      return;
+    }
+    int64_t max = 1;
+    for (const auto& r : rows) max = std::max(max, r.second);
+    const int bar_h = 18, gap = 6, label_w = 220, width = 640;
+    int height = static_cast<int>(rows.size()) * (bar_h + gap);
+    h << "<svg role=\"img\" width=\"" << width + label_w + 60 << "\" height=\"" << height
+      << "\" xmlns=\"http://www.w3.org/2000/svg\">";
+    int y = 0;
+    for (const auto& [label, n] : rows) {
+      int w = static_cast<int>(static_cast<double>(n) / static_cast<double>(max) * width);
+      std::string cls = "bar";
+      if (color_by_kind) {
+        if (label.find("delete") != std::string::npos || label.find("disable") != std::string::npos ||
+            label.find("remove") != std::string::npos) {
+          cls += " del";
+        } else if (label.find("create") != std::string::npos || label.find("add") != std::string::npos) {
+          cls += " add";
+        }
+      }
+      h << "<text x=\"0\" y=\"" << y + 13 << "\">" << HtmlEscape(label) << "</text><rect class=\""
+        << cls << "\" x=\"" << label_w << "\" y=\"" << y << "\" width=\"" << std::max(w, 1)
+        << "\" height=\"" << bar_h << "\"/><text x=\"" << label_w + std::max(w, 1) + 6
+        << "\" y=\"" << y + 13 << "\">" << n << "</text>";
+      y += bar_h + gap;
+    }
+    h << "</svg>\n";
+  };
+  std::vector<std::pair<std::string, int64_t>> by_kind;
+  for (const auto& [k, n] : p.CountsByKind()) by_kind.emplace_back(k, n);
+  chart("Operations by kind", by_kind, true);
+  std::map<std::string, int64_t> by_ou_map;
+  for (const auto& op : p.operations) {
+    std::string ou = OuLabel(p, op.ou);
+    if (op.entity == EntityType::kOu) ou = op.display;
+    if (op.entity == EntityType::kGroup) ou = "(groups)";
+    by_ou_map[ou.empty() ? "(no OU)" : ou]++;
+  }
+  std::vector<std::pair<std::string, int64_t>> by_ou(by_ou_map.begin(), by_ou_map.end());
+  std::sort(by_ou.begin(), by_ou.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (by_ou.size() > 25) by_ou.resize(25);
+  chart("Operations by OU (top 25)", by_ou, false);
+
+  h << "<h2>Guards</h2>\n<table><tr><th>guard</th><th>verdict</th><th>value</th><th>limit</th>"
+       "<th>detail</th></tr>\n";
+  for (const auto& g : p.guards) {
+    h << "<tr><td>" << HtmlEscape(g.name) << "</td><td class=\"" << (g.tripped ? "tripped" : "ok")
+      << "\">" << (g.tripped ? "TRIPPED" : "ok") << "</td><td>" << g.value << "</td><td>" << g.limit
+      << "</td><td>" << HtmlEscape(g.message) << "</td></tr>\n";
+  }
+  h << "</table>\n";
+
+  auto op_table = [&](const std::string& title, const std::vector<const Operation*>& ops,
+                      const std::vector<std::string>& extra, bool with_result) {
+    h << "<h2>" << HtmlEscape(title) << " (" << ops.size() << ")</h2>\n";
+    if (ops.empty()) {
+      h << "<p>None.</p>\n";
+      return;
+    }
+    h << "<table><tr><th>operation</th><th>name</th><th>source key</th><th>IDaaS id</th>"
+         "<th>OU</th><th>changes</th><th>reason</th>";
+    if (with_result) h << "<th>result</th>";
+    if (!extra.empty()) h << "<th>skipped because</th>";
+    h << "</tr>\n";
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const Operation& op = *ops[i];
+      h << "<tr><td>" << OpKindName(op.kind) << "</td><td>" << HtmlEscape(op.display) << "</td><td>"
+        << HtmlEscape(op.target.key) << "</td><td>" << HtmlEscape(op.target.id) << "</td><td>"
+        << HtmlEscape(OuLabel(p, op.ou)) << "</td><td>";
+      for (const auto& c : op.changes) {
+        h << "<div><code>" << HtmlEscape(c.field) << "</code> ";
+        if (!c.old_value.empty()) h << HtmlEscape(c.old_value) << " &rarr; ";
+        h << HtmlEscape(c.new_value) << "</div>";
+      }
+      if (!op.refs.empty()) h << "<div>" << op.refs.size() << " reference(s)</div>";
+      h << "</td><td>" << HtmlEscape(op.reason) << "</td>";
+      if (with_result) {
+        const OpResult* r = ResultOf(in, op);
+        auto s = r ? r->status : OpResult::Status::kNotRun;
+        h << "<td class=\"" << (s == OpResult::Status::kFailed ? "tripped" : "ok") << "\">"
+          << OpResultStatusName(s) << (r && !r->error.empty() ? ": " + HtmlEscape(r->error) : "")
+          << "</td>";
+      }
+      if (!extra.empty()) h << "<td>" << HtmlEscape(extra[i]) << "</td>";
+      h << "</tr>\n";
+    }
+    h << "</table>\n";
+  };
+  std::vector<const Operation*> ops;
+  for (const auto& op : p.operations) ops.push_back(&op);
+  op_table("Changes", ops, {}, in.applied);
+  std::vector<const Operation*> skipped;
+  std::vector<std::string> reasons;
+  for (const auto& s : p.skipped) {
+    skipped.push_back(&s.op);
+    reasons.push_back(s.reason);
+  }
+  op_table("Skipped", skipped, reasons, false);
+
+  h << "<h2>Conflicts (" << p.conflicts.size() << ")</h2>\n";
+  if (p.conflicts.empty()) {
+    h << "<p>None.</p>\n";
+  } else {
+    h << "<table><tr><th>kind</th><th>source key</th><th>where</th><th>IDaaS ids</th>"
+         "<th>what to do</th></tr>\n";
+    for (const auto& c : p.conflicts) {
+      std::string ids;
+      for (const auto& id : c.ids) ids += (ids.empty() ? "" : ", ") + id;
+      h << "<tr><td>" << ConflictKindName(c.kind) << "</td><td>" << HtmlEscape(c.key) << "</td><td>"
+        << HtmlEscape(c.origin.ToString()) << "</td><td>" << HtmlEscape(ids) << "</td><td>"
+        << HtmlEscape(c.message) << "</td></tr>\n";
+    }
+    h << "</table>\n";
+  }
+  h << "<h2>Invalid records (" << p.invalid.size() << ")</h2>\n";
+  if (p.invalid.empty()) {
+    h << "<p>None.</p>\n";
+  } else {
+    h << "<table><tr><th>where</th><th>source key</th><th>field</th><th>reason</th></tr>\n";
+    for (const auto& d : p.invalid) {
+      h << "<tr><td>" << HtmlEscape(d.origin.ToString()) << "</td><td>" << HtmlEscape(d.key)
+        << "</td><td>" << HtmlEscape(d.field) << "</td><td>" << HtmlEscape(d.reason) << "</td></tr>\n";
+    }
+    h << "</table>\n";
+  }
+  h << "<p>idsync " << HtmlEscape(in.version) << " &middot; schema " << kReportSchema
+    << "</p>\n</body></html>\n";
+  return h.str();
+}
+
+std::string Render(const std::string& format, const ReportInput& in) {
+  if (format == "json") return RenderJson(in);
+  if (format == "csv") return RenderCsv(in);
+  if (format == "html") return RenderHtml(in);
+  return RenderText(in);
+}
+
+}  // namespace idsync::sync
