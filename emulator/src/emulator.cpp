@@ -1955,6 +1955,30 @@ Response Emulator::Handle(const Request& request) {
   return impl_->Handle(request);
 }
 
+Response Emulator::BodyTooLarge(const std::string& method,
+                                const std::string& target) {
+  impl_->request_id = impl_->NewRequestId();
+  Response response = impl_->ErrorResponse(
+      400, "InvalidParameter.Body",
+      "The request body is larger than " +
+          std::to_string(impl_->options.max_body_bytes) + " bytes.");
+  response.headers.emplace_back("x-acs-request-id", impl_->request_id);
+  RequestLogEntry entry;
+  entry.time_ms = impl_->clock() / 1000;
+  entry.method = method;
+  const size_t question = target.find('?');
+  entry.path = target.substr(0, question);
+  if (question != std::string::npos) {
+    entry.query = RedactQuery(std::string_view(target).substr(question + 1));
+  }
+  entry.status = 400;
+  entry.request_id = impl_->request_id;
+  entry.sequence = impl_->next_sequence++;
+  if (impl_->observer) impl_->observer(entry);
+  impl_->log.push_back(std::move(entry));
+  return response;
+}
+
 std::optional<std::string> Emulator::LoadState(std::string_view json) {
   return impl_->LoadState(json);
 }

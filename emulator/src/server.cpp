@@ -93,12 +93,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec == http::error::body_limit) {
       // Answer like the API does, then close: the rest of the body is unread.
       keep_alive_ = false;
-      Response response;
-      response.status = 400;
-      response.body =
-          R"({"code":"InvalidParameter.Body","message":"The request body is too large.","requestId":""})";
-      response.headers.emplace_back("Content-Type", "application/json");
-      return Send(std::move(response), 11);
+      const auto& header = parser_->get();
+      return Send(emulator_.BodyTooLarge(std::string(header.method_string()),
+                                         std::string(header.target())),
+                  header.version());
     }
     if (ec) return Close();  // EOF, timeout, or a malformed request
     http::request<http::string_body> message = parser_->release();

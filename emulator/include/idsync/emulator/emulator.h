@@ -110,6 +110,10 @@ class Emulator {
 
   Response Handle(const Request& request);
 
+  // The answer for a request whose body exceeded max_body_bytes before it
+  // was fully read (the server cannot build a Request for it).
+  Response BodyTooLarge(const std::string& method, const std::string& target);
+
   // Replaces the whole directory with a state document (the --state file
   // format, see docs/emulator.md), then applies the explicit identity
   // overrides of Options. Returns an error message and changes nothing if the
