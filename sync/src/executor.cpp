@@ -1,0 +1,947 @@
+#include "idsync/sync/executor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <set>
+#include <unordered_map>
+
+namespace idsync::sync {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using idaas::ApiError;
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Fnv1aHex(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+json::object RefJson(const ObjectRef& r) {
+  json::object o;
+  o["key"] = r.key;
+  o["id"] = r.id;
+  return o;
+}
+
+// What the journal keeps of an operation: enough to find its object again
+// after a crash, and to show an operator what was in flight.
+std::string Payload(const Operation& op) {
+  json::object o;
+  o["op_id"] = op.id;
+  o["kind"] = OpKindName(op.kind);
+  o["entity"] = EntityTypeName(op.entity);
+  o["target"] = RefJson(op.target);
+  o["display"] = op.display;
+  o["ou"] = RefJson(op.ou);
+  json::array changes;
+  for (const auto& c : op.changes) {
+    json::object ch;
+    ch["field"] = c.field;
+    ch["new"] = c.new_value;
+    changes.push_back(std::move(ch));
+  }
+  o["changes"] = std::move(changes);
+  json::array refs;
+  for (const auto& r : op.refs) refs.push_back(RefJson(r));
+  o["refs"] = std::move(refs);
+  return json::serialize(o);
+}
+
+std::optional<std::string> ChangeOf(const Operation& op, const std::string& field) {
+  for (const auto& c : op.changes) {
+    if (c.field == field) return c.new_value;
+  }
+  return std::nullopt;
+}
+
+bool IsMissing(const ApiError& e) { return e.kind == ApiError::Kind::kNotFound; }
+
+IdaasUser FromApi(const idaas::User& u) {
+  IdaasUser out;
+  out.id = u.user_id;
+  out.username = u.username;
+  out.display_name = u.display_name;
+  out.email = u.email;
+  out.phone_number = u.phone_number;
+  out.phone_region = u.phone_region;
+  out.description = u.description;
+  out.external_id = u.user_external_id;
+  out.source_type = u.user_source_type;
+  out.source_id = u.user_source_id;
+  out.primary_ou_id = u.primary_organizational_unit_id;
+  for (const auto& ou : u.organizational_units) out.ou_ids.push_back(ou.organizational_unit_id);
+  std::sort(out.ou_ids.begin(), out.ou_ids.end());
+  out.enabled = u.status != "disabled";
+  for (const auto& f : u.custom_fields) out.custom_fields[f.field_name] = f.field_value;
+  out.update_time_ms = u.update_time;
+  return out;
+}
+
+IdaasOu FromApi(const idaas::OrganizationalUnit& o) {
+  return IdaasOu{o.organizational_unit_id, o.organizational_unit_name, o.parent_id,
+                 o.description, o.organizational_unit_external_id,
+                 o.organizational_unit_source_type, o.organizational_unit_source_id};
+}
+
+IdaasGroup FromApi(const idaas::Group& g, std::vector<std::string> members) {
+  std::sort(members.begin(), members.end());
+  return IdaasGroup{g.group_id, g.group_name, g.description, g.group_external_id,
+                    g.group_source_type, g.group_source_id, std::move(members)};
+}
+
+void SortUnique(std::vector<std::string>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+// Finds a group by its external id; groups have no lookup call, so list the
+// groups with the same name prefix.
+asio::awaitable<idaas::Result<std::string>> FindGroupByExternalId(idaas::Client& client,
+                                                                  std::string name,
+                                                                  std::string key) {
+  std::string token;
+  for (int page = 0; page < 10000; ++page) {
+    auto r = co_await client.ListGroups(token, 100, name);
+    if (!r) co_return r.error();
+    for (const auto& g : r->groups) {
+      if (g.group_external_id == key) co_return g.group_id;
+    }
+    if (r->next_token.empty()) break;
+    token = r->next_token;
+  }
+  ApiError e;
+  e.kind = ApiError::Kind::kNotFound;
+  e.message = "no group with external id " + key;
+  co_return e;
+}
+
+// An account this record created earlier: by external id, else by username
+// when that account carries the record's key. kNotFound when neither.
+asio::awaitable<idaas::Result<std::string>> FindCreatedUser(idaas::Client& client,
+                                                            std::string key,
+                                                            std::string username) {
+  auto by_key = co_await client.GetUserIdByUserExternalId(key);
+  if (by_key || !IsMissing(by_key.error()) || username.empty()) co_return by_key;
+  auto by_name = co_await client.GetUserIdByUsername(username);
+  if (!by_name) co_return by_name;
+  auto user = co_await client.GetUser(*by_name);
+  if (!user) co_return user.error();
+  if (user->user_external_id == key) co_return *by_name;
+  ApiError e;
+  e.kind = ApiError::Kind::kNotFound;
+  e.message = "username " + username + " belongs to account " + *by_name +
+              " with another external id";
+  co_return e;
+}
+
+// The result of executing one operation against IDaaS.
+struct Outcome {
+  bool ok = false;
+  std::string error;        // when !ok
+  int attempts = 0;
+  std::string created_id;   // for creates
+  bool fatal = false;       // stop the whole apply (store failure)
+};
+
+}  // namespace
+
+class Executor::Impl {
+ public:
+  Impl(store::Store& store, idaas::Client& client, const CachedState& cached,
+       ExecutorOptions options)
+      : store_(store), client_(client), cached_(cached), options_(std::move(options)) {
+    if (!options_.now_ms) options_.now_ms = SystemNowMs;
+    if (options_.concurrency < 1) options_.concurrency = 1;
+    for (size_t i = 0; i < cached_.users.size(); ++i) user_row_.emplace(cached_.users.id(i), i);
+    for (const auto& ou : cached_.ous) ous_.emplace(ou.id, ou);
+    for (const auto& g : cached_.groups) groups_.emplace(g.id, g);
+  }
+
+  asio::awaitable<ApplyOutcome> Apply(const Plan& plan, int64_t run_id) {
+    ApplyOutcome outcome;
+    total_ = static_cast<int64_t>(plan.operations.size());
+    if (plan.operations.empty()) co_return outcome;
+    // Seed key -> id from everything the plan already knows.
+    for (const auto& op : plan.operations) {
+      Remember(op.entity, op.target);
+      if (op.kind == OpKind::kOuCreate || op.kind == OpKind::kUserCreate ||
+          op.kind == OpKind::kUserSetPrimaryOu) {
+        Remember(EntityType::kOu, op.ou);
+      }
+      for (const auto& r : op.refs) {
+        Remember(op.entity == EntityType::kGroup ? EntityType::kUser : EntityType::kOu, r);
+      }
+    }
+
+    // Journal first: every operation is on disk before anything is sent.
+    std::vector<store::JournalEntry> entries;
+    entries.reserve(plan.operations.size());
+    int64_t now = options_.now_ms();
+    for (const auto& op : plan.operations) {
+      store::JournalEntry e;
+      e.op_id = op.id;
+      e.kind = OpKindName(op.kind);
+      e.entity = op.entity;
+      e.target = op.target.key + "|" + op.target.id;
+      e.payload = Payload(op);
+      e.payload_hash = Fnv1aHex(e.payload);
+      e.created_ms = now;
+      e.run_id = run_id;
+      entries.push_back(std::move(e));
+    }
+    auto ids = store_.JournalAdd(entries);
+    if (!ids) {
+      outcome.first_error = "cannot journal the plan: " + ids.error().message;
+      for (const auto& op : plan.operations) {
+        outcome.results[op.id] = OpResult{OpResult::Status::kNotRun, outcome.first_error, 0, ""};
+      }
+      outcome.not_run = total_;
+      fatal_ = true;
+      co_return outcome;
+    }
+
+    // Phases, then waves, in order; operations of one wave run concurrently.
+    size_t i = 0;
+    while (i < plan.operations.size()) {
+      size_t j = i;
+      const Operation& first = plan.operations[i];
+      while (j < plan.operations.size() && plan.operations[j].phase == first.phase &&
+             plan.operations[j].wave == first.wave) {
+        ++j;
+      }
+      if (first.phase != current_phase_) {
+        current_phase_ = first.phase;
+        phase_failures_ = 0;
+      }
+      std::vector<std::pair<const Operation*, int64_t>> wave;
+      for (size_t k = i; k < j; ++k) wave.emplace_back(&plan.operations[k], (*ids)[k]);
+      co_await RunWave(wave, outcome);
+      i = j;
+    }
+    for (const auto& [id, r] : outcome.results) {
+      outcome.done += r.status == OpResult::Status::kDone;
+      outcome.failed += r.status == OpResult::Status::kFailed;
+      outcome.not_run += r.status == OpResult::Status::kNotRun;
+    }
+    outcome.stopped = stopped_;
+    outcome.budget_exhausted = budget_exhausted_;
+    co_return outcome;
+  }
+
+ private:
+  bool ShouldStop() {
+    if (options_.stop != nullptr && options_.stop->load()) stopped_ = true;
+    return stopped_ || budget_exhausted_ || fatal_;
+  }
+
+  asio::awaitable<void> RunWave(const std::vector<std::pair<const Operation*, int64_t>>& wave,
+                                ApplyOutcome& outcome) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
+    size_t next = 0;
+    int active = std::min<int>(options_.concurrency, static_cast<int>(wave.size()));
+    const int workers = active;
+    for (int w = 0; w < workers; ++w) {
+      asio::co_spawn(
+          ex,
+          [&]() -> asio::awaitable<void> {
+            while (next < wave.size()) {
+              auto [op, journal_id] = wave[next++];
+              co_await RunOne(*op, journal_id, outcome);
+            }
+          },
+          [&](std::exception_ptr e) {
+            if (e) {
+              try {
+                std::rethrow_exception(e);
+              } catch (const std::exception& ex) {
+                spdlog::get("sync")->error("executor worker failed: {}", ex.what());
+              }
+              fatal_ = true;
+            }
+            if (--active == 0) all_done.cancel();
+          });
+    }
+    co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+
+  void Finish(const Operation& op, OpResult result, ApplyOutcome& outcome) {
+    if (result.status == OpResult::Status::kFailed) {
+      ++phase_failures_;
+      if (outcome.first_error.empty()) outcome.first_error = op.id + ": " + result.error;
+      if (phase_failures_ > options_.max_failures_per_phase) budget_exhausted_ = true;
+    }
+    outcome.results[op.id] = std::move(result);
+    ++finished_;
+    if (options_.on_progress) options_.on_progress(finished_, total_);
+  }
+
+  asio::awaitable<void> RunOne(const Operation& op, int64_t journal_id, ApplyOutcome& outcome) {
+    auto log = spdlog::get("sync");
+    if (ShouldStop()) {
+      std::string why = stopped_ ? "not run: stopping" : budget_exhausted_
+                                                             ? "not run: too many failures in this phase"
+                                                             : "not run: the state store failed";
+      (void)store_.JournalFail(journal_id, why, /*final=*/true, options_.now_ms());
+      Finish(op, OpResult{OpResult::Status::kNotRun, why, 0, ""}, outcome);
+      co_return;
+    }
+    if (auto marked = store_.JournalMarkInFlight(journal_id, options_.now_ms()); !marked) {
+      fatal_ = true;
+      std::string why = "not sent: cannot journal it: " + marked.error().message;
+      Finish(op, OpResult{OpResult::Status::kNotRun, why, 0, ""}, outcome);
+      co_return;
+    }
+    store::MirrorUpdate update;
+    Outcome result = co_await Execute(op, &update);
+    int64_t now = options_.now_ms();
+    if (result.ok) {
+      if (auto c = store_.JournalComplete(journal_id, update, now); !c) {
+        // IDaaS has the change but the store could not record it: stop, and
+        // let recovery at the next start resolve the in-flight entry.
+        fatal_ = true;
+        if (log) log->error("{}: applied but not recorded: {}", op.id, c.error().message);
+        Finish(op, OpResult{OpResult::Status::kFailed, "applied in IDaaS but not recorded: " +
+                                                           c.error().message,
+                            result.attempts, result.created_id},
+               outcome);
+        co_return;
+      }
+      if (!result.created_id.empty()) ids_[{op.entity, op.target.key}] = result.created_id;
+      ApplyToCurrent(update);
+      if (log) log->debug("{} done", op.id);
+      Finish(op, OpResult{OpResult::Status::kDone, "", result.attempts, result.created_id},
+             outcome);
+    } else {
+      if (op.kind == OpKind::kOuCreate || op.kind == OpKind::kUserCreate ||
+          op.kind == OpKind::kGroupCreate) {
+        failed_keys_.insert({op.entity, op.target.key});
+      }
+      (void)store_.JournalFail(journal_id, result.error, /*final=*/true, now);
+      if (log) log->warn("{} failed: {}", op.id, result.error);
+      Finish(op, OpResult{OpResult::Status::kFailed, result.error, result.attempts, ""}, outcome);
+    }
+  }
+
+  // ---- key/id resolution ------------------------------------------------
+  void Remember(EntityType type, const ObjectRef& ref) {
+    if (!ref.key.empty() && !ref.id.empty()) ids_.emplace(std::make_pair(type, ref.key), ref.id);
+  }
+
+  // The IDaaS id of `ref`, or nullopt with *why set.
+  std::optional<std::string> Resolve(EntityType type, const ObjectRef& ref, std::string* why) {
+    if (!ref.id.empty()) return ref.id;
+    auto it = ids_.find({type, ref.key});
+    if (it != ids_.end()) return it->second;
+    *why = std::string("not sent: ") + EntityTypeName(type) + " '" + ref.key + "' " +
+           (failed_keys_.count({type, ref.key}) ? "could not be created" : "does not exist yet");
+    return std::nullopt;
+  }
+
+  // ---- current state of the objects this run touches -------------------
+  std::optional<IdaasUser> CurrentUser(const std::string& id) {
+    if (auto it = users_.find(id); it != users_.end()) return it->second;
+    if (auto it = user_row_.find(id); it != user_row_.end()) return cached_.users.Get(it->second);
+    return std::nullopt;
+  }
+  std::optional<IdaasOu> CurrentOu(const std::string& id) {
+    if (auto it = ous_.find(id); it != ous_.end()) return it->second;
+    return std::nullopt;
+  }
+  std::optional<IdaasGroup> CurrentGroup(const std::string& id) {
+    if (auto it = groups_.find(id); it != groups_.end()) return it->second;
+    return std::nullopt;
+  }
+
+  // Keeps the in-memory copies in step with what was committed.
+  void ApplyToCurrent(const store::MirrorUpdate& u) {
+    for (const auto& id : u.delete_user_ids) users_.erase(id);
+    for (const auto& user : u.upsert_users) users_[user.id] = user;
+    for (const auto& id : u.delete_ou_ids) ous_.erase(id);
+    for (const auto& ou : u.upsert_ous) ous_[ou.id] = ou;
+    for (const auto& id : u.delete_group_ids) groups_.erase(id);
+    for (const auto& g : u.upsert_groups) groups_[g.id] = g;
+    for (const auto& m : u.add_members) {
+      auto it = groups_.find(m.group_id);
+      if (it == groups_.end()) continue;
+      auto& ids = it->second.member_ids;
+      ids.insert(ids.end(), m.user_ids.begin(), m.user_ids.end());
+      SortUnique(ids);
+    }
+    for (const auto& m : u.remove_members) {
+      auto it = groups_.find(m.group_id);
+      if (it == groups_.end()) continue;
+      auto& ids = it->second.member_ids;
+      std::set<std::string> gone(m.user_ids.begin(), m.user_ids.end());
+      ids.erase(std::remove_if(ids.begin(), ids.end(), [&](const std::string& s) { return gone.count(s) > 0; }),
+                ids.end());
+    }
+  }
+
+  static Outcome Failed(const ApiError& e) {
+    Outcome o;
+    o.error = e.ToString();
+    o.attempts = e.attempts;
+    return o;
+  }
+  static Outcome Failed(std::string why) {
+    Outcome o;
+    o.error = std::move(why);
+    return o;
+  }
+  static Outcome Ok(int attempts = 1) {
+    Outcome o;
+    o.ok = true;
+    o.attempts = attempts;
+    return o;
+  }
+
+  // ---- one operation ----------------------------------------------------
+  asio::awaitable<Outcome> Execute(const Operation& op, store::MirrorUpdate* update) {
+    std::string why;
+    switch (op.kind) {
+      case OpKind::kOuCreate: co_return co_await CreateOu(op, update);
+      case OpKind::kUserCreate: co_return co_await CreateUser(op, update);
+      case OpKind::kGroupCreate: co_return co_await CreateGroup(op, update);
+
+      case OpKind::kOuPatch: {
+        idaas::PatchOrganizationalUnitRequest req;
+        req.organizational_unit_name = ChangeOf(op, "name");
+        req.description = ChangeOf(op, "description");
+        auto r = co_await client_.PatchOrganizationalUnit(op.target.id, req);
+        if (!r) co_return Failed(r.error());
+        if (auto ou = CurrentOu(op.target.id)) {
+          if (req.organizational_unit_name) ou->name = *req.organizational_unit_name;
+          if (req.description) ou->description = *req.description;
+          update->upsert_ous.push_back(*ou);
+        }
+        co_return Ok();
+      }
+      case OpKind::kOuDelete: {
+        auto r = co_await client_.DeleteOrganizationalUnit(op.target.id);
+        if (!r && !IsMissing(r.error())) co_return Failed(r.error());
+        update->delete_ou_ids.push_back(op.target.id);
+        update->delete_links.push_back({EntityType::kOu, op.target.key});
+        co_return Ok();
+      }
+
+      case OpKind::kUserPatch: {
+        idaas::PatchUserRequest req;
+        req.username = ChangeOf(op, "username");
+        req.display_name = ChangeOf(op, "display_name");
+        req.email = ChangeOf(op, "email");
+        if (req.email && !req.email->empty()) req.email_verified = true;
+        req.phone_number = ChangeOf(op, "phone_number");
+        if (req.phone_number && !req.phone_number->empty()) req.phone_number_verified = true;
+        req.phone_region = ChangeOf(op, "phone_region");
+        for (const auto& c : op.changes) {
+          if (!c.field.starts_with("custom.")) continue;
+          std::string op_name = c.old_value.empty() ? "add" : c.new_value.empty() ? "remove" : "replace";
+          req.custom_fields.push_back({c.field.substr(7), c.new_value, op_name});
+        }
+        auto r = co_await client_.PatchUser(op.target.id, req);
+        if (!r) co_return Failed(r.error());
+        if (auto u = CurrentUser(op.target.id)) {
+          if (req.username) u->username = *req.username;
+          if (req.display_name) u->display_name = *req.display_name;
+          if (req.email) u->email = *req.email;
+          if (req.phone_number) u->phone_number = *req.phone_number;
+          if (req.phone_region) u->phone_region = *req.phone_region;
+          for (const auto& f : req.custom_fields) {
+            if (f.operation == "remove") u->custom_fields.erase(f.field_name);
+            else u->custom_fields[f.field_name] = f.field_value;
+          }
+          update->upsert_users.push_back(*u);
+        }
+        co_return Ok();
+      }
+      case OpKind::kUserSetPrimaryOu: {
+        auto user_id = Resolve(EntityType::kUser, op.target, &why);
+        auto ou_id = Resolve(EntityType::kOu, op.ou, &why);
+        if (!user_id || !ou_id) co_return Failed(why);
+        auto r = co_await client_.SetUserPrimaryOrganizationalUnit(*user_id, *ou_id);
+        if (!r) co_return Failed(r.error());
+        if (auto u = CurrentUser(*user_id)) {
+          // The API drops the old primary membership when it moves a user.
+          std::erase(u->ou_ids, u->primary_ou_id);
+          u->primary_ou_id = *ou_id;
+          u->ou_ids.push_back(*ou_id);
+          SortUnique(u->ou_ids);
+          update->upsert_users.push_back(*u);
+        }
+        co_return Ok();
+      }
+      case OpKind::kUserAddOus:
+      case OpKind::kUserRemoveOus: {
+        auto user_id = Resolve(EntityType::kUser, op.target, &why);
+        if (!user_id) co_return Failed(why);
+        std::vector<std::string> ou_ids;
+        for (const auto& ref : op.refs) {
+          auto id = Resolve(EntityType::kOu, ref, &why);
+          if (!id) co_return Failed(why);
+          ou_ids.push_back(*id);
+        }
+        bool add = op.kind == OpKind::kUserAddOus;
+        auto r = add ? co_await client_.AddUserToOrganizationalUnits(*user_id, ou_ids)
+                     : co_await client_.RemoveUserFromOrganizationalUnits(*user_id, ou_ids);
+        if (!r) co_return Failed(r.error());
+        if (auto u = CurrentUser(*user_id)) {
+          if (add) {
+            u->ou_ids.insert(u->ou_ids.end(), ou_ids.begin(), ou_ids.end());
+          } else {
+            for (const auto& id : ou_ids) std::erase(u->ou_ids, id);
+          }
+          SortUnique(u->ou_ids);
+          update->upsert_users.push_back(*u);
+        }
+        co_return Ok();
+      }
+      case OpKind::kUserEnable:
+      case OpKind::kUserDisable: {
+        bool enable = op.kind == OpKind::kUserEnable;
+        auto r = enable ? co_await client_.EnableUser(op.target.id)
+                        : co_await client_.DisableUser(op.target.id);
+        if (!r) co_return Failed(r.error());
+        if (auto u = CurrentUser(op.target.id)) {
+          u->enabled = enable;
+          update->upsert_users.push_back(*u);
+        }
+        store::MirrorUpdate::LinkFlags flags{EntityType::kUser, op.target.key, std::nullopt,
+                                            std::nullopt};
+        if (enable) {
+          flags.disabled_by_idsync = false;
+        } else if (auto since = ChangeOf(op, "missing_since")) {
+          flags.missing_since_ms = std::stoll(*since);
+          flags.disabled_by_idsync = true;
+        }
+        if (flags.missing_since_ms || flags.disabled_by_idsync) {
+          update->set_link_flags.push_back(flags);
+        }
+        co_return Ok();
+      }
+      case OpKind::kUserDelete: {
+        auto r = co_await client_.DeleteUser(op.target.id);
+        if (!r && !IsMissing(r.error())) co_return Failed(r.error());
+        update->delete_user_ids.push_back(op.target.id);
+        update->delete_links.push_back({EntityType::kUser, op.target.key});
+        co_return Ok();
+      }
+      case OpKind::kAdopt: {
+        update->upsert_links.push_back(
+            Link{op.entity, op.target.key, op.target.id, Ownership::kAdopted, 0, false});
+        co_return Ok(0);
+      }
+      case OpKind::kUserMarkMissing: {
+        auto since = ChangeOf(op, "missing_since");
+        store::MirrorUpdate::LinkFlags flags{EntityType::kUser, op.target.key,
+                                            since ? std::stoll(*since) : 0, std::nullopt};
+        update->set_link_flags.push_back(flags);
+        co_return Ok(0);
+      }
+      case OpKind::kGroupPatch: {
+        idaas::PatchGroupRequest req;
+        req.group_name = ChangeOf(op, "name");
+        auto r = co_await client_.PatchGroup(op.target.id, req);
+        if (!r) co_return Failed(r.error());
+        if (auto g = CurrentGroup(op.target.id)) {
+          if (req.group_name) g->name = *req.group_name;
+          update->upsert_groups.push_back(*g);
+        }
+        co_return Ok();
+      }
+      case OpKind::kGroupDelete: {
+        auto r = co_await client_.DeleteGroup(op.target.id);
+        if (!r && !IsMissing(r.error())) co_return Failed(r.error());
+        update->delete_group_ids.push_back(op.target.id);
+        update->delete_links.push_back({EntityType::kGroup, op.target.key});
+        co_return Ok();
+      }
+      case OpKind::kGroupAddMembers:
+      case OpKind::kGroupRemoveMembers: {
+        auto group_id = Resolve(EntityType::kGroup, op.target, &why);
+        if (!group_id) co_return Failed(why);
+        std::vector<std::string> user_ids;
+        std::vector<std::string> missing;
+        for (const auto& ref : op.refs) {
+          std::string unused;
+          auto id = Resolve(EntityType::kUser, ref, &unused);
+          if (id) user_ids.push_back(*id);
+          else missing.push_back(ref.key);
+        }
+        bool add = op.kind == OpKind::kGroupAddMembers;
+        if (!user_ids.empty()) {
+          auto r = add ? co_await client_.AddUsersToGroup(*group_id, user_ids)
+                       : co_await client_.RemoveUsersFromGroup(*group_id, user_ids);
+          if (!r) co_return Failed(r.error());
+          (add ? update->add_members : update->remove_members)
+              .push_back({*group_id, user_ids});
+        }
+        if (!missing.empty()) {
+          // What could be sent was; the report must still say it is incomplete.
+          store_.ApplyUpdate(*update);  // best effort: recorded with the failure
+          ApplyToCurrent(*update);
+          *update = store::MirrorUpdate();
+          co_return Failed(std::to_string(missing.size()) + " member(s) not " +
+                           (add ? "added" : "removed") + ": account not created (" +
+                           missing.front() + (missing.size() > 1 ? ", ..." : "") + ")");
+        }
+        co_return Ok();
+      }
+    }
+    co_return Failed("unknown operation");
+  }
+
+  asio::awaitable<Outcome> CreateOu(const Operation& op, store::MirrorUpdate* update) {
+    std::string why;
+    auto parent = Resolve(EntityType::kOu, op.ou, &why);
+    if (!parent) co_return Failed(why);
+    idaas::CreateOrganizationalUnitRequest req;
+    req.organizational_unit_name = ChangeOf(op, "name").value_or(op.display);
+    req.parent_id = *parent;
+    req.description = ChangeOf(op, "description");
+    req.organizational_unit_external_id = op.target.key;
+    auto r = co_await client_.CreateOrganizationalUnit(req);
+    std::string id;
+    int attempts = 1;
+    if (r) {
+      id = *r;
+    } else {
+      const ApiError& e = r.error();
+      attempts = e.attempts;
+      if (!e.ambiguous && e.kind != ApiError::Kind::kConflict) co_return Failed(e);
+      // It may exist already (a lost response, or an earlier run): look first.
+      auto found = co_await client_.GetOrganizationalUnitIdByExternalId(op.target.key);
+      if (found) {
+        id = *found;
+      } else if (e.ambiguous && IsMissing(found.error())) {
+        auto again = co_await client_.CreateOrganizationalUnit(req);
+        if (!again) co_return Failed(again.error());
+        id = *again;
+      } else {
+        co_return Failed(e);
+      }
+    }
+    IdaasOu ou{id, req.organizational_unit_name, req.parent_id, req.description.value_or(""),
+               op.target.key, "build_in", options_.instance_id};
+    update->upsert_ous.push_back(ou);
+    update->upsert_links.push_back(Link{EntityType::kOu, op.target.key, id, Ownership::kCreated, 0, false});
+    Outcome o = Ok(attempts);
+    o.created_id = id;
+    co_return o;
+  }
+
+  asio::awaitable<Outcome> CreateUser(const Operation& op, store::MirrorUpdate* update) {
+    std::string why;
+    auto primary = Resolve(EntityType::kOu, op.ou, &why);
+    if (!primary) co_return Failed(why);
+    idaas::CreateUserRequest req;
+    req.username = ChangeOf(op, "username").value_or(op.display);
+    req.primary_organizational_unit_id = *primary;
+    req.display_name = ChangeOf(op, "display_name");
+    req.description = ChangeOf(op, "description");
+    req.email = ChangeOf(op, "email");
+    if (req.email) req.email_verified = true;
+    req.phone_number = ChangeOf(op, "phone_number");
+    if (req.phone_number) {
+      req.phone_number_verified = true;
+      req.phone_region = ChangeOf(op, "phone_region").value_or("86");
+    }
+    req.user_external_id = op.target.key;
+    for (const auto& c : op.changes) {
+      if (c.field.starts_with("custom.")) req.custom_fields.push_back({c.field.substr(7), c.new_value});
+    }
+    auto r = co_await client_.CreateUser(req);
+    int attempts = 1;
+    if (!r) {
+      const ApiError& e = r.error();
+      attempts = e.attempts;
+      if (!e.ambiguous && e.kind != ApiError::Kind::kConflict) co_return Failed(e);
+      // The create may have happened (its response was lost) or an earlier
+      // run made it: look it up by external id before anything is resent.
+      auto found = co_await FindCreatedUser(client_, op.target.key, req.username);
+      if (!found && !IsMissing(found.error())) co_return Failed(found.error());
+      if (!found) {
+        if (!e.ambiguous) co_return Failed(e);  // e.g. the username is taken
+        auto again = co_await client_.CreateUser(req);
+        if (!again) co_return Failed(again.error());
+        r = std::move(again);
+      } else {
+        auto user = co_await client_.GetUser(*found);
+        if (!user) co_return Failed(user.error());
+        update->upsert_users.push_back(FromApi(*user));
+        update->upsert_links.push_back(
+            Link{EntityType::kUser, op.target.key, *found, Ownership::kCreated, 0, false});
+        Outcome o = Ok(attempts);
+        o.created_id = *found;
+        co_return o;
+      }
+    }
+    IdaasUser u;
+    u.id = *r;
+    u.username = req.username;
+    u.display_name = req.display_name.value_or("");
+    u.email = req.email.value_or("");
+    u.phone_number = req.phone_number.value_or("");
+    u.phone_region = req.phone_region.value_or("");
+    u.description = req.description.value_or("");
+    u.external_id = op.target.key;
+    u.source_type = "build_in";
+    u.source_id = options_.instance_id;
+    u.primary_ou_id = *primary;
+    u.ou_ids = {*primary};
+    u.enabled = true;
+    for (const auto& f : req.custom_fields) u.custom_fields[f.field_name] = f.field_value;
+    update->upsert_users.push_back(u);
+    update->upsert_links.push_back(Link{EntityType::kUser, op.target.key, u.id, Ownership::kCreated, 0, false});
+    Outcome o = Ok(attempts);
+    o.created_id = u.id;
+    co_return o;
+  }
+
+  asio::awaitable<Outcome> CreateGroup(const Operation& op, store::MirrorUpdate* update) {
+    idaas::CreateGroupRequest req;
+    req.group_name = ChangeOf(op, "name").value_or(op.display);
+    req.group_external_id = op.target.key;
+    auto r = co_await client_.CreateGroup(req);
+    std::string id;
+    int attempts = 1;
+    if (r) {
+      id = *r;
+    } else {
+      const ApiError& e = r.error();
+      attempts = e.attempts;
+      if (!e.ambiguous && e.kind != ApiError::Kind::kConflict) co_return Failed(e);
+      auto found = co_await FindGroupByExternalId(client_, req.group_name, op.target.key);
+      if (found) {
+        id = *found;
+      } else if (e.ambiguous && IsMissing(found.error())) {
+        auto again = co_await client_.CreateGroup(req);
+        if (!again) co_return Failed(again.error());
+        id = *again;
+      } else {
+        co_return Failed(e);
+      }
+    }
+    update->upsert_groups.push_back(
+        IdaasGroup{id, req.group_name, "", op.target.key, "build_in", options_.instance_id, {}});
+    update->upsert_links.push_back(Link{EntityType::kGroup, op.target.key, id, Ownership::kCreated, 0, false});
+    Outcome o = Ok(attempts);
+    o.created_id = id;
+    co_return o;
+  }
+
+  store::Store& store_;
+  idaas::Client& client_;
+  const CachedState& cached_;
+  ExecutorOptions options_;
+  std::map<std::pair<EntityType, std::string>, std::string> ids_;
+  std::set<std::pair<EntityType, std::string>> failed_keys_;
+  std::unordered_map<std::string, size_t> user_row_;
+  std::unordered_map<std::string, IdaasUser> users_;
+  std::unordered_map<std::string, IdaasOu> ous_;
+  std::unordered_map<std::string, IdaasGroup> groups_;
+  Phase current_phase_ = Phase::kOuCreate;
+  int phase_failures_ = 0;
+  int64_t total_ = 0, finished_ = 0;
+  bool stopped_ = false, budget_exhausted_ = false, fatal_ = false;
+};
+
+Executor::Executor(store::Store& store, idaas::Client& client, const CachedState& cached,
+                   ExecutorOptions options)
+    : impl_(std::make_unique<Impl>(store, client, cached, std::move(options))) {}
+Executor::~Executor() = default;
+
+asio::awaitable<ApplyOutcome> Executor::Apply(const Plan& plan, int64_t run_id) {
+  co_return co_await impl_->Apply(plan, run_id);
+}
+
+namespace {
+
+struct JournalTarget {
+  std::string kind, entity, key, id, display;
+};
+
+std::optional<JournalTarget> ParsePayload(const std::string& payload) {
+  boost::system::error_code ec;
+  auto v = json::parse(payload, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto& o = v.as_object();
+  auto str = [&](const json::object& obj, const char* k) -> std::string {
+    auto* p = obj.if_contains(k);
+    return p && p->is_string() ? std::string(p->as_string()) : "";
+  };
+  JournalTarget t;
+  t.kind = str(o, "kind");
+  t.entity = str(o, "entity");
+  t.display = str(o, "display");
+  if (auto* target = o.if_contains("target"); target && target->is_object()) {
+    t.key = str(target->as_object(), "key");
+    t.id = str(target->as_object(), "id");
+  }
+  return t;
+}
+
+}  // namespace
+
+asio::awaitable<RecoveryOutcome> Executor::Recover(store::Store& store, idaas::Client& client,
+                                                   ExecutorOptions options) {
+  RecoveryOutcome out;
+  if (!options.now_ms) options.now_ms = SystemNowMs;
+  auto log = spdlog::get("sync");
+  auto entries = store.JournalUnfinished();
+  if (!entries) {
+    out.first_error = entries.error().message;
+    ++out.unresolved;
+    co_return out;
+  }
+  for (const auto& e : *entries) {
+    int64_t now = options.now_ms();
+    if (e.state == store::JournalEntry::State::kPending) {
+      (void)store.JournalFail(e.id, "not sent: the run that planned it stopped first", true, now);
+      ++out.abandoned;
+      continue;
+    }
+    auto t = ParsePayload(e.payload);
+    if (!t) {
+      (void)store.JournalFail(e.id, "unreadable journal payload; re-planned", true, now);
+      ++out.resolved_absent;
+      continue;
+    }
+    auto unresolved = [&](const ApiError& err) {
+      ++out.unresolved;
+      if (out.first_error.empty()) out.first_error = e.op_id + ": " + err.ToString();
+    };
+    bool is_create = t->kind.ends_with(".create");
+    store::MirrorUpdate update;
+    std::string id = t->id;
+
+    if (t->entity == "user") {
+      if (is_create) {
+        auto found = co_await FindCreatedUser(client, t->key, t->display);
+        if (found) {
+          id = *found;
+        } else if (!IsMissing(found.error())) {
+          unresolved(found.error());
+          continue;
+        }
+      }
+      if (id.empty()) {
+        (void)store.JournalFail(e.id, "not applied (no account with this external id)", true, now);
+        ++out.resolved_absent;
+        continue;
+      }
+      auto user = co_await client.GetUser(id);
+      if (user) {
+        update.upsert_users.push_back(FromApi(*user));
+        if (is_create) {
+          update.upsert_links.push_back(Link{EntityType::kUser, t->key, id, Ownership::kCreated, 0, false});
+        }
+      } else if (IsMissing(user.error())) {
+        update.delete_user_ids.push_back(id);
+        if (t->kind == "user.delete") update.delete_links.push_back({EntityType::kUser, t->key});
+      } else {
+        unresolved(user.error());
+        continue;
+      }
+    } else if (t->entity == "ou") {
+      if (is_create) {
+        auto found = co_await client.GetOrganizationalUnitIdByExternalId(t->key);
+        if (found) {
+          id = *found;
+        } else if (!IsMissing(found.error())) {
+          unresolved(found.error());
+          continue;
+        }
+      }
+      if (id.empty()) {
+        (void)store.JournalFail(e.id, "not applied (no OU with this external id)", true, now);
+        ++out.resolved_absent;
+        continue;
+      }
+      auto ou = co_await client.GetOrganizationalUnit(id);
+      if (ou) {
+        update.upsert_ous.push_back(FromApi(*ou));
+        if (is_create) {
+          update.upsert_links.push_back(Link{EntityType::kOu, t->key, id, Ownership::kCreated, 0, false});
+        }
+      } else if (IsMissing(ou.error())) {
+        update.delete_ou_ids.push_back(id);
+        if (t->kind == "ou.delete") update.delete_links.push_back({EntityType::kOu, t->key});
+      } else {
+        unresolved(ou.error());
+        continue;
+      }
+    } else if (t->entity == "group") {
+      if (is_create) {
+        auto found = co_await FindGroupByExternalId(client, t->display, t->key);
+        if (found) {
+          id = *found;
+        } else if (!IsMissing(found.error())) {
+          unresolved(found.error());
+          continue;
+        }
+      }
+      if (id.empty()) {
+        (void)store.JournalFail(e.id, "not applied (no group with this external id)", true, now);
+        ++out.resolved_absent;
+        continue;
+      }
+      auto group = co_await client.GetGroup(id);
+      if (group) {
+        auto members = co_await client.ListAllUsersForGroup(id);
+        if (!members) {
+          unresolved(members.error());
+          continue;
+        }
+        update.upsert_groups.push_back(FromApi(*group, *members));
+        if (is_create) {
+          update.upsert_links.push_back(Link{EntityType::kGroup, t->key, id, Ownership::kCreated, 0, false});
+        }
+      } else if (IsMissing(group.error())) {
+        update.delete_group_ids.push_back(id);
+        if (t->kind == "group.delete") update.delete_links.push_back({EntityType::kGroup, t->key});
+      } else {
+        unresolved(group.error());
+        continue;
+      }
+    }
+    // Store-only operations (adopt, mark_missing) have nothing to look up:
+    // the next plan decides again.
+    if (auto c = store.JournalComplete(e.id, update, now); !c) {
+      ++out.unresolved;
+      if (out.first_error.empty()) out.first_error = c.error().message;
+      continue;
+    }
+    ++out.resolved_done;
+    if (log) log->info("recovered {}: {} is {}", e.op_id, id, update.delete_user_ids.empty() &&
+                                                                  update.delete_ou_ids.empty() &&
+                                                                  update.delete_group_ids.empty()
+                                                              ? "present"
+                                                              : "gone");
+  }
+  co_return out;
+}
+
+}  // namespace idsync::sync
