@@ -24,7 +24,8 @@ class Connector {
   virtual std::vector<std::string> GroupModes() const = 0;
   // Reads the connector's own keys from `r` (a reader over `source`; the
   // common keys are already read into *opts). Problems go to r.
-  virtual void Configure(config::MapReader& r, SourceOptions* opts) = 0;
+  virtual void Configure(config::MapReader& r, SourceOptions* opts,
+                         config::Diagnostics* diags) = 0;
   // Reads the whole source into `b`. nullopt on success; an error fails the
   // whole read.
   virtual std::optional<ReadError> Read(SnapshotBuilder* b) = 0;

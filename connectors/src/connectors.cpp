@@ -225,7 +225,7 @@ bool Prepare(const config::Config& cfg, config::Diagnostics* diags, Prepared* ou
     c.Allow({"header", "columns"});  // read by the csv connector
     c.Finish();
   }
-  out->connector->Configure(r, &o);
+  out->connector->Configure(r, &o, diags);
   r.Finish();
   out->mapping.Compile(cfg.mapping, o, file, diags);
   return diags->size() == before;

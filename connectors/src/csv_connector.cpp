@@ -79,7 +79,7 @@ class CsvConnector : public Connector {
   std::vector<std::string> OuModes() const override { return {"path", "id_parent"}; }
   std::vector<std::string> GroupModes() const override { return {"column"}; }
 
-  void Configure(config::MapReader& r, SourceOptions* o) override {
+  void Configure(config::MapReader& r, SourceOptions* o, config::Diagnostics*) override {
     opts_ = o;
     path_ = ReadPath(r, "path", true, *o);
     config::Diagnostics ignored;  // problems with these keys are reported by Prepare

@@ -63,21 +63,14 @@ class LdifConnector : public Connector {
   std::vector<std::string> OuModes() const override { return {"dn"}; }
   std::vector<std::string> GroupModes() const override { return {"entries"}; }
 
-  void Configure(config::MapReader& r, SourceOptions* o) override {
+  void Configure(config::MapReader& r, SourceOptions* o, config::Diagnostics* diags) override {
     opts_ = o;
     path_ = ReadPath(r, "path", true, *o);
-    YAML::Node node = r.Raw("ldif");
-    diags_ = nullptr;
-    config::Diagnostics local;
-    config::MapReader lr(node, "source.ldif", o->config_file, &local);
+    config::MapReader lr(r.Raw("ldif"), "source.ldif", o->config_file, diags);
     user_classes_ = lr.StringList("user_object_classes", {"inetOrgPerson"});
     ou_classes_ = lr.StringList("ou_object_classes", {"organizationalUnit"});
     group_key_ = lr.String("group_key", "dn");
     lr.Finish();
-    for (const auto& p : local.problems()) {
-      std::string sub = p.key_path.substr(std::min(p.key_path.size(), std::string("source.ldif.").size()));
-      r.Problem("ldif", (sub.empty() ? "" : sub + ": ") + p.message);
-    }
   }
 
   std::optional<ReadError> Read(SnapshotBuilder* b) override {
@@ -197,7 +190,6 @@ class LdifConnector : public Connector {
 
  private:
   SourceOptions* opts_ = nullptr;
-  config::Diagnostics* diags_ = nullptr;
   std::string path_;
   std::vector<std::string> user_classes_, ou_classes_;
   std::string group_key_;

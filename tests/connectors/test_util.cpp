@@ -68,7 +68,13 @@ const sync::DesiredGroup* FindGroup(const sync::SourceSnapshot& s, const std::st
 std::vector<std::string> Rejections(const sync::SourceSnapshot& s) {
   std::vector<std::string> out;
   for (const auto& d : s.rejected) {
-    std::string f = std::filesystem::path(d.origin.file).filename().string();
+    std::string file = d.origin.file, frag;
+    size_t hash = file.find('#');
+    if (hash != std::string::npos) {
+      frag = file.substr(hash);
+      file.resize(hash);
+    }
+    std::string f = std::filesystem::path(file).filename().string() + frag;
     out.push_back(f + ":" + std::to_string(d.origin.line) + " " + d.field + ": " + d.reason);
   }
   return out;
