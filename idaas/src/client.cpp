@@ -483,9 +483,11 @@ awaitable<Result<CallResponse>> Client::Impl::Call(CallSpec spec) {
       std::lock_guard lock(stats_mu_);
       ++stats_.retries;
     }
-    auto ex = co_await transport_.Send(
-        request, spec.idempotent,
-        [self]() -> awaitable<bool> { co_return co_await self->rate_.Acquire(); });
+    std::function<awaitable<bool>()> before_send = [self]() -> awaitable<bool> {
+      bool ok = co_await self->rate_.Acquire();
+      co_return ok;
+    };
+    auto ex = co_await transport_.Send(request, spec.idempotent, before_send);
 
     ApiError err;
     std::chrono::milliseconds wait{0};
@@ -798,7 +800,8 @@ constexpr int kPageSize = 100;
 
 awaitable<Result<TokenInfo>> Client::GenerateToken() {
   auto impl = impl_;
-  co_return co_await impl->FetchToken();
+  auto r = co_await impl->FetchToken();
+  co_return r;
 }
 
 awaitable<Result<ProvisioningScope>> Client::GetApplicationProvisioningScope() {
@@ -971,8 +974,9 @@ awaitable<Status> Client::StreamUsers(
     if (!r) co_return r.error();
     co_return std::pair{r->total_count, std::move(r->users)};
   };
-  co_return co_await PageNumberListing<User>(
+  auto st = co_await PageNumberListing<User>(
       "ListUsers", fetch, [](const User& u) { return u.user_id; }, on_page);
+  co_return st;
 }
 
 awaitable<Result<std::vector<User>>> Client::ListAllUsers(
@@ -1123,10 +1127,11 @@ awaitable<Status> Client::StreamOrganizationalUnits(
     if (!r) co_return r.error();
     co_return std::pair{r->total_count, std::move(r->organizational_units)};
   };
-  co_return co_await PageNumberListing<OrganizationalUnit>(
+  auto st = co_await PageNumberListing<OrganizationalUnit>(
       "ListOrganizationalUnits", fetch,
       [](const OrganizationalUnit& o) { return o.organizational_unit_id; },
       on_page);
+  co_return st;
 }
 
 awaitable<Result<std::vector<OrganizationalUnit>>>
@@ -1236,8 +1241,9 @@ awaitable<Status> Client::StreamGroups(
     co_return std::tuple{r->total_count, std::move(r->next_token),
                          std::move(r->groups)};
   };
-  co_return co_await TokenListing(
+  auto st = co_await TokenListing(
       "ListGroups", fetch, [](const Group& g) { return g.group_id; }, on_page);
+  co_return st;
 }
 
 awaitable<Result<std::vector<Group>>> Client::ListAllGroups() {

@@ -294,12 +294,15 @@ asio::awaitable<Exchange> DoRoundtrip(Stream& stream,
 
 asio::awaitable<Exchange> Transport::Roundtrip(Connection* c,
                                                RequestPtr request) {
+  Exchange ex;
   if (c->tls) {
-    co_return co_await DoRoundtrip(*c->tls, c->lowest(), c->buffer, request,
-                                   opt_.timeout, opt_.body_limit);
+    ex = co_await DoRoundtrip(*c->tls, c->lowest(), c->buffer, request,
+                              opt_.timeout, opt_.body_limit);
+  } else {
+    ex = co_await DoRoundtrip(*c->plain, c->lowest(), c->buffer, request,
+                              opt_.timeout, opt_.body_limit);
   }
-  co_return co_await DoRoundtrip(*c->plain, c->lowest(), c->buffer, request,
-                                 opt_.timeout, opt_.body_limit);
+  co_return ex;
 }
 
 asio::awaitable<Exchange> Transport::Send(
