@@ -5,6 +5,7 @@
 #include <cmath>
 #include <deque>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -286,7 +287,7 @@ struct Route {
 
 // Routes on (method, path) below /v2/{instanceId}/{applicationId}/.
 std::optional<Route> MatchRoute(std::string_view method,
-                                const std::vector<std::string>& rest) {
+                                std::span<const std::string> rest) {
   auto is = [&](std::string_view m) { return method == m; };
   const size_t n = rest.size();
   if (n == 0) return std::nullopt;
@@ -561,18 +562,19 @@ struct Emulator::Impl {
 
   // ---------------------------------------------------------------- scope
 
+  // Walks up the parents without copying ids: this runs for every user of a
+  // listing, so it is on the hot path.
   bool OuInScope(const std::string& ou_id) const {
     const auto& scope_ids = client->scope.organizational_unit_ids;
-    std::string current = ou_id;
-    for (size_t steps = 0; !current.empty() && steps <= state.ous.size();
+    const std::string* current = &ou_id;
+    for (size_t steps = 0; !current->empty() && steps <= state.ous.size();
          ++steps) {
-      if (std::find(scope_ids.begin(), scope_ids.end(), current) !=
-          scope_ids.end()) {
-        return true;
+      for (const std::string& scope_id : scope_ids) {
+        if (scope_id == *current) return true;
       }
-      auto it = state.ous.find(current);
+      auto it = state.ous.find(*current);
       if (it == state.ous.end()) return false;
-      current = it->second.parent_id;
+      current = &it->second.parent_id;
     }
     return false;
   }
@@ -1582,7 +1584,7 @@ Response Emulator::Impl::Handle(const Request& request) {
     std::optional<Route> route;
     if (segments.size() >= 4 && segments[0] == "v2") {
       route = MatchRoute(request.method,
-                         {segments.begin() + 3, segments.end()});
+                         std::span<const std::string>(segments).subspan(3));
     }
     if (!route) {
       Throw(404, "InvalidAction.NotFound",
