@@ -1,6 +1,8 @@
 #include "check_config.h"
 
+#include "engine.h"
 #include "idsync/config/config.h"
+#include "idsync/connectors/connectors.h"
 #include "idsync/daemon/cli.h"
 
 namespace idsync::daemon {
@@ -9,15 +11,13 @@ int CheckConfig(const CheckConfigOptions& options, std::ostream& out,
                 std::ostream& err) {
   config::Diagnostics diags;
   config::Config cfg = config::Load(options.config_path, &diags);
+  // The connector's own options and the mapping expressions, reported with
+  // the rest; skipped when the file could not be read at all.
+  if (!cfg.source.type.empty()) connectors::ValidateConfig(cfg, &diags);
   if (!diags.empty()) {
     for (const auto& p : diags.Sorted()) err << p.ToString() << "\n";
     err << options.config_path << ": " << diags.size()
         << (diags.size() == 1 ? " problem" : " problems") << " found\n";
-    return kError;
-  }
-  if (options.connect) {
-    err << "idsync check-config --connect: not available in this build yet "
-           "(needs the API client)\n";
     return kError;
   }
   out << options.config_path << ": configuration is valid\n"
@@ -32,6 +32,10 @@ int CheckConfig(const CheckConfigOptions& options, std::ostream& out,
       << cfg.policy.max_deletes.count << " or " << cfg.policy.max_deletes.percent
       << "%\n"
       << "  store:   " << cfg.store.path << "\n";
+  if (options.connect) {
+    out << "checking the connection:\n";
+    if (!CheckConnection(cfg, out, err)) return kError;
+  }
   return kOk;
 }
 

@@ -7,7 +7,16 @@
 #include <iostream>
 #include <string>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 #include "check_config.h"
+#include "engine.h"
+#include "idsync/config/config.h"
+#include "idsync/connectors/connectors.h"
 #include "idsync/daemon/logging.h"
 #include "idsync/version.h"
 
@@ -51,6 +60,57 @@ int NotBuilt(const char* command, const char* needs) {
   std::fprintf(stderr, "idsync %s: not available in this build yet (%s)\n",
                command, needs);
   return kError;
+}
+
+// Asks on the terminal before applying; without a terminal, --yes is needed
+// so that a script never applies changes nobody looked at by accident.
+bool Confirm(const sync::Plan& plan, bool yes) {
+  if (yes) return true;
+  if (!isatty(STDIN_FILENO)) {
+    std::cerr << "idsync apply: " << plan.operations.size()
+              << " change(s) to apply; pass --yes to apply without a terminal\n";
+    return false;
+  }
+  std::cerr << "idsync apply: apply " << plan.operations.size() << " change(s) ("
+            << plan.ApiWrites() << " API writes)? Run idsync plan to see them. [y/N] "
+            << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+void ProgressBar(int64_t done, int64_t total) {
+  const int width = 40;
+  int filled = total > 0 ? static_cast<int>(width * done / total) : width;
+  std::fprintf(stderr, "\r[%.*s%*s] %lld/%lld", filled,
+               "========================================", width - filled, "",
+               static_cast<long long>(done), static_cast<long long>(total));
+  if (done == total) std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+// Writes to stdout, or atomically to FILE (temp file, then rename), so that a
+// reader never sees half a report.
+bool WriteReport(const std::string& report, const std::string& output) {
+  if (output.empty() || output == "-") {
+    std::cout << report << std::flush;
+    return true;
+  }
+  std::string tmp = output + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << report;
+    f.flush();
+    if (!f) {
+      std::cerr << "cannot write the report to " << tmp << "\n";
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), output.c_str()) != 0) {
+    std::cerr << "cannot write the report to " << output << ": " << std::strerror(errno) << "\n";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -130,12 +190,41 @@ int Main(int argc, char** argv) {
     int rc = CheckConfig(opts, std::cout, std::cerr);
     return rc;
   }
-  if (plan->parsed()) return NotBuilt("plan", "needs the sync engine");
-  if (apply->parsed()) return NotBuilt("apply", "needs the sync engine");
   if (run->parsed()) return NotBuilt("run", "needs the daemon loop");
-  if (refresh->parsed()) return NotBuilt("refresh", "needs the state store");
-  if (status->parsed()) return NotBuilt("status", "needs the state store");
-  return kError;
+
+  // Every other command needs a valid configuration.
+  config::Diagnostics diags;
+  config::Config cfg = config::Load(g.config, &diags);
+  if (diags.empty()) connectors::ValidateConfig(cfg, &diags);
+  if (!diags.empty()) {
+    for (const auto& p : diags.Sorted()) std::cerr << p.ToString() << "\n";
+    std::cerr << g.config << ": invalid configuration (" << diags.size()
+              << (diags.size() == 1 ? " problem" : " problems")
+              << "); run idsync check-config\n";
+    return kError;
+  }
+  SetUpLogging(EffectiveLevel(g, cfg.log.level),
+               g.log_format.empty() ? cfg.log.format : g.log_format);
+
+  if (refresh->parsed()) return RunRefresh(cfg, std::cout, std::cerr);
+  if (status->parsed()) return RunStatus(cfg, format, std::cout, std::cerr);
+
+  CycleOptions options;
+  options.apply = apply->parsed();
+  options.command = options.apply ? "apply" : "plan";
+  options.allow_deletes = allow_deletes;
+  if (options.apply) {
+    options.confirm = [yes](const sync::Plan& plan) { return Confirm(plan, yes); };
+    if (isatty(STDERR_FILENO)) options.on_progress = ProgressBar;
+  }
+  CycleResult result = RunCycle(cfg, options);
+  if (result.exit_code == kError && !result.error.empty()) {
+    std::cerr << "idsync " << options.command << ": " << result.error << "\n";
+    if (result.plan.operations.empty() && result.plan.guards.empty()) return kError;
+  }
+  std::string report = sync::Render(format, result.ReportInputFor(cfg));
+  if (!WriteReport(report, output)) return kError;
+  return result.exit_code;
 }
 
 }  // namespace idsync::daemon

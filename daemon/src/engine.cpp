@@ -1,0 +1,406 @@
+#include "engine.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <ostream>
+#include <set>
+
+#include "idsync/connectors/connectors.h"
+#include "idsync/idaas/client.h"
+#include "idsync/store/refresh.h"
+#include "idsync/store/store.h"
+#include "idsync/version.h"
+
+namespace idsync::daemon {
+namespace {
+
+namespace asio = boost::asio;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+sync::ProvisioningScope FromApi(const idaas::ProvisioningScope& s) {
+  sync::ProvisioningScope out{s.organizational_unit_ids, s.group_ids};
+  std::sort(out.ou_ids.begin(), out.ou_ids.end());
+  std::sort(out.group_ids.begin(), out.group_ids.end());
+  return out;
+}
+
+std::string Outcome(int exit_code) {
+  switch (exit_code) {
+    case 0: return "ok";
+    case 2: return "changes";
+    case 3: return "blocked";
+    case 4: return "failed";
+    default: return "error";
+  }
+}
+
+std::string GuardsJson(const sync::Plan& plan) {
+  boost::json::array arr;
+  for (const auto& g : plan.guards) {
+    boost::json::object o;
+    o["name"] = g.name;
+    o["tripped"] = g.tripped;
+    o["value"] = g.value;
+    o["limit"] = g.limit;
+    o["message"] = g.message;
+    arr.push_back(std::move(o));
+  }
+  return boost::json::serialize(arr);
+}
+
+// Everything a cycle holds open: the store (and its writer lock), the I/O
+// context and the client.
+struct Session {
+  std::unique_ptr<store::Store> store;
+  asio::io_context io;
+  std::unique_ptr<idaas::Client> client;
+
+  bool Open(const config::Config& cfg, std::string* error) {
+    std::filesystem::path db(cfg.store.path);
+    std::error_code ec;
+    if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path(), ec);
+    auto opened = store::Store::Open(cfg.store.path);
+    if (!opened) {
+      *error = opened.error().message;
+      return false;
+    }
+    store = std::move(*opened);
+    auto created = idaas::Client::Create(io.get_executor(), idaas::OptionsFromConfig(cfg.idaas));
+    if (!created) {
+      *error = "IDaaS client: " + created.error().ToString();
+      return false;
+    }
+    client = std::move(*created);
+    return true;
+  }
+  ~Session() {
+    if (client) client->Shutdown();
+  }
+};
+
+}  // namespace
+
+std::string Rfc3339(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+sync::Policy PolicyFromConfig(const config::Config& cfg, int64_t allow_deletes) {
+  sync::Policy p;
+  const auto& c = cfg.policy;
+  p.on_missing = c.on_missing == "delete"   ? sync::Policy::OnMissing::kDelete
+                 : c.on_missing == "ignore" ? sync::Policy::OnMissing::kIgnore
+                                            : sync::Policy::OnMissing::kDisable;
+  p.delete_after_ms = c.delete_after.count();
+  p.match = c.match;
+  p.max_deletes_count = c.max_deletes.count;
+  p.max_deletes_percent = c.max_deletes.percent;
+  p.allow_empty_source = c.empty_source == "allow";
+  p.min_source_percent = c.min_source_percent;
+  p.max_invalid_percent = c.max_invalid_percent;
+  p.protected_users = c.protected_users;
+  p.root_ou_id = cfg.target.root_ou;
+  p.allow_deletes = allow_deletes;
+  return p;
+}
+
+sync::ReportInput CycleResult::ReportInputFor(const config::Config& cfg) const {
+  sync::ReportInput in;
+  in.plan = &plan;
+  in.applied = did_apply;
+  in.results = applied.results;
+  in.generated_at = Rfc3339(NowMs());
+  in.version = IDSYNC_VERSION;
+  in.source = cfg.source.type + ":" + cfg.source.node["path"].as<std::string>(
+                                            cfg.source.node["url"].as<std::string>(""));
+  in.config_file = cfg.file;
+  in.exit_code = exit_code;
+  return in;
+}
+
+CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options) {
+  CycleResult result;
+  auto log = spdlog::get("idsync");
+  Session s;
+  if (!s.Open(cfg, &result.error)) return result;
+  int64_t started = NowMs();
+  auto run = s.store->BeginRun(options.command, started);
+  if (run) result.run_id = *run;
+  auto finish = [&](int exit_code, const std::string& error) {
+    result.exit_code = exit_code;
+    result.error = error;
+    if (result.run_id == 0) return;
+    store::RunSummary summary;
+    summary.command = options.command;
+    summary.outcome = Outcome(exit_code);
+    for (const auto& [kind, n] : result.plan.CountsByKind()) summary.counts[kind + ".planned"] = n;
+    if (result.did_apply) {
+      for (const auto& op : result.plan.operations) {
+        auto it = result.applied.results.find(op.id);
+        auto st = it == result.applied.results.end() ? sync::OpResult::Status::kNotRun
+                                                     : it->second.status;
+        ++summary.counts[std::string(sync::OpKindName(op.kind)) + "." +
+                         sync::OpResultStatusName(st)];
+      }
+    }
+    summary.guards = GuardsJson(result.plan);
+    if (!error.empty()) summary.counts["error"] = 1;
+    (void)s.store->FinishRun(result.run_id, summary, NowMs());
+    if (!error.empty()) (void)s.store->SetMeta("last_error", error);
+  };
+
+  // 1. The source, complete or not at all.
+  auto snapshot = connectors::ReadSnapshot(cfg);
+  if (!snapshot) {
+    finish(1, "reading the source failed: " + snapshot.error().message);
+    return result;
+  }
+
+  // 2. Whatever an earlier run left in flight is resolved before planning.
+  sync::ExecutorOptions exec_options;
+  exec_options.concurrency = cfg.idaas.connections;
+  exec_options.instance_id = cfg.idaas.instance_id;
+  exec_options.stop = options.stop;
+  exec_options.on_progress = options.on_progress;
+  auto recovered = idaas::RunSync(s.io, sync::Executor::Recover(*s.store, *s.client, exec_options));
+  if (recovered.unresolved > 0) {
+    finish(1, "cannot resolve " + std::to_string(recovered.unresolved) +
+                  " operation(s) left in flight by an earlier run (" + recovered.first_error +
+                  "); nothing was planned, to avoid duplicates");
+    return result;
+  }
+  if (recovered.resolved_done + recovered.resolved_absent + recovered.abandoned > 0 && log) {
+    log->info("recovered the journal: {} applied, {} not applied, {} never sent",
+              recovered.resolved_done, recovered.resolved_absent, recovered.abandoned);
+  }
+
+  // 3. The scope, every cycle: writes are confined to it.
+  auto scope = idaas::RunSync(s.io, s.client->GetApplicationProvisioningScope());
+  if (!scope) {
+    finish(1, "GetApplicationProvisioningScope failed: " + scope.error().ToString());
+    return result;
+  }
+  sync::ProvisioningScope current_scope = FromApi(*scope);
+
+  // 4. The cache: refreshed when never filled, stale, asked for, or when the
+  // scope changed since it was filled.
+  auto state = s.store->LoadState();
+  if (!state) {
+    finish(1, "loading the cache failed: " + state.error().message);
+    return result;
+  }
+  int64_t now = NowMs();
+  bool stale = state->last_full_refresh_ms == 0 ||
+               now - state->last_full_refresh_ms >= cfg.store.full_refresh_interval.count();
+  if (options.force_refresh || stale || state->scope != current_scope) {
+    if (log) log->info("refreshing the cache of the provisioning scope");
+    auto refreshed = store::FullRefreshSync(s.io, *s.store, *s.client, now);
+    if (!refreshed) {
+      finish(1, "refreshing the cache failed: " + refreshed.error().message);
+      return result;
+    }
+    result.refreshed = true;
+    state = s.store->LoadState();
+    if (!state) {
+      finish(1, "loading the cache failed: " + state.error().message);
+      return result;
+    }
+  }
+
+  // 5. Plan (pure), with the guards.
+  result.plan = sync::ComputePlan(*snapshot, *state, current_scope,
+                                  PolicyFromConfig(cfg, options.allow_deletes), NowMs());
+  const bool tripped = result.plan.AnyGuardTripped();
+  if (!options.apply) {
+    finish(tripped ? 3 : result.plan.operations.empty() ? 0 : 2, "");
+    return result;
+  }
+
+  // 6. Apply.
+  if (!result.plan.operations.empty() && options.confirm && !options.confirm(result.plan)) {
+    finish(1, "cancelled: nothing was applied");
+    return result;
+  }
+  sync::Executor executor(*s.store, *s.client, *state, exec_options);
+  result.applied = idaas::RunSync(s.io, executor.Apply(result.plan, result.run_id));
+  result.did_apply = true;
+  int code = result.applied.failed > 0 || result.applied.not_run > 0 ? 4 : tripped ? 3 : 0;
+  std::string error;
+  if (result.applied.stopped) error = "stopped before all operations ran";
+  finish(code, error);
+  return result;
+}
+
+int RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err) {
+  Session s;
+  std::string error;
+  if (!s.Open(cfg, &error)) {
+    err << "idsync refresh: " << error << "\n";
+    return 1;
+  }
+  auto refreshed = store::FullRefreshSync(s.io, *s.store, *s.client, NowMs());
+  if (!refreshed) {
+    err << "idsync refresh: " << refreshed.error().message
+        << " (the previous cache is unchanged)\n";
+    return 1;
+  }
+  out << "refreshed the cache: " << refreshed->users << " users, " << refreshed->ous << " OUs, "
+      << refreshed->groups << " groups, " << refreshed->memberships << " memberships ("
+      << refreshed->api_calls << " API calls)\n";
+  if (!refreshed->orphaned_links.empty()) {
+    out << refreshed->orphaned_links.size()
+        << " linked object(s) are no longer in the scope; the next plan shows what follows\n";
+  }
+  return 0;
+}
+
+int RunStatus(const config::Config& cfg, const std::string& format, std::ostream& out,
+              std::ostream& err) {
+  store::OpenOptions ro;
+  ro.read_only = true;  // works while the daemon holds the writer lock
+  auto opened = store::Store::Open(cfg.store.path, ro);
+  if (!opened) {
+    err << "idsync status: " << opened.error().message << "\n";
+    return 1;
+  }
+  auto& st = **opened;
+  auto counts = st.Counts();
+  auto runs = st.RecentRuns(10);
+  auto last_error = st.GetMeta("last_error");
+  if (!counts || !runs) {
+    err << "idsync status: " << (!counts ? counts.error().message : runs.error().message) << "\n";
+    return 1;
+  }
+  if (format == "json") {
+    boost::json::object o;
+    boost::json::object cache;
+    cache["users"] = counts->users;
+    cache["ous"] = counts->ous;
+    cache["groups"] = counts->groups;
+    cache["memberships"] = counts->memberships;
+    cache["last_full_refresh"] = counts->last_full_refresh_ms ? Rfc3339(counts->last_full_refresh_ms) : "";
+    o["cache"] = std::move(cache);
+    boost::json::object links;
+    for (const auto& [k, n] : counts->links) links[k] = n;
+    o["links"] = std::move(links);
+    boost::json::object journal;
+    for (const auto& [k, n] : counts->journal) journal[k] = n;
+    o["journal"] = std::move(journal);
+    boost::json::array rs;
+    for (const auto& r : *runs) {
+      boost::json::object j;
+      j["id"] = r.id;
+      j["command"] = r.command;
+      j["started"] = Rfc3339(r.started_ms);
+      j["finished"] = r.finished_ms ? Rfc3339(r.finished_ms) : "";
+      j["outcome"] = r.outcome;
+      boost::json::object c;
+      for (const auto& [k, n] : r.counts) c[k] = n;
+      j["counts"] = std::move(c);
+      boost::system::error_code ec;
+      auto guards = boost::json::parse(r.guards.empty() ? "[]" : r.guards, ec);
+      j["guards"] = ec ? boost::json::value(boost::json::array()) : guards;
+      rs.push_back(std::move(j));
+    }
+    o["runs"] = std::move(rs);
+    o["last_error"] = last_error && *last_error ? **last_error : "";
+    out << boost::json::serialize(o) << "\n";
+    return 0;
+  }
+  out << "state database: " << cfg.store.path << " (schema v" << st.SchemaVersion() << ")\n";
+  out << "cache: " << counts->users << " users, " << counts->ous << " OUs, " << counts->groups
+      << " groups, " << counts->memberships << " memberships; last full refresh "
+      << (counts->last_full_refresh_ms ? Rfc3339(counts->last_full_refresh_ms) : "never") << "\n";
+  out << "links:";
+  for (const auto& [k, n] : counts->links) out << " " << k << "=" << n;
+  out << "\njournal:";
+  for (const auto& [k, n] : counts->journal) out << " " << k << "=" << n;
+  out << "\n";
+  if (last_error && *last_error && !(*last_error)->empty()) out << "last error: " << **last_error << "\n";
+  out << "recent runs:\n";
+  if (runs->empty()) out << "  none\n";
+  for (const auto& r : *runs) {
+    out << "  #" << r.id << " " << r.command << " " << Rfc3339(r.started_ms) << " "
+        << (r.finished_ms ? r.outcome : "unfinished");
+    int64_t total = 0;
+    for (const auto& [k, n] : r.counts) {
+      if (k.ends_with(".done")) total += n;
+    }
+    if (total) out << ", " << total << " operations done";
+    if (r.guards.find("\"tripped\":true") != std::string::npos) out << ", guard tripped";
+    out << "\n";
+  }
+  return 0;
+}
+
+bool CheckConnection(const config::Config& cfg, std::ostream& out, std::ostream& err) {
+  bool ok = true;
+  auto snapshot = connectors::ReadSnapshot(cfg);
+  if (!snapshot) {
+    err << "source: " << snapshot.error().message << "\n";
+    ok = false;
+  } else {
+    out << "  source:  read " << snapshot->users.size() << " users, " << snapshot->ous.size()
+        << " OUs, " << snapshot->groups.size() << " groups; " << snapshot->rejected.size()
+        << " records rejected\n";
+  }
+  asio::io_context io;
+  auto client = idaas::Client::Create(io.get_executor(), idaas::OptionsFromConfig(cfg.idaas));
+  if (!client) {
+    err << "idaas: " << client.error().ToString() << "\n";
+    return false;
+  }
+  auto token = idaas::RunSync(io, (*client)->GenerateToken());
+  if (!token) {
+    err << "idaas: cannot get a token: " << token.error().ToString() << "\n";
+    (*client)->Shutdown();
+    return false;
+  }
+  out << "  token:   ok (expires " << Rfc3339(token->expires_at * 1000) << ")\n";
+  auto scope = idaas::RunSync(io, (*client)->GetApplicationProvisioningScope());
+  if (!scope) {
+    err << "idaas: GetApplicationProvisioningScope failed: " << scope.error().ToString() << "\n";
+    (*client)->Shutdown();
+    return false;
+  }
+  out << "  scope:   " << scope->organizational_unit_ids.size() << " OU root(s), "
+      << scope->group_ids.size() << " group(s)\n";
+  // target.root_ou must be a scope root or below one.
+  const auto& roots = scope->organizational_unit_ids;
+  bool inside = std::find(roots.begin(), roots.end(), cfg.target.root_ou) != roots.end();
+  if (!inside) {
+    auto parents = idaas::RunSync(io, (*client)->ListOrganizationalUnitParentIds(cfg.target.root_ou));
+    if (parents) {
+      for (const auto& p : *parents) {
+        if (std::find(roots.begin(), roots.end(), p) != roots.end()) inside = true;
+      }
+    }
+  }
+  if (!inside) {
+    err << cfg.file << ": target.root_ou: OU " << cfg.target.root_ou
+        << " is not inside the application's provisioning scope\n";
+    ok = false;
+  } else {
+    out << "  target:  root OU " << cfg.target.root_ou << " is inside the scope\n";
+  }
+  (*client)->Shutdown();
+  return ok;
+}
+
+}  // namespace idsync::daemon
