@@ -41,6 +41,17 @@ bool ParseLine(const Logical& l, const LdifOptions& o, LdifAttribute* out, std::
     return false;
   }
   bool b64 = colon + 1 < l.text.size() && l.text[colon + 1] == ':';
+  if (b64) {
+    // Checked here so that libldap does not print its own complaint.
+    for (size_t i = colon + 2; i < l.text.size(); ++i) {
+      char c = l.text[i];
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=' ||
+            c == ' ')) {
+        *why = "line " + std::to_string(l.line) + ": invalid base64 value";
+        return false;
+      }
+    }
+  }
   std::string buf = l.text;
   struct berval type {}, value {};
   int freeval = 0;
