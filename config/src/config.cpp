@@ -188,7 +188,7 @@ void ParsePolicy(const YAML::Node& node, const std::string& file,
 void ParseStore(const YAML::Node& node, const std::string& file,
                 Diagnostics* d, StoreConfig* c) {
   MapReader r(node, "store", file, d);
-  c->path = r.String("path", c->path);
+  c->path = r.Path("path", c->path);
   if (c->path.empty()) r.Problem("path", "must not be empty");
   c->full_refresh_interval =
       r.Duration("full_refresh_interval", c->full_refresh_interval,
@@ -226,7 +226,7 @@ void ParseDaemon(const YAML::Node& node, const std::string& file,
   }
   c->admin_token = ReadSecret(r, "admin_token", false, options);
   c->shutdown_grace = r.Duration("shutdown_grace", c->shutdown_grace);
-  c->report_dir = r.String("report_dir", c->report_dir);
+  c->report_dir = r.Path("report_dir", c->report_dir);
   r.Finish();
 }
 

@@ -368,8 +368,20 @@ std::string MapReader::Url(const std::string& key, bool required) {
   return s;
 }
 
+std::string MapReader::ResolvePath(const std::string& path) const {
+  if (path.empty() || path[0] == '/' || file_.empty()) return path;
+  auto slash = file_.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : file_.substr(0, slash);
+  if (dir.empty()) dir = "/";
+  return dir + "/" + path;
+}
+
+std::string MapReader::Path(const std::string& key, const std::string& def) {
+  return ResolvePath(String(key, def));
+}
+
 std::string MapReader::ExistingFile(const std::string& key, bool required) {
-  std::string s = String(key, "", required);
+  std::string s = ResolvePath(String(key, "", required));
   if (s.empty()) return s;
   struct stat st {};
   if (::stat(s.c_str(), &st) != 0) {

@@ -312,6 +312,24 @@ TEST_F(ConfigTest, LoadFromFile) {
   EXPECT_EQ(c.file, path);
 }
 
+TEST_F(ConfigTest, RelativePathsAreResolvedAgainstTheConfigFolder) {
+  TempDir dir;
+  dir.Write("certs/ca.pem", "x");
+  std::string path = dir.Write(
+      "idsync.yaml", ValidYaml("  tls: {ca_file: certs/ca.pem}\n") +
+                         "store: {path: state/idsync.db}\ndaemon: {report_dir: reports}\n");
+  Diagnostics d;
+  Config c = Load(path, &d);
+  ASSERT_TRUE(d.empty()) << d.Sorted()[0].ToString();
+  EXPECT_EQ(c.store.path, dir.path() + "/state/idsync.db");
+  EXPECT_EQ(c.daemon.report_dir, dir.path() + "/reports");
+  EXPECT_EQ(c.idaas.tls.ca_file, dir.path() + "/certs/ca.pem");
+  // Absolute paths stay as they are.
+  path = dir.Write("abs.yaml", ValidYaml() + "store: {path: /var/lib/x.db}\n");
+  c = Load(path, &d);
+  EXPECT_EQ(c.store.path, "/var/lib/x.db");
+}
+
 TEST(SuggestTest, OnlyCloseCandidates) {
   EXPECT_EQ(Suggest("endpont", {"endpoint", "timeout"}), "endpoint");
   EXPECT_EQ(Suggest("zzzzzz", {"endpoint", "timeout"}), "");

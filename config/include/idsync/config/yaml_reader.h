@@ -62,7 +62,12 @@ class MapReader {
   // An http(s) URL; `required_scheme` empty allows both.
   std::string Url(const std::string& key, bool required);
   // A path to an existing regular file (empty when absent and not required).
+  // Relative paths are resolved against the config file's folder.
   std::string ExistingFile(const std::string& key, bool required);
+  // A path that need not exist yet, resolved like ExistingFile.
+  std::string Path(const std::string& key, const std::string& def);
+  // `path` made absolute against the config file's folder.
+  std::string ResolvePath(const std::string& path) const;
   // A secret reference resolved as in ResolveSecret.
   Secret SecretRef(const std::string& key, bool required);
 

@@ -1,0 +1,398 @@
+// End-to-end: the real idsync binary against the real idaas-emulator over
+// loopback, with the state database on disk. Checks convergence, zero-write
+// re-runs, single patches, guards, plan/apply parity, ambiguous creates and
+// crash recovery under SIGKILL.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "http_client.h"
+#include "process.h"
+
+namespace idsync {
+namespace {
+
+namespace json = boost::json;
+using emulator_test::HttpClient;
+using testing::Process;
+using testing::RunResult;
+using testing::TempDir;
+
+constexpr char kRoot[] = "ou_emulatorroot00000000000000";
+
+struct Person {
+  std::string id, first, last, email, department, status, groups;
+};
+
+// A directory of `n` people over nested departments and a few groups.
+std::vector<Person> People(int n, const std::string& suffix = "") {
+  static const char* kDepartments[] = {"Engineering/Platform/SRE", "Engineering/Platform",
+                                       "Engineering/Apps", "Sales/EMEA", "Sales", "Finance"};
+  std::vector<Person> out;
+  for (int i = 0; i < n; ++i) {
+    Person p;
+    p.id = std::to_string(1000 + i);
+    p.first = "First" + std::to_string(i);
+    p.last = "Last" + std::to_string(i) + suffix;
+    p.email = "user" + std::to_string(i) + "@example.com";
+    p.department = kDepartments[i % 6];
+    p.status = "active";
+    p.groups = i % 3 == 0 ? "staff;oncall" : "staff";
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::string Csv(const std::vector<Person>& people) {
+  std::string out = "employee_id,first_name,last_name,email,department,status,groups\n";
+  for (const auto& p : people) {
+    out += p.id + "," + p.first + ",\"" + p.last + "\"," + p.email + "," + p.department + "," +
+           p.status + "," + p.groups + "\n";
+  }
+  return out;
+}
+
+class SyncE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartEmulator({}); }
+
+  void StartEmulator(std::vector<std::string> extra) {
+    http_.reset();
+    emulator_.reset();
+    std::vector<std::string> argv = {IDAAS_EMULATOR_BIN, "--listen", "127.0.0.1:0", "--seed", "11"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    emulator_ = std::make_unique<Process>(argv);
+    auto line = emulator_->ReadLine();
+    ASSERT_TRUE(line.has_value()) << emulator_->Stderr();
+    address_ = *line;
+    http_ = std::make_unique<HttpClient>(address_);
+    WriteConfig("");
+  }
+
+  void WriteConfig(const std::string& policy) {
+    config_ = dir_.Write("idsync.yaml", R"(idaas:
+  endpoint: http://)" + address_ + R"(
+  instance_id: idaas_emulator
+  application_id: app_emulator
+  client_secret: env:IDSYNC_E2E_SECRET
+  rate_limit: {qps: 2000, burst: 200, adaptive: true}
+  retry: {base_delay: 10ms, max_delay: 200ms, max_attempts: 6}
+  connections: 4
+  timeout: 5s
+source:
+  type: csv
+  path: people.csv
+  users: {key: employee_id}
+  ous: {from: path, column: department, separator: "/"}
+  groups: {from: column, column: groups, separator: ";"}
+mapping:
+  username: "{email | local_part | lower}"
+  display_name: "{first_name} {last_name}"
+  email: "{email}"
+  primary_ou: "{department}"
+  enabled: "{status} != 'terminated'"
+target:
+  root_ou: )" + kRoot + R"(
+store:
+  path: state/idsync.db
+)" + policy);
+  }
+
+  void WriteSource(const std::vector<Person>& people) { dir_.Write("people.csv", Csv(people)); }
+
+  RunResult Idsync(std::vector<std::string> args) {
+    std::vector<std::string> argv = {IDSYNC_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"-c", config_});
+    return testing::Run(argv, std::chrono::seconds(120),
+                        {{"IDSYNC_E2E_SECRET", "emulator-secret"}});
+  }
+
+  json::value Admin(const std::string& method, const std::string& target,
+                    const std::string& body = "") {
+    auto r = http_->Send(method, target, body,
+                         body.empty() ? std::map<std::string, std::string>{}
+                                      : std::map<std::string, std::string>{
+                                            {"content-type", "application/json"}});
+    EXPECT_TRUE(r.has_value()) << target;
+    return r ? r->json : json::value();
+  }
+
+  std::vector<json::object> Requests() {
+    std::vector<json::object> out;
+    auto log = Admin("GET", "/_emulator/requests");
+    for (const auto& r : log.at("requests").as_array()) out.push_back(r.as_object());
+    return out;
+  }
+  void ClearRequests() { Admin("DELETE", "/_emulator/requests"); }
+
+  static bool IsWrite(const json::object& r) {
+    std::string method(r.at("method").as_string());
+    std::string path(r.at("path").as_string());
+    if (path.find("/oauth2/") != std::string::npos) return false;
+    if (path.find("/_/actions/") != std::string::npos) return false;  // lookups
+    return method == "POST" || method == "PATCH" || method == "DELETE";
+  }
+  static int CountWrites(const std::vector<json::object>& log) {
+    return static_cast<int>(std::count_if(log.begin(), log.end(), IsWrite));
+  }
+  static int CountAction(const std::vector<json::object>& log, const std::string& action) {
+    return static_cast<int>(std::count_if(log.begin(), log.end(), [&](const json::object& r) {
+      return r.at("action").as_string() == action;
+    }));
+  }
+
+  json::object State() { return Admin("GET", "/_emulator/state").as_object(); }
+
+  // Users in the emulator by external id; fails on a duplicate.
+  std::map<std::string, json::object> UsersByExternalId() {
+    std::map<std::string, json::object> out;
+    json::object state = State();
+    for (const auto& u : state.at("users").as_array()) {
+      std::string ext(u.at("userExternalId").as_string());
+      EXPECT_TRUE(out.emplace(ext, u.as_object()).second) << "duplicate account for " << ext;
+    }
+    return out;
+  }
+
+  void ExpectConverged(const std::vector<Person>& people) {
+    auto users = UsersByExternalId();
+    size_t active = 0;
+    for (const auto& p : people) {
+      if (p.status == "terminated") continue;
+      ++active;
+      auto it = users.find(p.id);
+      ASSERT_NE(it, users.end()) << "no account for " << p.id;
+      EXPECT_EQ(it->second.at("displayName").as_string(), p.first + " " + p.last);
+      EXPECT_EQ(it->second.at("email").as_string(), p.email);
+    }
+    EXPECT_EQ(users.size(), active);
+  }
+
+  TempDir dir_;
+  std::string address_;
+  std::string config_;
+  std::unique_ptr<Process> emulator_;
+  std::unique_ptr<HttpClient> http_;
+};
+
+TEST_F(SyncE2eTest, ConvergesThenASecondRunMakesNoWriteCalls) {
+  auto people = People(30);
+  WriteSource(people);
+  auto first = Idsync({"apply", "--yes"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  ExpectConverged(people);
+  auto state = State();
+  EXPECT_EQ(state.at("groups").as_array().size(), 2u);
+  EXPECT_EQ(state.at("organizationalUnits").as_array().size(), 1u + 7u);  // root + 7 departments
+
+  ClearRequests();
+  auto second = Idsync({"apply", "--yes"});
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  auto log = Requests();
+  EXPECT_EQ(CountWrites(log), 0);
+  EXPECT_LE(log.size(), 2u);  // token and scope only
+  auto plan = Idsync({"plan"});
+  EXPECT_EQ(plan.exit_code, 0) << plan.out;
+  EXPECT_NE(plan.out.find("in sync"), std::string::npos) << plan.out;
+}
+
+TEST_F(SyncE2eTest, ChangedAttributeGivesExactlyOnePatch) {
+  auto people = People(20);
+  WriteSource(people);
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  people[7].last = "Renamed";
+  WriteSource(people);
+  ClearRequests();
+  auto r = Idsync({"apply", "--yes"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto log = Requests();
+  EXPECT_EQ(CountWrites(log), 1);
+  EXPECT_EQ(CountAction(log, "PatchUser"), 1);
+  ExpectConverged(people);
+}
+
+TEST_F(SyncE2eTest, TruncatedSourceTripsTheGuardWithNoDeleteOrDisable) {
+  auto people = People(50);
+  WriteSource(people);
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  people.resize(20);  // cut to 40 %
+  WriteSource(people);
+  ClearRequests();
+  auto plan = Idsync({"plan", "--format", "json"});
+  EXPECT_EQ(plan.exit_code, 3) << plan.err;
+  auto report = json::parse(plan.out).as_object();
+  EXPECT_EQ(report.at("summary").at("status").as_string(), "blocked");
+  EXPECT_FALSE(report.at("summary").at("guards_tripped").as_array().empty());
+  auto apply = Idsync({"apply", "--yes"});
+  EXPECT_EQ(apply.exit_code, 3) << apply.out << apply.err;
+  auto log = Requests();
+  EXPECT_EQ(CountAction(log, "DisableUser"), 0);
+  EXPECT_EQ(CountAction(log, "DeleteUser"), 0);
+  EXPECT_EQ(CountAction(log, "RemoveUsersFromGroup"), 0);
+  EXPECT_EQ(UsersByExternalId().size(), 50u);
+  auto users = UsersByExternalId();
+  for (const auto& [ext, u] : users) EXPECT_EQ(u.at("status").as_string(), "enabled");
+}
+
+TEST_F(SyncE2eTest, EmptySourceIsRefused) {
+  auto people = People(10);
+  WriteSource(people);
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  WriteSource({});
+  ClearRequests();
+  auto apply = Idsync({"apply", "--yes"});
+  EXPECT_EQ(apply.exit_code, 3) << apply.out;
+  EXPECT_NE(apply.out.find("TRIPPED  empty_source"), std::string::npos) << apply.out;
+  EXPECT_EQ(CountWrites(Requests()), 0);
+}
+
+TEST_F(SyncE2eTest, PlanListsExactlyWhatApplyExecutes) {
+  auto people = People(25);
+  people[3].status = "terminated";
+  WriteSource(people);
+  ClearRequests();
+  auto plan = Idsync({"plan", "--format", "json", "-o", dir_.path() + "/plan.json"});
+  ASSERT_EQ(plan.exit_code, 2) << plan.err;
+  EXPECT_EQ(CountWrites(Requests()), 0);  // plan sends no write
+  auto apply = Idsync({"apply", "--yes", "--format", "json", "-o", dir_.path() + "/apply.json"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  auto planned = json::parse(testing::ReadFile(dir_.path() + "/plan.json")).as_object();
+  auto applied = json::parse(testing::ReadFile(dir_.path() + "/apply.json")).as_object();
+  std::vector<std::string> a, b;
+  for (const auto& op : planned.at("operations").as_array()) a.emplace_back(op.at("id").as_string());
+  for (const auto& op : applied.at("operations").as_array()) {
+    b.emplace_back(op.at("id").as_string());
+    EXPECT_EQ(op.at("result").at("status").as_string(), "done") << op.at("id").as_string();
+  }
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(applied.at("schema").as_string(), "idsync.report/v1");
+  EXPECT_EQ(applied.at("summary").at("results").at("done").as_int64(),
+            static_cast<int64_t>(b.size()));
+}
+
+TEST_F(SyncE2eTest, LostCreateResponsesAreLookedUpNotResent) {
+  StartEmulator({"--faults", "drop_after_commit=0.3"});
+  auto people = People(30);
+  WriteSource(people);
+  // A few runs may be needed when drops hit non-create writes repeatedly.
+  int code = -1;
+  for (int i = 0; i < 5 && code != 0; ++i) code = Idsync({"apply", "--yes"}).exit_code;
+  Admin("POST", "/_emulator/config", R"({"faults": ""})");
+  auto final_run = Idsync({"apply", "--yes"});
+  ASSERT_EQ(final_run.exit_code, 0) << final_run.out << final_run.err;
+  ExpectConverged(people);
+  // Every dropped CreateUser was followed by a lookup, never a blind resend.
+  auto log = Requests();
+  int dropped_creates = 0, lookups = 0;
+  for (const auto& r : log) {
+    if (r.at("action").as_string() == "CreateUser" && r.at("fault").as_string() == "drop_after_commit") {
+      ++dropped_creates;
+    }
+    if (r.at("action").as_string() == "GetUserIdByUserExternalId") ++lookups;
+  }
+  EXPECT_GT(dropped_creates, 0);
+  EXPECT_GE(lookups, dropped_creates);
+  EXPECT_EQ(CountAction(log, "CreateUser"), static_cast<int>(people.size()));
+}
+
+int IntegrityCheck(const std::string& db, std::string* message) {
+  sqlite3* handle = nullptr;
+  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    *message = "cannot open";
+    sqlite3_close(handle);
+    return -1;
+  }
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(handle, "PRAGMA integrity_check", -1, &stmt, nullptr);
+  int rc = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) {
+    *message = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    rc = *message == "ok" ? 0 : 1;
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(handle);
+  return rc;
+}
+
+TEST_F(SyncE2eTest, KilledApplyConvergesOnRestartWithoutDuplicates) {
+  // Latency widens the window in which a kill lands between "sent" and
+  // "journal commit".
+  StartEmulator({"--latency", "1ms-6ms"});
+  auto a = People(40, "");
+  auto b = People(40, " B");
+  std::mt19937 rng(20261123);
+  std::uniform_int_distribution<int> delay_ms(20, 400);
+  const int iterations = 100;
+  int killed = 0;
+  for (int i = 0; i < iterations; ++i) {
+    WriteSource(i % 2 ? b : a);
+    std::vector<std::string> argv = {IDSYNC_BIN, "apply", "--yes", "-c", config_};
+    Process p(argv, {{"IDSYNC_E2E_SECRET", "emulator-secret"}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    if (p.Running()) {
+      p.Signal(SIGKILL);
+      ++killed;
+    }
+    auto status = p.Wait(std::chrono::seconds(60));
+    ASSERT_TRUE(status.has_value());
+    // A run that ends by itself must not report an error.
+    if (*status >= 0) {
+      ASSERT_TRUE(*status == 0 || *status == 4) << "exit " << *status << p.Stderr();
+    }
+  }
+  EXPECT_GT(killed, iterations / 3);
+  WriteSource(b);
+  auto last = Idsync({"apply", "--yes"});
+  ASSERT_EQ(last.exit_code, 0) << last.out << last.err;
+  ExpectConverged(b);
+  std::string message;
+  EXPECT_EQ(IntegrityCheck(dir_.path() + "/state/idsync.db", &message), 0) << message;
+  auto status = Idsync({"status", "--format", "json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto st = json::parse(status.out).as_object();
+  const auto& journal = st.at("journal").as_object();
+  EXPECT_EQ(journal.if_contains("pending") ? journal.at("pending").as_int64() : 0, 0);
+  EXPECT_EQ(journal.if_contains("in_flight") ? journal.at("in_flight").as_int64() : 0, 0);
+  ClearRequests();
+  EXPECT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  EXPECT_EQ(CountWrites(Requests()), 0);
+}
+
+TEST_F(SyncE2eTest, ReadOnlyPermissionsPlanWorksApplyFailsNamingThePermission) {
+  Admin("POST", "/_emulator/config",
+        R"({"client": {"permissions": ["urn:alibaba:idaas:scope:user:read_all",
+                                         "urn:alibaba:idaas:scope:organizational_unit:read_all"]}})");
+  WriteSource(People(5));
+  auto plan = Idsync({"plan"});
+  EXPECT_EQ(plan.exit_code, 2) << plan.err;
+  auto apply = Idsync({"apply", "--yes"});
+  EXPECT_EQ(apply.exit_code, 4) << apply.out;
+  EXPECT_NE(apply.out.find("manager_all"), std::string::npos) << apply.out;
+}
+
+TEST_F(SyncE2eTest, SecretNeverReachesTheOutput) {
+  WriteSource(People(3));
+  auto r = Idsync({"apply", "--yes", "-vv"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("emulator-secret"), std::string::npos);
+  EXPECT_EQ(r.err.find("emulator-secret"), std::string::npos);
+  EXPECT_EQ(r.err.find("Bearer "), std::string::npos);
+  for (size_t pos = r.err.find("AT"); pos != std::string::npos; pos = r.err.find("AT", pos + 1)) {
+    // Emulator tokens are "AT" and 20+ letters/digits: no such word appears.
+    size_t end = pos + 2;
+    while (end < r.err.size() && std::isalnum(static_cast<unsigned char>(r.err[end]))) ++end;
+    EXPECT_LT(end - pos, 20u) << r.err.substr(pos, 40);
+  }
+}
+
+}  // namespace
+}  // namespace idsync
