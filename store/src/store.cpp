@@ -28,6 +28,7 @@ const char* CodeName(Error::Code code) {
     case Error::Code::kSchema: return "schema";
     case Error::Code::kNotFound: return "not_found";
     case Error::Code::kInvalid: return "invalid";
+    case Error::Code::kRemote: return "remote";
   }
   return "unknown";
 }

@@ -35,6 +35,7 @@ struct Error {
     kSchema,    // schema version newer than supported, or not migrated (read-only)
     kNotFound,  // no such database (read-only open), journal entry or run
     kInvalid,   // not an idsync database, bad argument, constraint violation
+    kRemote,    // full refresh: an IDaaS read failed or was inconsistent
   };
   Code code = Code::kInvalid;
   std::string message;  // one line, names the database and the cause

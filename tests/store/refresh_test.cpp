@@ -1,0 +1,392 @@
+// Full refresh against the real idaas-emulator on loopback: 10,000 users over
+// many pages, a 4-level OU tree, groups with members; failures midway keep
+// the previous mirror.
+#include "idsync/store/refresh.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "process.h"
+#include "store_test_util.h"
+
+namespace idsync::store {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using idsync::testing::Process;
+using idsync::testing::TempDir;
+using namespace idsync::store::testing;
+
+constexpr const char* kInstance = "idaas_emulator";
+constexpr const char* kApp = "app_emulator";
+constexpr const char* kSecret = "emulator-secret";
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+// The real emulator, port 0, with a plain-HTTP admin client.
+class Emulator {
+ public:
+  Emulator() {
+    process_ = std::make_unique<Process>(std::vector<std::string>{
+        IDAAS_EMULATOR_BIN, "--listen", "127.0.0.1:0", "--seed", "11", "--max-body-bytes",
+        "67108864"});
+    auto line = process_->ReadLine(20s);
+    if (!line) {
+      ADD_FAILURE() << "emulator did not start: " << process_->Stderr();
+      return;
+    }
+    std::string addr = *line;
+    if (auto p = addr.find("://"); p != std::string::npos) addr = addr.substr(p + 3);
+    auto colon = addr.rfind(':');
+    host_ = addr.substr(0, colon);
+    port_ = addr.substr(colon + 1);
+  }
+  Reply Admin(http::verb method, const std::string& target, const std::string& body = {}) {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.connect(resolver.resolve(host_, port_));
+    http::request<http::string_body> req(method, target, 11);
+    req.set(http::field::host, host_ + ":" + port_);
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    return {static_cast<int>(res.result_int()), res.body()};
+  }
+  void PutState(const json::value& state) {
+    auto r = Admin(http::verb::put, "/_emulator/state", json::serialize(state));
+    ASSERT_EQ(r.status, 200) << r.body.substr(0, 500);
+  }
+  void Config(const std::string& body) {
+    auto r = Admin(http::verb::post, "/_emulator/config", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  idaas::Options ClientOptions() const {
+    idaas::Options o;
+    o.endpoint = "http://" + host_ + ":" + port_;
+    o.instance_id = kInstance;
+    o.application_id = kApp;
+    o.client_id = kApp;
+    o.client_secret = kSecret;
+    o.qps = 0;
+    o.connections = 8;
+    o.timeout = 5s;
+    o.max_attempts = 3;
+    o.base_delay = 5ms;
+    o.max_delay = 50ms;
+    return o;
+  }
+  Process& process() { return *process_; }
+
+ private:
+  std::unique_ptr<Process> process_;
+  std::string host_, port_;
+};
+
+// A directory: root -> 5 -> 4 -> 3 OUs (86 in all, 4 levels), `users` users
+// spread over them (every 4th also in a second OU, odd ones with custom
+// fields), 12 groups (one with 1,500 members, one empty). Also the values the
+// mirror must hold afterwards.
+struct Directory {
+  json::value state;
+  Mirror expected;
+};
+
+Directory MakeDirectory(int users, const std::string& tag = "") {
+  Directory d;
+  json::object root;
+  root["instanceId"] = kInstance;
+  json::array ous, jusers, groups;
+  auto add_ou = [&](const std::string& id, const std::string& parent, const std::string& name) {
+    ous.push_back(json::object{{"organizationalUnitId", id},
+                               {"organizationalUnitName", name},
+                               {"parentId", parent},
+                               {"description", "d-" + name},
+                               {"organizationalUnitExternalId", "X" + id},
+                               {"organizationalUnitSourceType", "build_in"},
+                               {"organizationalUnitSourceId", kInstance}});
+    d.expected.ous.push_back({id, name, parent, "d-" + name, "X" + id, "build_in", kInstance});
+  };
+  // An OU outside the scope, which the refresh must not see.
+  add_ou("ou_outside", "", "Outside");
+  d.expected.ous.pop_back();
+  add_ou("ou_root", "", "Root");
+  std::vector<std::string> all_ous = {"ou_root"};
+  for (int a = 0; a < 5; ++a) {
+    std::string l1 = "ou_l1_" + std::to_string(a);
+    add_ou(l1, "ou_root", "L1 " + std::to_string(a));
+    all_ous.push_back(l1);
+    for (int b = 0; b < 4; ++b) {
+      std::string l2 = l1 + "_" + std::to_string(b);
+      add_ou(l2, l1, "L2 " + std::to_string(b));
+      all_ous.push_back(l2);
+      for (int c = 0; c < 3; ++c) {
+        std::string l3 = l2 + "_" + std::to_string(c);
+        add_ou(l3, l2, "L3 " + std::to_string(c));
+        all_ous.push_back(l3);
+      }
+    }
+  }
+  for (int i = 0; i < users; ++i) {
+    sync::IdaasUser u;
+    u.id = "user_" + std::to_string(100000 + i);
+    u.username = "u" + std::to_string(i) + tag;
+    u.display_name = "User " + std::to_string(i) + tag;
+    u.email = "u" + std::to_string(i) + tag + "@example.com";
+    u.phone_region = "86";
+    u.phone_number = std::to_string(13800000000LL + i);
+    u.description = i % 3 == 0 ? "" : "about " + std::to_string(i);
+    u.external_id = "E" + std::to_string(i);
+    u.source_type = "build_in";
+    u.source_id = kInstance;
+    u.primary_ou_id = all_ous[static_cast<size_t>(i) % all_ous.size()];
+    u.ou_ids = {u.primary_ou_id};
+    if (i % 4 == 0) u.ou_ids.push_back(all_ous[static_cast<size_t>(i + 7) % all_ous.size()]);
+    std::sort(u.ou_ids.begin(), u.ou_ids.end());
+    u.ou_ids.erase(std::unique(u.ou_ids.begin(), u.ou_ids.end()), u.ou_ids.end());
+    u.enabled = i % 10 != 0;
+    if (i % 2 == 1) u.custom_fields = {{"cost_center", "CC" + std::to_string(i % 13)}};
+    u.update_time_ms = 1700000000000LL + i;
+    json::array ou_ids;
+    for (auto& o : u.ou_ids) ou_ids.push_back(json::string(o));
+    json::array fields;
+    for (auto& [k, v] : u.custom_fields) fields.push_back(json::object{{"fieldName", k}, {"fieldValue", v}});
+    jusers.push_back(json::object{{"userId", u.id},
+                                  {"username", u.username},
+                                  {"displayName", u.display_name},
+                                  {"description", u.description},
+                                  {"email", u.email},
+                                  {"phoneRegion", u.phone_region},
+                                  {"phoneNumber", u.phone_number},
+                                  {"status", u.enabled ? "enabled" : "disabled"},
+                                  {"userSourceType", u.source_type},
+                                  {"userSourceId", u.source_id},
+                                  {"userExternalId", u.external_id},
+                                  {"createTime", u.update_time_ms},
+                                  {"updateTime", u.update_time_ms},
+                                  {"primaryOrganizationalUnitId", u.primary_ou_id},
+                                  {"organizationalUnitIds", ou_ids},
+                                  {"customFields", fields}});
+    d.expected.users.push_back(std::move(u));
+  }
+  json::array scope_groups;
+  for (int g = 0; g < 12; ++g) {
+    sync::IdaasGroup group;
+    group.id = "group_" + std::to_string(g);
+    group.name = "Group " + std::to_string(g) + tag;
+    group.description = "g" + std::to_string(g);
+    group.external_id = "G" + std::to_string(g);
+    group.source_type = "build_in";
+    group.source_id = kInstance;
+    int size = g == 0 ? std::min(1500, users) : g == 11 ? 0 : (users / 40);
+    for (int k = 0; k < size; ++k) {
+      group.member_ids.push_back(d.expected.users[static_cast<size_t>((k * 7 + g) % users)].id);
+    }
+    std::sort(group.member_ids.begin(), group.member_ids.end());
+    group.member_ids.erase(std::unique(group.member_ids.begin(), group.member_ids.end()),
+                           group.member_ids.end());
+    json::array members;
+    for (auto& m : group.member_ids) members.push_back(json::string(m));
+    groups.push_back(json::object{{"groupId", group.id},
+                                  {"groupName", group.name},
+                                  {"description", group.description},
+                                  {"groupExternalId", group.external_id},
+                                  {"groupSourceType", group.source_type},
+                                  {"groupSourceId", group.source_id},
+                                  {"userIds", members}});
+    scope_groups.push_back(json::string(group.id));
+    d.expected.groups.push_back(std::move(group));
+  }
+  root["organizationalUnits"] = ous;
+  root["users"] = jusers;
+  root["groups"] = groups;
+  root["clients"] = json::array{json::object{
+      {"clientId", kApp},
+      {"clientSecret", kSecret},
+      {"applicationId", kApp},
+      {"permissions",
+       json::array{"urn:alibaba:idaas:scope:user:manager_all",
+                   "urn:alibaba:idaas:scope:user:read_all",
+                   "urn:alibaba:idaas:scope:organizational_unit:manager_all",
+                   "urn:alibaba:idaas:scope:organizational_unit:read_all"}},
+      {"provisioningScope",
+       json::object{{"organizationalUnitIds", json::array{"ou_root"}},
+                    {"groupIds", scope_groups}}}}};
+  d.expected.scope.ou_ids = {"ou_root"};
+  for (auto& g : d.expected.groups) d.expected.scope.group_ids.push_back(g.id);
+  std::sort(d.expected.scope.group_ids.begin(), d.expected.scope.group_ids.end());
+  d.state = std::move(root);
+  return d;
+}
+
+template <class T, class Key>
+std::vector<T> SortedBy(std::vector<T> v, Key key) {
+  std::sort(v.begin(), v.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+  return v;
+}
+
+void ExpectMirror(Store& store, const Mirror& want, int64_t refreshed_ms) {
+  auto state = store.LoadState();
+  ASSERT_STORE_OK(state);
+  auto id = [](const auto& x) { return x.id; };
+  auto users = SortedBy(AllUsers(*state), id);
+  auto want_users = SortedBy(want.users, id);
+  ASSERT_EQ(users.size(), want_users.size());
+  for (size_t i = 0; i < users.size(); ++i) {
+    ASSERT_EQ(users[i], want_users[i]) << "user " << want_users[i].id;
+  }
+  EXPECT_EQ(SortedBy(state->ous, id), SortedBy(want.ous, id));
+  EXPECT_EQ(SortedBy(state->groups, id), SortedBy(want.groups, id));
+  EXPECT_EQ(state->scope, want.scope);
+  EXPECT_EQ(state->last_full_refresh_ms, refreshed_ms);
+}
+
+class RefreshTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.path() + "/state.db";
+    auto s = Store::Open(path_);
+    ASSERT_TRUE(s.has_value()) << s.error().message;
+    store_ = std::move(*s);
+  }
+  std::unique_ptr<idaas::Client> MakeClient(idaas::Options o) {
+    auto c = idaas::Client::Create(io_.get_executor(), std::move(o));
+    EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().ToString());
+    return c ? std::move(*c) : nullptr;
+  }
+
+  TempDir dir_;
+  std::string path_;
+  std::unique_ptr<Store> store_;
+  asio::io_context io_;
+};
+
+TEST_F(RefreshTest, ReadsTheWholeScopeOverManyPages) {
+  Emulator emu;
+  Directory d = MakeDirectory(10000);
+  ASSERT_NO_FATAL_FAILURE(emu.PutState(d.state));
+  auto client = MakeClient(emu.ClientOptions());
+  ASSERT_TRUE(client);
+  auto stats = FullRefreshSync(io_, *store_, *client, 5000, {.concurrency = 16});
+  ASSERT_STORE_OK(stats);
+  EXPECT_EQ(stats->users, 10000);
+  EXPECT_EQ(stats->ous, 86);
+  EXPECT_EQ(stats->groups, 12);
+  // 100 user pages, 10,000 GetUser, 86 OU listings, ...
+  EXPECT_GT(stats->api_calls, 10000 + 86);
+  ASSERT_NO_FATAL_FAILURE(ExpectMirror(*store_, d.expected, 5000));
+  auto counts = store_->Counts();
+  ASSERT_STORE_OK(counts);
+  EXPECT_EQ(counts->users, 10000);
+  EXPECT_EQ(counts->memberships, stats->memberships);
+  EXPECT_GT(stats->memberships, 1500);
+}
+
+// Refreshes a small directory, then breaks the next refresh midway: the
+// mirror must be exactly the first one.
+class BrokenRefreshTest : public RefreshTest {
+ protected:
+  void RefreshOnce(Emulator& emu, Directory& first) {
+    first = MakeDirectory(600);
+    ASSERT_NO_FATAL_FAILURE(emu.PutState(first.state));
+    auto client = MakeClient(emu.ClientOptions());
+    ASSERT_TRUE(client);
+    ASSERT_STORE_OK(FullRefreshSync(io_, *store_, *client, 1000));
+    // Links survive refreshes, the failed ones included.
+    MirrorUpdate up;
+    up.upsert_links.push_back({sync::EntityType::kUser, "E1", first.expected.users[1].id,
+                               sync::Ownership::kAdopted, 0, false});
+    ASSERT_STORE_OK(store_->ApplyUpdate(up));
+    // The second directory differs in every user and group.
+    ASSERT_NO_FATAL_FAILURE(emu.PutState(MakeDirectory(700, "-v2").state));
+  }
+  void ExpectFirst(const Directory& first) {
+    ASSERT_NO_FATAL_FAILURE(ExpectMirror(*store_, first.expected, 1000));
+    EXPECT_EQ(store_->LoadState()->links.size(), 1u);
+  }
+};
+
+TEST_F(BrokenRefreshTest, ServerErrorsMidwayKeepTheOldMirror) {
+  Emulator emu;
+  Directory first;
+  ASSERT_NO_FATAL_FAILURE(RefreshOnce(emu, first));
+  // 5 % of requests fail and the client does not retry: some call in the
+  // middle of the ~800 the refresh makes fails.
+  ASSERT_NO_FATAL_FAILURE(emu.Config(R"({"faults":"5xx=0.05"})"));
+  auto o = emu.ClientOptions();
+  o.max_attempts = 1;
+  auto client = MakeClient(o);
+  auto r = FullRefreshSync(io_, *store_, *client, 2000);
+  ASSERT_FALSE(r.has_value());
+  std::cerr << "refresh error (expected): " << r.error().message << "\n";
+  EXPECT_EQ(r.error().code, Error::Code::kRemote);
+  EXPECT_NE(r.error().message.find("previous mirror is kept"), std::string::npos);
+  EXPECT_NE(r.error().message.find("server"), std::string::npos) << r.error().message;
+  ExpectFirst(first);
+  // Without faults the same refresh succeeds and replaces the mirror.
+  ASSERT_NO_FATAL_FAILURE(emu.Config(R"({"faults":"5xx=0"})"));
+  ASSERT_STORE_OK(FullRefreshSync(io_, *store_, *client, 3000));
+  EXPECT_EQ(store_->LoadState()->users.size(), 700u);
+}
+
+TEST_F(BrokenRefreshTest, EmulatorKilledMidwayKeepsTheOldMirror) {
+  Emulator emu;
+  Directory first;
+  ASSERT_NO_FATAL_FAILURE(RefreshOnce(emu, first));
+  // Slow the API down so the refresh is surely in the middle when it dies.
+  ASSERT_NO_FATAL_FAILURE(emu.Config(R"({"latency":"2ms"})"));
+  auto client = MakeClient(emu.ClientOptions());
+  std::thread killer([&] {
+    std::this_thread::sleep_for(700ms);
+    emu.process().Signal(SIGKILL);
+  });
+  auto r = FullRefreshSync(io_, *store_, *client, 2000, {.concurrency = 2});
+  killer.join();
+  ASSERT_FALSE(r.has_value());
+  std::cerr << "refresh error (expected): " << r.error().message << "\n";
+  EXPECT_EQ(r.error().code, Error::Code::kRemote) << r.error().message;
+  ExpectFirst(first);
+}
+
+TEST_F(RefreshTest, EmptyScopeIsRefused) {
+  Emulator emu;
+  Directory d = MakeDirectory(5);
+  auto& client_json = d.state.as_object()["clients"].as_array()[0].as_object();
+  client_json["provisioningScope"] =
+      json::object{{"organizationalUnitIds", json::array{}}, {"groupIds", json::array{}}};
+  ASSERT_NO_FATAL_FAILURE(emu.PutState(d.state));
+  auto client = MakeClient(emu.ClientOptions());
+  auto r = FullRefreshSync(io_, *store_, *client, 1);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("scope is empty"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace idsync::store
