@@ -488,6 +488,9 @@ awaitable<Result<CallResponse>> Client::Impl::Call(CallSpec spec) {
       co_return ok;
     };
     auto ex = co_await transport_.Send(request, spec.idempotent, before_send);
+    // A transparent resend after a stale connection counts as an attempt
+    // (e.g. a DELETE that then finds the object gone is done).
+    if (ex.replayed) ++attempts;
 
     ApiError err;
     std::chrono::milliseconds wait{0};

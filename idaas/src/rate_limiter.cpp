@@ -30,17 +30,13 @@ RateLimiter::RateLimiter(asio::any_io_executor ex, Config config)
   if (config_.burst < 1) config_.burst = 1;
   auto now = Clock::now();
   last_change_ = now;
-  window_start_ = now;
 }
 
 void RateLimiter::NoteSend(Clock::time_point now) {
-  ++window_count_;
-  auto elapsed = std::chrono::duration<double>(now - window_start_).count();
-  if (elapsed >= 1.0) {
-    recent_rate_ = window_count_ / elapsed;
-    window_count_ = 0;
-    window_start_ = now;
-  }
+  if (!config_.adaptive || rate_ > 0) return;  // only needed while unlimited
+  recent_.push_back(now);
+  while (!recent_.empty() && now - recent_.front() > std::chrono::seconds(1))
+    recent_.pop_front();
 }
 
 void RateLimiter::MaybeIncrease(Clock::time_point now) {
@@ -94,7 +90,9 @@ void RateLimiter::OnThrottled(Clock::time_point sent_at,
   // One decrease per round: responses to requests sent before the last
   // decrease were already accounted for.
   if (sent_at < last_decrease_) return;
-  double base = rate_ > 0 ? rate_ : std::max(recent_rate_, 1.0);
+  double base =
+      rate_ > 0 ? rate_ : std::max(static_cast<double>(recent_.size()), 1.0);
+  recent_.clear();
   rate_ = std::max(config_.min_qps, base * config_.decrease_factor);
   last_decrease_ = now;
   last_change_ = now;

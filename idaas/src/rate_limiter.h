@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <deque>
 
 namespace idsync::idaas::detail {
 
@@ -53,11 +54,9 @@ class RateLimiter {
   Clock::time_point paused_until_{};
   Clock::time_point last_decrease_{};
   Clock::time_point last_change_{};
-  // A coarse measure of the recent send rate, used when an unlimited client
-  // is throttled for the first time.
-  Clock::time_point window_start_{};
-  int window_count_ = 0;
-  double recent_rate_ = 0;
+  // Send times of the last second, to know the rate an unlimited client was
+  // sending at when it is throttled for the first time.
+  std::deque<Clock::time_point> recent_;
   bool shutdown_ = false;
 };
 

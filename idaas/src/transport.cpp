@@ -325,19 +325,23 @@ asio::awaitable<Exchange> Transport::Send(
     ++reconnects_;
     reused = false;
   }
+  bool replayed = false;
   for (int round = 0; round < 2; ++round) {
     if (!c->open) {
       ex = co_await Open(c);
+      ex.replayed = replayed;
       if (ex.ec) {
         ReleaseSlot(c, false);
         co_return ex;
       }
     }
     ex = co_await Roundtrip(c, request);
+    ex.replayed = replayed;
     bool nothing_received = ex.detail.empty();
     if (ex.ec && reused && round == 0 && nothing_received &&
         (replay_safe || !ex.written) && !shutdown_) {
       // The server closed the kept-alive connection under us.
+      replayed = ex.written;
       c->Close();
       ++reconnects_;
       reused = false;

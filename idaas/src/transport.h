@@ -59,6 +59,9 @@ struct Exchange {
   Stage stage = Stage::kNone;    // where ec happened
   bool written = false;          // the request was completely written
   bool tls_verify_failed = false;
+  // The request was written on a kept-alive connection the server had
+  // closed, and sent again on a new one: the server may have seen it twice.
+  bool replayed = false;
   std::string detail;            // e.g. the certificate verification error
   http::response<http::string_body> response;
   Clock::time_point sent_at{};   // when the write started

@@ -180,6 +180,7 @@ class ScriptedServer {
     return arrivals_;
   }
   int accepted() const { return accepted_; }
+  std::atomic<bool> close_after_response{false};
 
   static Response Json(int status, const std::string& body) {
     Response r(static_cast<http::status>(status), 11);
@@ -221,11 +222,21 @@ class ScriptedServer {
                        }
                        auto res = std::make_shared<Response>(handler_(*req));
                        res->keep_alive(req->keep_alive());
+                       bool close_anyway = close_after_response;
                        http::async_write(
                            *socket, *res,
-                           [this, socket, res](boost::system::error_code ec2,
-                                               size_t) {
+                           [this, socket, res, close_anyway](
+                               boost::system::error_code ec2, size_t) {
                              if (ec2 || !res->keep_alive()) return;
+                             if (close_anyway) {
+                               // Says keep-alive, then closes: the client
+                               // must notice before reusing the socket.
+                               boost::system::error_code ignored;
+                               socket->shutdown(tcp::socket::shutdown_both,
+                                                ignored);
+                               socket->close(ignored);
+                               return;
+                             }
                              Serve(socket);
                            });
                      });
