@@ -501,7 +501,8 @@ awaitable<Result<CallResponse>> Client::Impl::Call(CallSpec spec) {
                             Clock::now() - ex.sent_at)
                             .count();
       auto rid = ex.response.find("x-acs-request-id");
-      log_->debug("{} {} {} {}ms attempt={} request_id={}", action,
+      if (log_->should_log(spdlog::level::debug))
+        log_->debug("{} {} {} {}ms attempt={} request_id={}", action,
                   std::string(http::to_string(spec.method)), status, elapsed_ms,
                   attempts,
                   rid == ex.response.end() ? std::string("-")
@@ -551,7 +552,8 @@ awaitable<Result<CallResponse>> Client::Impl::Call(CallSpec spec) {
     } else {
       RecordResponse(action, 0);
       err = ErrorFromTransport(spec, ex);
-      log_->debug("{} {} no response: {} attempt={}", action,
+      if (log_->should_log(spdlog::level::debug))
+        log_->debug("{} {} no response: {} attempt={}", action,
                   std::string(http::to_string(spec.method)), err.message,
                   attempts);
     }
