@@ -134,7 +134,7 @@ int RunScenario(const std::string& bin, const Scenario& s) {
           while (next < s.ops) {
             ++next;
             auto r = co_await client->GetUser(user_id);
-            if (!r) ++failed;
+            if (!r && ++failed <= 3) std::cerr << r.error().ToString() << "\n";
           }
         },
         asio::detached);
