@@ -374,6 +374,7 @@ Result<sync::CachedState> Store::LoadState() {
     int ou_rc = ous->Step();
     int cf_rc = custom->Step();
     sync::IdaasUser u;
+    std::vector<std::map<std::string, std::string>::node_type> spare_fields;
     int rc;
     while ((rc = users->Step()) == SQLITE_ROW) {
       Stmt& s = *users;
@@ -400,11 +401,22 @@ Result<sync::CachedState> Store::LoadState() {
         ou_rc = ous->Step();
       }
       u.ou_ids.resize(n);
-      u.custom_fields.clear();
+      // Recycle the map nodes of the previous user: no allocation per field.
+      while (!u.custom_fields.empty()) {
+        spare_fields.push_back(u.custom_fields.extract(u.custom_fields.begin()));
+      }
       while (cf_rc == SQLITE_ROW && custom->Int(0) <= rid) {
         if (custom->Int(0) == rid) {
-          u.custom_fields.emplace(std::string(custom->Text(1)),
-                                  std::string(custom->Text(2)));
+          if (spare_fields.empty()) {
+            u.custom_fields.emplace(std::string(custom->Text(1)),
+                                    std::string(custom->Text(2)));
+          } else {
+            auto node = std::move(spare_fields.back());
+            spare_fields.pop_back();
+            node.key().assign(custom->Text(1));
+            node.mapped().assign(custom->Text(2));
+            u.custom_fields.insert(std::move(node));
+          }
         }
         cf_rc = custom->Step();
       }

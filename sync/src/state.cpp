@@ -37,7 +37,7 @@ UserTable::Ref UserTable::Put(std::string_view s) {
 
 UserTable::Ref UserTable::Intern(std::string_view s) {
   if (s.empty()) return {};
-  auto it = interned_.find(std::string(s));
+  auto it = interned_.find(s);
   if (it != interned_.end()) return it->second;
   Ref r = Put(s);
   interned_.emplace(std::string(s), r);
@@ -45,25 +45,38 @@ UserTable::Ref UserTable::Intern(std::string_view s) {
 }
 
 void UserTable::Add(const IdaasUser& u) {
+  // Interned values mostly repeat the previous row's (same source, region,
+  // custom field names), so compare with it before hashing.
+  const Row* prev = rows_.empty() ? nullptr : &rows_.back();
+  auto intern_like = [this](std::string_view s, const Ref* hint) {
+    if (hint != nullptr && S(*hint) == s) return *hint;
+    return Intern(s);
+  };
   Row row;
   row.id = Put(u.id);
   row.username = Put(u.username);
   row.display_name = Put(u.display_name);
   row.email = Put(u.email);
   row.phone_number = Put(u.phone_number);
-  row.phone_region = Intern(u.phone_region);
+  row.phone_region = intern_like(u.phone_region, prev ? &prev->phone_region : nullptr);
   row.description = Put(u.description);
   row.external_id = Put(u.external_id);
-  row.source_type = Intern(u.source_type);
-  row.source_id = Intern(u.source_id);
+  row.source_type = intern_like(u.source_type, prev ? &prev->source_type : nullptr);
+  row.source_id = intern_like(u.source_id, prev ? &prev->source_id : nullptr);
   row.primary_ou_id = Intern(u.primary_ou_id);
   row.ous_begin = static_cast<uint32_t>(ou_refs_.size());
-  for (const auto& ou : u.ou_ids) ou_refs_.push_back(Intern(ou));
+  for (const auto& ou : u.ou_ids) ou_refs_.push_back(intern_like(ou, &row.primary_ou_id));
   row.ous_count = static_cast<uint32_t>(u.ou_ids.size());
   row.custom_begin = static_cast<uint32_t>(custom_refs_.size());
-  for (const auto& [k, v] : u.custom_fields) {
-    custom_refs_.push_back(Intern(k));
-    custom_refs_.push_back(Put(v));
+  uint32_t k = 0;
+  for (const auto& [name, value] : u.custom_fields) {
+    const Ref* hint = prev != nullptr && k < prev->custom_count
+                          ? &custom_refs_[prev->custom_begin + 2 * k]
+                          : nullptr;
+    Ref name_ref = intern_like(name, hint);
+    custom_refs_.push_back(name_ref);
+    custom_refs_.push_back(Put(value));
+    ++k;
   }
   row.custom_count = static_cast<uint32_t>(u.custom_fields.size());
   row.enabled = u.enabled;

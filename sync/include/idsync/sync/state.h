@@ -144,7 +144,12 @@ class UserTable {
   std::vector<Row> rows_;
   std::vector<Ref> ou_refs_;
   std::vector<Ref> custom_refs_;
-  std::unordered_map<std::string, Ref> interned_;
+  // Heterogeneous lookup: interning a string_view allocates nothing.
+  struct ViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, Ref, ViewHash, std::equal_to<>> interned_;
 };
 
 // The cached mirror as the planner sees it. Vectors are in no particular
