@@ -106,7 +106,6 @@ class CsvConnector : public Connector {
     std::vector<int> col_of_slot;
     bool bound = false;
     std::optional<ReadError> bind_error;
-    CsvRowView view(&col_of_slot, nullptr);
     auto bind = [&] {
       bound = true;
       col_of_slot.assign(attrs.size(), -1);
@@ -136,7 +135,6 @@ class CsvConnector : public Connector {
     if (err) return err;
     if (!bound) bind();
     if (bind_error) return bind_error;
-    (void)view;
     return std::nullopt;
   }
 

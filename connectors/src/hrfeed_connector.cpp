@@ -102,7 +102,8 @@ class HrFeedConnector : public Connector {
     std::set<std::string> seen;
     int64_t page_no = start_;
     if (paging_ == "page") next = WithParams(url_, page_no, "");
-    std::vector<FeedPage> pages;  // applied only when every page succeeded
+    // Pages go into the builder as they arrive; a later failure discards the
+    // builder (ReadSnapshot never finishes it), so nothing partial escapes.
     for (int64_t n = 0;; ++n) {
       if (n >= max_pages_) {
         return ReadError{"GET " + url_ + ": more than " + std::to_string(max_pages_) + " pages (pagination.max_pages)"};
@@ -139,11 +140,10 @@ class HrFeedConnector : public Connector {
         if (size_ > 0 && static_cast<int64_t>(page.records.size()) < size_) more = false;
         if (more) after = WithParams(url_, ++page_no, "");
       }
-      pages.push_back(std::move(page));
+      Emit(page, b);
       if (after.empty()) break;
       next = after;
     }
-    for (const auto& p : pages) Emit(p, b);
     return std::nullopt;
   }
 

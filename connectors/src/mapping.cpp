@@ -191,6 +191,7 @@ bool Mapping::Compile(const config::MappingConfig& m, const SourceOptions& opts,
     filter_ = compile(opts.user_filter, Expr::Mode::kCondition, opts.user_filter_location,
                       "source.users.filter");
   }
+  if (opts.ou_from == "path" && !opts.ou_column.empty()) ou_slot_ = attrs_.Intern(opts.ou_column);
   if (opts.group_from == "column" && !opts.group_column.empty()) {
     group_slot_ = attrs_.Intern(opts.group_column);
   }
@@ -220,7 +221,6 @@ void SnapshotBuilder::Reject(const sync::Origin& origin, std::string key, std::s
 }
 
 void SnapshotBuilder::AddPathOus(const std::string& path, const sync::Origin& origin) {
-  size_t pos = path.size();
   std::string key = path;
   while (!key.empty() && !ous_.count(key)) {
     size_t slash = key.rfind('/');
@@ -233,7 +233,6 @@ void SnapshotBuilder::AddPathOus(const std::string& path, const sync::Origin& or
     ous_.emplace(key, std::move(ou));
     key = parent;
   }
-  (void)pos;
 }
 
 void SnapshotBuilder::AddOu(sync::DesiredOu ou) {
@@ -281,7 +280,7 @@ void SnapshotBuilder::AddUser(const AttrView& rec, const sync::Origin& origin,
   // The OU tree from a path column comes from every record read.
   std::string ou_path;
   if (opts_->ou_from == "path") {
-    int slot = m.attrs_.Find(opts_->ou_column);
+    int slot = m.ou_slot_;
     if (slot >= 0 && rec.Count(slot) > 0) {
       ou_path = NormalizeOuPath(rec.Value(slot, 0), opts_->ou_separator);
       if (!ou_path.empty()) AddPathOus(ou_path, origin);

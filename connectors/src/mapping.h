@@ -68,6 +68,7 @@ class Mapping {
       description_, primary_ou_, extra_ous_, enabled_, filter_;
   std::vector<std::pair<std::string, std::unique_ptr<Expr>>> custom_;
   int group_slot_ = -1;
+  int ou_slot_ = -1;
   bool primary_ou_mapped_ = false;
 };
 
