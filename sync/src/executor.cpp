@@ -38,37 +38,6 @@ std::string Fnv1aHex(const std::string& s) {
   return buf;
 }
 
-json::object RefJson(const ObjectRef& r) {
-  json::object o;
-  o["key"] = r.key;
-  o["id"] = r.id;
-  return o;
-}
-
-// What the journal keeps of an operation: enough to find its object again
-// after a crash, and to show an operator what was in flight.
-std::string Payload(const Operation& op) {
-  json::object o;
-  o["op_id"] = op.id;
-  o["kind"] = OpKindName(op.kind);
-  o["entity"] = EntityTypeName(op.entity);
-  o["target"] = RefJson(op.target);
-  o["display"] = op.display;
-  o["ou"] = RefJson(op.ou);
-  json::array changes;
-  for (const auto& c : op.changes) {
-    json::object ch;
-    ch["field"] = c.field;
-    ch["new"] = c.new_value;
-    changes.push_back(std::move(ch));
-  }
-  o["changes"] = std::move(changes);
-  json::array refs;
-  for (const auto& r : op.refs) refs.push_back(RefJson(r));
-  o["refs"] = std::move(refs);
-  return json::serialize(o);
-}
-
 std::optional<std::string> ChangeOf(const Operation& op, const std::string& field) {
   for (const auto& c : op.changes) {
     if (c.field == field) return c.new_value;
@@ -205,7 +174,7 @@ class Executor::Impl {
       e.kind = OpKindName(op.kind);
       e.entity = op.entity;
       e.target = op.target.key + "|" + op.target.id;
-      e.payload = Payload(op);
+      e.payload = OperationJson(op);  // what recovery needs, as the report shows it
       e.payload_hash = Fnv1aHex(e.payload);
       e.created_ms = now;
       e.run_id = run_id;
@@ -795,12 +764,69 @@ std::optional<JournalTarget> ParsePayload(const std::string& payload) {
   JournalTarget t;
   t.kind = str(o, "kind");
   t.entity = str(o, "entity");
-  t.display = str(o, "display");
-  if (auto* target = o.if_contains("target"); target && target->is_object()) {
-    t.key = str(target->as_object(), "key");
-    t.id = str(target->as_object(), "id");
-  }
+  t.display = str(o, "name");
+  t.key = str(o, "source_key");
+  t.id = str(o, "idaas_id");
   return t;
+}
+
+}  // namespace
+
+namespace {
+
+// An object created by the operation `t` (by its external id; users also by
+// username), or kNotFound.
+asio::awaitable<idaas::Result<std::string>> FindCreated(idaas::Client& client, EntityType type,
+                                                        const JournalTarget& t) {
+  switch (type) {
+    case EntityType::kUser: co_return co_await FindCreatedUser(client, t.key, t.display);
+    case EntityType::kOu: co_return co_await client.GetOrganizationalUnitIdByExternalId(t.key);
+    case EntityType::kGroup: co_return co_await FindGroupByExternalId(client, t.display, t.key);
+  }
+  co_return ApiError{};
+}
+
+// Reads the object as IDaaS has it into `update`; kNotFound when it is gone.
+asio::awaitable<idaas::Status> ReadInto(idaas::Client& client, EntityType type,
+                                        const std::string& id, store::MirrorUpdate* update) {
+  switch (type) {
+    case EntityType::kUser: {
+      auto user = co_await client.GetUser(id);
+      if (!user) co_return user.error();
+      update->upsert_users.push_back(FromApi(*user));
+      co_return idaas::Status();
+    }
+    case EntityType::kOu: {
+      auto ou = co_await client.GetOrganizationalUnit(id);
+      if (!ou) co_return ou.error();
+      update->upsert_ous.push_back(FromApi(*ou));
+      co_return idaas::Status();
+    }
+    case EntityType::kGroup: {
+      auto group = co_await client.GetGroup(id);
+      if (!group) co_return group.error();
+      auto members = co_await client.ListAllUsersForGroup(id);
+      if (!members) co_return members.error();
+      update->upsert_groups.push_back(FromApi(*group, *members));
+      co_return idaas::Status();
+    }
+  }
+  co_return idaas::Status();
+}
+
+void RecordGone(EntityType type, const std::string& id, store::MirrorUpdate* update) {
+  switch (type) {
+    case EntityType::kUser: update->delete_user_ids.push_back(id); break;
+    case EntityType::kOu: update->delete_ou_ids.push_back(id); break;
+    case EntityType::kGroup: update->delete_group_ids.push_back(id); break;
+  }
+}
+
+std::optional<EntityType> ParseEntity(const std::string& name) {
+  if (name == "user") return EntityType::kUser;
+  if (name == "ou") return EntityType::kOu;
+  if (name == "group") return EntityType::kGroup;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -824,8 +850,11 @@ asio::awaitable<RecoveryOutcome> Executor::Recover(store::Store& store, idaas::C
       continue;
     }
     auto t = ParsePayload(e.payload);
-    if (!t) {
-      (void)store.JournalFail(e.id, "unreadable journal payload; re-planned", true, now);
+    auto type = t ? ParseEntity(t->entity) : std::nullopt;
+    // Store-only operations (adopt, mark_missing) have nothing to look up:
+    // the next plan decides again.
+    if (!t || !type || t->kind == "adopt" || t->kind == "user.mark_missing") {
+      (void)store.JournalFail(e.id, "interrupted; re-planned", true, now);
       ++out.resolved_absent;
       continue;
     }
@@ -833,113 +862,42 @@ asio::awaitable<RecoveryOutcome> Executor::Recover(store::Store& store, idaas::C
       ++out.unresolved;
       if (out.first_error.empty()) out.first_error = e.op_id + ": " + err.ToString();
     };
-    bool is_create = t->kind.ends_with(".create");
-    store::MirrorUpdate update;
+    const bool is_create = t->kind.ends_with(".create");
     std::string id = t->id;
-
-    if (t->entity == "user") {
-      if (is_create) {
-        auto found = co_await FindCreatedUser(client, t->key, t->display);
-        if (found) {
-          id = *found;
-        } else if (!IsMissing(found.error())) {
-          unresolved(found.error());
-          continue;
-        }
-      }
-      if (id.empty()) {
-        (void)store.JournalFail(e.id, "not applied (no account with this external id)", true, now);
-        ++out.resolved_absent;
-        continue;
-      }
-      auto user = co_await client.GetUser(id);
-      if (user) {
-        update.upsert_users.push_back(FromApi(*user));
-        if (is_create) {
-          update.upsert_links.push_back(Link{EntityType::kUser, t->key, id, Ownership::kCreated, 0, false});
-        }
-      } else if (IsMissing(user.error())) {
-        update.delete_user_ids.push_back(id);
-        if (t->kind == "user.delete") update.delete_links.push_back({EntityType::kUser, t->key});
-      } else {
-        unresolved(user.error());
-        continue;
-      }
-    } else if (t->entity == "ou") {
-      if (is_create) {
-        auto found = co_await client.GetOrganizationalUnitIdByExternalId(t->key);
-        if (found) {
-          id = *found;
-        } else if (!IsMissing(found.error())) {
-          unresolved(found.error());
-          continue;
-        }
-      }
-      if (id.empty()) {
-        (void)store.JournalFail(e.id, "not applied (no OU with this external id)", true, now);
-        ++out.resolved_absent;
-        continue;
-      }
-      auto ou = co_await client.GetOrganizationalUnit(id);
-      if (ou) {
-        update.upsert_ous.push_back(FromApi(*ou));
-        if (is_create) {
-          update.upsert_links.push_back(Link{EntityType::kOu, t->key, id, Ownership::kCreated, 0, false});
-        }
-      } else if (IsMissing(ou.error())) {
-        update.delete_ou_ids.push_back(id);
-        if (t->kind == "ou.delete") update.delete_links.push_back({EntityType::kOu, t->key});
-      } else {
-        unresolved(ou.error());
-        continue;
-      }
-    } else if (t->entity == "group") {
-      if (is_create) {
-        auto found = co_await FindGroupByExternalId(client, t->display, t->key);
-        if (found) {
-          id = *found;
-        } else if (!IsMissing(found.error())) {
-          unresolved(found.error());
-          continue;
-        }
-      }
-      if (id.empty()) {
-        (void)store.JournalFail(e.id, "not applied (no group with this external id)", true, now);
-        ++out.resolved_absent;
-        continue;
-      }
-      auto group = co_await client.GetGroup(id);
-      if (group) {
-        auto members = co_await client.ListAllUsersForGroup(id);
-        if (!members) {
-          unresolved(members.error());
-          continue;
-        }
-        update.upsert_groups.push_back(FromApi(*group, *members));
-        if (is_create) {
-          update.upsert_links.push_back(Link{EntityType::kGroup, t->key, id, Ownership::kCreated, 0, false});
-        }
-      } else if (IsMissing(group.error())) {
-        update.delete_group_ids.push_back(id);
-        if (t->kind == "group.delete") update.delete_links.push_back({EntityType::kGroup, t->key});
-      } else {
-        unresolved(group.error());
+    if (is_create) {
+      auto found = co_await FindCreated(client, *type, *t);
+      if (found) {
+        id = *found;
+      } else if (!IsMissing(found.error())) {
+        unresolved(found.error());
         continue;
       }
     }
-    // Store-only operations (adopt, mark_missing) have nothing to look up:
-    // the next plan decides again.
+    if (id.empty()) {
+      (void)store.JournalFail(e.id, "not applied (nothing carries this record's key)", true, now);
+      ++out.resolved_absent;
+      continue;
+    }
+    store::MirrorUpdate update;
+    auto read = co_await ReadInto(client, *type, id, &update);
+    if (read) {
+      if (is_create) {
+        update.upsert_links.push_back(Link{*type, t->key, id, Ownership::kCreated, 0, false});
+      }
+    } else if (IsMissing(read.error())) {
+      RecordGone(*type, id, &update);
+      if (t->kind.ends_with(".delete")) update.delete_links.push_back({*type, t->key});
+    } else {
+      unresolved(read.error());
+      continue;
+    }
     if (auto c = store.JournalComplete(e.id, update, now); !c) {
       ++out.unresolved;
       if (out.first_error.empty()) out.first_error = c.error().message;
       continue;
     }
     ++out.resolved_done;
-    if (log) log->info("recovered {}: {} is {}", e.op_id, id, update.delete_user_ids.empty() &&
-                                                                  update.delete_ou_ids.empty() &&
-                                                                  update.delete_group_ids.empty()
-                                                              ? "present"
-                                                              : "gone");
+    if (log) log->info("recovered {}: {} is {}", e.op_id, id, read ? "present" : "gone");
   }
   co_return out;
 }

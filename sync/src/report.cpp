@@ -203,6 +203,13 @@ std::string ReportStatus(const ReportInput& in) {
   return p.operations.empty() ? "in_sync" : "changes_pending";
 }
 
+std::string OperationJson(const Operation& op) {
+  static const Plan kNoPlan;
+  ReportInput in;
+  in.plan = &kNoPlan;
+  return json::serialize(OpJson(in, op));
+}
+
 std::string RenderJson(const ReportInput& in) {
   const Plan& p = *in.plan;
   json::object root;

@@ -42,6 +42,10 @@ std::string RenderHtml(const ReportInput& in);
 // Dispatch by name: text | json | csv | html. Unknown names render text.
 std::string Render(const std::string& format, const ReportInput& in);
 
+// One operation as the JSON report shows it (no result). The executor keeps
+// this as the operation's journal payload.
+std::string OperationJson(const Operation& op);
+
 // "in_sync", "changes_pending", "blocked" for a plan; "converged",
 // "partial" (some failed), "blocked" for an applied one.
 std::string ReportStatus(const ReportInput& in);
