@@ -8,6 +8,8 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
+#include <regex>
 #include <map>
 #include <random>
 #include <set>
@@ -113,7 +115,8 @@ store:
     argv.insert(argv.end(), args.begin(), args.end());
     argv.insert(argv.end(), {"-c", config_});
     return testing::Run(argv, std::chrono::seconds(120),
-                        {{"IDSYNC_E2E_SECRET", "emulator-secret"}});
+                        {{"IDSYNC_E2E_SECRET", "emulator-secret"},
+                         {"IDSYNC_CLIENT_SECRET", "emulator-secret"}});
   }
 
   json::value Admin(const std::string& method, const std::string& target,
@@ -175,6 +178,19 @@ store:
       EXPECT_EQ(it->second.at("email").as_string(), p.email);
     }
     EXPECT_EQ(users.size(), active);
+  }
+
+  // Runs one of the shipped examples against this emulator: a copy of
+  // examples/<name> in the test's folder, with the endpoint pointed here.
+  std::string UseExample(const std::string& name) {
+    std::string folder = dir_.path() + "/" + name;
+    std::filesystem::copy(std::string(IDSYNC_SOURCE_DIR) + "/examples/" + name, folder,
+                          std::filesystem::copy_options::recursive);
+    std::string yaml = testing::ReadFile(folder + "/idsync.yaml");
+    yaml = std::regex_replace(yaml, std::regex("endpoint: http://[^\\s]+"),
+                              "endpoint: http://" + address_);
+    config_ = dir_.Write(name + "/idsync.yaml", yaml);
+    return folder;
   }
 
   TempDir dir_;
@@ -402,6 +418,112 @@ TEST_F(SyncE2eTest, SecretNeverReachesTheOutput) {
     EXPECT_LT(end - pos, 20u) << r.err.substr(pos, 40);
   }
 }
+
+// ---- the shipped examples, one source type each -------------------------
+
+struct ExampleSource {
+  std::string name;
+  std::string file;        // the source file in examples/<name>/
+  std::string find, replace;  // one attribute change, for exactly one user
+};
+
+void PrintTo(const ExampleSource& e, std::ostream* os) { *os << e.name; }
+
+class ExampleE2eTest : public SyncE2eTest, public ::testing::WithParamInterface<ExampleSource> {
+ protected:
+  // The source cut to 40 % of its people, in the source's own format.
+  static std::string CutTo40Percent(const std::string& name, const std::string& text) {
+    if (name == "csv") {
+      std::vector<std::string> lines;
+      size_t start = 0;
+      for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+        lines.push_back(text.substr(start, nl + 1 - start));
+      }
+      size_t keep = 1 + (lines.size() - 1) * 4 / 10;
+      std::string out;
+      for (size_t i = 0; i < keep; ++i) out += lines[i];
+      return out;
+    }
+    if (name == "ldif") {
+      std::vector<std::string> entries;
+      std::string normalized = std::regex_replace(text, std::regex("\r\n"), "\n");
+      size_t start = 0;
+      for (size_t gap; (gap = normalized.find("\n\n", start)) != std::string::npos; start = gap + 2) {
+        entries.push_back(normalized.substr(start, gap + 2 - start));
+      }
+      entries.push_back(normalized.substr(start));
+      size_t people = 0, kept = 0;
+      for (const auto& e : entries) people += e.find("inetOrgPerson") != std::string::npos;
+      std::string out;
+      for (const auto& e : entries) {
+        bool person = e.find("inetOrgPerson") != std::string::npos;
+        if (person && kept >= people * 4 / 10) continue;
+        kept += person;
+        out += e;
+      }
+      return out;
+    }
+    auto doc = json::parse(text).as_object();
+    auto& records = doc.at("Report_Entry").as_array();
+    records.resize(records.size() * 4 / 10);
+    doc["Total"] = static_cast<int64_t>(records.size());
+    return json::serialize(doc);
+  }
+};
+
+TEST_P(ExampleE2eTest, ConvergesPatchesOnceAndGuardsATruncatedExport) {
+  const ExampleSource& ex = GetParam();
+  std::string folder = UseExample(ex.name);
+  std::string source_path = folder + "/" + ex.file;
+  std::string original = testing::ReadFile(source_path);
+
+  auto first = Idsync({"apply", "--yes"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  size_t accounts = UsersByExternalId().size();
+  EXPECT_GT(accounts, 40u);
+
+  ClearRequests();
+  auto second = Idsync({"apply", "--yes"});
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  EXPECT_EQ(CountWrites(Requests()), 0);
+  EXPECT_LE(Requests().size(), 2u);
+
+  // One changed attribute: exactly one patch.
+  size_t at = original.find(ex.find);
+  ASSERT_NE(at, std::string::npos) << ex.find;
+  std::string changed = original;
+  changed.replace(at, ex.find.size(), ex.replace);
+  dir_.Write(ex.name + "/" + ex.file, changed);
+  ClearRequests();
+  auto patch = Idsync({"apply", "--yes"});
+  ASSERT_EQ(patch.exit_code, 0) << patch.out << patch.err;
+  auto log = Requests();
+  EXPECT_EQ(CountWrites(log), 1) << patch.out;
+  EXPECT_EQ(CountAction(log, "PatchUser"), 1);
+
+  // The export cut to 40 %: the guard trips, nobody is disabled or deleted.
+  dir_.Write(ex.name + "/" + ex.file, CutTo40Percent(ex.name, changed));
+  ClearRequests();
+  auto cut = Idsync({"apply", "--yes"});
+  EXPECT_EQ(cut.exit_code, 3) << cut.out << cut.err;
+  log = Requests();
+  EXPECT_EQ(CountAction(log, "DisableUser"), 0);
+  EXPECT_EQ(CountAction(log, "DeleteUser"), 0);
+  EXPECT_EQ(CountAction(log, "DeleteGroup"), 0);
+  EXPECT_EQ(CountAction(log, "RemoveUsersFromGroup"), 0);
+  auto users = UsersByExternalId();
+  EXPECT_EQ(users.size(), accounts);
+  for (const auto& [ext, u] : users) EXPECT_EQ(u.at("status").as_string(), "enabled") << ext;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Examples, ExampleE2eTest,
+    ::testing::Values(
+        ExampleSource{"csv", "people.csv", ",Lovelace,", ",Lovelace-King,"},
+        ExampleSource{"ldif", "directory.ldif", "cn: Ada Lovelace\n", "cn: Ada Lovelace-King\n"},
+        ExampleSource{"hrfeed", "feed.json", "\"Last_Name\": \"Lovelace\"",
+                      "\"Last_Name\": \"Lovelace-King\""}),
+    [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace idsync
