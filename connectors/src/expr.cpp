@@ -226,6 +226,14 @@ bool EvalCond(const Cond& c, const AttrView& rec, std::string* error) {
     default:
       break;
   }
+  // Fast path: attr ==/!= 'literal' without filters, no allocation.
+  if ((c.op == Cond::kEq || c.op == Cond::kNe) && c.lhs.kind == Pipeline::kAttr &&
+      c.lhs.filters.empty() && c.rhs.kind == Pipeline::kLiteral && c.rhs.filters.empty()) {
+    size_t n = rec.Count(c.lhs.slot);
+    bool any = n == 0 && c.rhs.literal.empty();
+    for (size_t i = 0; i < n && !any; ++i) any = rec.Value(c.lhs.slot, i) == c.rhs.literal;
+    return c.op == Cond::kEq ? any : !any;
+  }
   Values l, r;
   if (!EvalPipe(c.lhs, rec, &l, error)) return false;
   if (l.empty()) l.emplace_back();
@@ -262,6 +270,14 @@ bool EvalTemplate(const Template& t, const AttrView& rec, std::string* out, std:
         out->append(part.text);
         break;
       case Part::kPipe:
+        if (part.pipe.kind == Pipeline::kAttr && part.pipe.filters.empty()) {
+          size_t n = rec.Count(part.pipe.slot);  // plain {attr}: no copies
+          for (size_t i = 0; i < n; ++i) {
+            if (i) out->push_back(',');
+            out->append(rec.Value(part.pipe.slot, i));
+          }
+          break;
+        }
         if (!EvalPipe(part.pipe, rec, &v, error)) return false;
         out->append(Join(v, ","));
         break;
