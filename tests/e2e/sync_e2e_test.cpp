@@ -516,6 +516,63 @@ TEST_P(ExampleE2eTest, ConvergesPatchesOnceAndGuardsATruncatedExport) {
   for (const auto& [ext, u] : users) EXPECT_EQ(u.at("status").as_string(), "enabled") << ext;
 }
 
+TEST_P(ExampleE2eTest, KilledAppliesConvergeWithoutDuplicates) {
+  const ExampleSource& ex = GetParam();
+  UseExample(ex.name);
+  ClearRequests();
+  auto plan = Idsync({"plan", "--format", "json", "-o", dir_.path() + "/plan.json"});
+  ASSERT_EQ(plan.exit_code, 2) << plan.err;
+  EXPECT_EQ(CountWrites(Requests()), 0);
+  auto planned = json::parse(testing::ReadFile(dir_.path() + "/plan.json")).as_object();
+
+  // Kill apply at random points, then let it finish.
+  std::mt19937 rng(7);
+  int window_ms = 300;
+  for (int i = 0; i < 20; ++i) {
+    auto started = std::chrono::steady_clock::now();
+    Process p({IDSYNC_BIN, "apply", "--yes", "-c", config_},
+              {{"IDSYNC_CLIENT_SECRET", "emulator-secret"}});
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(5, window_ms)(rng)));
+    if (p.Running()) {
+      p.Signal(SIGKILL);
+    } else {
+      window_ms = std::max(10, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::steady_clock::now() - started)
+                                                    .count() *
+                                                9 / 10));
+    }
+    ASSERT_TRUE(p.Wait(std::chrono::seconds(60)).has_value());
+  }
+  auto last = Idsync({"apply", "--yes"});
+  ASSERT_EQ(last.exit_code, 0) << last.out << last.err;
+  // Exactly one account per planned user create, and nothing else.
+  size_t planned_creates = 0;
+  for (const auto& op : planned.at("operations").as_array()) {
+    planned_creates += op.at("kind").as_string() == "user.create";
+  }
+  EXPECT_EQ(UsersByExternalId().size(), planned_creates);
+  ClearRequests();
+  EXPECT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  EXPECT_EQ(CountWrites(Requests()), 0);
+}
+
+TEST_P(ExampleE2eTest, PlanListsWhatApplyExecutes) {
+  const ExampleSource& ex = GetParam();
+  UseExample(ex.name);
+  auto plan = Idsync({"plan", "--format", "json", "-o", dir_.path() + "/plan.json"});
+  ASSERT_EQ(plan.exit_code, 2) << plan.err;
+  auto apply = Idsync({"apply", "--yes", "--format", "json", "-o", dir_.path() + "/apply.json"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  auto ids = [](const json::object& report) {
+    std::vector<std::string> out;
+    for (const auto& op : report.at("operations").as_array()) out.emplace_back(op.at("id").as_string());
+    return out;
+  };
+  EXPECT_EQ(ids(json::parse(testing::ReadFile(dir_.path() + "/plan.json")).as_object()),
+            ids(json::parse(testing::ReadFile(dir_.path() + "/apply.json")).as_object()));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Examples, ExampleE2eTest,
     ::testing::Values(
