@@ -252,6 +252,8 @@ class Planner {
 
   // ---- OUs ----------------------------------------------------------------
   void PlanOus() {
+    // Users may be placed directly in target.root_ou.
+    ou_ref_[kRootOuKey] = ObjectRef{"", policy_.root_ou_id};
     for (const auto& ou : source_.ous) desired_ou_[ou.key] = &ou;
     // Depth of each desired OU; a parent missing from the source or a cycle
     // makes the OU (and its subtree) unavailable.
@@ -1222,8 +1224,11 @@ class Planner {
   // that it also covers OU deletes.
   void GuardSourceTrust() {
     GuardVerdict invalid{"invalid_records", false, 0, 0, ""};
+    // records_read counts user records; OU and group problems are reported
+    // in `rejected` too but are not rejected users.
     int64_t read = source_.records_read;
-    int64_t bad = static_cast<int64_t>(source_.rejected.size());
+    int64_t bad = std::count_if(source_.rejected.begin(), source_.rejected.end(),
+                                [](const Diagnostic& d) { return d.field != "ou" && d.field != "group"; });
     invalid.value = bad;
     invalid.limit = static_cast<int64_t>(std::floor(policy_.max_invalid_percent * read / 100.0));
     if (read > 0 && bad * 100.0 > policy_.max_invalid_percent * read) {

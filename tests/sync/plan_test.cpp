@@ -629,6 +629,24 @@ TEST(GuardTest, ProtectedUsersAreNeverDisabled) {
   EXPECT_EQ(p.skipped[0].guard, "protected_users");
 }
 
+TEST(PlanTest, UsersCanBePlacedInTheRootOu) {
+  World w;
+  w.User("E1", "alice", kRootOuKey);
+  Plan p = w.Compute();
+  ASSERT_EQ(Ops(p), (V{"user.create E1"}));
+  EXPECT_EQ(p.operations[0].ou, (ObjectRef{"", kRoot}));
+}
+
+TEST(GuardTest, OuAndGroupProblemsAreNotRejectedUsers) {
+  World w = ManagedPopulation(10);
+  for (int i = 0; i < 5; ++i) {
+    w.source.rejected.push_back({{"src.csv", 30 + i}, "X", i % 2 ? "ou" : "group", "bad"});
+  }
+  Plan p = w.Compute();
+  EXPECT_FALSE(Guard(p, "invalid_records").tripped) << Guard(p, "invalid_records").message;
+  EXPECT_EQ(p.invalid.size(), 5u);  // still reported
+}
+
 TEST(PlanTest, DeterministicWhateverTheInputOrder) {
   World w = ManagedPopulation(30);
   w.Ou("D2", "Sub", "D1");
