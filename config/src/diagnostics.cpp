@@ -6,14 +6,17 @@
 namespace idsync::config {
 
 std::string Problem::ToString() const {
+  // Appends only: GCC 12 -O2 reports `":" + std::to_string(...)` as a
+  // -Wrestrict overlap (a false positive that -Werror builds would fail on).
   std::string out = location.file;
   if (location.line > 0) {
-    out += ":" + std::to_string(location.line);
-    if (location.column > 0) out += ":" + std::to_string(location.column);
+    out.append(":").append(std::to_string(location.line));
+    if (location.column > 0) out.append(":").append(std::to_string(location.column));
   }
-  if (!out.empty()) out += ": ";
-  if (!key_path.empty()) out += key_path + ": ";
-  return out + message;
+  if (!out.empty()) out.append(": ");
+  if (!key_path.empty()) out.append(key_path).append(": ");
+  out.append(message);
+  return out;
 }
 
 void Diagnostics::Add(Location location, std::string key_path,
