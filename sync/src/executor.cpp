@@ -125,6 +125,15 @@ asio::awaitable<idaas::Result<std::string>> FindCreatedUser(idaas::Client& clien
   co_return e;
 }
 
+// Removes a deleted object from the mirror.
+void RecordGone(EntityType type, const std::string& id, store::MirrorUpdate* update) {
+  switch (type) {
+    case EntityType::kUser: update->delete_user_ids.push_back(id); break;
+    case EntityType::kOu: update->delete_ou_ids.push_back(id); break;
+    case EntityType::kGroup: update->delete_group_ids.push_back(id); break;
+  }
+}
+
 // The result of executing one operation against IDaaS.
 struct Outcome {
   bool ok = false;
@@ -408,11 +417,23 @@ class Executor::Impl {
         }
         co_return Ok();
       }
-      case OpKind::kOuDelete: {
-        auto r = co_await client_.DeleteOrganizationalUnit(op.target.id);
+      case OpKind::kOuDelete:
+      case OpKind::kUserDelete:
+      case OpKind::kGroupDelete: {
+        const std::string& id = op.target.id;
+        // Plain if/else: GCC 12 evaluates both awaited arms of a nested ?:.
+        idaas::Status r;
+        if (op.kind == OpKind::kOuDelete) {
+          r = co_await client_.DeleteOrganizationalUnit(id);
+        } else if (op.kind == OpKind::kUserDelete) {
+          r = co_await client_.DeleteUser(id);
+        } else {
+          r = co_await client_.DeleteGroup(id);
+        }
+        // Already gone counts as done: a delete is idempotent.
         if (!r && !IsMissing(r.error())) co_return Failed(r.error());
-        update->delete_ou_ids.push_back(op.target.id);
-        update->delete_links.push_back({EntityType::kOu, op.target.key});
+        RecordGone(op.entity, id, update);
+        update->delete_links.push_back({op.entity, op.target.key});
         co_return Ok();
       }
 
@@ -473,8 +494,12 @@ class Executor::Impl {
           ou_ids.push_back(*id);
         }
         bool add = op.kind == OpKind::kUserAddOus;
-        auto r = add ? co_await client_.AddUserToOrganizationalUnits(*user_id, ou_ids)
-                     : co_await client_.RemoveUserFromOrganizationalUnits(*user_id, ou_ids);
+        idaas::Status r;
+        if (add) {
+          r = co_await client_.AddUserToOrganizationalUnits(*user_id, ou_ids);
+        } else {
+          r = co_await client_.RemoveUserFromOrganizationalUnits(*user_id, ou_ids);
+        }
         if (!r) co_return Failed(r.error());
         if (auto u = CurrentUser(*user_id)) {
           if (add) {
@@ -490,8 +515,12 @@ class Executor::Impl {
       case OpKind::kUserEnable:
       case OpKind::kUserDisable: {
         bool enable = op.kind == OpKind::kUserEnable;
-        auto r = enable ? co_await client_.EnableUser(op.target.id)
-                        : co_await client_.DisableUser(op.target.id);
+        idaas::Status r;
+        if (enable) {
+          r = co_await client_.EnableUser(op.target.id);
+        } else {
+          r = co_await client_.DisableUser(op.target.id);
+        }
         if (!r) co_return Failed(r.error());
         if (auto u = CurrentUser(op.target.id)) {
           u->enabled = enable;
@@ -508,13 +537,6 @@ class Executor::Impl {
         if (flags.missing_since_ms || flags.disabled_by_idsync) {
           update->set_link_flags.push_back(flags);
         }
-        co_return Ok();
-      }
-      case OpKind::kUserDelete: {
-        auto r = co_await client_.DeleteUser(op.target.id);
-        if (!r && !IsMissing(r.error())) co_return Failed(r.error());
-        update->delete_user_ids.push_back(op.target.id);
-        update->delete_links.push_back({EntityType::kUser, op.target.key});
         co_return Ok();
       }
       case OpKind::kAdopt: {
@@ -540,13 +562,6 @@ class Executor::Impl {
         }
         co_return Ok();
       }
-      case OpKind::kGroupDelete: {
-        auto r = co_await client_.DeleteGroup(op.target.id);
-        if (!r && !IsMissing(r.error())) co_return Failed(r.error());
-        update->delete_group_ids.push_back(op.target.id);
-        update->delete_links.push_back({EntityType::kGroup, op.target.key});
-        co_return Ok();
-      }
       case OpKind::kGroupAddMembers:
       case OpKind::kGroupRemoveMembers: {
         auto group_id = Resolve(EntityType::kGroup, op.target, &why);
@@ -561,8 +576,12 @@ class Executor::Impl {
         }
         bool add = op.kind == OpKind::kGroupAddMembers;
         if (!user_ids.empty()) {
-          auto r = add ? co_await client_.AddUsersToGroup(*group_id, user_ids)
-                       : co_await client_.RemoveUsersFromGroup(*group_id, user_ids);
+          idaas::Status r;
+          if (add) {
+            r = co_await client_.AddUsersToGroup(*group_id, user_ids);
+          } else {
+            r = co_await client_.RemoveUsersFromGroup(*group_id, user_ids);
+          }
           if (!r) co_return Failed(r.error());
           (add ? update->add_members : update->remove_members)
               .push_back({*group_id, user_ids});
@@ -814,13 +833,6 @@ asio::awaitable<idaas::Status> ReadInto(idaas::Client& client, EntityType type,
   co_return idaas::Status();
 }
 
-void RecordGone(EntityType type, const std::string& id, store::MirrorUpdate* update) {
-  switch (type) {
-    case EntityType::kUser: update->delete_user_ids.push_back(id); break;
-    case EntityType::kOu: update->delete_ou_ids.push_back(id); break;
-    case EntityType::kGroup: update->delete_group_ids.push_back(id); break;
-  }
-}
 
 std::optional<EntityType> ParseEntity(const std::string& name) {
   if (name == "user") return EntityType::kUser;

@@ -1113,6 +1113,9 @@ class Planner {
         missing.push_back(&link);
       }
     }
+    // The member count below walks every cached user: skip it when no OU
+    // is going away, as in almost every cycle.
+    if (missing.empty()) return;
     std::set<std::string> deleting;
     for (const Link* l : missing) deleting.insert(l->idaas_id);
     // Depth in the cached tree, for children-first order.

@@ -259,6 +259,65 @@ TEST_F(SyncE2eTest, TruncatedSourceTripsTheGuardWithNoDeleteOrDisable) {
   for (const auto& [ext, u] : users) EXPECT_EQ(u.at("status").as_string(), "enabled");
 }
 
+TEST_F(SyncE2eTest, DeletesAUserAndAGroupGoneFromTheSource) {
+  WriteConfig("policy: {on_missing: delete, max_deletes: {count: 10, percent: 100}}\n");
+  auto people = People(12);
+  WriteSource(people);
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  people.pop_back();                        // one person leaves
+  for (auto& p : people) p.groups = "staff";  // and the oncall group goes
+  WriteSource(people);
+  ClearRequests();
+  auto r = Idsync({"apply", "--yes"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto log = Requests();
+  EXPECT_EQ(CountAction(log, "DeleteUser"), 1);
+  EXPECT_EQ(CountAction(log, "DeleteGroup"), 1);
+  ExpectConverged(people);
+  auto state = State();
+  ASSERT_EQ(state.at("groups").as_array().size(), 1u);
+  EXPECT_EQ(state.at("groups").as_array()[0].at("groupName").as_string(), "staff");
+  ClearRequests();
+  EXPECT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  EXPECT_EQ(CountWrites(Requests()), 0);  // the mirror recorded both deletes
+}
+
+TEST_F(SyncE2eTest, StatusAndMembershipChangesSendExactlyTheRightCall) {
+  auto people = People(12);
+  WriteSource(people);
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  auto status_of = [&](const std::string& key) {
+    return std::string(UsersByExternalId().at(key).at("status").as_string());
+  };
+
+  people[4].status = "terminated";
+  people[5].groups = "staff;oncall";  // joins oncall
+  WriteSource(people);
+  ClearRequests();
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  auto log = Requests();
+  EXPECT_EQ(CountAction(log, "DisableUser"), 1);
+  EXPECT_EQ(CountAction(log, "EnableUser"), 0);
+  EXPECT_EQ(CountAction(log, "AddUsersToGroup"), 1);
+  EXPECT_EQ(CountAction(log, "RemoveUsersFromGroup"), 0);
+  EXPECT_EQ(status_of(people[4].id), "disabled");
+
+  people[4].status = "active";
+  people[5].groups = "staff";  // leaves oncall
+  WriteSource(people);
+  ClearRequests();
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  log = Requests();
+  EXPECT_EQ(CountAction(log, "EnableUser"), 1);
+  EXPECT_EQ(CountAction(log, "DisableUser"), 0);
+  EXPECT_EQ(CountAction(log, "RemoveUsersFromGroup"), 1);
+  EXPECT_EQ(CountAction(log, "AddUsersToGroup"), 0);
+  EXPECT_EQ(status_of(people[4].id), "enabled");
+  ClearRequests();
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  EXPECT_EQ(CountWrites(Requests()), 0);
+}
+
 TEST_F(SyncE2eTest, EmptySourceIsRefused) {
   auto people = People(10);
   WriteSource(people);
