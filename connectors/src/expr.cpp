@@ -1,3 +1,4 @@
+#include <charconv>
 #include "expr.h"
 
 #include <boost/regex.hpp>
@@ -574,12 +575,16 @@ class Parser {
       return false;
     }
     if (f.kind == FilterKind::kTruncate) {
+      // from_chars, not stoul: a non-number here is a config error to
+      // report, never an exception.
       const std::string& a = f.args[0];
-      if (a.empty() || a.size() > 6 || a[0] == '-') {
+      unsigned long n = 0;
+      auto [end, ec] = std::from_chars(a.data(), a.data() + a.size(), n);
+      if (ec != std::errc() || end != a.data() + a.size() || n == 0 || n > 999999) {
         Fail(arg_pos[0], "truncate needs a length between 1 and 999999");
         return false;
       }
-      f.n = std::stoul(a);
+      f.n = n;
       if (f.n == 0) {
         Fail(arg_pos[0], "truncate needs a length between 1 and 999999");
         return false;

@@ -127,6 +127,10 @@ TEST_F(ExprTest, CompileErrorsNameTheColumn) {
   EXPECT_EQ(Error("{if a}x"), "1: '{if}' without '{end}'");
   EXPECT_EQ(Error("{else}"), "1: '{else}' without a matching '{if}'");
   EXPECT_EQ(Error("{x | split('')}"), "12: split needs a non-empty separator");
+  // Found by fuzz_expr: a non-number length used to throw out of the compiler.
+  EXPECT_EQ(Error("{x | truncate('#')}"), "15: truncate needs a length between 1 and 999999");
+  EXPECT_EQ(Error("{x | truncate('12x')}"), "15: truncate needs a length between 1 and 999999");
+  EXPECT_EQ(Error("{x | truncate(0)}"), "15: truncate needs a length between 1 and 999999");
   EXPECT_EQ(Error("{'abc}"), "2: unterminated string literal");
   EXPECT_EQ(Error("ä{x | nope}"), "7: unknown filter 'nope'");
   EXPECT_EQ(Error("status = 'x'", Expr::Mode::kCondition), "8: unexpected '=' in condition");
