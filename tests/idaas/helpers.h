@@ -180,6 +180,8 @@ class ScriptedServer {
     return arrivals_;
   }
   int accepted() const { return accepted_; }
+  // Connections the server has closed after answering (close_after_response).
+  int closed() const { return closed_; }
   std::atomic<bool> close_after_response{false};
 
   static Response Json(int status, const std::string& body) {
@@ -235,6 +237,7 @@ class ScriptedServer {
                                socket->shutdown(tcp::socket::shutdown_both,
                                                 ignored);
                                socket->close(ignored);
+                               ++closed_;
                                return;
                              }
                              Serve(socket);
@@ -249,6 +252,7 @@ class ScriptedServer {
   std::mutex mu_;
   std::vector<Arrival> arrivals_;
   std::atomic<int> accepted_{0};
+  std::atomic<int> closed_{0};
 };
 
 inline Options ScriptedOptions(const std::string& url) {
