@@ -209,6 +209,14 @@ bool ValidListen(const std::string& s) {
   return std::stoi(port) <= 65535;
 }
 
+bool IsLoopbackListen(const std::string& s) {
+  std::string host = s.substr(0, s.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 void ParseDaemon(const YAML::Node& node, const std::string& file,
                  const LoadOptions& options, Diagnostics* d, DaemonConfig* c) {
   MapReader r(node, "daemon", file, d);
@@ -225,6 +233,14 @@ void ParseDaemon(const YAML::Node& node, const std::string& file,
                                   c->admin_listen + "'");
   }
   c->admin_token = ReadSecret(r, "admin_token", false, options);
+  // Anyone who reaches the endpoint can start cycles and read the status:
+  // beyond loopback it must ask for a token.
+  if (!c->admin_listen.empty() && ValidListen(c->admin_listen) &&
+      !IsLoopbackListen(c->admin_listen) && c->admin_token.reference().empty()) {
+    r.Problem("admin_listen", "'" + c->admin_listen +
+                                  "' is not a loopback address: set daemon.admin_token "
+                                  "too (the probes /healthz and /readyz stay open)");
+  }
   c->shutdown_grace = r.Duration("shutdown_grace", c->shutdown_grace);
   c->report_dir = r.Path("report_dir", c->report_dir);
   r.Finish();

@@ -31,6 +31,8 @@ class Connector {
   virtual std::optional<ReadError> Read(SnapshotBuilder* b) = 0;
   // For SourceSnapshot::description, e.g. "csv:/data/people.csv".
   virtual std::string Describe() const = 0;
+  // The local file it reads, resolved; "" when it reads over the network.
+  virtual std::string LocalFile() const = 0;
 };
 
 using ConnectorFactory = std::function<std::unique_ptr<Connector>()>;

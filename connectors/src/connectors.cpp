@@ -238,6 +238,16 @@ void ValidateConfig(const config::Config& cfg, config::Diagnostics* diags) {
   Prepare(cfg, diags, &p);
 }
 
+std::vector<std::string> SourceFiles(const config::Config& cfg) {
+  Prepared p;
+  config::Diagnostics diags;
+  if (!Prepare(cfg, &diags, &p)) return {};
+  std::vector<std::string> files;
+  if (auto f = p.connector->LocalFile(); !f.empty()) files.push_back(std::move(f));
+  if (p.opts.ou_from == "id_parent" && !p.opts.ou_file.empty()) files.push_back(p.opts.ou_file);
+  return files;
+}
+
 Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg) {
   try {
     Prepared p;

@@ -138,6 +138,8 @@ class CsvConnector : public Connector {
     return std::nullopt;
   }
 
+  std::string LocalFile() const override { return path_; }
+
   std::string Describe() const override { return "csv:" + path_; }
 
  private:

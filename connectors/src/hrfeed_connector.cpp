@@ -147,6 +147,8 @@ class HrFeedConnector : public Connector {
     return std::nullopt;
   }
 
+  std::string LocalFile() const override { return path_; }
+
   std::string Describe() const override { return "hrfeed:" + (path_.empty() ? url_ : path_); }
 
  private:

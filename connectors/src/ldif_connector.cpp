@@ -186,6 +186,8 @@ class LdifConnector : public Connector {
     return std::nullopt;
   }
 
+  std::string LocalFile() const override { return path_; }
+
   std::string Describe() const override { return "ldif:" + path_; }
 
  private:

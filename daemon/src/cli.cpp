@@ -15,6 +15,7 @@
 
 #include "check_config.h"
 #include "engine.h"
+#include "run.h"
 #include "idsync/config/config.h"
 #include "idsync/connectors/connectors.h"
 #include "idsync/daemon/logging.h"
@@ -52,14 +53,6 @@ void AddCommonOptions(CLI::App* cmd, GlobalOptions* g) {
   cmd->add_option("--log-format", g->log_format,
                   "Log format, overriding the config")
       ->check(CLI::IsMember({"text", "json"}));
-}
-
-// A subcommand whose engine is not part of this build says so and fails: it
-// must never look like it did its job.
-int NotBuilt(const char* command, const char* needs) {
-  std::fprintf(stderr, "idsync %s: not available in this build yet (%s)\n",
-               command, needs);
-  return kError;
 }
 
 // Asks on the terminal before applying; without a terminal, --yes is needed
@@ -190,7 +183,13 @@ int Main(int argc, char** argv) {
     int rc = CheckConfig(opts, std::cout, std::cerr);
     return rc;
   }
-  if (run->parsed()) return NotBuilt("run", "needs the daemon loop");
+  if (run->parsed()) {
+    RunOptions run_options;
+    run_options.config_path = g.config;
+    run_options.log_level = g.log_level.empty() && g.verbosity > 0 ? EffectiveLevel(g, "") : g.log_level;
+    run_options.log_format = g.log_format;
+    return RunDaemon(run_options);
+  }
 
   // Every other command needs a valid configuration.
   config::Diagnostics diags;

@@ -46,51 +46,38 @@ std::string Outcome(int exit_code) {
   }
 }
 
-std::string GuardsJson(const sync::Plan& plan) {
-  boost::json::array arr;
-  for (const auto& g : plan.guards) {
-    boost::json::object o;
-    o["name"] = g.name;
-    o["tripped"] = g.tripped;
-    o["value"] = g.value;
-    o["limit"] = g.limit;
-    o["message"] = g.message;
-    arr.push_back(std::move(o));
-  }
-  return boost::json::serialize(arr);
-}
-
-// Everything a cycle holds open: the store (and its writer lock), the I/O
-// context and the client.
-struct Session {
-  std::unique_ptr<store::Store> store;
-  asio::io_context io;
-  std::unique_ptr<idaas::Client> client;
-
-  bool Open(const config::Config& cfg, std::string* error) {
-    std::filesystem::path db(cfg.store.path);
-    std::error_code ec;
-    if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path(), ec);
-    auto opened = store::Store::Open(cfg.store.path);
-    if (!opened) {
-      *error = opened.error().message;
-      return false;
-    }
-    store = std::move(*opened);
-    auto created = idaas::Client::Create(io.get_executor(), idaas::OptionsFromConfig(cfg.idaas));
-    if (!created) {
-      *error = "IDaaS client: " + created.error().ToString();
-      return false;
-    }
-    client = std::move(*created);
-    return true;
-  }
-  ~Session() {
-    if (client) client->Shutdown();
-  }
-};
 
 }  // namespace
+
+std::unique_ptr<Session> Session::Create(const config::Config& cfg, std::string* error) {
+  std::unique_ptr<Session> s(new Session());
+  auto created = idaas::Client::Create(s->io_.get_executor(), idaas::OptionsFromConfig(cfg.idaas));
+  if (!created) {
+    *error = "IDaaS client: " + created.error().ToString();
+    return nullptr;
+  }
+  s->client_ = std::move(*created);
+  return s;
+}
+
+Session::~Session() {
+  store_.reset();
+  if (client_) client_->Shutdown();
+}
+
+bool Session::OpenStore(const config::Config& cfg, std::string* error) {
+  if (store_) return true;
+  std::filesystem::path db(cfg.store.path);
+  std::error_code ec;
+  if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path(), ec);
+  auto opened = store::Store::Open(cfg.store.path);
+  if (!opened) {
+    *error = opened.error().message;
+    return false;
+  }
+  store_ = std::move(*opened);
+  return true;
+}
 
 std::string Rfc3339(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
@@ -134,13 +121,26 @@ sync::ReportInput CycleResult::ReportInputFor(const config::Config& cfg) const {
   return in;
 }
 
-CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options) {
+CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Session* session) {
   CycleResult result;
   auto log = spdlog::get("idsync");
-  Session s;
-  if (!s.Open(cfg, &result.error)) return result;
+  std::unique_ptr<Session> own;
+  if (session == nullptr) {
+    own = Session::Create(cfg, &result.error);
+    if (!own) return result;
+    session = own.get();
+  }
+  if (!session->OpenStore(cfg, &result.error)) return result;
+  struct StoreCloser {
+    Session* s;
+    ~StoreCloser() { s->CloseStore(); }
+  } closer{session};
+  store::Store& st = *session->store();
+  idaas::Client& client = session->client();
+  asio::io_context& io = session->io();
+
   int64_t started = NowMs();
-  auto run = s.store->BeginRun(options.command, started);
+  auto run = st.BeginRun(options.command, started);
   if (run) result.run_id = *run;
   auto finish = [&](int exit_code, const std::string& error) {
     result.exit_code = exit_code;
@@ -159,10 +159,11 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options) {
                          sync::OpResultStatusName(st)];
       }
     }
-    summary.guards = GuardsJson(result.plan);
+    summary.guards = sync::GuardsJson(result.plan.guards);
     if (!error.empty()) summary.counts["error"] = 1;
-    (void)s.store->FinishRun(result.run_id, summary, NowMs());
-    if (!error.empty()) (void)s.store->SetMeta("last_error", error);
+    (void)st.FinishRun(result.run_id, summary, NowMs());
+    if (!error.empty()) (void)st.SetMeta("last_error", error);
+    if (auto counts = st.Counts()) result.journal = counts->journal;
   };
 
   // 1. The source, complete or not at all.
@@ -171,6 +172,11 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options) {
     finish(1, "reading the source failed: " + snapshot.error().message);
     return result;
   }
+  result.source_read = true;
+  result.source_users = static_cast<int64_t>(snapshot->users.size());
+  result.source_ous = static_cast<int64_t>(snapshot->ous.size());
+  result.source_groups = static_cast<int64_t>(snapshot->groups.size());
+  result.source_rejected = static_cast<int64_t>(snapshot->rejected.size());
 
   // 2. Whatever an earlier run left in flight is resolved before planning.
   sync::ExecutorOptions exec_options;
@@ -178,7 +184,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options) {
   exec_options.instance_id = cfg.idaas.instance_id;
   exec_options.stop = options.stop;
   exec_options.on_progress = options.on_progress;
-  auto recovered = idaas::RunSync(s.io, sync::Executor::Recover(*s.store, *s.client, exec_options));
+  auto recovered = idaas::RunSync(io, sync::Executor::Recover(st, client, exec_options));
   if (recovered.unresolved > 0) {
     finish(1, "cannot resolve " + std::to_string(recovered.unresolved) +
                   " operation(s) left in flight by an earlier run (" + recovered.first_error +
@@ -191,7 +197,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options) {
   }
 
   // 3. The scope, every cycle: writes are confined to it.
-  auto scope = idaas::RunSync(s.io, s.client->GetApplicationProvisioningScope());
+  auto scope = idaas::RunSync(io, client.GetApplicationProvisioningScope());
   if (!scope) {
     finish(1, "GetApplicationProvisioningScope failed: " + scope.error().ToString());
     return result;
@@ -200,7 +206,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options) {
 
   // 4. The cache: refreshed when never filled, stale, asked for, or when the
   // scope changed since it was filled.
-  auto state = s.store->LoadState();
+  auto state = st.LoadState();
   if (!state) {
     finish(1, "loading the cache failed: " + state.error().message);
     return result;
@@ -210,13 +216,13 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options) {
                now - state->last_full_refresh_ms >= cfg.store.full_refresh_interval.count();
   if (options.force_refresh || stale || state->scope != current_scope) {
     if (log) log->info("refreshing the cache of the provisioning scope");
-    auto refreshed = store::FullRefreshSync(s.io, *s.store, *s.client, now);
+    auto refreshed = store::FullRefreshSync(io, st, client, now);
     if (!refreshed) {
       finish(1, "refreshing the cache failed: " + refreshed.error().message);
       return result;
     }
     result.refreshed = true;
-    state = s.store->LoadState();
+    state = st.LoadState();
     if (!state) {
       finish(1, "loading the cache failed: " + state.error().message);
       return result;
@@ -237,8 +243,8 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options) {
     finish(1, "cancelled: nothing was applied");
     return result;
   }
-  sync::Executor executor(*s.store, *s.client, *state, exec_options);
-  result.applied = idaas::RunSync(s.io, executor.Apply(result.plan, result.run_id));
+  sync::Executor executor(st, client, *state, exec_options);
+  result.applied = idaas::RunSync(io, executor.Apply(result.plan, result.run_id));
   result.did_apply = true;
   int code = result.applied.failed > 0 || result.applied.not_run > 0 ? 4 : tripped ? 3 : 0;
   std::string error;
@@ -248,13 +254,13 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options) {
 }
 
 int RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err) {
-  Session s;
   std::string error;
-  if (!s.Open(cfg, &error)) {
+  auto s = Session::Create(cfg, &error);
+  if (!s || !s->OpenStore(cfg, &error)) {
     err << "idsync refresh: " << error << "\n";
     return 1;
   }
-  auto refreshed = store::FullRefreshSync(s.io, *s.store, *s.client, NowMs());
+  auto refreshed = store::FullRefreshSync(s->io(), *s->store(), s->client(), NowMs());
   if (!refreshed) {
     err << "idsync refresh: " << refreshed.error().message
         << " (the previous cache is unchanged)\n";

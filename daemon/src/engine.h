@@ -7,16 +7,52 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include <boost/asio/io_context.hpp>
 
 #include "idsync/config/config.h"
 #include "idsync/sync/executor.h"
 #include "idsync/sync/plan.h"
 #include "idsync/sync/report.h"
 
+namespace idsync::store {
+class Store;
+}
+namespace idsync::idaas {
+class Client;
+struct ClientStats;
+}
+
 namespace idsync::daemon {
+
+// What a cycle holds: the I/O context and the IDaaS client (kept across the
+// daemon's cycles, so connections and the token are reused) and the store,
+// whose writer lock is held only while a cycle runs so that `idsync plan`
+// works between the daemon's cycles.
+class Session {
+ public:
+  // Creates the client; the store is opened by each cycle.
+  static std::unique_ptr<Session> Create(const config::Config& cfg, std::string* error);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  bool OpenStore(const config::Config& cfg, std::string* error);
+  void CloseStore() { store_.reset(); }
+  store::Store* store() { return store_.get(); }
+  idaas::Client& client() { return *client_; }
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  Session() = default;
+  boost::asio::io_context io_;
+  std::unique_ptr<idaas::Client> client_;
+  std::unique_ptr<store::Store> store_;
+};
 
 struct CycleOptions {
   bool apply = false;
@@ -37,13 +73,20 @@ struct CycleResult {
   bool did_apply = false;
   bool refreshed = false;
   int64_t run_id = 0;
+  // What the source held (set once it was read).
+  bool source_read = false;
+  int64_t source_users = 0, source_ous = 0, source_groups = 0, source_rejected = 0;
+  // Journal entries by state after the cycle (empty if the store was not open).
+  std::map<std::string, int64_t> journal;
   // Rendered by Report().
   sync::ReportInput ReportInputFor(const config::Config& cfg) const;
 };
 
 // Runs one cycle. Never throws for operational failures: they become
-// exit_code 1 with `error` saying what failed.
-CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options);
+// exit_code 1 with `error` saying what failed. With a session (the daemon),
+// its client is reused and its store is opened for the cycle and closed after.
+CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options,
+                     Session* session = nullptr);
 
 // `idsync refresh`: re-reads the whole scope into the cache.
 int RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err);

@@ -20,6 +20,20 @@ namespace {
 
 namespace json = boost::json;
 
+json::array GuardsArray(const std::vector<GuardVerdict>& guards) {
+  json::array out;
+  for (const auto& g : guards) {
+    json::object o;
+    o["name"] = g.name;
+    o["tripped"] = g.tripped;
+    o["value"] = g.value;
+    o["limit"] = g.limit;
+    o["message"] = g.message;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 const OpResult* ResultOf(const ReportInput& in, const Operation& op) {
   auto it = in.results.find(op.id);
   return it == in.results.end() ? nullptr : &it->second;
@@ -281,17 +295,7 @@ std::string RenderJson(const ReportInput& in) {
   summary["guards_tripped"] = std::move(tripped);
   root["summary"] = std::move(summary);
 
-  json::array guards;
-  for (const auto& g : p.guards) {
-    json::object o;
-    o["name"] = g.name;
-    o["tripped"] = g.tripped;
-    o["value"] = g.value;
-    o["limit"] = g.limit;
-    o["message"] = g.message;
-    guards.push_back(std::move(o));
-  }
-  root["guards"] = std::move(guards);
+  root["guards"] = GuardsArray(p.guards);
 
   json::array operations;
   for (const auto& op : p.operations) operations.push_back(OpJson(in, op));
@@ -648,6 +652,10 @@ std::string Render(const std::string& format, const ReportInput& in) {
   if (format == "csv") return RenderCsv(in);
   if (format == "html") return RenderHtml(in);
   return RenderText(in);
+}
+
+std::string GuardsJson(const std::vector<GuardVerdict>& guards) {
+  return json::serialize(GuardsArray(guards));
 }
 
 }  // namespace idsync::sync

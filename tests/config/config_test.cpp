@@ -261,6 +261,16 @@ TEST_F(ConfigTest, AdminListenIsChecked) {
   EXPECT_EQ(Only().key_path, "daemon.admin_listen");
 }
 
+TEST_F(ConfigTest, AdminListenBeyondLoopbackNeedsAToken) {
+  Parse(ValidYaml() + "daemon:\n  admin_listen: 0.0.0.0:9464\n");
+  EXPECT_EQ(Only().key_path, "daemon.admin_listen");
+  EXPECT_NE(Only().message.find("admin_token"), std::string::npos) << Only().message;
+  for (const char* loopback : {"127.0.0.1:9464", "[::1]:9464", "localhost:9464", "127.0.0.2:0"}) {
+    Parse(ValidYaml() + "daemon:\n  admin_listen: \"" + loopback + "\"\n");
+    EXPECT_TRUE(diags_.empty()) << loopback;
+  }
+}
+
 TEST_F(ConfigTest, EveryProblemIsReportedAtOnceInLineOrder) {
   Parse(R"(idaas:
   endpoint: https://eiam.example.com

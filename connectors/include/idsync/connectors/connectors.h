@@ -57,6 +57,11 @@ void ValidateConfig(const config::Config& cfg, config::Diagnostics* diags);
 // an error whose message lists the problems.
 Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg);
 
+// The local files a cycle reads (the source file, a departments file), with
+// relative paths resolved; what the daemon watches for changes. Empty when
+// the config is invalid or the source is read over the network.
+std::vector<std::string> SourceFiles(const config::Config& cfg);
+
 // The registered connector type names, sorted (for --help and docs).
 std::vector<std::string> RegisteredTypes();
 

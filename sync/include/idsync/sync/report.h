@@ -46,6 +46,11 @@ std::string Render(const std::string& format, const ReportInput& in);
 // this as the operation's journal payload.
 std::string OperationJson(const Operation& op);
 
+// The guard verdicts as the JSON report writes them: an array of
+// {name, tripped, value, limit, message}. Also used by run history and the
+// daemon's status.
+std::string GuardsJson(const std::vector<GuardVerdict>& guards);
+
 // "in_sync", "changes_pending", "blocked" for a plan; "converged",
 // "partial" (some failed), "blocked" for an applied one.
 std::string ReportStatus(const ReportInput& in);
