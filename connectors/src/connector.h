@@ -51,7 +51,8 @@ std::unique_ptr<Connector> MakeHrFeedConnector();
 // Reads a path option, resolving a relative path against the config file's
 // folder, and checks that the file exists when `must_exist`.
 std::string ReadPath(config::MapReader& r, const std::string& key, bool required,
-                     const SourceOptions& opts, bool must_exist = true);
+                     const SourceOptions& opts, bool must_exist = true,
+                     bool data_file = false);
 
 // ous.from: id_parent — reads the departments CSV file into b.
 std::optional<ReadError> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder* b);

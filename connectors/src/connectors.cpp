@@ -34,13 +34,15 @@ std::vector<std::string> RegisteredTypes() {
 }
 
 std::string ReadPath(config::MapReader& r, const std::string& key, bool required,
-                     const SourceOptions& opts, bool must_exist) {
+                     const SourceOptions& opts, bool must_exist, bool data_file) {
   std::string s = r.String(key, "", required);
   if (s.empty()) return s;
   std::filesystem::path p(s);
   if (p.is_relative() && !opts.config_dir.empty()) p = std::filesystem::path(opts.config_dir) / p;
   std::string full = p.lexically_normal().string();
-  if (must_exist) {
+  // Data files may be missing when the daemon starts (files_must_exist);
+  // a CA file or the like may not.
+  if (must_exist && (!data_file || opts.files_must_exist)) {
     struct stat st {};
     if (::stat(full.c_str(), &st) != 0) {
       r.Problem(key, "file not found: " + full);
@@ -123,11 +125,13 @@ struct Prepared {
   Mapping mapping;
 };
 
-bool Prepare(const config::Config& cfg, config::Diagnostics* diags, Prepared* out) {
+bool Prepare(const config::Config& cfg, config::Diagnostics* diags, Prepared* out,
+             bool files_must_exist = true) {
   size_t before = diags->size();
   const config::SourceConfig& src = cfg.source;
   std::string file = src.file.empty() ? cfg.file : src.file;
   SourceOptions& o = out->opts;
+  o.files_must_exist = files_must_exist;
   o.type = src.type;
   o.config_file = file;
   o.config_dir = file.empty() ? std::string() : std::filesystem::path(file).parent_path().string();
@@ -175,7 +179,7 @@ bool Prepare(const config::Config& cfg, config::Diagnostics* diags, Prepared* ou
         o.ou_separator = u.String("separator", "/");
         if (o.ou_separator.empty()) u.Problem("separator", "must not be empty");
       } else if (o.ou_from == "id_parent") {
-        o.ou_file = ReadPath(u, "file", true, o);
+        o.ou_file = ReadPath(u, "file", true, o, true, /*data_file=*/true);
         o.ou_id = u.String("id", o.ou_id);
         o.ou_parent = u.String("parent", o.ou_parent);
         o.ou_name = u.String("name", o.ou_name);
@@ -233,15 +237,16 @@ bool Prepare(const config::Config& cfg, config::Diagnostics* diags, Prepared* ou
 
 }  // namespace
 
-void ValidateConfig(const config::Config& cfg, config::Diagnostics* diags) {
+void ValidateConfig(const config::Config& cfg, config::Diagnostics* diags,
+                    const ValidateOptions& options) {
   Prepared p;
-  Prepare(cfg, diags, &p);
+  Prepare(cfg, diags, &p, options.files_must_exist);
 }
 
 std::vector<std::string> SourceFiles(const config::Config& cfg) {
   Prepared p;
   config::Diagnostics diags;
-  if (!Prepare(cfg, &diags, &p)) return {};
+  if (!Prepare(cfg, &diags, &p, /*files_must_exist=*/false)) return {};
   std::vector<std::string> files;
   if (auto f = p.connector->LocalFile(); !f.empty()) files.push_back(std::move(f));
   if (p.opts.ou_from == "id_parent" && !p.opts.ou_file.empty()) files.push_back(p.opts.ou_file);

@@ -81,7 +81,7 @@ class CsvConnector : public Connector {
 
   void Configure(config::MapReader& r, SourceOptions* o, config::Diagnostics*) override {
     opts_ = o;
-    path_ = ReadPath(r, "path", true, *o);
+    path_ = ReadPath(r, "path", true, *o, true, /*data_file=*/true);
     config::Diagnostics ignored;  // problems with these keys are reported by Prepare
     config::MapReader c(r.Raw("csv"), "source.csv", o->config_file, &ignored);
     header_ = c.Bool("header", true);

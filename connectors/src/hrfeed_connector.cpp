@@ -19,7 +19,7 @@ class HrFeedConnector : public Connector {
     opts_ = o;
     diags_ = diags;
     bool has_url = r.Has("url");
-    path_ = ReadPath(r, "path", false, *o);
+    path_ = ReadPath(r, "path", false, *o, true, /*data_file=*/true);
     if (has_url) url_ = r.Url("url", false);
     if (path_.empty() && url_.empty()) {
       r.Problem("path", "one of source.path or source.url is required");

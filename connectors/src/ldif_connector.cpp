@@ -65,7 +65,7 @@ class LdifConnector : public Connector {
 
   void Configure(config::MapReader& r, SourceOptions* o, config::Diagnostics* diags) override {
     opts_ = o;
-    path_ = ReadPath(r, "path", true, *o);
+    path_ = ReadPath(r, "path", true, *o, true, /*data_file=*/true);
     config::MapReader lr(r.Raw("ldif"), "source.ldif", o->config_file, diags);
     user_classes_ = lr.StringList("user_object_classes", {"inetOrgPerson"});
     ou_classes_ = lr.StringList("ou_object_classes", {"organizationalUnit"});

@@ -25,6 +25,8 @@ struct SourceOptions {
   std::string type;
   std::string config_file;
   std::string config_dir;
+  // False when validating a daemon's config: its source file may appear later.
+  bool files_must_exist = true;
   size_t max_field_bytes = 64 * 1024;
   // users
   std::string user_key;     // attribute holding the stable source key

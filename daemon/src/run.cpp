@@ -194,7 +194,9 @@ class Daemon {
 std::shared_ptr<config::Config> Daemon::LoadConfig(std::vector<std::string>* problems) {
   config::Diagnostics diags;
   auto cfg = std::make_shared<config::Config>(config::Load(options_.config_path, &diags));
-  if (diags.empty()) connectors::ValidateConfig(*cfg, &diags);
+  connectors::ValidateOptions source_checks;
+  source_checks.files_must_exist = false;
+  if (diags.empty()) connectors::ValidateConfig(*cfg, &diags, source_checks);
   if (diags.empty()) return cfg;
   for (const auto& p : diags.Sorted()) problems->push_back(p.ToString());
   return nullptr;

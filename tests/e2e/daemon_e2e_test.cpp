@@ -196,6 +196,32 @@ TEST_F(DaemonE2eTest, FirstCycleConvergesAndSourceEditsAreAppliedWithinSeconds) 
   EXPECT_EQ(daemon.process().Wait(20s), 0) << daemon.Stderr();
 }
 
+TEST_F(DaemonE2eTest, StartsBeforeItsSourceFileExistsAndSyncsWhenItAppears) {
+  // A sidecar's producer may write the export after idsync starts.
+  WriteDaemonConfig();
+  DaemonProcess daemon(config_);
+  ASSERT_TRUE(daemon.WaitForAdmin()) << daemon.Stderr();
+  auto first = daemon.WaitForCycle(1);
+  EXPECT_EQ(first.at("outcome").as_string(), "error");
+  EXPECT_NE(first.at("error").as_string().find("people.csv"), std::string::npos)
+      << first.at("error").as_string();
+  auto ready = daemon.Get("/readyz", false);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_NE(ready->body.find("people.csv"), std::string::npos) << ready->body;
+  EXPECT_EQ(daemon.Get("/healthz", false)->status, 200);
+
+  auto people = People(8);
+  WriteSource(people);
+  auto second = daemon.WaitForCycle(2);
+  EXPECT_EQ(second.at("trigger").as_string(), "source_change");
+  EXPECT_EQ(second.at("outcome").as_string(), "ok") << daemon.Stderr();
+  ExpectConverged(people);
+  EXPECT_EQ(daemon.Get("/readyz", false)->status, 200);
+  EXPECT_EQ(daemon.Status().at("consecutive_failures").as_int64(), 0);
+  daemon.process().Signal(SIGTERM);
+  EXPECT_EQ(daemon.process().Wait(20s), 0);
+}
+
 TEST_F(DaemonE2eTest, SighupReloadsAValidConfigAndKeepsTheOldOneOnAnInvalidOne) {
   auto people = People(10);
   WriteSource(people);

@@ -49,7 +49,14 @@ class Result {
 // cfg.mapping, appending every problem to diags (file:line:col and key path).
 // Used by `idsync check-config`. Secrets referenced by the source options are
 // resolved (so a missing env variable is reported here).
-void ValidateConfig(const config::Config& cfg, config::Diagnostics* diags);
+struct ValidateOptions {
+  // The daemon starts without its source file (a sidecar's producer may not
+  // have written it yet): a missing file is then a failed cycle, not a
+  // config error.
+  bool files_must_exist = true;
+};
+void ValidateConfig(const config::Config& cfg, config::Diagnostics* diags,
+                    const ValidateOptions& options = {});
 
 // Reads the whole source and maps it. Either a complete snapshot (records
 // that failed parsing, mapping or validation are in snapshot.rejected) or an
