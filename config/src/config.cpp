@@ -232,7 +232,9 @@ void ParseDaemon(const YAML::Node& node, const std::string& file,
     r.Problem("admin_listen", "must be HOST:PORT, e.g. 127.0.0.1:9464, got '" +
                                   c->admin_listen + "'");
   }
-  c->admin_token = ReadSecret(r, "admin_token", false, options);
+  LoadOptions token_options = options;
+  token_options.resolve_secrets = options.resolve_secrets && options.resolve_admin_token;
+  c->admin_token = ReadSecret(r, "admin_token", false, token_options);
   // Anyone who reaches the endpoint can start cycles and read the status:
   // beyond loopback it must ask for a token.
   if (!c->admin_listen.empty() && ValidListen(c->admin_listen) &&

@@ -193,7 +193,9 @@ int Main(int argc, char** argv) {
 
   // Every other command needs a valid configuration.
   config::Diagnostics diags;
-  config::Config cfg = config::Load(g.config, &diags);
+  config::LoadOptions load_options;
+  load_options.resolve_admin_token = false;  // only the daemon serves the admin endpoint
+  config::Config cfg = config::Load(g.config, &diags, load_options);
   if (diags.empty()) connectors::ValidateConfig(cfg, &diags);
   if (!diags.empty()) {
     for (const auto& p : diags.Sorted()) std::cerr << p.ToString() << "\n";

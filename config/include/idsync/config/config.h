@@ -136,6 +136,10 @@ struct LoadOptions {
   // Resolve secrets (env/file/credential). check-config and every command
   // that talks to IDaaS resolve them; tests may turn it off.
   bool resolve_secrets = true;
+  // daemon.admin_token matters only to `idsync run` (and check-config, which
+  // vets the daemon's config); one-off commands leave it unresolved so that
+  // they work without the daemon's credentials.
+  bool resolve_admin_token = true;
 };
 
 // Parses and validates `path`. Every problem found goes to `diags`; the
