@@ -129,7 +129,8 @@ def check(unit_path, idsync, max_exposure, analyze, tmp):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--idsync", required=True, help="the built idsync binary")
+    parser.add_argument("--idsync", required=True, type=os.path.abspath,
+                        help="the built idsync binary")
     parser.add_argument("--max-exposure", type=float, default=2.0)
     parser.add_argument("units", nargs="+")
     args = parser.parse_args()
