@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -521,21 +522,10 @@ void Daemon::CycleDone(CycleResult result, std::string trigger, int64_t started_
 
 void Daemon::ScheduleNext() {
   const auto& d = cfg_->daemon;
-  auto wait = std::chrono::duration_cast<milliseconds>(d.interval);
-  if (status_.consecutive_failures > 0) {
-    // A failing cycle waits longer each time (twice the interval, four
-    // times, ...) up to failure_backoff_max, so that an outage is not
-    // hammered; a trigger still starts a cycle at once.
-    auto cap = std::max(std::chrono::duration_cast<milliseconds>(d.failure_backoff_max), wait);
-    for (int i = 0; i < status_.consecutive_failures && wait < cap; ++i) wait *= 2;
-    wait = std::min(wait, cap);
-  }
-  if (d.jitter_percent > 0) {
-    std::uniform_real_distribution<double> spread(-d.jitter_percent / 100.0,
-                                                   d.jitter_percent / 100.0);
-    wait += milliseconds(static_cast<int64_t>(static_cast<double>(wait.count()) * spread(rng_)));
-  }
-  wait = std::max(wait, milliseconds(100));
+  auto wait = NextCycleWait(std::chrono::duration_cast<milliseconds>(d.interval), d.jitter_percent,
+                            status_.consecutive_failures,
+                            std::chrono::duration_cast<milliseconds>(d.failure_backoff_max),
+                            std::uniform_real_distribution<double>(0, 1)(rng_));
   status_.next_cycle_ms = NowMs() + wait.count();
   SetStatusLine();
   cycle_timer_.expires_after(wait);
@@ -703,6 +693,9 @@ AdminResponse Daemon::HandleAdmin(const AdminRequest& request) {
 }  // namespace
 
 int RunDaemon(const RunOptions& options) {
+  // The state database and the reports hold personal data: owner-only,
+  // whatever umask the container runtime or init system left us.
+  ::umask(077);
   Daemon daemon(options);
   return daemon.Run();
 }

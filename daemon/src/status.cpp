@@ -1,5 +1,6 @@
 #include "status.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
@@ -303,6 +304,25 @@ std::string RenderStatusJson(const DaemonStatus& s, int64_t now_ms) {
   for (const auto& [t, n] : s.triggers) triggers[t] = n;
   o["triggers"] = std::move(triggers);
   return json::serialize(o) + "\n";
+}
+
+std::chrono::milliseconds NextCycleWait(std::chrono::milliseconds interval, double jitter_percent,
+                                        int consecutive_failures,
+                                        std::chrono::milliseconds backoff_max, double unit_random) {
+  auto wait = interval;
+  if (consecutive_failures > 0) {
+    // A failing cycle waits longer each time, so that an outage is not
+    // hammered; a trigger still starts a cycle at once.
+    auto cap = std::max(backoff_max, interval);
+    for (int i = 0; i < consecutive_failures && wait < cap; ++i) wait *= 2;
+    wait = std::min(wait, cap);
+  }
+  if (jitter_percent > 0) {
+    double spread = (unit_random * 2 - 1) * jitter_percent / 100.0;
+    wait += std::chrono::milliseconds(
+        static_cast<int64_t>(static_cast<double>(wait.count()) * spread));
+  }
+  return std::max(wait, std::chrono::milliseconds(100));
 }
 
 std::string StatusLine(const DaemonStatus& s, int64_t now_ms) {

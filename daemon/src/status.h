@@ -3,6 +3,7 @@
 // Owned by the daemon's control thread; rendering is pure.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -67,6 +68,14 @@ std::string RenderStatusJson(const DaemonStatus& status, int64_t now_ms);
 
 // Adds the counters of `from` to `into` (a client replaced after a reload).
 void AccumulateStats(idaas::ClientStats* into, const idaas::ClientStats& from);
+
+// How long to wait before the next scheduled cycle: the interval, doubled
+// per consecutive failed cycle up to max(backoff_max, interval), then spread
+// by ±jitter_percent; `unit_random` in [0, 1) picks the spread. Never less
+// than 100 ms.
+std::chrono::milliseconds NextCycleWait(std::chrono::milliseconds interval, double jitter_percent,
+                                        int consecutive_failures,
+                                        std::chrono::milliseconds backoff_max, double unit_random);
 
 // The systemd STATUS= line for the last cycle.
 std::string StatusLine(const DaemonStatus& status, int64_t now_ms);
