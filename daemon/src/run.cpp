@@ -417,7 +417,15 @@ void Daemon::StartCycle() {
   };
   asio::post(worker_, [this, cfg = cfg_, options, trigger, session = session_.get()] {
     int64_t started = NowMs();
-    CycleResult result = RunCycle(*cfg, options, session);
+    CycleResult result;
+    try {
+      result = RunCycle(*cfg, options, session);
+    } catch (const std::exception& e) {
+      // RunCycle reports operational failures as values; this is a bug or
+      // resource exhaustion, and the daemon outlives it as a failed cycle.
+      result = CycleResult();
+      result.error = std::string("internal error: ") + e.what();
+    }
     std::string report_file, report_error;
     if (!cfg->daemon.report_dir.empty() && (result.exit_code != 1 || !result.plan.guards.empty())) {
       std::error_code ec;
