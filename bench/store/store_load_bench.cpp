@@ -10,8 +10,8 @@
 //   store_load users=1000000 seconds=0.62 rss_mib=210 table_mib=180 ...
 // seconds is the median LoadState wall time over R loads (default 3),
 // cpu_seconds its CPU time (the figure that matters on a busy machine), rss_mib the
-// process's peak resident set (VmHWM) after them, table_mib the UserTable's
-// own bytes.
+// process's peak resident set (VmHWM) after them, table_mib the bytes the
+// CachedState's own tables hold (users, links, members, OUs).
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
     cpu_seconds.push_back(thread_cpu() - c0);
     if (!state) Die("load", state.error());
     seconds.push_back(std::chrono::duration<double>(t1 - t0).count());
-    table_bytes = state->users.MemoryBytes();
+    table_bytes = state->MemoryBytes();
     loaded = state->users.size();
     links = state->links.size();
     groups = state->groups.size();
