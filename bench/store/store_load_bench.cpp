@@ -166,6 +166,19 @@ int main(int argc, char** argv) {
   bool reuse = false;
   if (std::filesystem::exists(path)) {
     auto probe = Store::Open(path, {.read_only = true});
+    if (!probe && probe.error().code == idsync::store::Error::Code::kSchema) {
+      // A database from an older idsync: time its upgrade (migrations and
+      // the packed mirror built from the rows), then use it.
+      auto t0 = std::chrono::steady_clock::now();
+      {
+        auto writer = Store::Open(path);
+        if (!writer) Die("upgrade", writer.error());
+      }
+      std::cerr << "upgraded " << path << " in "
+                << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+                << " s\n";
+      probe = Store::Open(path, {.read_only = true});
+    }
     if (probe) {
       auto v = (*probe)->GetMeta("bench.users");
       reuse = v && *v && **v == std::to_string(users);

@@ -1,6 +1,7 @@
 #include "pack.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace idsync::store::detail {
 namespace {
@@ -230,125 +231,133 @@ Result<void> Packer::RepackUsers(int64_t chunk) {
   return db_.Run(**ins, "repack users");
 }
 
-Result<std::string> Packer::LinkChunkOf(const std::string& type, const std::string& key) {
-  auto st = db_.Prepare(
-      "SELECT lo FROM link_pack WHERE type = ? AND lo <= ? ORDER BY lo DESC LIMIT 1");
+namespace {
+
+// The statements of one range-chunked pack (links by type, members by
+// group): ?1 is the prefix (type or group rid), ?2/?3 the key range.
+struct RangeSql {
+  const char* chunk_of;  // the chunk holding key ?2: greatest lo <= ?2
+  const char* next;      // the lo after ?2
+  const char* rows;      // rows with lo <= key < hi, in key order
+  const char* rows_open;  // the same for the last chunk (no hi)
+  const char* del;
+  const char* ins;       // (prefix, lo, count, data)
+};
+
+constexpr RangeSql kLinkSql = {
+    "SELECT lo FROM link_pack WHERE type = ? AND lo <= ? ORDER BY lo DESC LIMIT 1",
+    "SELECT lo FROM link_pack WHERE type = ? AND lo > ? ORDER BY lo LIMIT 1",
+    "SELECT source_key, idaas_id, ownership, missing_since_ms, disabled_by_idsync FROM links "
+    "WHERE type = ?1 AND source_key >= ?2 AND source_key < ?3 ORDER BY source_key",
+    "SELECT source_key, idaas_id, ownership, missing_since_ms, disabled_by_idsync FROM links "
+    "WHERE type = ?1 AND source_key >= ?2 ORDER BY source_key",
+    "DELETE FROM link_pack WHERE type = ? AND lo = ?",
+    "INSERT INTO link_pack (type, lo, links, data) VALUES (?, ?, ?, ?)",
+};
+
+constexpr RangeSql kMemberSql = {
+    "SELECT lo FROM member_pack WHERE group_rid = ? AND lo <= ? ORDER BY lo DESC LIMIT 1",
+    "SELECT lo FROM member_pack WHERE group_rid = ? AND lo > ? ORDER BY lo LIMIT 1",
+    "SELECT m.user_id, coalesce(u.rid, 0) FROM group_members m LEFT JOIN users u "
+    "ON u.id = m.user_id WHERE m.group_rid = ?1 AND m.user_id >= ?2 AND m.user_id < ?3 "
+    "ORDER BY m.user_id",
+    "SELECT m.user_id, coalesce(u.rid, 0) FROM group_members m LEFT JOIN users u "
+    "ON u.id = m.user_id WHERE m.group_rid = ?1 AND m.user_id >= ?2 ORDER BY m.user_id",
+    "DELETE FROM member_pack WHERE group_rid = ? AND lo = ?",
+    "INSERT INTO member_pack (group_rid, lo, members, data) VALUES (?, ?, ?, ?)",
+};
+
+// Writes the records of the range starting at `lo` as chunks.
+template <class Prefix>
+Result<void> WriteRange(Db& db, const RangeSql& sql, const Prefix& prefix,
+                        const std::string& lo, const std::vector<Record>& records) {
+  auto ins = db.Prepare(sql.ins);
+  if (!ins) return ins.error();
+  return WritePieces(lo, records, [&](const std::string& piece_lo, int64_t n,
+                                      const std::string& data) {
+    (*ins)->Bind(1, prefix).Bind(2, piece_lo).Bind(3, n);
+    BindBlob(**ins, 4, data);
+    return db.Run(**ins, "write pack");
+  });
+}
+
+// A link row (source_key, idaas_id, ownership, missing, disabled) from
+// column `c` on, as a record.
+Record LinkRecord(const Stmt& s, int c) {
+  Record rec{std::string(s.Text(c)), {}};
+  EncodeLink(rec.bytes,
+             sync::LinkView{sync::EntityType::kUser, s.Text(c), s.Text(c + 1),
+                            s.Text(c + 2) == "adopted" ? sync::Ownership::kAdopted
+                                                       : sync::Ownership::kCreated,
+                            s.Int(c + 3), s.Int(c + 4) != 0});
+  return rec;
+}
+
+// A member row (user_id, rid or 0) from column `c` on, as a record.
+Record MemberRecord(const Stmt& s, int c) {
+  Record rec{std::string(s.Text(c)), {}};
+  EncodeMember(rec.bytes, s.Text(c), s.Int(c + 1));
+  return rec;
+}
+
+// The first string column of a one-row query, if there is a row.
+template <class Prefix>
+Result<std::optional<std::string>> QueryLo(Db& db, const char* sql, const Prefix& prefix,
+                                           const std::string& key) {
+  auto st = db.Prepare(sql);
   if (!st) return st.error();
-  (*st)->Bind(1, type).Bind(2, key);
+  (*st)->Bind(1, prefix).Bind(2, key);
   int rc = (*st)->Step();
-  std::string lo = rc == SQLITE_ROW ? std::string((*st)->Text(0)) : "";
+  std::optional<std::string> lo;
+  if (rc == SQLITE_ROW) lo.emplace((*st)->Text(0));
   (*st)->Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_.Fail(rc, "find link chunk");
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db.Fail(rc, "find pack chunk");
   return lo;
+}
+
+// Re-packs the chunk starting at `lo` from the rows of its key range.
+template <class Prefix, class ToRecord>
+Result<void> RepackRange(Db& db, const RangeSql& sql, const Prefix& prefix,
+                         const std::string& lo, ToRecord&& to_record) {
+  auto hi = QueryLo(db, sql.next, prefix, lo);
+  if (!hi) return hi.error();
+  auto rows = db.Prepare(*hi ? sql.rows : sql.rows_open);
+  if (!rows) return rows.error();
+  Stmt& s = **rows;
+  s.Bind(1, prefix).Bind(2, lo);
+  if (*hi) s.Bind(3, **hi);
+  std::vector<Record> records;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) records.push_back(to_record(s, 0));
+  s.Reset();
+  if (rc != SQLITE_DONE) return db.Fail(rc, "read rows to pack");
+  auto del = db.Prepare(sql.del);
+  if (!del) return del.error();
+  (*del)->Bind(1, prefix).Bind(2, lo);
+  if (auto r = db.Run(**del, "repack"); !r) return r;
+  return WriteRange(db, sql, prefix, lo, records);
+}
+
+}  // namespace
+
+Result<std::string> Packer::LinkChunkOf(const std::string& type, const std::string& key) {
+  auto lo = QueryLo(db_, kLinkSql.chunk_of, type, key);
+  if (!lo) return lo.error();
+  return lo->value_or("");
 }
 
 Result<std::string> Packer::MemberChunkOf(int64_t group_rid, const std::string& key) {
-  auto st = db_.Prepare(
-      "SELECT lo FROM member_pack WHERE group_rid = ? AND lo <= ? ORDER BY lo DESC LIMIT 1");
-  if (!st) return st.error();
-  (*st)->Bind(1, group_rid).Bind(2, key);
-  int rc = (*st)->Step();
-  std::string lo = rc == SQLITE_ROW ? std::string((*st)->Text(0)) : "";
-  (*st)->Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_.Fail(rc, "find member chunk");
-  return lo;
+  auto lo = QueryLo(db_, kMemberSql.chunk_of, group_rid, key);
+  if (!lo) return lo.error();
+  return lo->value_or("");
 }
 
 Result<void> Packer::RepackLinks(const std::string& type, const std::string& lo) {
-  // The range ends where the next chunk starts.
-  auto next = db_.Prepare("SELECT lo FROM link_pack WHERE type = ? AND lo > ? ORDER BY lo LIMIT 1");
-  if (!next) return next.error();
-  (*next)->Bind(1, type).Bind(2, lo);
-  int rc = (*next)->Step();
-  const bool bounded = rc == SQLITE_ROW;
-  std::string hi = bounded ? std::string((*next)->Text(0)) : "";
-  (*next)->Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_.Fail(rc, "find link chunk");
-
-  auto rows = bounded ? db_.Prepare(
-                            "SELECT source_key, idaas_id, ownership, missing_since_ms, "
-                            "disabled_by_idsync FROM links WHERE type = ?1 AND source_key >= ?2 "
-                            "AND source_key < ?3 ORDER BY source_key")
-                      : db_.Prepare(
-                            "SELECT source_key, idaas_id, ownership, missing_since_ms, "
-                            "disabled_by_idsync FROM links WHERE type = ?1 AND source_key >= ?2 "
-                            "ORDER BY source_key");
-  if (!rows) return rows.error();
-  Stmt& s = **rows;
-  s.Bind(1, type).Bind(2, lo);
-  if (bounded) s.Bind(3, hi);
-  std::vector<Record> records;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-    Record rec{std::string(s.Text(0)), {}};
-    EncodeLink(rec.bytes, sync::LinkView{sync::EntityType::kUser, s.Text(0), s.Text(1),
-                                         s.Text(2) == "adopted" ? sync::Ownership::kAdopted
-                                                                : sync::Ownership::kCreated,
-                                         s.Int(3), s.Int(4) != 0});
-    records.push_back(std::move(rec));
-  }
-  s.Reset();
-  if (rc != SQLITE_DONE) return db_.Fail(rc, "read links");
-
-  auto del = db_.Prepare("DELETE FROM link_pack WHERE type = ? AND lo = ?");
-  if (!del) return del.error();
-  (*del)->Bind(1, type).Bind(2, lo);
-  if (auto r = db_.Run(**del, "repack links"); !r) return r;
-  auto ins = db_.Prepare("INSERT INTO link_pack (type, lo, links, data) VALUES (?, ?, ?, ?)");
-  if (!ins) return ins.error();
-  return WritePieces(lo, records, [&](const std::string& piece_lo, int64_t n,
-                                      const std::string& data) {
-    (*ins)->Bind(1, type).Bind(2, piece_lo).Bind(3, n);
-    BindBlob(**ins, 4, data);
-    return db_.Run(**ins, "repack links");
-  });
+  return RepackRange(db_, kLinkSql, type, lo, LinkRecord);
 }
 
 Result<void> Packer::RepackMembers(int64_t group_rid, const std::string& lo) {
-  auto next = db_.Prepare(
-      "SELECT lo FROM member_pack WHERE group_rid = ? AND lo > ? ORDER BY lo LIMIT 1");
-  if (!next) return next.error();
-  (*next)->Bind(1, group_rid).Bind(2, lo);
-  int rc = (*next)->Step();
-  const bool bounded = rc == SQLITE_ROW;
-  std::string hi = bounded ? std::string((*next)->Text(0)) : "";
-  (*next)->Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_.Fail(rc, "find member chunk");
-
-  auto rows = bounded
-                  ? db_.Prepare(
-                        "SELECT m.user_id, coalesce(u.rid, 0) FROM group_members m "
-                        "LEFT JOIN users u ON u.id = m.user_id WHERE m.group_rid = ?1 "
-                        "AND m.user_id >= ?2 AND m.user_id < ?3 ORDER BY m.user_id")
-                  : db_.Prepare(
-                        "SELECT m.user_id, coalesce(u.rid, 0) FROM group_members m "
-                        "LEFT JOIN users u ON u.id = m.user_id WHERE m.group_rid = ?1 "
-                        "AND m.user_id >= ?2 ORDER BY m.user_id");
-  if (!rows) return rows.error();
-  Stmt& s = **rows;
-  s.Bind(1, group_rid).Bind(2, lo);
-  if (bounded) s.Bind(3, hi);
-  std::vector<Record> records;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-    Record rec{std::string(s.Text(0)), {}};
-    EncodeMember(rec.bytes, s.Text(0), s.Int(1));
-    records.push_back(std::move(rec));
-  }
-  s.Reset();
-  if (rc != SQLITE_DONE) return db_.Fail(rc, "read members");
-
-  auto del = db_.Prepare("DELETE FROM member_pack WHERE group_rid = ? AND lo = ?");
-  if (!del) return del.error();
-  (*del)->Bind(1, group_rid).Bind(2, lo);
-  if (auto r = db_.Run(**del, "repack members"); !r) return r;
-  auto ins = db_.Prepare(
-      "INSERT INTO member_pack (group_rid, lo, members, data) VALUES (?, ?, ?, ?)");
-  if (!ins) return ins.error();
-  return WritePieces(lo, records, [&](const std::string& piece_lo, int64_t n,
-                                      const std::string& data) {
-    (*ins)->Bind(1, group_rid).Bind(2, piece_lo).Bind(3, n);
-    BindBlob(**ins, 4, data);
-    return db_.Run(**ins, "repack members");
-  });
+  return RepackRange(db_, kMemberSql, group_rid, lo, MemberRecord);
 }
 
 Result<void> Packer::RebuildAll(bool links) {
@@ -384,76 +393,38 @@ Result<void> Packer::RebuildAll(bool links) {
     flush();
     if (!write_error) return write_error;
   }
+  // Links by type and members by group: one range per prefix, from ''.
+  auto rebuild = [&](const char* select, const RangeSql& sql, auto prefix_of, auto to_record,
+                     auto same_prefix) -> Result<void> {
+    auto rows = db_.PrepareOnce(select);
+    if (!rows) return rows.error();
+    decltype(prefix_of(*rows)) prefix{};
+    std::vector<Record> records;
+    int rc;
+    while ((rc = rows->Step()) == SQLITE_ROW) {
+      if (records.empty() || !same_prefix(*rows, prefix)) {
+        if (auto r = WriteRange(db_, sql, prefix, "", records); !r) return r;
+        records.clear();
+        prefix = prefix_of(*rows);
+      }
+      records.push_back(to_record(*rows, 1));
+    }
+    if (rc != SQLITE_DONE) return db_.Fail(rc, "read rows to pack");
+    return WriteRange(db_, sql, prefix, "", records);
+  };
   if (links) {
-    auto rows = db_.PrepareOnce(
+    auto r = rebuild(
         "SELECT type, source_key, idaas_id, ownership, missing_since_ms, disabled_by_idsync "
-        "FROM links ORDER BY type, source_key");
-    if (!rows) return rows.error();
-    auto ins = db_.Prepare("INSERT INTO link_pack (type, lo, links, data) VALUES (?, ?, ?, ?)");
-    if (!ins) return ins.error();
-    std::string type;
-    std::vector<Record> records;
-    auto flush = [&]() -> Result<void> {
-      auto r = WritePieces("", records, [&](const std::string& lo, int64_t n,
-                                            const std::string& data) {
-        (*ins)->Bind(1, type).Bind(2, lo).Bind(3, n);
-        BindBlob(**ins, 4, data);
-        return db_.Run(**ins, "pack links");
-      });
-      records.clear();
-      return r;
-    };
-    int rc;
-    while ((rc = rows->Step()) == SQLITE_ROW) {
-      if (rows->Text(0) != type) {
-        if (auto r = flush(); !r) return r;
-        type = rows->Text(0);
-      }
-      Record rec{std::string(rows->Text(1)), {}};
-      EncodeLink(rec.bytes, sync::LinkView{sync::EntityType::kUser, rows->Text(1),
-                                           rows->Text(2),
-                                           rows->Text(3) == "adopted" ? sync::Ownership::kAdopted
-                                                                      : sync::Ownership::kCreated,
-                                           rows->Int(4), rows->Int(5) != 0});
-      records.push_back(std::move(rec));
-    }
-    if (rc != SQLITE_DONE) return db_.Fail(rc, "read links");
-    if (auto r = flush(); !r) return r;
+        "FROM links ORDER BY type, source_key",
+        kLinkSql, [](const Stmt& s) { return std::string(s.Text(0)); }, LinkRecord,
+        [](const Stmt& s, const std::string& type) { return s.Text(0) == type; });
+    if (!r) return r;
   }
-  {
-    auto rows = db_.PrepareOnce(
-        "SELECT m.group_rid, m.user_id, coalesce(u.rid, 0) FROM group_members m "
-        "LEFT JOIN users u ON u.id = m.user_id ORDER BY m.group_rid, m.user_id");
-    if (!rows) return rows.error();
-    auto ins = db_.Prepare(
-        "INSERT INTO member_pack (group_rid, lo, members, data) VALUES (?, ?, ?, ?)");
-    if (!ins) return ins.error();
-    int64_t group = -1;
-    std::vector<Record> records;
-    auto flush = [&]() -> Result<void> {
-      auto r = WritePieces("", records, [&](const std::string& lo, int64_t n,
-                                            const std::string& data) {
-        (*ins)->Bind(1, group).Bind(2, lo).Bind(3, n);
-        BindBlob(**ins, 4, data);
-        return db_.Run(**ins, "pack members");
-      });
-      records.clear();
-      return r;
-    };
-    int rc;
-    while ((rc = rows->Step()) == SQLITE_ROW) {
-      if (rows->Int(0) != group) {
-        if (auto r = flush(); !r) return r;
-        group = rows->Int(0);
-      }
-      Record rec{std::string(rows->Text(1)), {}};
-      EncodeMember(rec.bytes, rows->Text(1), rows->Int(2));
-      records.push_back(std::move(rec));
-    }
-    if (rc != SQLITE_DONE) return db_.Fail(rc, "read members");
-    if (auto r = flush(); !r) return r;
-  }
-  return {};
+  return rebuild(
+      "SELECT m.group_rid, m.user_id, coalesce(u.rid, 0) FROM group_members m "
+      "LEFT JOIN users u ON u.id = m.user_id ORDER BY m.group_rid, m.user_id",
+      kMemberSql, [](const Stmt& s) { return s.Int(0); }, MemberRecord,
+      [](const Stmt& s, int64_t group) { return s.Int(0) == group; });
 }
 
 }  // namespace idsync::store::detail
