@@ -248,10 +248,12 @@ IdaasUser UserTable::Get(size_t i) const {
 size_t UserTable::MemoryBytes() const {
   size_t shapes = 0;
   for (const auto& s : shapes_) shapes += 2 * (sizeof(s) + s.custom_names.capacity() * 4) + 32;
-  return arena_.capacity() +
-         (offset_.capacity() + primary_ou_.capacity() + shape_.capacity() + ous_.capacity() +
-          ou_lists_.capacity()) * sizeof(uint32_t) +
-         update_time_ms_.capacity() * sizeof(int64_t) + enabled_.capacity() / 8 +
+  // Sizes, not capacities: the loader reserves from the packs' size, an
+  // overestimate whose untouched tail never becomes resident.
+  return arena_.size() +
+         (offset_.size() + primary_ou_.size() + shape_.size() + ous_.size() +
+          ou_lists_.size()) * sizeof(uint32_t) +
+         update_time_ms_.size() * sizeof(int64_t) + enabled_.size() / 8 +
          dict_.MemoryBytes() + shapes;
 }
 
@@ -299,8 +301,8 @@ Link LinkTable::Get(size_t i) const {
 }
 
 size_t LinkTable::MemoryBytes() const {
-  return arena_.capacity() + offset_.capacity() * sizeof(uint32_t) + flags_.capacity() +
-         missing_since_ms_.capacity() * sizeof(int64_t);
+  return arena_.size() + offset_.size() * sizeof(uint32_t) + flags_.size() +
+         missing_since_ms_.size() * sizeof(int64_t);
 }
 
 // --------------------------------------------------------- MemberTable --

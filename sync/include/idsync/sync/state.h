@@ -156,7 +156,7 @@ class UserTable {
   std::vector<std::string_view> ou_ids(size_t i) const;
   std::map<std::string, std::string> custom_fields(size_t i) const;
 
-  // Bytes held, for the load benchmark.
+  // Bytes in use, for the load benchmark.
   size_t MemoryBytes() const;
 
  private:
