@@ -147,9 +147,44 @@ CREATE INDEX journal_run ON journal (run_id);
 CREATE INDEX journal_closed ON journal (updated_ms) WHERE state IN ('done', 'failed');
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// v3: the packed mirror (store/src/pack.h, docs/store.md "Packed mirror"):
+// users, links and memberships also as chunked BLOBs, derived from the rows
+// in the same transaction as every change, so that LoadState reads a few
+// thousand rows instead of millions. Created empty; the writer fills them
+// from the rows when it opens a database whose packs are missing or of an
+// older format (meta mirror.pack_format).
+constexpr const char* kV3 = R"sql(
+CREATE TABLE user_pack (
+  chunk INTEGER PRIMARY KEY,  -- users.rid >> 8
+  users INTEGER NOT NULL,
+  data  BLOB NOT NULL
+);
+
+-- A chunk holds the links of one type with lo <= source_key < the next lo.
+CREATE TABLE link_pack (
+  id    INTEGER PRIMARY KEY,
+  type  TEXT NOT NULL CHECK (type IN ('ou', 'user', 'group')),
+  lo    TEXT NOT NULL,
+  links INTEGER NOT NULL,
+  data  BLOB NOT NULL,
+  UNIQUE (type, lo)
+);
+
+-- A chunk holds the members of one group with lo <= user_id < the next lo.
+CREATE TABLE member_pack (
+  id        INTEGER PRIMARY KEY,
+  group_rid INTEGER NOT NULL REFERENCES groups (rid) ON DELETE CASCADE,
+  lo        TEXT NOT NULL,
+  members   INTEGER NOT NULL,
+  data      BLOB NOT NULL,
+  UNIQUE (group_rid, lo)
+);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, "initial schema", kV1},
     {2, "journal indexes", kV2},
+    {3, "packed mirror", kV3},
 }};
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "lock.h"
 #include "migrations.h"
+#include "pack.h"
 #include "sqlite.h"
 
 namespace idsync::store {
@@ -106,6 +107,7 @@ size_t UserBytes(const sync::IdaasUser& u) {
 class Store::Impl {
  public:
   Db db;
+  detail::Packer packer{db};
   detail::WriterLock lock;
   std::string path;
   int version = 0;
@@ -113,6 +115,8 @@ class Store::Impl {
 
   Result<void> OpenDb(const OpenOptions& options);
   Result<void> ApplyUpdateLocked(const MirrorUpdate& update);
+  Result<void> ApplyRows(const MirrorUpdate& update);
+  Result<void> EnsurePacks();
   Result<void> UpsertUser(const sync::IdaasUser& u);
   Result<void> UpsertGroup(const sync::IdaasGroup& g);
   Result<void> UpsertOu(const sync::IdaasOu& o);
@@ -247,7 +251,22 @@ Result<void> Store::Impl::OpenDb(const OpenOptions& options) {
   auto v = db.QueryInt("PRAGMA user_version");
   if (!v) return v.error();
   version = static_cast<int>(*v);
-  return {};
+  return EnsurePacks();
+}
+
+// After migration to v3, or when this build packs differently: the packs
+// are rebuilt from the rows once, in one transaction.
+Result<void> Store::Impl::EnsurePacks() {
+  auto format = GetMetaLocked(detail::kMetaPackFormat);
+  if (!format) return format.error();
+  if (*format == std::to_string(detail::kPackFormat)) return {};
+  Transaction tx(db);
+  if (auto r = tx.Begin(); !r) return r;
+  if (auto r = packer.RebuildAll(); !r) return r;
+  if (auto r = SetMetaLocked(detail::kMetaPackFormat, std::to_string(detail::kPackFormat)); !r) {
+    return r;
+  }
+  return tx.Commit();
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
@@ -336,96 +355,214 @@ class ReadTx {
 
 }  // namespace
 
+namespace {
+
+// Group rows in rid order (members come separately); their rids in `rids`.
+Result<void> LoadGroups(Db& db, sync::CachedState* state, std::vector<int64_t>* rids) {
+  auto st = db.PrepareOnce(
+      "SELECT rid, id, name, description, external_id, source_type, source_id "
+      "FROM groups ORDER BY rid");
+  if (!st) return st.error();
+  int rc;
+  while ((rc = st->Step()) == SQLITE_ROW) {
+    sync::IdaasGroup g;
+    g.id = st->Text(1);
+    g.name = st->Text(2);
+    g.description = st->Text(3);
+    g.external_id = st->Text(4);
+    g.source_type = st->Text(5);
+    g.source_id = st->Text(6);
+    rids->push_back(st->Int(0));
+    state->groups.push_back(std::move(g));
+  }
+  if (rc != SQLITE_DONE) return db.Fail(rc, "read groups");
+  return {};
+}
+
+sync::Ownership ParseOwnership(std::string_view s) {
+  return s == "adopted" ? sync::Ownership::kAdopted : sync::Ownership::kCreated;
+}
+
+// The planning input from the row tables: the slow path, for databases
+// whose packs are missing or disagree with the rows.
+Result<void> LoadFromRows(Db& db, const std::string& path, int64_t user_count,
+                          int64_t user_bytes, sync::CachedState* state) {
+  auto max_rid = db.QueryInt("SELECT coalesce(max(rid), 0) FROM users");
+  if (!max_rid) return max_rid.error();
+  {
+    int64_t rows = *max_rid;
+    int64_t arena = user_bytes;
+    // Users added by incremental updates since: assume average size.
+    if (user_count > 0 && rows > user_count) arena += arena / user_count * (rows - user_count);
+    state->users.reserve(static_cast<size_t>(rows), static_cast<size_t>(arena + arena / 64));
+  }
+  auto users = detail::ReadUserRows(db, 0, INT64_MAX, [&](int64_t, const sync::UserView& v) {
+    state->users.Add(v);
+  });
+  if (!users) return users;
+
+  std::vector<int64_t> group_rids;
+  if (auto r = LoadGroups(db, state, &group_rids); !r) return r;
+  {
+    auto members = db.PrepareOnce(
+        "SELECT group_rid, user_id FROM group_members ORDER BY group_rid, user_id");
+    if (!members) return members.error();
+    int rc = members->Step();
+    for (int64_t rid : group_rids) {
+      state->members.StartGroup();
+      while (rc == SQLITE_ROW && members->Int(0) <= rid) {
+        if (members->Int(0) == rid) state->members.AddId(members->Text(1));
+        rc = members->Step();
+      }
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db.Fail(rc, "read members");
+  }
+  {
+    auto st = db.PrepareOnce(
+        "SELECT type, source_key, idaas_id, ownership, missing_since_ms, "
+        "disabled_by_idsync FROM links ORDER BY type, source_key");
+    if (!st) return st.error();
+    int rc;
+    while ((rc = st->Step()) == SQLITE_ROW) {
+      auto type = ParseEntity(st->Text(0));
+      if (!type) return Invalid(path, "bad link type");
+      state->links.Add(sync::LinkView{*type, st->Text(1), st->Text(2),
+                                      ParseOwnership(st->Text(3)), st->Int(4),
+                                      st->Int(5) != 0});
+    }
+    if (rc != SQLITE_DONE) return db.Fail(rc, "read links");
+  }
+  return {};
+}
+
+// The planning input from the packs. false (and a partly filled state)
+// when a pack does not match the rows it was made from.
+Result<bool> LoadFromPacks(Db& db, sync::CachedState* state) {
+  // users.rid -> row in the UserTable, for the members.
+  std::vector<uint32_t> row_of_rid;
+  constexpr uint32_t kNoRow = 0xffffffff;
+  {
+    auto sizes = db.PrepareOnce(
+        "SELECT coalesce(sum(users), 0), coalesce(sum(length(data)), 0), "
+        "coalesce(max(chunk), -1) FROM user_pack");
+    if (!sizes) return sizes.error();
+    int rc = sizes->Step();
+    if (rc != SQLITE_ROW) return db.Fail(rc, "read user packs");
+    state->users.reserve(static_cast<size_t>(sizes->Int(0)), static_cast<size_t>(sizes->Int(1)));
+    row_of_rid.assign(static_cast<size_t>(sizes->Int(2) + 1) << detail::kUserChunkShift, kNoRow);
+  }
+  {
+    auto st = db.PrepareOnce("SELECT chunk, users, data FROM user_pack ORDER BY chunk");
+    if (!st) return st.error();
+    sync::UserView v;
+    int rc;
+    while ((rc = st->Step()) == SQLITE_ROW) {
+      const int64_t chunk = st->Int(0);
+      int64_t n = 0;
+      detail::PackReader r(sqlite3_column_blob(st->get(), 2),
+                           static_cast<size_t>(sqlite3_column_bytes(st->get(), 2)));
+      while (!r.done()) {
+        int64_t rid = 0;
+        if (!detail::DecodeUser(r, &rid, &v) || (rid >> detail::kUserChunkShift) != chunk) {
+          return false;
+        }
+        row_of_rid[static_cast<size_t>(rid)] = static_cast<uint32_t>(state->users.size());
+        state->users.Add(v);
+        ++n;
+      }
+      if (n != st->Int(1)) return false;
+    }
+    if (rc != SQLITE_DONE) return db.Fail(rc, "read user packs");
+  }
+
+  std::vector<int64_t> group_rids;
+  if (auto r = LoadGroups(db, state, &group_rids); !r) return r.error();
+  {
+    auto st = db.PrepareOnce("SELECT group_rid, members, data FROM member_pack ORDER BY group_rid, lo");
+    if (!st) return st.error();
+    int rc = st->Step();
+    for (int64_t rid : group_rids) {
+      state->members.StartGroup();
+      for (; rc == SQLITE_ROW && st->Int(0) <= rid; rc = st->Step()) {
+        if (st->Int(0) != rid) continue;
+        int64_t n = 0;
+        detail::PackReader r(sqlite3_column_blob(st->get(), 2),
+                             static_cast<size_t>(sqlite3_column_bytes(st->get(), 2)));
+        while (!r.done()) {
+          const uint64_t user_rid = r.Varint();
+          if (user_rid == 0) {
+            std::string_view id = r.String();
+            if (!r.ok() || id.empty()) return false;
+            state->members.AddId(id);
+          } else {
+            if (!r.ok() || user_rid >= row_of_rid.size() || row_of_rid[user_rid] == kNoRow) {
+              return false;
+            }
+            state->members.AddRow(row_of_rid[user_rid]);
+          }
+          ++n;
+        }
+        if (n != st->Int(1)) return false;
+      }
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db.Fail(rc, "read member packs");
+  }
+  {
+    auto sizes = db.PrepareOnce(
+        "SELECT coalesce(sum(links), 0), coalesce(sum(length(data)), 0) FROM link_pack");
+    if (!sizes) return sizes.error();
+    int rc = sizes->Step();
+    if (rc != SQLITE_ROW) return db.Fail(rc, "read link packs");
+    state->links.reserve(static_cast<size_t>(sizes->Int(0)), static_cast<size_t>(sizes->Int(1)));
+  }
+  {
+    auto st = db.PrepareOnce("SELECT type, links, data FROM link_pack ORDER BY type, lo");
+    if (!st) return st.error();
+    sync::LinkView l;
+    int rc;
+    while ((rc = st->Step()) == SQLITE_ROW) {
+      auto type = ParseEntity(st->Text(0));
+      if (!type) return false;
+      int64_t n = 0;
+      detail::PackReader r(sqlite3_column_blob(st->get(), 2),
+                           static_cast<size_t>(sqlite3_column_bytes(st->get(), 2)));
+      while (!r.done()) {
+        if (!detail::DecodeLink(r, &l)) return false;
+        l.type = *type;
+        state->links.Add(l);
+        ++n;
+      }
+      if (n != st->Int(1)) return false;
+    }
+    if (rc != SQLITE_DONE) return db.Fail(rc, "read link packs");
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<sync::CachedState> Store::LoadState() {
   Db& db = impl_->db;
   ReadTx tx(db);
   if (auto r = tx.Begin(); !r) return r.error();
   sync::CachedState state;
 
-  // Reserve the user table from the bookkeeping of the last full refresh.
-  auto max_rid = db.QueryInt("SELECT coalesce(max(rid), 0) FROM users");
-  if (!max_rid) return max_rid.error();
-  auto bytes = impl_->GetMetaLocked(kMetaUserBytes);
-  if (!bytes) return bytes.error();
-  auto count = impl_->GetMetaLocked(kMetaUserCount);
-  if (!count) return count.error();
-  {
-    int64_t rows = *max_rid;
-    int64_t arena = ParseInt(*bytes);
-    int64_t counted = ParseInt(*count);
-    // Users added by incremental updates since: assume average size.
-    if (counted > 0 && rows > counted) arena += arena / counted * (rows - counted);
-    state.users.reserve(static_cast<size_t>(rows),
-                        static_cast<size_t>(arena + arena / 64));
+  auto format = impl_->GetMetaLocked(detail::kMetaPackFormat);
+  if (!format) return format.error();
+  bool loaded = false;
+  if (ParseInt(*format) == detail::kPackFormat) {
+    auto packed = LoadFromPacks(db, &state);
+    if (!packed) return packed.error();
+    loaded = *packed;
+    if (!loaded) state = sync::CachedState();
   }
-
-  {
-    auto users = db.PrepareOnce(
-        "SELECT rid, id, username, display_name, email, phone_number, phone_region, "
-        "description, external_id, source_type, source_id, primary_ou_id, enabled, "
-        "update_time_ms FROM users ORDER BY rid");
-    if (!users) return users.error();
-    auto ous = db.PrepareOnce("SELECT user_rid, ou_id FROM user_ous ORDER BY user_rid, ou_id");
-    if (!ous) return ous.error();
-    auto custom = db.PrepareOnce(
-        "SELECT user_rid, name, value FROM user_custom_fields ORDER BY user_rid, name");
-    if (!custom) return custom.error();
-
-    int ou_rc = ous->Step();
-    int cf_rc = custom->Step();
-    sync::IdaasUser u;
-    std::vector<std::map<std::string, std::string>::node_type> spare_fields;
-    int rc;
-    while ((rc = users->Step()) == SQLITE_ROW) {
-      Stmt& s = *users;
-      const int64_t rid = s.Int(0);
-      u.id.assign(s.Text(1));
-      u.username.assign(s.Text(2));
-      u.display_name.assign(s.Text(3));
-      u.email.assign(s.Text(4));
-      u.phone_number.assign(s.Text(5));
-      u.phone_region.assign(s.Text(6));
-      u.description.assign(s.Text(7));
-      u.external_id.assign(s.Text(8));
-      u.source_type.assign(s.Text(9));
-      u.source_id.assign(s.Text(10));
-      u.primary_ou_id.assign(s.Text(11));
-      u.enabled = s.Int(12) != 0;
-      u.update_time_ms = s.Int(13);
-      size_t n = 0;
-      while (ou_rc == SQLITE_ROW && ous->Int(0) <= rid) {
-        if (ous->Int(0) == rid) {
-          if (n == u.ou_ids.size()) u.ou_ids.emplace_back();
-          u.ou_ids[n++].assign(ous->Text(1));
-        }
-        ou_rc = ous->Step();
-      }
-      u.ou_ids.resize(n);
-      // Recycle the map nodes of the previous user: no allocation per field.
-      while (!u.custom_fields.empty()) {
-        spare_fields.push_back(u.custom_fields.extract(u.custom_fields.begin()));
-      }
-      while (cf_rc == SQLITE_ROW && custom->Int(0) <= rid) {
-        if (custom->Int(0) == rid) {
-          if (spare_fields.empty()) {
-            u.custom_fields.emplace(std::string(custom->Text(1)),
-                                    std::string(custom->Text(2)));
-          } else {
-            auto node = std::move(spare_fields.back());
-            spare_fields.pop_back();
-            node.key().assign(custom->Text(1));
-            node.mapped().assign(custom->Text(2));
-            u.custom_fields.insert(std::move(node));
-          }
-        }
-        cf_rc = custom->Step();
-      }
-      state.users.Add(u);
-    }
-    if (rc != SQLITE_DONE) return db.Fail(rc, "read users");
-    if (ou_rc != SQLITE_DONE && ou_rc != SQLITE_ROW) return db.Fail(ou_rc, "read user OUs");
-    if (cf_rc != SQLITE_DONE && cf_rc != SQLITE_ROW) {
-      return db.Fail(cf_rc, "read custom fields");
+  if (!loaded) {
+    auto bytes = impl_->GetMetaLocked(kMetaUserBytes);
+    if (!bytes) return bytes.error();
+    auto count = impl_->GetMetaLocked(kMetaUserCount);
+    if (!count) return count.error();
+    if (auto r = LoadFromRows(db, impl_->path, ParseInt(*count), ParseInt(*bytes), &state); !r) {
+      return r.error();
     }
   }
 
@@ -447,58 +584,6 @@ Result<sync::CachedState> Store::LoadState() {
       state.ous.push_back(std::move(o));
     }
     if (rc != SQLITE_DONE) return db.Fail(rc, "read OUs");
-  }
-
-  {
-    auto groups = db.PrepareOnce(
-        "SELECT rid, id, name, description, external_id, source_type, source_id "
-        "FROM groups ORDER BY rid");
-    if (!groups) return groups.error();
-    auto members = db.PrepareOnce(
-        "SELECT group_rid, user_id FROM group_members ORDER BY group_rid, user_id");
-    if (!members) return members.error();
-    int m_rc = members->Step();
-    int rc;
-    while ((rc = groups->Step()) == SQLITE_ROW) {
-      Stmt& s = *groups;
-      const int64_t rid = s.Int(0);
-      sync::IdaasGroup g;
-      g.id = s.Text(1);
-      g.name = s.Text(2);
-      g.description = s.Text(3);
-      g.external_id = s.Text(4);
-      g.source_type = s.Text(5);
-      g.source_id = s.Text(6);
-      while (m_rc == SQLITE_ROW && members->Int(0) <= rid) {
-        if (members->Int(0) == rid) g.member_ids.emplace_back(members->Text(1));
-        m_rc = members->Step();
-      }
-      state.groups.push_back(std::move(g));
-    }
-    if (rc != SQLITE_DONE) return db.Fail(rc, "read groups");
-    if (m_rc != SQLITE_DONE && m_rc != SQLITE_ROW) return db.Fail(m_rc, "read members");
-  }
-
-  {
-    auto st = db.PrepareOnce(
-        "SELECT type, source_key, idaas_id, ownership, missing_since_ms, "
-        "disabled_by_idsync FROM links ORDER BY type, source_key");
-    if (!st) return st.error();
-    int rc;
-    while ((rc = st->Step()) == SQLITE_ROW) {
-      sync::Link l;
-      auto type = ParseEntity(st->Text(0));
-      if (!type) return Invalid(impl_->path, "bad link type");
-      l.type = *type;
-      l.source_key = st->Text(1);
-      l.idaas_id = st->Text(2);
-      l.ownership = st->Text(3) == "adopted" ? sync::Ownership::kAdopted
-                                             : sync::Ownership::kCreated;
-      l.missing_since_ms = st->Int(4);
-      l.disabled_by_idsync = st->Int(5) != 0;
-      state.links.push_back(std::move(l));
-    }
-    if (rc != SQLITE_DONE) return db.Fail(rc, "read links");
   }
 
   {
@@ -647,6 +732,8 @@ Result<ReplaceStats> Store::ReplaceMirror(const Mirror& fresh, int64_t now_ms) {
   if (auto r = impl_->SetMetaLocked(kMetaUserBytes, std::to_string(user_bytes)); !r) {
     return r.error();
   }
+  // Links are kept as they are; their packs stay valid.
+  if (auto r = impl_->packer.RebuildAll(/*links=*/false); !r) return r.error();
   auto orphans = impl_->OrphanedLinks();
   if (!orphans) return orphans.error();
   stats.orphaned_links = std::move(*orphans);
@@ -701,6 +788,7 @@ Result<void> Store::Impl::UpsertUser(const sync::IdaasUser& u) {
   rc = s.Step();  // finish the statement
   s.Reset();
   if (rc != SQLITE_DONE) return db.Fail(rc, "upsert user " + u.id);
+  packer.TouchUser(rid);
 
   auto del_ous = db.Prepare("DELETE FROM user_ous WHERE user_rid = ?");
   if (!del_ous) return del_ous.error();
@@ -759,6 +847,7 @@ Result<void> Store::Impl::UpsertGroup(const sync::IdaasGroup& g) {
   rc = s.Step();
   s.Reset();
   if (rc != SQLITE_DONE) return db.Fail(rc, "upsert group " + g.id);
+  packer.TouchGroup(rid);
   auto del = db.Prepare("DELETE FROM group_members WHERE group_rid = ?");
   if (!del) return del.error();
   (*del)->Bind(1, rid);
@@ -772,17 +861,44 @@ Result<void> Store::Impl::UpsertGroup(const sync::IdaasGroup& g) {
   return {};
 }
 
+// The row changes, then the packs of what changed, in the caller's
+// transaction; on error the caller rolls back and nothing is kept.
 Result<void> Store::Impl::ApplyUpdateLocked(const MirrorUpdate& up) {
+  auto r = ApplyRows(up);
+  if (r) r = packer.Flush();
+  if (!r) packer.Clear();
+  return r;
+}
+
+namespace {
+
+// Steps a DELETE ... RETURNING <integer> statement, collecting the values.
+Result<void> RunReturning(Db& db, Stmt& st, std::string_view what, std::vector<int64_t>* out) {
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out->push_back(st.Int(0));
+  st.Reset();
+  if (rc != SQLITE_DONE) return db.Fail(rc, what);
+  return {};
+}
+
+}  // namespace
+
+Result<void> Store::Impl::ApplyRows(const MirrorUpdate& up) {
   // Deletes first.
+  std::vector<int64_t> rids;
   for (const std::string& id : up.delete_user_ids) {
-    auto m = db.Prepare("DELETE FROM group_members WHERE user_id = ?");
+    auto m = db.Prepare("DELETE FROM group_members WHERE user_id = ? RETURNING group_rid");
     if (!m) return m.error();
     (*m)->Bind(1, id);
-    if (auto r = db.Run(**m, "delete memberships of " + id); !r) return r;
-    auto st = db.Prepare("DELETE FROM users WHERE id = ?");
+    rids.clear();
+    if (auto r = RunReturning(db, **m, "delete memberships of " + id, &rids); !r) return r;
+    for (int64_t g : rids) packer.TouchMember(g, id);
+    auto st = db.Prepare("DELETE FROM users WHERE id = ? RETURNING rid");
     if (!st) return st.error();
     (*st)->Bind(1, id);
-    if (auto r = db.Run(**st, "delete user " + id); !r) return r;
+    rids.clear();
+    if (auto r = RunReturning(db, **st, "delete user " + id, &rids); !r) return r;
+    for (int64_t rid : rids) packer.TouchUser(rid);
   }
   for (const std::string& id : up.delete_group_ids) {
     auto st = db.Prepare("DELETE FROM groups WHERE id = ?");
@@ -814,6 +930,7 @@ Result<void> Store::Impl::ApplyUpdateLocked(const MirrorUpdate& up) {
     for (const auto& uid : m.user_ids) {
       (*st)->Bind(1, **rid).Bind(2, uid);
       if (auto r = db.Run(**st, "add member"); !r) return r;
+      packer.TouchMember(**rid, uid);
     }
   }
   for (const auto& m : up.remove_members) {
@@ -825,6 +942,7 @@ Result<void> Store::Impl::ApplyUpdateLocked(const MirrorUpdate& up) {
     for (const auto& uid : m.user_ids) {
       (*st)->Bind(1, **rid).Bind(2, uid);
       if (auto r = db.Run(**st, "remove member"); !r) return r;
+      packer.TouchMember(**rid, uid);
     }
   }
   for (const auto& k : up.delete_links) {
@@ -832,6 +950,7 @@ Result<void> Store::Impl::ApplyUpdateLocked(const MirrorUpdate& up) {
     if (!st) return st.error();
     (*st)->Bind(1, sync::EntityTypeName(k.type)).Bind(2, k.source_key);
     if (auto r = db.Run(**st, "delete link"); !r) return r;
+    packer.TouchLink(sync::EntityTypeName(k.type), k.source_key);
   }
   for (const auto& l : up.upsert_links) {
     auto st = db.Prepare(
@@ -845,6 +964,7 @@ Result<void> Store::Impl::ApplyUpdateLocked(const MirrorUpdate& up) {
         .Bind(3, l.idaas_id).Bind(4, sync::OwnershipName(l.ownership))
         .Bind(5, l.missing_since_ms).Bind(6, l.disabled_by_idsync);
     if (auto r = db.Run(**st, "link " + l.source_key + " -> " + l.idaas_id); !r) return r;
+    packer.TouchLink(sync::EntityTypeName(l.type), l.source_key);
   }
   for (const auto& f : up.set_link_flags) {
     auto st = db.Prepare(
@@ -862,6 +982,7 @@ Result<void> Store::Impl::ApplyUpdateLocked(const MirrorUpdate& up) {
                                 sync::EntityTypeName(f.type) + " link for source key " +
                                 f.source_key);
     }
+    packer.TouchLink(sync::EntityTypeName(f.type), f.source_key);
   }
   return {};
 }

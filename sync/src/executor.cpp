@@ -154,7 +154,9 @@ class Executor::Impl {
     if (options_.concurrency < 1) options_.concurrency = 1;
     for (size_t i = 0; i < cached_.users.size(); ++i) user_row_.emplace(cached_.users.id(i), i);
     for (const auto& ou : cached_.ous) ous_.emplace(ou.id, ou);
-    for (const auto& g : cached_.groups) groups_.emplace(g.id, g);
+    for (size_t g = 0; g < cached_.groups.size(); ++g) {
+      groups_.emplace(cached_.groups[g].id, cached_.Group(g));
+    }
   }
 
   asio::awaitable<ApplyOutcome> Apply(const Plan& plan, int64_t run_id) {

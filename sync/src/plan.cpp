@@ -184,7 +184,10 @@ class Planner {
       children_[ou.parent_id].push_back(&ou);
     }
     for (const auto& g : cached_.groups) group_by_id_.emplace(g.id, &g);
-    for (const auto& link : cached_.links) {
+    // The state keeps links compact; the indexes below point into a copy.
+    links_.reserve(cached_.links.size());
+    for (size_t i = 0; i < cached_.links.size(); ++i) links_.push_back(cached_.links.Get(i));
+    for (const auto& link : links_) {
       switch (link.type) {
         case EntityType::kUser:
           user_link_by_key_[link.source_key] = &link;
@@ -880,7 +883,7 @@ class Planner {
 
   void PlanMissingUsers() {
     std::vector<const Link*> missing;
-    for (const auto& link : cached_.links) {
+    for (const auto& link : links_) {
       if (link.type != EntityType::kUser) continue;
       if (desired_user_keys_.count(link.source_key)) continue;
       // A record that is present but was rejected is not missing: its
@@ -1036,7 +1039,7 @@ class Planner {
 
     // Groups gone from the source.
     std::vector<const Link*> missing;
-    for (const auto& link : cached_.links) {
+    for (const auto& link : links_) {
       if (link.type == EntityType::kGroup && !desired_keys.count(link.source_key) &&
           !rejected_keys_.count(link.source_key)) {
         missing.push_back(&link);
@@ -1061,7 +1064,11 @@ class Planner {
 
   void PlanMembers(const DesiredGroup& g, const ObjectRef& group, const IdaasGroup* existing) {
     std::set<std::string> current;
-    if (existing) current.insert(existing->member_ids.begin(), existing->member_ids.end());
+    if (existing) {
+      for (std::string_view id : cached_.GroupMembers(static_cast<size_t>(existing - cached_.groups.data()))) {
+        current.emplace(id);
+      }
+    }
     std::vector<ObjectRef> add;
     std::set<std::string> wanted_ids;
     std::set<std::string> keys(g.member_keys.begin(), g.member_keys.end());
@@ -1107,7 +1114,7 @@ class Planner {
       if (op.kind == OpKind::kUserDelete) leaving_users.insert(op.target.id);
     }
     std::vector<const Link*> missing;
-    for (const auto& link : cached_.links) {
+    for (const auto& link : links_) {
       if (link.type == EntityType::kOu && !desired_ou_.count(link.source_key) &&
           ou_by_id_.count(link.idaas_id)) {
         missing.push_back(&link);
@@ -1423,6 +1430,7 @@ class Planner {
   std::unordered_map<std::string, const IdaasOu*> ou_by_id_;
   std::unordered_map<std::string, std::vector<const IdaasOu*>> children_;
   std::unordered_map<std::string, const IdaasGroup*> group_by_id_;
+  std::vector<Link> links_;
   std::unordered_map<std::string, const Link*> user_link_by_key_, user_link_by_id_,
       ou_link_by_key_, ou_link_by_id_, group_link_by_key_, group_link_by_id_;
   std::unordered_set<std::string> ou_in_scope_, scope_groups_;

@@ -1,5 +1,7 @@
 #include "idsync/sync/state.h"
 
+#include <cstdlib>
+
 namespace idsync::sync {
 
 const char* EntityTypeName(EntityType t) {
@@ -22,82 +24,203 @@ const char* OwnershipName(Ownership o) {
 }  // namespace idsync::sync
 
 namespace idsync::sync {
+namespace {
+
+void PutVarint(std::vector<char>& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+// Reads a varint the table itself wrote (no bounds checks needed).
+uint64_t GetVarint(const char*& p) {
+  uint64_t v = 0;
+  int shift = 0;
+  while (true) {
+    auto b = static_cast<uint8_t>(*p++);
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (b < 0x80) return v;
+    shift += 7;
+  }
+}
+
+std::string_view GetString(const char*& p) {
+  size_t n = GetVarint(p);
+  std::string_view s(p, n);
+  p += n;
+  return s;
+}
+
+void PutString(std::vector<char>& out, std::string_view s) {
+  PutVarint(out, s.size());
+  out.insert(out.end(), s.begin(), s.end());
+}
+
+uint32_t Offset(const std::vector<char>& arena) {
+  // Offsets are 32-bit; past 4 GiB the table cannot grow.
+  if (arena.size() > 0xffffffffu) std::abort();
+  return static_cast<uint32_t>(arena.size());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------- StringDict --
+
+StringDict::StringDict() : slots_(64, 0) { strings_.emplace_back(); }
+
+uint32_t StringDict::Intern(std::string_view s) {
+  if (s.empty()) return 0;
+  const uint64_t h = std::hash<std::string_view>()(s);
+  const uint64_t tag = h >> 32;
+  size_t mask = slots_.size() - 1;
+  size_t pos = h & mask;
+  for (; slots_[pos] != 0; pos = (pos + 1) & mask) {
+    const uint64_t slot = slots_[pos];
+    if ((slot >> 32) == tag && strings_[(slot & 0xffffffffu) - 1] == s) {
+      return static_cast<uint32_t>((slot & 0xffffffffu) - 1);
+    }
+  }
+  const auto index = static_cast<uint32_t>(strings_.size());
+  strings_.emplace_back(s);
+  slots_[pos] = tag << 32 | (index + 1u);
+  if (2 * strings_.size() > slots_.size()) {
+    // Grow: re-place every string by its hash.
+    std::vector<uint64_t> old(2 * slots_.size(), 0);
+    old.swap(slots_);
+    mask = slots_.size() - 1;
+    for (uint64_t slot : old) {
+      if (slot == 0) continue;
+      const uint64_t sh = std::hash<std::string_view>()(strings_[(slot & 0xffffffffu) - 1]);
+      size_t p = sh & mask;
+      while (slots_[p] != 0) p = (p + 1) & mask;
+      slots_[p] = slot;
+    }
+  }
+  return index;
+}
+
+size_t StringDict::MemoryBytes() const {
+  size_t n = 0;
+  for (const auto& s : strings_) n += sizeof(s) + (s.size() > 15 ? s.capacity() + 1 : 0);
+  return n + slots_.capacity() * sizeof(uint64_t);
+}
+
+// ----------------------------------------------------------- UserTable --
+
+size_t UserTable::ShapeHash::operator()(const ShapeKey& k) const {
+  size_t h = k.phone_region * 0x9e3779b97f4a7c15ULL;
+  h ^= k.source_type + 0x9e3779b9 + (h << 6) + (h >> 2);
+  h ^= k.source_id + 0x9e3779b9 + (h << 6) + (h >> 2);
+  for (uint32_t n : k.custom_names) h ^= n + 0x9e3779b9 + (h << 6) + (h >> 2);
+  return h;
+}
 
 void UserTable::reserve(size_t users, size_t arena_bytes) {
-  rows_.reserve(users);
   arena_.reserve(arena_bytes);
+  offset_.reserve(users);
+  update_time_ms_.reserve(users);
+  primary_ou_.reserve(users);
+  shape_.reserve(users);
+  ous_.reserve(users);
+  enabled_.reserve(users);
 }
 
-UserTable::Ref UserTable::Put(std::string_view s) {
-  if (s.empty()) return {};
-  Ref r{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(s.size())};
-  arena_.insert(arena_.end(), s.begin(), s.end());
-  return r;
+void UserTable::PutString(std::string_view s) { sync::PutString(arena_, s); }
+
+// Rows come mostly from one source, so this usually saves hashing.
+bool UserTable::SameShapeAsLast(const UserView& u) const {
+  if (shape_.empty()) return false;
+  const ShapeKey& last = shapes_[shape_.back()];
+  if (last.custom_names.size() != u.custom_fields.size() ||
+      dict_[last.phone_region] != u.phone_region || dict_[last.source_type] != u.source_type ||
+      dict_[last.source_id] != u.source_id) {
+    return false;
+  }
+  for (size_t k = 0; k < last.custom_names.size(); ++k) {
+    if (dict_[last.custom_names[k]] != u.custom_fields[k].first) return false;
+  }
+  return true;
 }
 
-UserTable::Ref UserTable::Intern(std::string_view s) {
-  if (s.empty()) return {};
-  auto it = interned_.find(s);
-  if (it != interned_.end()) return it->second;
-  Ref r = Put(s);
-  interned_.emplace(std::string(s), r);
-  return r;
+uint32_t UserTable::InternShape(const UserView& u) {
+  ShapeKey key;
+  key.phone_region = dict_.Intern(u.phone_region);
+  key.source_type = dict_.Intern(u.source_type);
+  key.source_id = dict_.Intern(u.source_id);
+  key.custom_names.reserve(u.custom_fields.size());
+  for (const auto& field : u.custom_fields) key.custom_names.push_back(dict_.Intern(field.first));
+  auto it = shape_index_.find(key);
+  if (it != shape_index_.end()) return it->second;
+  auto i = static_cast<uint32_t>(shapes_.size());
+  shapes_.push_back(key);
+  shape_index_.emplace(std::move(key), i);
+  return i;
+}
+
+void UserTable::Add(const UserView& u) {
+  offset_.push_back(Offset(arena_));
+  PutString(u.id);
+  PutString(u.username);
+  PutString(u.display_name);
+  PutString(u.email);
+  PutString(u.phone_number);
+  PutString(u.description);
+  PutString(u.external_id);
+  for (const auto& field : u.custom_fields) PutString(field.second);
+  shape_.push_back(SameShapeAsLast(u) ? shape_.back() : InternShape(u));
+  const uint32_t primary = dict_.Intern(u.primary_ou_id);
+  primary_ou_.push_back(primary);
+  if (u.ou_ids.empty()) {
+    ous_.push_back(kNoOus);
+  } else if (u.ou_ids.size() == 1 && primary != 0 && u.ou_ids[0] == u.primary_ou_id) {
+    ous_.push_back(kOnlyPrimary);  // the common case: no list at all
+  } else {
+    ous_.push_back(static_cast<uint32_t>(ou_lists_.size()));
+    ou_lists_.push_back(static_cast<uint32_t>(u.ou_ids.size()));
+    for (std::string_view ou : u.ou_ids) ou_lists_.push_back(dict_.Intern(ou));
+  }
+  enabled_.push_back(u.enabled);
+  update_time_ms_.push_back(u.update_time_ms);
 }
 
 void UserTable::Add(const IdaasUser& u) {
-  // Interned values mostly repeat the previous row's (same source, region,
-  // custom field names), so compare with it before hashing.
-  const Row* prev = rows_.empty() ? nullptr : &rows_.back();
-  auto intern_like = [this](std::string_view s, const Ref* hint) {
-    if (hint != nullptr && S(*hint) == s) return *hint;
-    return Intern(s);
-  };
-  Row row;
-  row.id = Put(u.id);
-  row.username = Put(u.username);
-  row.display_name = Put(u.display_name);
-  row.email = Put(u.email);
-  row.phone_number = Put(u.phone_number);
-  row.phone_region = intern_like(u.phone_region, prev ? &prev->phone_region : nullptr);
-  row.description = Put(u.description);
-  row.external_id = Put(u.external_id);
-  row.source_type = intern_like(u.source_type, prev ? &prev->source_type : nullptr);
-  row.source_id = intern_like(u.source_id, prev ? &prev->source_id : nullptr);
-  row.primary_ou_id = Intern(u.primary_ou_id);
-  row.ous_begin = static_cast<uint32_t>(ou_refs_.size());
-  for (const auto& ou : u.ou_ids) ou_refs_.push_back(intern_like(ou, &row.primary_ou_id));
-  row.ous_count = static_cast<uint32_t>(u.ou_ids.size());
-  row.custom_begin = static_cast<uint32_t>(custom_refs_.size());
-  uint32_t k = 0;
-  for (const auto& [name, value] : u.custom_fields) {
-    const Ref* hint = prev != nullptr && k < prev->custom_count
-                          ? &custom_refs_[prev->custom_begin + 2 * k]
-                          : nullptr;
-    Ref name_ref = intern_like(name, hint);
-    custom_refs_.push_back(name_ref);
-    custom_refs_.push_back(Put(value));
-    ++k;
-  }
-  row.custom_count = static_cast<uint32_t>(u.custom_fields.size());
-  row.enabled = u.enabled;
-  row.update_time_ms = u.update_time_ms;
-  rows_.push_back(row);
+  UserView v{u.id, u.username, u.display_name, u.email, u.phone_number, u.phone_region,
+             u.description, u.external_id, u.source_type, u.source_id, u.primary_ou_id,
+             {}, {}, u.enabled, u.update_time_ms};
+  v.ou_ids.assign(u.ou_ids.begin(), u.ou_ids.end());
+  for (const auto& [k, val] : u.custom_fields) v.custom_fields.emplace_back(k, val);
+  Add(v);
+}
+
+std::string_view UserTable::Field(size_t i, int k) const {
+  const char* p = arena_.data() + offset_[i];
+  for (int f = 0; f < k; ++f) p += GetVarint(p);
+  return GetString(p);
 }
 
 std::vector<std::string_view> UserTable::ou_ids(size_t i) const {
-  const Row& r = rows_[i];
   std::vector<std::string_view> out;
-  out.reserve(r.ous_count);
-  for (uint32_t k = 0; k < r.ous_count; ++k) out.push_back(S(ou_refs_[r.ous_begin + k]));
+  const uint32_t ous = ous_[i];
+  if (ous == kNoOus) return out;
+  if (ous == kOnlyPrimary) {
+    out.push_back(dict_[primary_ou_[i]]);
+    return out;
+  }
+  out.reserve(ou_lists_[ous]);
+  for (uint32_t k = 0; k < ou_lists_[ous]; ++k) out.push_back(dict_[ou_lists_[ous + 1 + k]]);
   return out;
 }
 
 std::map<std::string, std::string> UserTable::custom_fields(size_t i) const {
-  const Row& r = rows_[i];
   std::map<std::string, std::string> out;
-  for (uint32_t k = 0; k < r.custom_count; ++k) {
-    out.emplace(std::string(S(custom_refs_[r.custom_begin + 2 * k])),
-                std::string(S(custom_refs_[r.custom_begin + 2 * k + 1])));
+  const ShapeKey& shape = Shape(i);
+  if (shape.custom_names.empty()) return out;
+  const char* p = arena_.data() + offset_[i];
+  for (int f = 0; f < kFieldCount; ++f) p += GetVarint(p);
+  for (uint32_t name : shape.custom_names) {
+    out.emplace(std::string(dict_[name]), std::string(GetString(p)));
   }
   return out;
 }
@@ -123,10 +246,124 @@ IdaasUser UserTable::Get(size_t i) const {
 }
 
 size_t UserTable::MemoryBytes() const {
-  size_t interned = 0;
-  for (const auto& [k, v] : interned_) interned += k.capacity() + sizeof(v) + 32;
-  return arena_.capacity() + rows_.capacity() * sizeof(Row) +
-         (ou_refs_.capacity() + custom_refs_.capacity()) * sizeof(Ref) + interned;
+  size_t shapes = 0;
+  for (const auto& s : shapes_) shapes += 2 * (sizeof(s) + s.custom_names.capacity() * 4) + 32;
+  // Sizes, not capacities: the loader reserves from the packs' size, an
+  // overestimate whose untouched tail never becomes resident.
+  return arena_.size() +
+         (offset_.size() + primary_ou_.size() + shape_.size() + ous_.size() +
+          ou_lists_.size()) * sizeof(uint32_t) +
+         update_time_ms_.size() * sizeof(int64_t) + enabled_.size() / 8 +
+         dict_.MemoryBytes() + shapes;
+}
+
+// ----------------------------------------------------------- LinkTable --
+
+void LinkTable::reserve(size_t links, size_t arena_bytes) {
+  arena_.reserve(arena_bytes);
+  offset_.reserve(links);
+  flags_.reserve(links);
+  missing_since_ms_.reserve(links);
+}
+
+void LinkTable::Add(const LinkView& l) {
+  offset_.push_back(Offset(arena_));
+  sync::PutString(arena_, l.source_key);
+  sync::PutString(arena_, l.idaas_id);
+  flags_.push_back(static_cast<uint8_t>(static_cast<unsigned>(l.type) |
+                                        static_cast<unsigned>(l.ownership) << 2 |
+                                        (l.disabled_by_idsync ? 8u : 0u)));
+  missing_since_ms_.push_back(l.missing_since_ms);
+}
+
+void LinkTable::Add(const Link& l) {
+  Add(LinkView{l.type, l.source_key, l.idaas_id, l.ownership, l.missing_since_ms,
+               l.disabled_by_idsync});
+}
+
+LinkView LinkTable::operator[](size_t i) const {
+  LinkView v;
+  const char* p = arena_.data() + offset_[i];
+  v.source_key = GetString(p);
+  v.idaas_id = GetString(p);
+  const uint8_t f = flags_[i];
+  v.type = static_cast<EntityType>(f & 3u);
+  v.ownership = static_cast<Ownership>((f >> 2) & 1u);
+  v.disabled_by_idsync = (f & 8u) != 0;
+  v.missing_since_ms = missing_since_ms_[i];
+  return v;
+}
+
+Link LinkTable::Get(size_t i) const {
+  LinkView v = (*this)[i];
+  return Link{v.type, std::string(v.source_key), std::string(v.idaas_id), v.ownership,
+              v.missing_since_ms, v.disabled_by_idsync};
+}
+
+size_t LinkTable::MemoryBytes() const {
+  return arena_.size() + offset_.size() * sizeof(uint32_t) + flags_.size() +
+         missing_since_ms_.size() * sizeof(int64_t);
+}
+
+// --------------------------------------------------------- MemberTable --
+
+void MemberTable::AddRow(uint32_t user_row) {
+  if (user_row >= kExternal) std::abort();  // 2^31 users: far beyond any directory
+  refs_.push_back(user_row);
+  ++begin_.back();
+}
+
+void MemberTable::AddId(std::string_view user_id) {
+  refs_.push_back(kExternal | static_cast<uint32_t>(external_.size()));
+  external_.emplace_back(user_id);
+  ++begin_.back();
+}
+
+std::vector<std::string_view> MemberTable::Ids(size_t g, const UserTable& users) const {
+  std::vector<std::string_view> out;
+  if (g >= groups()) return out;  // a group pushed without StartGroup: no members
+  const uint32_t b = begin_[g], e = begin_[g + 1];
+  out.reserve(e - b);
+  for (uint32_t k = b; k < e; ++k) {
+    const uint32_t r = refs_[k];
+    out.push_back((r & kExternal) != 0 ? std::string_view(external_[r & ~kExternal])
+                                        : users.id(r));
+  }
+  return out;
+}
+
+size_t MemberTable::MemoryBytes() const {
+  size_t ext = 0;
+  for (const auto& s : external_) ext += sizeof(s) + (s.size() > 15 ? s.capacity() + 1 : 0);
+  return (begin_.capacity() + refs_.capacity()) * sizeof(uint32_t) + ext;
+}
+
+// --------------------------------------------------------- CachedState --
+
+void CachedState::AddGroup(const IdaasGroup& group) {
+  IdaasGroup g = group;
+  g.member_ids.clear();
+  groups.push_back(std::move(g));
+  members.StartGroup();
+  for (const auto& id : group.member_ids) members.AddId(id);
+}
+
+IdaasGroup CachedState::Group(size_t g) const {
+  IdaasGroup out = groups[g];
+  for (std::string_view id : GroupMembers(g)) out.member_ids.emplace_back(id);
+  return out;
+}
+
+size_t CachedState::MemoryBytes() const {
+  size_t n = users.MemoryBytes() + links.MemoryBytes() + members.MemoryBytes();
+  for (const auto& o : ous) {
+    n += sizeof(o);
+    for (const std::string* s : {&o.id, &o.name, &o.parent_id, &o.description,
+                                 &o.external_id, &o.source_type, &o.source_id}) {
+      if (s->size() > 15) n += s->capacity() + 1;
+    }
+  }
+  return n + groups.capacity() * sizeof(IdaasGroup);
 }
 
 }  // namespace idsync::sync

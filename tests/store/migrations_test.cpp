@@ -99,7 +99,7 @@ TEST_P(FromEveryVersion, MigratesForwardKeepingData) {
     EXPECT_EQ(u.ou_ids, std::vector<std::string>{"ou_root"});
     EXPECT_EQ(u.custom_fields.at("title"), "eng");
     ASSERT_EQ(state->groups.size(), 1u);
-    EXPECT_EQ(state->groups[0].member_ids, std::vector<std::string>{"user_1"});
+    EXPECT_EQ(state->Group(0).member_ids, std::vector<std::string>{"user_1"});
     ASSERT_EQ(state->links.size(), 1u);
     EXPECT_EQ(state->scope.ou_ids, std::vector<std::string>{"ou_root"});
     EXPECT_EQ(state->last_full_refresh_ms, 77);
@@ -108,6 +108,8 @@ TEST_P(FromEveryVersion, MigratesForwardKeepingData) {
     ASSERT_EQ(unfinished->size(), 1u);
     EXPECT_EQ((*unfinished)[0].op_id, "op1");
     EXPECT_EQ((*store)->RecentRuns(5)->size(), 1u);
+    // The packed mirror (v3) was built from the rows when the writer opened.
+    EXPECT_EQ((*store)->GetMeta("mirror.pack_format")->value_or(""), "1");
   } else {
     EXPECT_EQ(state->users.size(), 0u);
   }

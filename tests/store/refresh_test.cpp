@@ -263,7 +263,7 @@ void ExpectMirror(Store& store, const Mirror& want, int64_t refreshed_ms) {
     ASSERT_EQ(users[i], want_users[i]) << "user " << want_users[i].id;
   }
   EXPECT_EQ(SortedBy(state->ous, id), SortedBy(want.ous, id));
-  EXPECT_EQ(SortedBy(state->groups, id), SortedBy(want.groups, id));
+  EXPECT_EQ(SortedBy(AllGroups(*state), id), SortedBy(want.groups, id));
   EXPECT_EQ(state->scope, want.scope);
   EXPECT_EQ(state->last_full_refresh_ms, refreshed_ms);
 }

@@ -265,10 +265,10 @@ TEST(StoreMirror, LoadStateRoundTripsEveryField) {
   auto want_ous = m.ous;
   std::sort(want_ous.begin(), want_ous.end(), [](auto& a, auto& b) { return a.id < b.id; });
   EXPECT_EQ(ous, want_ous);
-  EXPECT_EQ(state->groups, m.groups);
+  EXPECT_EQ(AllGroups(*state), m.groups);
   EXPECT_EQ(state->scope, m.scope);
   EXPECT_EQ(state->last_full_refresh_ms, 1234567);
-  auto got_links = state->links;
+  auto got_links = AllLinks(*state);
   auto want_links = links.upsert_links;
   auto by_key = [](const sync::Link& a, const sync::Link& b) {
     return std::tie(a.type, a.source_key) < std::tie(b.type, b.source_key);
@@ -377,15 +377,16 @@ TEST(StoreMirror, ApplyUpdateCoversEveryEdit) {
   std::sort(ou_ids.begin(), ou_ids.end());
   EXPECT_EQ(ou_ids, (std::vector<std::string>{"ou_new", "ou_root"}));
   ASSERT_EQ(state->groups.size(), 2u);
-  const auto& ga = state->groups[0].id == "group_a" ? state->groups[0] : state->groups[1];
-  const auto& gb = state->groups[0].id == "group_b" ? state->groups[0] : state->groups[1];
+  const auto groups = AllGroups(*state);
+  const auto& ga = groups[0].id == "group_a" ? groups[0] : groups[1];
+  const auto& gb = groups[0].id == "group_b" ? groups[0] : groups[1];
   // group_a had users 0, 2, 4; 0 deleted, 2 removed, 1 and 100 added.
   std::vector<std::string> want = {m.users[1].id, m.users[4].id, MakeUser(100).id};
   std::sort(want.begin(), want.end());
   EXPECT_EQ(ga.member_ids, want);
   EXPECT_EQ(gb.member_ids, std::vector<std::string>{m.users[1].id});
   ASSERT_EQ(state->links.size(), 2u);
-  for (auto& l : state->links) {
+  for (auto& l : AllLinks(*state)) {
     if (l.source_key == "k2") {
       EXPECT_EQ(l.missing_since_ms, 555);
       EXPECT_TRUE(l.disabled_by_idsync);
@@ -398,7 +399,7 @@ TEST(StoreMirror, ApplyUpdateCoversEveryEdit) {
     ASSERT_STORE_OK(store->ApplyUpdate(flags));
   }
   state = store->LoadState();
-  for (auto& l : state->links) {
+  for (auto& l : AllLinks(*state)) {
     if (l.source_key == "k2") {
       EXPECT_EQ(l.missing_since_ms, 0);
       EXPECT_TRUE(l.disabled_by_idsync);
@@ -561,7 +562,7 @@ TEST(StoreJournal, CompleteIsAtomicWithItsMirrorUpdate) {
     auto state = s.LoadState();
     ASSERT_STORE_OK(state);
     EXPECT_EQ(AllUsers(*state), m.users);
-    EXPECT_EQ(state->groups, m.groups);
+    EXPECT_EQ(AllGroups(*state), m.groups);
     ASSERT_EQ(state->links.size(), 1u);
     EXPECT_EQ(state->links[0].source_key, "k0");
   };

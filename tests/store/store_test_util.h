@@ -60,6 +60,19 @@ inline Mirror MakeMirror(int users) {
   return m;
 }
 
+// The groups with their member ids, and the links, as plain values.
+inline std::vector<sync::IdaasGroup> AllGroups(const sync::CachedState& s) {
+  std::vector<sync::IdaasGroup> out;
+  for (size_t g = 0; g < s.groups.size(); ++g) out.push_back(s.Group(g));
+  return out;
+}
+
+inline std::vector<sync::Link> AllLinks(const sync::CachedState& s) {
+  std::vector<sync::Link> out;
+  for (size_t i = 0; i < s.links.size(); ++i) out.push_back(s.links.Get(i));
+  return out;
+}
+
 inline std::vector<sync::IdaasUser> AllUsers(const sync::CachedState& s) {
   std::vector<sync::IdaasUser> out;
   for (size_t i = 0; i < s.users.size(); ++i) out.push_back(s.users.Get(i));

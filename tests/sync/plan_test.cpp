@@ -15,9 +15,18 @@ constexpr int64_t kDay = 24LL * 3600 * 1000;
 const std::string kRoot = "ou_root";
 
 // A small world: a source snapshot and a cached IDaaS state to plan between.
+// The cached side in plain vectors, easy to edit; Compute() builds the
+// compact CachedState from it.
+struct PlainCached {
+  std::vector<IdaasOu> ous;
+  std::vector<IdaasGroup> groups;  // with member_ids
+  std::vector<Link> links;
+  ProvisioningScope scope;
+};
+
 struct World {
   SourceSnapshot source;
-  CachedState cached;
+  PlainCached cached;
   std::vector<IdaasUser> users;  // added to cached.users by Plan()
   Policy policy;
 
@@ -95,10 +104,10 @@ struct World {
   Plan Compute(int64_t now = kNow) {
     CachedState state;
     state.ous = cached.ous;
-    state.groups = cached.groups;
-    state.links = cached.links;
     state.scope = cached.scope;
     for (const auto& u : users) state.users.Add(u);
+    for (const auto& g : cached.groups) state.AddGroup(g);
+    for (const auto& l : cached.links) state.links.Add(l);
     return ComputePlan(source, state, cached.scope, policy, now);
   }
 };
@@ -698,6 +707,75 @@ TEST(UserTableTest, RoundTripsEveryField) {
   EXPECT_EQ(t.Get(0), u);
   EXPECT_EQ(t.Get(1), v);
   EXPECT_EQ(t.primary_ou_id(1), "ou_1");
+}
+
+// Shapes the compact encoding special-cases: no OUs, OUs without the
+// primary, no custom fields then some, strings past one varint byte, empty
+// strings, and enough distinct interned values to grow the dictionary.
+TEST(UserTableTest, RoundTripsUnusualRows) {
+  UserTable t;
+  std::vector<IdaasUser> want;
+  for (int i = 0; i < 3000; ++i) {
+    IdaasUser u;
+    u.id = "user_" + std::to_string(i);
+    u.username = i % 7 == 0 ? "" : "name" + std::to_string(i);
+    u.description = std::string(static_cast<size_t>(i % 300), 'd');
+    u.source_type = i % 2 ? "build_in" : "ldap";
+    u.source_id = "src_" + std::to_string(i % 5);
+    u.phone_region = i % 3 ? "86" : "";
+    u.primary_ou_id = i % 11 == 0 ? "" : "ou_" + std::to_string(i);
+    if (i % 4 == 1) u.ou_ids = {u.primary_ou_id};
+    if (i % 4 == 2) u.ou_ids = {"ou_other_" + std::to_string(i)};  // primary not listed
+    if (i % 4 == 3) u.ou_ids = {"ou_a", "ou_b", "ou_c"};
+    if (i % 3 == 0) u.custom_fields = {{"k" + std::to_string(i % 4), "v"}, {"z", ""}};
+    u.enabled = i % 2 == 0;
+    u.update_time_ms = i % 2 ? -i : int64_t{1} << 50;
+    t.Add(u);
+    want.push_back(u);
+  }
+  ASSERT_EQ(t.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(t.Get(i), want[i]) << i;
+  EXPECT_GT(t.MemoryBytes(), 0u);
+}
+
+TEST(LinkTableTest, RoundTripsEveryField) {
+  LinkTable t;
+  std::vector<Link> want = {
+      {EntityType::kUser, "E1", "user_1", Ownership::kCreated, 0, false},
+      {EntityType::kOu, std::string(200, 'k'), "ou_1", Ownership::kAdopted, 1700000000000, true},
+      {EntityType::kGroup, "G", "group_1", Ownership::kAdopted, -5, false},
+  };
+  for (const auto& l : want) t.Add(l);
+  ASSERT_EQ(t.size(), 3u);
+  std::vector<Link> got;
+  for (LinkView v : t) {
+    got.push_back({v.type, std::string(v.source_key), std::string(v.idaas_id), v.ownership,
+                   v.missing_since_ms, v.disabled_by_idsync});
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(t.Get(1), want[1]);
+}
+
+TEST(CachedStateTest, GroupsKeepTheirMembers) {
+  CachedState s;
+  IdaasUser u;
+  u.id = "user_a";
+  s.users.Add(u);
+  u.id = "user_b";
+  s.users.Add(u);
+  s.AddGroup({"group_1", "One", "", "", "", "", {"user_a", "user_b", "user_x"}});
+  s.AddGroup({"group_2", "Two", "", "", "", "", {}});
+  // Members as rows of the user table, as the store loads them.
+  s.groups.push_back({"group_3", "Three", "", "", "", "", {}});
+  s.members.StartGroup();
+  s.members.AddRow(1);
+  s.members.AddId("user_y");
+  ASSERT_EQ(s.groups.size(), 3u);
+  EXPECT_TRUE(s.groups[0].member_ids.empty());
+  EXPECT_EQ(s.Group(0).member_ids, (std::vector<std::string>{"user_a", "user_b", "user_x"}));
+  EXPECT_TRUE(s.Group(1).member_ids.empty());
+  EXPECT_EQ(s.Group(2).member_ids, (std::vector<std::string>{"user_b", "user_y"}));
+  EXPECT_EQ(s.GroupMembers(2), (std::vector<std::string_view>{"user_b", "user_y"}));
 }
 
 }  // namespace
