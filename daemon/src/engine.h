@@ -24,7 +24,6 @@ class Store;
 }
 namespace idsync::idaas {
 class Client;
-struct ClientStats;
 }
 
 namespace idsync::daemon {
