@@ -5,11 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -17,8 +13,10 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <map>
 #include <thread>
 
+#include "http_client.h"
 #include "process.h"
 #include "store_test_util.h"
 
@@ -26,10 +24,7 @@ namespace idsync::store {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
-using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using idsync::testing::Process;
 using idsync::testing::TempDir;
@@ -38,11 +33,6 @@ using namespace idsync::store::testing;
 constexpr const char* kInstance = "idaas_emulator";
 constexpr const char* kApp = "app_emulator";
 constexpr const char* kSecret = "emulator-secret";
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
 
 // The real emulator, port 0, with a plain-HTTP admin client.
 class Emulator {
@@ -62,30 +52,26 @@ class Emulator {
     host_ = addr.substr(0, colon);
     port_ = addr.substr(colon + 1);
   }
-  Reply Admin(http::verb method, const std::string& target, const std::string& body = {}) {
-    asio::io_context io;
-    tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.connect(resolver.resolve(host_, port_));
-    http::request<http::string_body> req(method, target, 11);
-    req.set(http::field::host, host_ + ":" + port_);
-    if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
+  // One request on a fresh connection: the emulator may have been restarted.
+  emulator_test::HttpResponse Admin(const std::string& method, const std::string& target,
+                                    const std::string& body = {}) {
+    emulator_test::HttpClient http(host_ + ":" + port_);
+    auto r = http.Send(method, target, body,
+                       body.empty() ? std::map<std::string, std::string>{}
+                                    : std::map<std::string, std::string>{
+                                          {"content-type", "application/json"}});
+    if (!r) {
+      ADD_FAILURE() << method << " " << target << ": no response";
+      return {};
     }
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    return {static_cast<int>(res.result_int()), res.body()};
+    return *r;
   }
   void PutState(const json::value& state) {
-    auto r = Admin(http::verb::put, "/_emulator/state", json::serialize(state));
+    auto r = Admin("PUT", "/_emulator/state", json::serialize(state));
     ASSERT_EQ(r.status, 200) << r.body.substr(0, 500);
   }
   void Config(const std::string& body) {
-    auto r = Admin(http::verb::post, "/_emulator/config", body);
+    auto r = Admin("POST", "/_emulator/config", body);
     ASSERT_EQ(r.status, 200) << r.body;
   }
   idaas::Options ClientOptions() const {
