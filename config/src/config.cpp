@@ -40,6 +40,8 @@ void ParseIdaas(const YAML::Node& node, const std::string& file,
   c->client_id = r.String("client_id", c->application_id);
   c->client_secret = ReadSecret(r, "client_secret", true, options);
   c->connections = static_cast<int>(r.Int("connections", c->connections, 1, 64));
+  c->pipeline_depth =
+      static_cast<int>(r.Int("pipeline_depth", c->pipeline_depth, 1, 8));
   c->timeout = r.Duration("timeout", c->timeout, std::chrono::milliseconds(100));
 
   MapReader rate(r.Raw("rate_limit"), r.KeyPath("rate_limit"), file, d);

@@ -180,7 +180,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
 
   // 2. Whatever an earlier run left in flight is resolved before planning.
   sync::ExecutorOptions exec_options;
-  exec_options.concurrency = cfg.idaas.connections;
+  exec_options.concurrency = cfg.idaas.connections * cfg.idaas.pipeline_depth;
   exec_options.instance_id = cfg.idaas.instance_id;
   exec_options.stop = options.stop;
   exec_options.on_progress = options.on_progress;

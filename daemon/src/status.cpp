@@ -109,6 +109,7 @@ void AccumulateStats(idaas::ClientStats* into, const idaas::ClientStats& from) {
   into->token_failures += from.token_failures;
   into->connections_opened += from.connections_opened;
   into->reconnects += from.reconnects;
+  into->pipelined += from.pipelined;
   into->ambiguous_writes += from.ambiguous_writes;
   into->current_qps = from.current_qps;
 }

@@ -1769,6 +1769,7 @@ json::value Emulator::Impl::ConfigJson() const {
   config["qps"] = options.qps;
   config["latency"] = FormatLatency(options.latency);
   config["faults"] = FormatFaults(options.faults);
+  config["keepaliveRequests"] = options.keepalive_requests;
   config["tokenTtlMs"] =
       std::chrono::duration_cast<std::chrono::milliseconds>(options.token_ttl)
           .count();
@@ -1789,6 +1790,12 @@ std::optional<std::string> Emulator::Impl::ApplyConfig(
                                        : std::nullopt;
     if (!parsed) return "latency must be like \"50ms\" or \"10ms-80ms\"";
     next.latency = *parsed;
+  }
+  if (const json::value* limit = config.if_contains("keepaliveRequests")) {
+    if (!limit->is_int64() || limit->get_int64() < 0) {
+      return "keepaliveRequests must be a non-negative integer";
+    }
+    next.keepalive_requests = static_cast<uint64_t>(limit->get_int64());
   }
   if (const json::value* faults = config.if_contains("faults")) {
     std::string error = "faults must be a string";

@@ -80,7 +80,12 @@ int Run(int argc, char** argv) {
                  "per-client request rate limit, 0 = unlimited")
       ->capture_default_str();
   app.add_option("--latency", latency,
-                 "added response latency: 50ms or a range 10ms-80ms");
+                 "added response latency: 50ms or a range 10ms-80ms; "
+                 "pipelined requests overlap it, like network latency");
+  app.add_option("--keepalive-requests", options.keepalive_requests,
+                 "requests per connection before the server closes it "
+                 "(Connection: close), 0 = no limit")
+      ->capture_default_str();
   app.add_option("--faults", faults,
                  "fault rates, e.g. 5xx=0.1,reset=0.05,drop_after_commit=0.05");
   auto* seed_option =

@@ -7,6 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <array>
+#include <deque>
 #include <optional>
 #include <stdexcept>
 
@@ -48,6 +50,11 @@ tcp::endpoint ParseListen(net::io_context& io, const std::string& listen) {
   return results.begin()->endpoint();
 }
 
+// One connection. Requests are read and handled as they arrive, also while
+// earlier responses are still pending (HTTP/1.1 pipelining), and responses
+// go out in request order, each no earlier than its injected delay after
+// its request arrived. The delay therefore behaves like network latency:
+// pipelined requests overlap their delays, sequential ones add up.
 template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
@@ -75,32 +82,49 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
  private:
   static constexpr bool kTls =
       !std::is_same_v<Stream, beast::tcp_stream>;
+  // Requests read ahead of their responses; reading pauses beyond this.
+  static constexpr size_t kMaxPipelined = 16;
+  using SteadyClock = std::chrono::steady_clock;
+
+  struct Pending {
+    Response response;
+    unsigned version = 11;
+    bool keep_alive = true;
+    SteadyClock::time_point due;
+  };
 
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
 
   void Read() {
+    reading_ = true;
     parser_.emplace();
     parser_->body_limit(emulator_.options().max_body_bytes);
     Lowest().expires_after(options_.read_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) {
+          self->reading_ = false;
           self->OnRead(ec);
         });
   }
 
   void OnRead(beast::error_code ec) {
+    if (closed_) return;
     if (ec == http::error::body_limit) {
       // Answer like the API does, then close: the rest of the body is unread.
-      keep_alive_ = false;
       const auto& header = parser_->get();
-      return Send(emulator_.BodyTooLarge(std::string(header.method_string()),
-                                         std::string(header.target())),
-                  header.version());
+      Enqueue(emulator_.BodyTooLarge(std::string(header.method_string()),
+                                     std::string(header.target())),
+              header.version(), false);
+      return;
     }
-    if (ec) return Close();  // EOF, timeout, or a malformed request
+    if (ec) {
+      // EOF, timeout, or a malformed request: answer what was read, then go.
+      eof_ = true;
+      if (queue_.empty() && !writing_) Close();
+      return;
+    }
     http::request<http::string_body> message = parser_->release();
-    keep_alive_ = message.keep_alive();
     Request request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
@@ -108,73 +132,127 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     request.authorization = std::string(message[http::field::authorization]);
     request.content_type = std::string(message[http::field::content_type]);
     request.acs_action = std::string(message["x-acs-action"]);
-    Response response = emulator_.Handle(request);
-    if (response.delay.count() > 0) {
-      timer_.expires_after(response.delay);
-      timer_.async_wait([self = this->shared_from_this(),
-                         version = message.version(),
-                         response = std::move(response)](
-                            beast::error_code) mutable {
-        self->Act(std::move(response), version);
+    uint64_t limit = emulator_.options().keepalive_requests;
+    bool keep_alive = message.keep_alive() && (limit == 0 || ++served_ < limit);
+    Enqueue(emulator_.Handle(request), message.version(), keep_alive);
+  }
+
+  void Enqueue(Response response, unsigned version, bool keep_alive) {
+    // A reset or a dropped response ends the connection; the server reads
+    // nothing after a request that ends it (RFC 9112 section 9.6).
+    bool last = !keep_alive ||
+                response.disposition != Response::Disposition::kRespond;
+    auto due = SteadyClock::now() + response.delay;
+    queue_.push_back(Pending{std::move(response), version, keep_alive, due});
+    if (last) {
+      stop_reading_ = true;
+    } else if (queue_.size() < kMaxPipelined) {
+      Read();
+    }
+    Write();
+  }
+
+  void Write() {
+    if (writing_ || queue_.empty() || closed_) return;
+    writing_ = true;
+    if (queue_.front().due > SteadyClock::now()) {
+      timer_.expires_at(queue_.front().due);
+      timer_.async_wait([self = this->shared_from_this()](beast::error_code) {
+        self->Act();
       });
       return;
     }
-    Act(std::move(response), message.version());
+    Act();
   }
 
-  void Act(Response response, unsigned version) {
-    switch (response.disposition) {
+  void Act() {
+    if (closed_) return;
+    Pending& next = queue_.front();
+    switch (next.response.disposition) {
       case Response::Disposition::kReset: {
         // SO_LINGER 0 turns close() into a TCP RST.
         boost::system::error_code ignored;
         Lowest().socket().set_option(net::socket_base::linger(true, 0),
                                      ignored);
-        Lowest().socket().close(ignored);
-        return;
+        return Abort();
       }
       case Response::Disposition::kDropAfterCommit:
         return Close();
       case Response::Disposition::kRespond:
-        return Send(std::move(response), version);
+        return Send(next);
     }
   }
 
-  void Send(Response response, unsigned version) {
+  void Send(Pending& next) {
     response_.emplace();
-    response_->version(version);
-    response_->result(static_cast<unsigned>(response.status));
+    response_->version(next.version);
+    response_->result(static_cast<unsigned>(next.response.status));
     response_->set(http::field::server, "idaas-emulator");
-    for (auto& [name, value] : response.headers) {
+    for (auto& [name, value] : next.response.headers) {
       response_->set(name, value);
     }
-    response_->body() = std::move(response.body);
-    response_->keep_alive(keep_alive_);
+    response_->body() = std::move(next.response.body);
+    response_->keep_alive(next.keep_alive);
     response_->prepare_payload();
     Lowest().expires_after(options_.write_timeout);
     http::async_write(
         stream_, *response_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) {
-          if (ec) return self->Abort();
-          if (!self->keep_alive_) return self->Close();
-          self->Read();
+          self->OnWritten(ec);
         });
   }
 
+  void OnWritten(beast::error_code ec) {
+    if (ec) return Abort();
+    bool keep_alive = queue_.front().keep_alive;
+    queue_.pop_front();
+    writing_ = false;
+    if (!keep_alive) return Close();
+    if (queue_.empty() && eof_) return Close();
+    if (!reading_ && !stop_reading_ && !eof_ && queue_.size() < kMaxPipelined)
+      Read();
+    Write();
+  }
+
   void Close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
     if constexpr (kTls) {
       Lowest().expires_after(std::chrono::seconds(2));
       stream_.async_shutdown(
           [self = this->shared_from_this()](beast::error_code) {
-            self->Abort();
+            boost::system::error_code ignored;
+            self->Lowest().socket().close(ignored);
           });
     } else {
+      // Lingering close: closing with unread pipelined requests in the
+      // receive buffer would send a RST, and the client could lose the
+      // responses already sent. Half-close, then read and discard until the
+      // client closes (or 2 s pass), as nginx's lingering_close does.
       boost::system::error_code ignored;
       Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
-      Lowest().socket().close(ignored);
+      Lowest().expires_after(std::chrono::seconds(2));
+      Discard();
     }
   }
 
+  void Discard() {
+    Lowest().async_read_some(
+        net::buffer(discard_),
+        [self = this->shared_from_this()](beast::error_code ec, size_t) {
+          if (ec) {
+            boost::system::error_code ignored;
+            self->Lowest().socket().close(ignored);
+            return;
+          }
+          self->Discard();
+        });
+  }
+
   void Abort() {
+    closed_ = true;
+    timer_.cancel();
     boost::system::error_code ignored;
     Lowest().socket().close(ignored);
   }
@@ -186,7 +264,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
-  bool keep_alive_ = true;
+  std::deque<Pending> queue_;
+  std::array<char, 4096> discard_;
+  uint64_t served_ = 0;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool stop_reading_ = false;
+  bool eof_ = false;
+  bool closed_ = false;
 };
 
 }  // namespace

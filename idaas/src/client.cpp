@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -107,6 +108,7 @@ Options OptionsFromConfig(const config::IdaasConfig& c) {
   o.burst = c.rate_limit.burst;
   o.adaptive = c.rate_limit.adaptive;
   o.connections = c.connections;
+  o.pipeline_depth = c.pipeline_depth;
   o.timeout = c.timeout;
   o.max_attempts = c.retry.max_attempts;
   o.base_delay = c.retry.base_delay;
@@ -191,7 +193,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
         endpoint_(endpoint),
         transport_(ex, endpoint, std::move(ssl_ctx),
                    detail::TransportOptions{opt_.timeout, opt_.body_limit,
-                                            opt_.connections}),
+                                            opt_.connections,
+                                            opt_.pipeline_depth}),
         rate_(ex, detail::RateLimiter::Config{
                       opt_.qps, opt_.burst, opt_.adaptive,
                       opt_.adaptive_quiet_window, 0.5, 0.5}),
@@ -221,6 +224,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     ClientStats s = stats_;
     s.connections_opened = transport_.connections_opened();
     s.reconnects = transport_.reconnects();
+    s.pipelined = transport_.pipelined();
     s.current_qps = rate_.current_qps();
     return s;
   }
@@ -697,6 +701,7 @@ Result<std::unique_ptr<Client>> Client::Create(asio::any_io_executor executor,
     return invalid("application_id is empty");
   if (options.client_id.empty()) options.client_id = options.application_id;
   if (options.connections < 1) options.connections = 1;
+  options.pipeline_depth = std::clamp(options.pipeline_depth, 1, 8);
   if (options.max_attempts < 1) options.max_attempts = 1;
   std::shared_ptr<asio::ssl::context> ctx;
   if (endpoint.tls) {

@@ -84,23 +84,54 @@ struct Transport::Connection {
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   bool open = false;
+  uint64_t last_used = 0;  // for most-recently-used picking
+
+  // Requests holding a position on this connection: waiting for the rate
+  // limiter, writing, or waiting for their response.
+  int holders = 0;
+  bool writing = false;
+  uint64_t next_ticket = 0;  // write order, which is also response order
+  uint64_t read_turn = 0;    // the ticket whose response is read next
+  // A response kept the connection alive: the server speaks persistent
+  // HTTP/1.1 here, so requests may be pipelined behind others.
+  bool kept_alive = false;
+  // Takes no more requests: it broke, or the server announced its close.
+  // Closed and reset when its last holder leaves.
+  bool draining = false;
+  bool close_announced = false;
+  error_code broken;
+  std::vector<std::shared_ptr<asio::steady_timer>> waiters;
 
   beast::tcp_stream& lowest() {
     return tls ? beast::get_lowest_layer(*tls) : *plain;
   }
+  void CloseSocket() {
+    if (!open) return;
+    error_code ec;
+    lowest().socket().close(ec);
+  }
+  // Only when no holder but the caller is inside an operation on it.
   void Close() {
-    if (tls) {
-      error_code ec;
-      beast::get_lowest_layer(*tls).socket().close(ec);
-      tls.reset();
-    }
-    if (plain) {
-      error_code ec;
-      plain->socket().close(ec);
-      plain.reset();
-    }
+    CloseSocket();
+    tls.reset();
+    plain.reset();
     buffer.clear();
     open = false;
+    writing = false;
+    next_ticket = read_turn = 0;
+    kept_alive = draining = close_announced = false;
+    broken = {};
+  }
+  // Wakes everyone waiting for the write lock or their read turn.
+  void Notify() {
+    for (auto& w : waiters) w->cancel();
+  }
+  asio::awaitable<void> Wait(asio::any_io_executor ex) {
+    auto timer = std::make_shared<asio::steady_timer>(ex);
+    timer->expires_at(asio::steady_timer::time_point::max());
+    waiters.push_back(timer);
+    co_await timer->async_wait(as_tuple(use_awaitable));
+    std::erase(waiters, timer);
   }
 };
 
@@ -111,10 +142,10 @@ Transport::Transport(asio::any_io_executor ex, Endpoint endpoint,
       endpoint_(std::move(endpoint)),
       ssl_ctx_(std::move(ssl_ctx)),
       opt_(opt) {
-  int n = std::max(1, opt_.connections);
-  for (int i = 0; i < n; ++i) {
+  opt_.connections = std::max(1, opt_.connections);
+  opt_.pipeline_depth = std::max(1, opt_.pipeline_depth);
+  for (int i = 0; i < opt_.connections; ++i) {
     slots_.push_back(std::make_unique<Connection>());
-    free_.push_back(slots_.back().get());
   }
 }
 
@@ -130,13 +161,37 @@ void Transport::Shutdown() {
       c->lowest().socket().cancel(ec);
       c->lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     }
+    c->Notify();
   }
   for (auto& w : waiters_) w->cancel();
 }
 
-asio::awaitable<Transport::Connection*> Transport::AcquireSlot() {
-  while (free_.empty()) {
-    if (shutdown_) co_return nullptr;
+// An idle connection first, most recently used first: keeps few sockets
+// busy when load is low. Otherwise, with pipelining, the least loaded open
+// connection that has shown it keeps alive.
+Transport::Connection* Transport::PickConnection() {
+  Connection* idle = nullptr;
+  Connection* pipelined = nullptr;
+  for (auto& slot : slots_) {
+    Connection* c = slot.get();
+    if (c->draining) continue;
+    if (c->holders == 0) {
+      if (idle == nullptr || (c->open && !idle->open) ||
+          (c->open == idle->open && c->last_used > idle->last_used)) {
+        idle = c;
+      }
+    } else if (c->open && c->kept_alive && c->holders < opt_.pipeline_depth) {
+      if (pipelined == nullptr || c->holders < pipelined->holders) {
+        pipelined = c;
+      }
+    }
+  }
+  return idle != nullptr ? idle : pipelined;
+}
+
+asio::awaitable<Transport::Connection*> Transport::AcquirePosition() {
+  Connection* c = nullptr;
+  while (!shutdown_ && (c = PickConnection()) == nullptr) {
     auto timer = std::make_shared<asio::steady_timer>(ex_);
     timer->expires_at(asio::steady_timer::time_point::max());
     waiters_.push_back(timer);
@@ -144,16 +199,32 @@ asio::awaitable<Transport::Connection*> Transport::AcquireSlot() {
     std::erase(waiters_, timer);
   }
   if (shutdown_) co_return nullptr;
-  Connection* c = free_.back();
-  free_.pop_back();
+  ++c->holders;
+  c->last_used = ++use_counter_;
   co_return c;
 }
 
-void Transport::ReleaseSlot(Connection* c, bool keep) {
-  if (!keep || shutdown_) c->Close();
-  // Most recently used first: keeps few sockets busy when load is low.
-  free_.push_back(c);
-  if (!waiters_.empty()) {
+void Transport::Drain(Connection* c, error_code broken) {
+  if (!c->draining) {
+    c->draining = true;
+    c->broken = broken;
+    // An error leaves the byte stream unusable: abort whatever else is
+    // pending on it. An announced close is orderly; nothing is pending.
+    if (broken != http::error::end_of_stream) c->CloseSocket();
+  }
+  c->Notify();
+}
+
+void Transport::ReleasePosition(Connection* c) {
+  --c->holders;
+  bool reset = false;
+  if (c->holders == 0 && (c->draining || shutdown_)) {
+    c->Close();
+    reset = true;
+  }
+  // A reset connection frees all its positions at once.
+  size_t wake = reset ? waiters_.size() : 1;
+  for (size_t i = 0; i < wake && !waiters_.empty(); ++i) {
     auto w = waiters_.front();
     waiters_.pop_front();
     w->cancel();
@@ -255,52 +326,117 @@ asio::awaitable<Exchange> Transport::Open(Connection* c) {
 namespace {
 
 template <class Stream>
-asio::awaitable<Exchange> DoRoundtrip(Stream& stream,
-                                      beast::tcp_stream& lowest,
-                                      beast::flat_buffer& buffer,
-                                      RequestPtr request,
-                                      std::chrono::milliseconds timeout,
-                                      size_t body_limit) {
-  Exchange ex;
-  ex.sent_at = Clock::now();
+asio::awaitable<error_code> WriteRequest(Stream& stream,
+                                         beast::tcp_stream& lowest,
+                                         RequestPtr request,
+                                         std::chrono::milliseconds timeout) {
   lowest.expires_after(timeout);
-  auto [wec, wn] =
+  auto [ec, n] =
       co_await http::async_write(stream, *request, as_tuple(use_awaitable));
-  (void)wn;
-  if (wec) {
-    ex.ec = wec;
-    ex.stage = Stage::kWrite;
-    co_return ex;
-  }
-  ex.written = true;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(body_limit);
+  (void)n;
+  co_return ec;
+}
+
+template <class Stream>
+asio::awaitable<error_code> ReadResponse(
+    Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
+    http::response_parser<http::string_body>& parser,
+    std::chrono::milliseconds timeout) {
   lowest.expires_after(timeout);
-  auto [rec, rn] = co_await http::async_read(stream, buffer, parser,
-                                             as_tuple(use_awaitable));
-  (void)rn;
-  lowest.expires_never();
-  if (rec) {
-    ex.ec = rec;
-    ex.stage = Stage::kRead;
-    if (parser.got_some()) ex.detail = "partial response";
-    co_return ex;
-  }
-  ex.response = parser.release();
-  co_return ex;
+  auto [ec, n] =
+      co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+  (void)n;
+  co_return ec;
 }
 
 }  // namespace
 
-asio::awaitable<Exchange> Transport::Roundtrip(Connection* c,
-                                               RequestPtr request) {
+// What to report for a failed read or write. Another request's failure on
+// the same connection closes the socket under this one (operation_aborted);
+// the first failure is the real cause, and operation_aborted would read as
+// a cancelled call.
+error_code Transport::FailureCause(Connection* c, error_code ec) const {
+  if (c->draining && c->broken) return c->broken;
+  if (ec == asio::error::operation_aborted && !shutdown_)
+    return asio::error::connection_aborted;
+  return ec;
+}
+
+// One exchange on a connection the caller holds a position on.
+asio::awaitable<Exchange> Transport::Attempt(Connection* c, RequestPtr request,
+                                             bool* reused) {
   Exchange ex;
-  if (c->tls) {
-    ex = co_await DoRoundtrip(*c->tls, c->lowest(), c->buffer, request,
-                              opt_.timeout, opt_.body_limit);
+  if (c->open && c->holders == 1 && !IdleConnectionAlive(c)) {
+    c->Close();  // sole holder: nothing else is pending on it
+    ++reconnects_;
+  }
+  *reused = c->open;
+  if (!c->open) {
+    ex = co_await Open(c);
+    if (ex.ec) co_return ex;
+  }
+
+  // Writes go out one at a time, in ticket order.
+  while (c->writing && !c->draining) co_await c->Wait(ex_);
+  if (c->draining) {
+    ex.pipelined = true;
+    ex.ec = c->broken;
+    ex.stage = Stage::kWrite;
+    co_return ex;
+  }
+  const uint64_t ticket = c->next_ticket++;
+  ex.pipelined = ticket != c->read_turn;
+  if (ex.pipelined) ++pipelined_;
+  c->writing = true;
+  ex.sent_at = Clock::now();
+  error_code wec = c->tls ? co_await WriteRequest(*c->tls, c->lowest(), request,
+                                                  opt_.timeout)
+                          : co_await WriteRequest(*c->plain, c->lowest(),
+                                                  request, opt_.timeout);
+  c->writing = false;
+  c->Notify();
+  if (wec) {
+    // An incomplete request is never processed; the stream is unusable.
+    ex.ec = FailureCause(c, wec);
+    ex.stage = Stage::kWrite;
+    Drain(c, ex.ec);
+    co_return ex;
+  }
+  ex.written = true;
+
+  // Responses come back in request order.
+  while (c->read_turn != ticket && !c->draining) co_await c->Wait(ex_);
+  if (c->draining) {
+    ex.ec = c->broken;
+    ex.stage = Stage::kRead;
+    // RFC 9112 section 9.6: after a response announcing close the server
+    // processes no further request on that connection.
+    if (c->close_announced) ex.written = false;
+    co_return ex;
+  }
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(opt_.body_limit);
+  error_code rec =
+      c->tls ? co_await ReadResponse(*c->tls, c->lowest(), c->buffer, parser,
+                                     opt_.timeout)
+             : co_await ReadResponse(*c->plain, c->lowest(), c->buffer, parser,
+                                     opt_.timeout);
+  if (rec) {
+    ex.ec = FailureCause(c, rec);
+    ex.stage = Stage::kRead;
+    if (parser.got_some()) ex.detail = "partial response";
+    Drain(c, rec == http::error::end_of_stream ? error_code(asio::error::eof)
+                                               : rec);
+    co_return ex;
+  }
+  ex.response = parser.release();
+  ++c->read_turn;
+  if (ex.response.keep_alive()) {
+    c->kept_alive = true;
+    c->Notify();
   } else {
-    ex = co_await DoRoundtrip(*c->plain, c->lowest(), c->buffer, request,
-                              opt_.timeout, opt_.body_limit);
+    c->close_announced = true;
+    Drain(c, http::error::end_of_stream);
   }
   co_return ex;
 }
@@ -309,48 +445,37 @@ asio::awaitable<Exchange> Transport::Send(
     RequestPtr request, bool replay_safe,
     std::function<asio::awaitable<bool>()> before_send) {
   Exchange ex;
-  Connection* c = co_await AcquireSlot();
-  if (c == nullptr) {
-    ex.ec = asio::error::operation_aborted;
-    co_return ex;
-  }
-  if (before_send && !co_await before_send()) {
-    ReleaseSlot(c, true);
-    ex.ec = asio::error::operation_aborted;
-    co_return ex;
-  }
-  bool reused = c->open;
-  if (reused && !IdleConnectionAlive(c)) {
-    c->Close();
-    ++reconnects_;
-    reused = false;
-  }
   bool replayed = false;
   for (int round = 0; round < 2; ++round) {
-    if (!c->open) {
-      ex = co_await Open(c);
-      ex.replayed = replayed;
-      if (ex.ec) {
-        ReleaseSlot(c, false);
-        co_return ex;
-      }
+    Connection* c = co_await AcquirePosition();
+    if (c == nullptr) {
+      ex = Exchange{};
+      ex.ec = asio::error::operation_aborted;
+      co_return ex;
     }
-    ex = co_await Roundtrip(c, request);
+    if (round == 0 && before_send && !co_await before_send()) {
+      ReleasePosition(c);
+      ex.ec = asio::error::operation_aborted;
+      co_return ex;
+    }
+    bool reused = false;
+    ex = co_await Attempt(c, request, &reused);
     ex.replayed = replayed;
+    if (ex.ec && !c->draining) Drain(c, ex.ec);
+    if (shutdown_ && !c->draining) Drain(c, asio::error::operation_aborted);
+    ReleasePosition(c);
     bool nothing_received = ex.detail.empty();
-    if (ex.ec && reused && round == 0 && nothing_received &&
-        (replay_safe || !ex.written) && !shutdown_) {
-      // The server closed the kept-alive connection under us.
+    if (ex.ec && round == 0 && !shutdown_ && (reused || ex.pipelined) &&
+        nothing_received && ex.stage != Stage::kNone &&
+        (replay_safe || !ex.written)) {
+      // The server closed a kept-alive connection under us, or the
+      // connection this request was pipelined on went away.
+      if (reused && !ex.pipelined) ++reconnects_;
       replayed = ex.written;
-      c->Close();
-      ++reconnects_;
-      reused = false;
       continue;
     }
     break;
   }
-  bool keep = !ex.ec && ex.response.keep_alive() && !shutdown_;
-  ReleaseSlot(c, keep);
   co_return ex;
 }
 

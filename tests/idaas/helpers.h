@@ -351,4 +351,40 @@ void RunCoro(asio::io_context& io, F body) {
   io.run();
 }
 
+// Runs worker(0..n-1) concurrently on io to completion.
+template <class F>
+void RunWorkers(asio::io_context& io, int n, F worker) {
+  for (int i = 0; i < n; ++i) {
+    asio::co_spawn(io, worker(i), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  }
+  io.restart();
+  io.run();
+}
+
+#define CO_REQUIRE(r)                                      \
+  if (!(r)) {                                              \
+    ADD_FAILURE() << #r << ": " << (r).error().ToString(); \
+    co_return;                                             \
+  }
+
+// What the executor does with an ambiguous create: look it up by external id
+// before sending it again.
+inline asio::awaitable<Result<std::string>> CreateUserExactlyOnce(
+    Client& c, CreateUserRequest req, int* lookups) {
+  for (int round = 0; round < 10; ++round) {
+    auto r = co_await c.CreateUser(req);
+    if (r || !r.error().ambiguous) co_return r;
+    ++*lookups;
+    for (;;) {
+      auto found = co_await c.GetUserIdByUserExternalId(*req.user_external_id);
+      if (found) co_return found;
+      if (found.error().kind == ApiError::Kind::kNotFound) break;  // resend
+      if (!found.error().retryable) co_return found;
+    }
+  }
+  co_return ApiError{};
+}
+
 }  // namespace idsync::idaas::testing

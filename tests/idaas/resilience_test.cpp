@@ -16,24 +16,6 @@ using asio::awaitable;
 using Clock = std::chrono::steady_clock;
 using SysClock = std::chrono::system_clock;
 
-#define CO_REQUIRE(r)                                      \
-  if (!(r)) {                                              \
-    ADD_FAILURE() << #r << ": " << (r).error().ToString(); \
-    co_return;                                             \
-  }
-
-// Runs worker(0..n-1) concurrently on io to completion.
-template <class F>
-void RunWorkers(asio::io_context& io, int n, F worker) {
-  for (int i = 0; i < n; ++i) {
-    asio::co_spawn(io, worker(i), [](std::exception_ptr e) {
-      if (e) std::rethrow_exception(e);
-    });
-  }
-  io.restart();
-  io.run();
-}
-
 int64_t Ms(const json::value& entry) { return entry.at("timeMs").as_int64(); }
 
 // No request reaches the server while a throttled response's wait is on.
@@ -218,25 +200,6 @@ TEST(Throttling, ThrottlingCodeWithTimeLeftHeaderOn400) {
 }
 
 // ---- transient faults --------------------------------------------------------
-
-// What the executor does with an ambiguous create: look it up by external id
-// before sending it again.
-awaitable<Result<std::string>> CreateUserExactlyOnce(Client& c,
-                                                     CreateUserRequest req,
-                                                     int* lookups) {
-  for (int round = 0; round < 10; ++round) {
-    auto r = co_await c.CreateUser(req);
-    if (r || !r.error().ambiguous) co_return r;
-    ++*lookups;
-    for (;;) {
-      auto found = co_await c.GetUserIdByUserExternalId(*req.user_external_id);
-      if (found) co_return found;
-      if (found.error().kind == ApiError::Kind::kNotFound) break;  // resend
-      if (!found.error().retryable) co_return found;
-    }
-  }
-  co_return ApiError{};
-}
 
 TEST(Faults, ThirtyPercentInjectedEveryOperationCompletesExactlyOnce) {
   Emulator emu({"--faults", "5xx=0.15,reset=0.10,drop_after_commit=0.05"});

@@ -45,6 +45,7 @@ struct IdaasConfig {
   RateLimitConfig rate_limit;
   RetryConfig retry;
   int connections = 4;          // keep-alive sockets, 1..64
+  int pipeline_depth = 1;       // requests in flight per connection, 1..8
   Duration timeout = std::chrono::seconds(15);  // per request
   TlsConfig tls;
   Location location;

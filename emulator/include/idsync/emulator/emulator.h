@@ -65,6 +65,10 @@ struct Options {
   FaultRates faults;
   std::optional<uint64_t> seed;  // unset = random
   size_t max_body_bytes = 1 << 20;
+  // Requests served per connection before the server answers with
+  // "Connection: close" and closes it, like nginx's keepalive_requests.
+  // 0 = no limit.
+  uint64_t keepalive_requests = 0;
   size_t request_log_capacity = 100000;
 };
 

@@ -47,7 +47,10 @@ struct Options {
   double qps = 10;            // sustained calls/s for all calls; <= 0: no limit
   int burst = 10;             // calls that may go at once after a quiet period
   bool adaptive = true;       // lower the rate on throttling, probe back up
-  int connections = 4;        // keep-alive sockets (and concurrent requests)
+  int connections = 4;        // keep-alive sockets
+  // Requests in flight per connection; > 1 enables HTTP/1.1 pipelining
+  // (docs/client.md). Concurrent requests = connections * pipeline_depth.
+  int pipeline_depth = 1;
   std::chrono::milliseconds timeout{15000};  // per step: resolve, connect,
                                              // handshake, write, read
   int max_attempts = 5;                      // per call, first included
@@ -89,6 +92,7 @@ struct ClientStats {
   uint64_t token_failures = 0;
   uint64_t connections_opened = 0;  // TCP (+TLS) connections established
   uint64_t reconnects = 0;          // kept-alive connections found closed
+  uint64_t pipelined = 0;           // requests written behind an unanswered one
   uint64_t ambiguous_writes = 0;
   double current_qps = 0;           // the rate limiter's current rate (0: none)
 };
