@@ -220,6 +220,13 @@ std::string RenderMetrics(const DaemonStatus& s, const idaas::ClientStats& api) 
   e.Family("idsync_api_ambiguous_writes_total", "counter",
            "Writes whose outcome was unknown and had to be looked up.");
   e.Sample("idsync_api_ambiguous_writes_total", {}, static_cast<double>(api.ambiguous_writes));
+  e.Family("idsync_api_connections_opened_total", "counter",
+           "Connections (TCP, and TLS for https) opened to the API.");
+  e.Sample("idsync_api_connections_opened_total", {},
+           static_cast<double>(api.connections_opened));
+  e.Family("idsync_api_pipelined_requests_total", "counter",
+           "Requests written behind an unanswered one (idaas.pipeline_depth > 1).");
+  e.Sample("idsync_api_pipelined_requests_total", {}, static_cast<double>(api.pipelined));
   e.Family("idsync_api_token_refreshes_total", "counter", "Access tokens obtained.");
   e.Sample("idsync_api_token_refreshes_total", {}, static_cast<double>(api.token_refreshes));
   e.Family("idsync_api_rate_limit_qps", "gauge", "The client's current request rate limit.");
