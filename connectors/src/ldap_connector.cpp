@@ -234,8 +234,9 @@ class LdapConnector : public Connector {
       if (u.tls && start_tls_) {
         lr.Problem("start_tls", "'" + u.url + "' is already TLS (ldaps); drop start_tls or use ldap://");
       } else if (!u.tls && !start_tls_ && !allow_insecure_ && !IsLoopbackHost(u.host)) {
-        r.Problem("url", "'" + u.url + "' would send the bind password in clear text; use ldaps://, "
-                         "set source.ldap.start_tls: true, or (not recommended) allow_insecure: true");
+        r.Problem("url", "'" + u.url + "' is not encrypted: the password and every entry would cross the "
+                         "network in clear text; use ldaps://, set source.ldap.start_tls: true, or (not "
+                         "recommended) allow_insecure: true");
       }
     }
   }

@@ -335,8 +335,9 @@ TEST(LdapConfig, ProblemsAreReportedWithTheirKeyPath) {
   };
   EXPECT_EQ(problems(LdapSource("ldap://ldap.example.com", "")),
             (std::vector<std::string>{
-                "source.url: 'ldap://ldap.example.com' would send the bind password in clear text; use "
-                "ldaps://, set source.ldap.start_tls: true, or (not recommended) allow_insecure: true"}));
+                "source.url: 'ldap://ldap.example.com' is not encrypted: the password and every entry would "
+                "cross the network in clear text; use ldaps://, set source.ldap.start_tls: true, or (not "
+                "recommended) allow_insecure: true"}));
   EXPECT_TRUE(problems(LdapSource("ldap://ldap.example.com", "    start_tls: true\n")).empty());
   EXPECT_TRUE(problems(LdapSource("ldap://ldap.example.com", "    allow_insecure: true\n")).empty());
   EXPECT_EQ(problems(LdapSource("ldaps://ldap.example.com", "    start_tls: true\n")),
