@@ -4,16 +4,13 @@
 // slapadd) over ldap://127.0.0.1, paged, and mapping them. Prints one line
 // with the median run:
 //   ldap_read users=... ous=... groups=... page_size=... seconds=... users_per_s=...
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "idsync/config/config.h"
-#include "idsync/connectors/connectors.h"
 #include "slapd_server.h"
+#include "snapshot_timing.h"
 
 namespace {
 
@@ -57,15 +54,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   ::setenv("IDSYNC_BENCH_LDAP_PW", "pw-idsync", 1);
-  std::string yaml = std::string(R"(idaas:
-  endpoint: http://127.0.0.1:18080
-  instance_id: idaas_x
-  application_id: app_x
-  client_secret: env:X
-target: {root_ou: ou_x}
-source:
+  std::string yaml = std::string(idsync::bench::kCommonSections) + R"(source:
   type: ldap
-  url: )") + slapd.Url() + R"(
+  url: )" + slapd.Url() + R"(
   users: {key: employeeNumber}
   ous: {from: dn, base: "ou=People,dc=example,dc=com"}
   groups: {from: entries}
@@ -81,35 +72,15 @@ mapping:
   phone_number: "{mobile}"
   description: "{title}"
 )";
-  idsync::config::Diagnostics d;
-  idsync::config::LoadOptions lo;
-  lo.resolve_secrets = false;
-  auto cfg = idsync::config::LoadFromString(yaml, "bench.yaml", &d, lo);
-  if (!d.empty()) {
-    for (const auto& p : d.Sorted()) std::fprintf(stderr, "%s\n", p.ToString().c_str());
-    return 1;
+  auto t = idsync::bench::TimeSnapshots(yaml, repeats);
+  if (!t) return 1;
+  const auto& s = t->last;
+  if (!s.rejected.empty()) {
+    std::fprintf(stderr, "%zu rejected, e.g. %s: %s\n", s.rejected.size(), s.rejected[0].origin.ToString().c_str(),
+                 s.rejected[0].reason.c_str());
   }
-  std::vector<double> secs;
-  size_t read_users = 0, ous = 0, groups = 0;
-  for (int i = 0; i < repeats; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    auto r = idsync::connectors::ReadSnapshot(cfg);
-    secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (!r) {
-      std::fprintf(stderr, "%s\n", r.error().message.c_str());
-      return 1;
-    }
-    read_users = r->users.size();
-    if (!r->rejected.empty()) {
-      std::fprintf(stderr, "%zu rejected, e.g. %s: %s\n", r->rejected.size(), r->rejected[0].origin.ToString().c_str(),
-                   r->rejected[0].reason.c_str());
-    }
-    ous = r->ous.size();
-    groups = r->groups.size();
-  }
-  std::sort(secs.begin(), secs.end());
-  double median = secs[secs.size() / 2];
-  std::printf("ldap_read users=%zu ous=%zu groups=%zu page_size=%d seconds=%.3f users_per_s=%.0f\n", read_users, ous,
-              groups, page_size, median, static_cast<double>(read_users) / median);
-  return read_users == static_cast<size_t>(users) ? 0 : 1;
+  std::printf("ldap_read users=%zu ous=%zu groups=%zu page_size=%d seconds=%.3f users_per_s=%.0f\n", s.users.size(),
+              s.ous.size(), s.groups.size(), page_size, t->median_seconds,
+              static_cast<double>(s.users.size()) / t->median_seconds);
+  return s.users.size() == static_cast<size_t>(users) ? 0 : 1;
 }
