@@ -265,9 +265,13 @@ TEST_F(LdapSourceTest, WrongPasswordNamesTheAccountAndServerButNotThePassword) {
   EXPECT_EQ(msg.find("not-the-Password-42"), std::string::npos);
 }
 
-TEST_F(LdapSourceTest, FilterTheServerCannotUseFailsTheReadNamingIt) {
+TEST_F(LdapSourceTest, FilterOrBaseTheServerRejectsFailsTheReadNamingThem) {
   std::string msg = MustFail(dir_, LdapSource(server_->Url(), "    user_filter: \"(uid)\"\n") + kBulkModel);
   EXPECT_NE(msg.find("filter '(uid)') failed: Bad search filter"), std::string::npos) << msg;
+  msg = MustFail(dir_, LdapSource(server_->Url(), "", "ou=Gone,dc=example,dc=com") + kBulkModel);
+  EXPECT_EQ(msg, "LDAP search at " + server_->Url() +
+                     " (base 'ou=Gone,dc=example,dc=com', scope sub, filter '(objectClass=inetOrgPerson)') failed: "
+                     "No such object");
 }
 
 TEST_F(LdapSourceTest, FailsOverToTheNextUrlWhenAServerIsDown) {
