@@ -221,6 +221,12 @@ class LdapConnector : public Connector {
     }
     base_dn_ = lr.String("base_dn", "", lr.present());
     CheckDn(lr, "base_dn", base_dn_);
+    if (lr.Has("group_base_dn")) {
+      group_base_dn_ = lr.String("group_base_dn", "", true);
+      CheckDn(lr, "group_base_dn", group_base_dn_);
+    } else {
+      group_base_dn_ = base_dn_;
+    }
     scope_ = lr.Enum("scope", "sub", {"sub", "one"});
     user_filter_ = ReadFilter(lr, "user_filter", ClassFilter(dir_.user_classes));
     ou_filter_ = ReadFilter(lr, "ou_filter", ClassFilter(dir_.ou_classes));
@@ -253,7 +259,7 @@ class LdapConnector : public Connector {
     // The OU tree is all of ous.base, whatever the users' scope.
     if (opts_->ou_from == "dn") searches.push_back({Kind::kOu, opts_->ou_base, LDAP_SCOPE_SUBTREE, ou_filter_});
     searches.push_back({Kind::kUser, base_dn_, scope, user_filter_});
-    if (opts_->group_from == "entries") searches.push_back({Kind::kGroup, base_dn_, scope, group_filter_});
+    if (opts_->group_from == "entries") searches.push_back({Kind::kGroup, group_base_dn_, scope, group_filter_});
     for (const auto& spec : searches) {
       if (auto err = Search(session, spec, attrs, &entries)) return err;
     }
@@ -364,26 +370,14 @@ class LdapConnector : public Connector {
     LDAP* ld = s->get();
     int version = LDAP_VERSION3;
     timeval tv = ToTimeval(timeout_);
-    int demand = LDAP_OPT_X_TLS_DEMAND;
-    int tls12 = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
-    int not_server = 0;
     if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS ||
         ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
         ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12) != LDAP_OPT_SUCCESS ||
-        (!ca_file_.empty() &&
-         ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, ca_file_.c_str()) != LDAP_OPT_SUCCESS)) {
+        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS) {
       return ReadError{u.url + ": cannot set the LDAP session options"};
     }
-    // The TLS options above are per session; they take effect in a new
-    // context (otherwise libldap's global one, from ldap.conf, is used).
-    rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &not_server);
-    if (rc != LDAP_OPT_SUCCESS) {
-      return ReadError{u.url + ": cannot set up TLS" +
-                       (ca_file_.empty() ? std::string() : " with the CA file " + ca_file_) + ": " +
-                       ErrorText(rc, s->Diagnostic())};
+    if (u.tls || start_tls_) {
+      if (auto err = SetUpTls(u, s)) return err;
     }
     rc = ldap_connect(ld);
     if (rc != LDAP_SUCCESS) {
@@ -429,6 +423,29 @@ class LdapConnector : public Connector {
   };
 
   // "<url> (base '...', scope sub, filter '...')": what an error names.
+  // Verification on (certificate and host name), TLS 1.2 or later, our CA
+  // file. The options are per session and take effect in a new context
+  // (otherwise libldap's global one, from ldap.conf, would be used).
+  std::optional<ReadError> SetUpTls(const LdapUrl& u, Session* s) const {
+    LDAP* ld = s->get();
+    int demand = LDAP_OPT_X_TLS_DEMAND;
+    int tls12 = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+    int not_server = 0;
+    if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
+        ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12) != LDAP_OPT_SUCCESS ||
+        (!ca_file_.empty() &&
+         ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, ca_file_.c_str()) != LDAP_OPT_SUCCESS)) {
+      return ReadError{u.url + ": cannot set the TLS options"};
+    }
+    int rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &not_server);
+    if (rc != LDAP_OPT_SUCCESS) {
+      return ReadError{u.url + ": cannot set up TLS" +
+                       (ca_file_.empty() ? std::string() : " with the CA file " + ca_file_) + ": " +
+                       ErrorText(rc, s->Diagnostic())};
+    }
+    return std::nullopt;
+  }
+
   std::string Where(const SearchSpec& s) const {
     return connected_url_ + " (base '" + s.base + "', scope " +
            (s.scope == LDAP_SCOPE_ONELEVEL ? "one" : "sub") + ", filter '" + s.filter + "')";
@@ -568,7 +585,7 @@ class LdapConnector : public Connector {
   DirectoryOptions dir_;
   std::vector<LdapUrl> urls_;
   bool start_tls_ = false, allow_insecure_ = false;
-  std::string ca_file_, bind_dn_, base_dn_, scope_ = "sub";
+  std::string ca_file_, bind_dn_, base_dn_, group_base_dn_, scope_ = "sub";
   config::Secret bind_password_;
   std::string user_filter_, ou_filter_, group_filter_;
   std::vector<std::string> attributes_;

@@ -289,17 +289,22 @@ TEST_F(LdapSourceTest, FailsOverToTheNextUrlWhenAServerIsDown) {
   EXPECT_NE(msg.find("; cannot connect to ldap://127.0.0.1:2"), std::string::npos) << msg;
 }
 
-TEST_F(LdapSourceTest, UsersFilterAndOneLevelScope) {
+TEST_F(LdapSourceTest, UsersFilterOneLevelScopeAndGroupBase) {
   auto s = MustRead(dir_, LdapSource(server_->Url(),
-                                     "    scope: one\n    user_filter: \"(&(objectClass=inetOrgPerson)(uid=b*))\"\n",
+                                     "    scope: one\n    user_filter: \"(&(objectClass=inetOrgPerson)(uid=b*))\"\n"
+                                     "    group_base_dn: \"ou=Groups,o=corp,dc=example,dc=com\"\n",
                                      "ou=People,o=corp,dc=example,dc=com") +
                               R"(  users: {key: employeeNumber, filter: "employeeNumber"}
+  groups: {from: entries}
 mapping:
   username: "{uid}"
   primary_ou: "@root"
 )");
   ASSERT_EQ(s.users.size(), 1u);
   EXPECT_EQ(s.users[0].username, "boss");
+  ASSERT_EQ(s.groups.size(), 2u);
+  EXPECT_EQ(FindGroup(s, "cn=everyone,ou=groups,o=corp,dc=example,dc=com")->member_keys,
+            (std::vector<std::string>{"1003"}));
 }
 
 TEST_F(LdapSourceTest, ValueLongerThanTheLimitRejectsTheEntryByDn) {
