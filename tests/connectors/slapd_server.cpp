@@ -120,9 +120,14 @@ bool Slapd::Start(const SlapdOptions& options, std::string* why) {
     tls_port_ = FreePort();
     listen += " ldaps://127.0.0.1:" + std::to_string(tls_port_) + "/";
   }
+  std::string pidfile = dir_.path() + "/slapd.pid";
+  std::filesystem::remove(pidfile);
   process_ = std::make_unique<Process>(std::vector<std::string>{
       "/usr/sbin/slapd", "-d", "0", "-h", listen, "-f", dir_.path() + "/slapd.conf"});
-  // Ready when both listeners accept (slapd opens them before serving).
+  // slapd writes its pid file only after binding its listeners, so a pid
+  // file with our child's pid means the ports are ours (not another test's
+  // slapd that won the race for the same free port); then they must accept.
+  std::string our_pid = std::to_string(process_->pid());
   auto deadline = Clock::now() + std::chrono::seconds(30);
   while (Clock::now() < deadline) {
     if (!process_->Running()) {
@@ -130,11 +135,14 @@ bool Slapd::Start(const SlapdOptions& options, std::string* why) {
       *why = "slapd exited at start (" + process_->Stderr() + "); slaptest: " + check.err;
       return false;
     }
-    int a = ConnectLoopback(port_);
-    int b = tls_port_ ? ConnectLoopback(tls_port_) : -2;
-    if (a >= 0) ::close(a);
-    if (b >= 0) ::close(b);
-    if (a >= 0 && b != -1) return true;
+    std::string written = std::filesystem::exists(pidfile) ? ReadFile(pidfile) : "";
+    if (written.substr(0, written.find_first_of("\n")) == our_pid) {
+      int a = ConnectLoopback(port_);
+      int b = tls_port_ ? ConnectLoopback(tls_port_) : -2;
+      if (a >= 0) ::close(a);
+      if (b >= 0) ::close(b);
+      if (a >= 0 && b != -1) return true;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   *why = "slapd did not accept connections within 30 s";
