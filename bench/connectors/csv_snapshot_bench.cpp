@@ -3,14 +3,11 @@
 // validate, build the OU tree and groups — on one thread. Prints one line
 // with the median run:
 //   csv_snapshot rows=... users=... rejected=... seconds=... rows_per_s=...
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <vector>
+#include <string>
 
-#include "idsync/config/config.h"
-#include "idsync/connectors/connectors.h"
+#include "snapshot_timing.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -18,15 +15,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
-  std::string yaml = std::string(R"(idaas:
-  endpoint: http://127.0.0.1:18080
-  instance_id: idaas_x
-  application_id: app_x
-  client_secret: env:X
-target: {root_ou: ou_x}
-source:
+  std::string yaml = std::string(idsync::bench::kCommonSections) + R"(source:
   type: csv
-  path: )") + argv[1] + R"(
+  path: )" + std::string(argv[1]) + R"(
   users: {key: employee_id}
   ous: {from: path, column: department}
   groups: {from: column, column: groups, separator: ";"}
@@ -39,32 +30,12 @@ mapping:
   description: "{title}"
   custom_fields: {cost_center: "{cost_center}"}
 )";
-  idsync::config::Diagnostics d;
-  idsync::config::LoadOptions lo;
-  lo.resolve_secrets = false;
-  auto cfg = idsync::config::LoadFromString(yaml, "bench.yaml", &d, lo);
-  if (!d.empty()) {
-    for (const auto& p : d.Sorted()) std::fprintf(stderr, "%s\n", p.ToString().c_str());
-    return 1;
-  }
-  std::vector<double> secs;
-  int64_t rows = 0;
-  size_t users = 0, rejected = 0;
-  for (int i = 0; i < repeats; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    auto r = idsync::connectors::ReadSnapshot(cfg);
-    secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (!r) {
-      std::fprintf(stderr, "%s\n", r.error().message.c_str());
-      return 1;
-    }
-    rows = r->records_read;
-    users = r->users.size();
-    rejected = r->rejected.size();
-  }
-  std::sort(secs.begin(), secs.end());
-  double med = secs[secs.size() / 2];
+  auto t = idsync::bench::TimeSnapshots(yaml, repeats);
+  if (!t) return 1;
+  const auto& s = t->last;
+  double med = t->median_seconds;
   std::printf("csv_snapshot rows=%lld users=%zu rejected=%zu seconds=%.3f rows_per_s=%.0f\n",
-              static_cast<long long>(rows), users, rejected, med, rows / med);
+              static_cast<long long>(s.records_read), s.users.size(), s.rejected.size(), med,
+              static_cast<double>(s.records_read) / med);
   return 0;
 }

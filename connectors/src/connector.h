@@ -1,5 +1,5 @@
 // The connector interface and the registry. A new source type is one class
-// implementing Connector plus one line in registry.cpp.
+// implementing Connector plus one line in Registry() (connectors.cpp).
 #pragma once
 
 #include <functional>
@@ -46,6 +46,7 @@ const std::vector<Registration>& Registry();
 // Factories, defined beside each connector.
 std::unique_ptr<Connector> MakeCsvConnector();
 std::unique_ptr<Connector> MakeLdifConnector();
+std::unique_ptr<Connector> MakeLdapConnector();
 std::unique_ptr<Connector> MakeHrFeedConnector();
 
 // Reads a path option, resolving a relative path against the config file's

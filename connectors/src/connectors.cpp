@@ -21,6 +21,7 @@ const std::vector<Registration>& Registry() {
   static const std::vector<Registration> registry = {
       {"csv", MakeCsvConnector},
       {"hrfeed", MakeHrFeedConnector},
+      {"ldap", MakeLdapConnector},
       {"ldif", MakeLdifConnector},
   };
   return registry;
@@ -137,11 +138,7 @@ bool Prepare(const config::Config& cfg, config::Diagnostics* diags, Prepared* ou
   o.config_dir = file.empty() ? std::string() : std::filesystem::path(file).parent_path().string();
   out->connector = Make(src.type);
   if (!out->connector) {
-    if (src.type == "ldap") {
-      diags->Add(src.location, "source.type",
-                 "the 'ldap' connector (live LDAP) is not supported yet; export to LDIF and use "
-                 "type: ldif");
-    } else if (!src.type.empty()) {
+    if (!src.type.empty()) {
       std::string list;
       for (const auto& t : RegisteredTypes()) list += (list.empty() ? "" : ", ") + t;
       diags->Add(src.location, "source.type", "unknown source type '" + src.type + "' (one of " + list + ")");

@@ -12,9 +12,7 @@
 #include "idsync/connectors/parsers.h"
 
 namespace idsync::connectors {
-namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
@@ -23,6 +21,8 @@ bool IEquals(std::string_view a, std::string_view b) {
   }
   return true;
 }
+
+namespace {
 
 struct Logical {
   int64_t line;
@@ -122,7 +122,7 @@ bool ParseLdif(std::string_view data, const LdifOptions& o,
             e.error = "line " + std::to_string(rec[i].line) + ": the DN is not valid UTF-8";
             break;
           }
-          if (!IEquals(a.name, "dn")) {
+          if (!EqualsIgnoreCase(a.name, "dn")) {
             e.error = "line " + std::to_string(rec[i].line) + ": a record must start with 'dn:'";
             break;
           }
@@ -133,7 +133,7 @@ bool ParseLdif(std::string_view data, const LdifOptions& o,
           }
           continue;
         }
-        if (IEquals(a.name, "changetype") || IEquals(a.name, "control")) {
+        if (EqualsIgnoreCase(a.name, "changetype") || EqualsIgnoreCase(a.name, "control")) {
           e.error = "line " + std::to_string(rec[i].line) +
                     ": change records are not supported (export content records only)";
           break;

@@ -360,19 +360,17 @@ mapping:
                }));
 }
 
-TEST(ValidateConfig, LdapIsNotSupportedYetAndTypesAreRegistered) {
+TEST(ValidateConfig, LdapNeedsAServerAndTypesAreRegistered) {
   TempDir dir;
   config::Diagnostics d;
-  auto cfg = LoadConfig(dir, "source: {type: ldap}\nmapping: {username: \"{uid}\"}\n", &d);
+  auto cfg = LoadConfig(dir, "source: {type: ldap, users: {key: uid}}\nmapping: {username: \"{uid}\", primary_ou: \"@root\"}\n", &d);
   ASSERT_TRUE(d.empty());
-  auto p = Validate(cfg);
-  ASSERT_EQ(p.size(), 1u);
-  EXPECT_EQ(p[0], "9:9 source.type: the 'ldap' connector (live LDAP) is not supported yet; export "
-                  "to LDIF and use type: ldif");
-  EXPECT_EQ(connectors::RegisteredTypes(), (std::vector<std::string>{"csv", "hrfeed", "ldif"}));
+  EXPECT_EQ(Validate(cfg), (std::vector<std::string>{"9:9 source.ldap: required for type ldap (at least base_dn)",
+                                                     "9:9 source.url: required key is missing"}));
+  EXPECT_EQ(connectors::RegisteredTypes(), (std::vector<std::string>{"csv", "hrfeed", "ldap", "ldif"}));
   auto r = connectors::ReadSnapshot(cfg);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("not supported yet"), std::string::npos);
+  EXPECT_EQ(r.error().message.rfind("invalid source configuration:", 0), 0u);
 }
 
 TEST(ValidateConfig, MissingKeyAndPrimaryOuAreReported) {

@@ -1,13 +1,15 @@
 // The shipped examples load with the expected counts and edge cases.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include "slapd_server.h"
 #include "test_util.h"
 
 namespace idsync::testing {
 namespace {
 
-sync::SourceSnapshot LoadExample(const std::string& name) {
-  std::string path = std::string(IDSYNC_SOURCE_DIR) + "/examples/" + name + "/idsync.yaml";
+sync::SourceSnapshot LoadConfigFile(const std::string& path) {
   config::Diagnostics d;
   config::LoadOptions lo;
   lo.resolve_secrets = false;
@@ -22,6 +24,10 @@ sync::SourceSnapshot LoadExample(const std::string& name) {
     return {};
   }
   return std::move(r.value());
+}
+
+sync::SourceSnapshot LoadExample(const std::string& name) {
+  return LoadConfigFile(std::string(IDSYNC_SOURCE_DIR) + "/examples/" + name + "/idsync.yaml");
 }
 
 int Disabled(const sync::SourceSnapshot& s) {
@@ -59,6 +65,27 @@ TEST(Examples, Ldif) {
   EXPECT_EQ(FindUser(s, "1000")->primary_ou_key, "Engineering/Platform/SRE");
   EXPECT_EQ(FindUser(s, "1001")->email, "grace.thompson@example.com");
   EXPECT_EQ(FindGroup(s, "engineering")->member_keys.size(), 25u);
+}
+
+TEST(Examples, LdapServesTheLdifExampleAsTheSameSnapshot) {
+  // The LDIF example's entries in a slapd whose seed already has the suffix
+  // entry and the bind account (as examples/ldap/start-slapd.sh builds it).
+  std::string ldif = ReadFile(std::string(IDSYNC_SOURCE_DIR) + "/examples/ldif/directory.ldif");
+  size_t root = ldif.find("dn: dc=example,dc=com\n");
+  ASSERT_NE(root, std::string::npos);
+  ldif = ldif.substr(ldif.find("\n\n", root) + 2);
+  Slapd server(ldif);
+  ASSERT_TRUE(server.ok()) << server.error();
+  std::string yaml = ReadFile(std::string(IDSYNC_SOURCE_DIR) + "/examples/ldap/idsync.yaml");
+  size_t url = yaml.find("url: ldap://127.0.0.1:3890");
+  ASSERT_NE(url, std::string::npos);
+  yaml.replace(url + 5, 21, server.Url());
+  TempDir dir;
+  ::setenv("IDSYNC_LDAP_PASSWORD", "pw-idsync", 1);
+  auto live = LoadConfigFile(dir.Write("idsync.yaml", yaml));
+  auto exported = LoadExample("ldif");
+  EXPECT_EQ(live.users.size(), 49u);
+  EXPECT_EQ(SnapshotLines(live), SnapshotLines(exported));
 }
 
 TEST(Examples, HrFeed) {

@@ -8,17 +8,6 @@
 namespace idsync::testing {
 namespace {
 
-const std::string& CertDir() {
-  static const std::string dir = [] {
-    std::string d = std::string(::testing::TempDir()) + "/idsync-connectors-certs";
-    auto r = Run({"bash", std::string(IDSYNC_SOURCE_DIR) + "/tests/support/make-test-certs.sh", d},
-                 std::chrono::seconds(60));
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return d;
-  }();
-  return dir;
-}
-
 std::string Person(int id, const std::string& dept, const std::string& extra = "") {
   return "{\"id\": \"E" + std::to_string(id) + "\", \"work\": {\"email\": \"user" + std::to_string(id) +
          "@example.com\", \"department\": \"" + dept + "\"}, \"groups\": [{\"name\": \"all\"}]" + extra + "}";
@@ -91,13 +80,13 @@ TEST(HrFeed, JsonLinesFileReportsBadLines) {
 
 std::string HttpsConfig(const std::string& url, const std::string& hrfeed_extra) {
   return "source:\n  type: hrfeed\n  url: " + url + "\n  hrfeed:\n    records: /data\n    ca_file: " +
-         CertDir() + "/ca.pem\n" + hrfeed_extra +
+         TestCertDir() + "/ca.pem\n" + hrfeed_extra +
          "  users: {key: id}\n  ous: {from: path, column: work.department}\n" + kFeedMapping;
 }
 
 TEST(HrFeedHttps, NextLinkPaginationWithBearerAuth) {
   ::setenv("IDSYNC_TEST_FEED_TOKEN", "s3cret-token", 1);
-  FeedServer server(CertDir(), [](const FeedRequest& r) -> FeedResponse {
+  FeedServer server(TestCertDir(), [](const FeedRequest& r) -> FeedResponse {
     if (r.target == "/people") return {200, "{\"data\": [" + Person(1, "Eng") + "], \"links\": {\"next\": \"/people?after=1\"}}"};
     if (r.target == "/people?after=1") return {200, "{\"data\": [" + Person(2, "Eng") + "], \"links\": {\"next\": \"/people?after=2\"}}"};
     if (r.target == "/people?after=2") return {200, "{\"data\": [" + Person(3, "Ops") + "], \"links\": {\"next\": null}}"};
@@ -117,7 +106,7 @@ TEST(HrFeedHttps, NextLinkPaginationWithBearerAuth) {
 TEST(HrFeedHttps, CursorPaginationWithBasicAuth) {
   TempDir dir;
   std::string pw = dir.Write("pw", "pa:ss\n", 0600);
-  FeedServer server(CertDir(), [](const FeedRequest& r) -> FeedResponse {
+  FeedServer server(TestCertDir(), [](const FeedRequest& r) -> FeedResponse {
     if (r.target == "/p") return {200, "{\"data\": [" + Person(1, "Eng") + "], \"meta\": {\"next\": \"c 2\"}}"};
     if (r.target == "/p?cursor=c%202") return {200, "{\"data\": [" + Person(2, "Eng") + "], \"meta\": {}}"};
     return {404, "{}"};
@@ -133,7 +122,7 @@ TEST(HrFeedHttps, CursorPaginationWithBasicAuth) {
 }
 
 TEST(HrFeedHttps, PageNumberPaginationStopsOnEmptyPage) {
-  FeedServer server(CertDir(), [](const FeedRequest& r) -> FeedResponse {
+  FeedServer server(TestCertDir(), [](const FeedRequest& r) -> FeedResponse {
     if (r.target == "/q?page=1&per_page=2") return {200, "{\"data\": [" + Person(1, "Eng") + "," + Person(2, "Eng") + "]}"};
     if (r.target == "/q?page=2&per_page=2") return {200, "{\"data\": [" + Person(3, "Eng") + "," + Person(4, "Eng") + "]}"};
     if (r.target == "/q?page=3&per_page=2") return {200, "{\"data\": []}"};
@@ -147,7 +136,7 @@ TEST(HrFeedHttps, PageNumberPaginationStopsOnEmptyPage) {
 }
 
 TEST(HrFeedHttps, PageNumberWithTotalPages) {
-  FeedServer server(CertDir(), [](const FeedRequest& r) -> FeedResponse {
+  FeedServer server(TestCertDir(), [](const FeedRequest& r) -> FeedResponse {
     if (r.target == "/q?p=0") return {200, "{\"data\": [" + Person(1, "Eng") + "], \"total\": 2}"};
     if (r.target == "/q?p=1") return {200, "{\"data\": [" + Person(2, "Eng") + "], \"total\": 2}"};
     return {500, "{}"};
@@ -160,7 +149,7 @@ TEST(HrFeedHttps, PageNumberWithTotalPages) {
 }
 
 TEST(HrFeedHttps, AFailedPageFailsTheWholeRead) {
-  FeedServer server(CertDir(), [](const FeedRequest& r) -> FeedResponse {
+  FeedServer server(TestCertDir(), [](const FeedRequest& r) -> FeedResponse {
     if (r.target == "/f") return {200, "{\"data\": [" + Person(1, "Eng") + "], \"next\": \"/f2\"}"};
     return {503, "{\"error\": \"busy\"}"};
   });
@@ -174,7 +163,7 @@ TEST(HrFeedHttps, AFailedPageFailsTheWholeRead) {
 }
 
 TEST(HrFeedHttps, UntrustedServerFailsTheHandshake) {
-  FeedServer server(CertDir(), [](const FeedRequest&) -> FeedResponse { return {200, "{\"data\": []}"}; });
+  FeedServer server(TestCertDir(), [](const FeedRequest&) -> FeedResponse { return {200, "{\"data\": []}"}; });
   TempDir dir;
   config::Diagnostics d;
   std::string yaml = "source:\n  type: hrfeed\n  url: " + server.Url("/x") +

@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace idsync::testing {
@@ -63,6 +64,43 @@ const sync::DesiredGroup* FindGroup(const sync::SourceSnapshot& s, const std::st
     if (g.key == key) return &g;
   }
   return nullptr;
+}
+
+std::vector<std::string> SnapshotLines(const sync::SourceSnapshot& s) {
+  std::vector<std::string> out;
+  for (const auto& u : s.users) {
+    std::string line = "user " + u.key + " username=" + u.username + " display_name=" + u.display_name +
+                       " email=" + u.email + " phone=" + u.phone_region + "/" + u.phone_number +
+                       " description=" + u.description + " ou=" + u.primary_ou_key + " extra_ous=";
+    for (const auto& o : u.extra_ou_keys) line += o + ";";
+    line += std::string(" enabled=") + (u.enabled ? "1" : "0");
+    for (const auto& [k, v] : u.custom_fields) line += " " + k + "=" + v;
+    out.push_back(line);
+  }
+  for (const auto& o : s.ous) {
+    out.push_back("ou " + o.key + " name=" + o.name + " parent=" + o.parent_key + " description=" + o.description);
+  }
+  for (const auto& g : s.groups) {
+    std::string line = "group " + g.key + " name=" + g.name + " description=" + g.description + " members=";
+    for (const auto& m : g.member_keys) line += m + ";";
+    out.push_back(line);
+  }
+  for (const auto& d : s.rejected) out.push_back("rejected " + d.key + " " + d.field + ": " + d.reason);
+  std::sort(out.begin(), out.end());
+  out.push_back("records_read " + std::to_string(s.records_read));
+  for (auto f : s.mapped_fields) out.push_back(std::string("mapped ") + sync::UserFieldName(f));
+  return out;
+}
+
+const std::string& TestCertDir() {
+  static const std::string dir = [] {
+    std::string d = std::string(::testing::TempDir()) + "/idsync-connectors-certs";
+    auto r = Run({"bash", std::string(IDSYNC_SOURCE_DIR) + "/tests/support/make-test-certs.sh", d},
+                 std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return d;
+  }();
+  return dir;
 }
 
 std::vector<std::string> Rejections(const sync::SourceSnapshot& s) {

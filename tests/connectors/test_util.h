@@ -27,6 +27,13 @@ sync::SourceSnapshot MustRead(const TempDir& dir, const std::string& yaml);
 const sync::DesiredUser* FindUser(const sync::SourceSnapshot& s, const std::string& key);
 const sync::DesiredOu* FindOu(const sync::SourceSnapshot& s, const std::string& key);
 const sync::DesiredGroup* FindGroup(const sync::SourceSnapshot& s, const std::string& key);
+// The snapshot as sorted lines, without where each record came from (a file
+// line, a URL): for comparing what two connectors read, with readable diffs.
+std::vector<std::string> SnapshotLines(const sync::SourceSnapshot& s);
+
+// The test PKI (tests/support/make-test-certs.sh), made once per process.
+const std::string& TestCertDir();
+
 // "file-basename:line field: reason" for each rejection.
 std::vector<std::string> Rejections(const sync::SourceSnapshot& s);
 

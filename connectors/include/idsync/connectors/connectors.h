@@ -1,4 +1,4 @@
-// Source connectors: read a source (CSV, LDIF, HR feed) into a complete
+// Source connectors: read a source (CSV, LDIF, live LDAP, HR feed) into a complete
 // SourceSnapshot, mapping every record through the compiled `mapping`
 // expressions. The reference is docs/connectors.md and docs/mapping.md.
 //

@@ -54,11 +54,16 @@ bool ValidUtf8(std::string_view s);
 
 // ---- LDIF (RFC 2849) ---------------------------------------------------------
 
+// ASCII case-insensitive equality: how LDAP compares attribute names,
+// object classes and DN attribute types.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
 struct LdifAttribute {
   std::string name;   // as written (compare case-insensitively)
   std::string value;  // decoded (base64 values decoded)
 };
 
+// An LDIF record, or an entry read from a live directory (line 0).
 struct LdifEntry {
   int64_t line = 0;  // line of the "dn:" line
   std::string dn;
