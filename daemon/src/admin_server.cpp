@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <chrono>
 #include <list>
 
@@ -101,6 +102,21 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl> {
     return res;
   }
 
+  // Closing with the rest of an oversized request unread would send a RST,
+  // and the client could lose the 413 before reading it. Half-close, then
+  // read and discard until the client closes, for at most 2 s and 1 MiB.
+  static asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 4096> scratch;
+    for (size_t total = 0; total < (1u << 20);) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kTuple);
+      if (ec) break;
+      total += n;
+    }
+  }
+
   asio::awaitable<void> Serve(tcp::socket socket) {
     auto self = shared_from_this();
     beast::tcp_stream stream(std::move(socket));
@@ -119,7 +135,8 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl> {
           res.body() = "request too large\n";
           res.prepare_payload();
           stream.expires_after(kIoTimeout);
-          co_await http::async_write(stream, res, kTuple);
+          auto [ec, n] = co_await http::async_write(stream, res, kTuple);
+          if (!ec) co_await LingeringClose(stream);
         }
         break;
       }
