@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "idsync/config/config.h"
+#include "hr_export_yaml.h"
 #include "idsync/connectors/connectors.h"
 
 int main(int argc, char** argv) {
@@ -24,21 +25,7 @@ int main(int argc, char** argv) {
   application_id: app_x
   client_secret: env:X
 target: {root_ou: ou_x}
-source:
-  type: csv
-  path: )") + argv[1] + R"(
-  users: {key: employee_id}
-  ous: {from: path, column: department}
-  groups: {from: column, column: groups, separator: ";"}
-mapping:
-  username: "{email | local_part | lower}"
-  display_name: "{first_name} {last_name}"
-  email: "{email}"
-  phone_number: "{mobile}"
-  enabled: "status != 'terminated'"
-  description: "{title}"
-  custom_fields: {cost_center: "{cost_center}"}
-)";
+)") + idsync::bench::HrExportSourceYaml(argv[1]);
   idsync::config::Diagnostics d;
   idsync::config::LoadOptions lo;
   lo.resolve_secrets = false;

@@ -23,6 +23,10 @@ namespace {
 
 namespace asio = boost::asio;
 
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -167,7 +171,9 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   };
 
   // 1. The source, complete or not at all.
+  auto step = std::chrono::steady_clock::now();
   auto snapshot = connectors::ReadSnapshot(cfg);
+  result.timings.source = SecondsSince(step);
   if (!snapshot) {
     finish(1, "reading the source failed: " + snapshot.error().message);
     return result;
@@ -184,7 +190,9 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   exec_options.instance_id = cfg.idaas.instance_id;
   exec_options.stop = options.stop;
   exec_options.on_progress = options.on_progress;
+  step = std::chrono::steady_clock::now();
   auto recovered = idaas::RunSync(io, sync::Executor::Recover(st, client, exec_options));
+  result.timings.recover = SecondsSince(step);
   if (recovered.unresolved > 0) {
     finish(1, "cannot resolve " + std::to_string(recovered.unresolved) +
                   " operation(s) left in flight by an earlier run (" + recovered.first_error +
@@ -197,7 +205,9 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   }
 
   // 3. The scope, every cycle: writes are confined to it.
+  step = std::chrono::steady_clock::now();
   auto scope = idaas::RunSync(io, client.GetApplicationProvisioningScope());
+  result.timings.scope = SecondsSince(step);
   if (!scope) {
     finish(1, "GetApplicationProvisioningScope failed: " + scope.error().ToString());
     return result;
@@ -206,7 +216,9 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
 
   // 4. The cache: refreshed when never filled, stale, asked for, or when the
   // scope changed since it was filled.
+  step = std::chrono::steady_clock::now();
   auto state = st.LoadState();
+  result.timings.cache = SecondsSince(step);
   if (!state) {
     finish(1, "loading the cache failed: " + state.error().message);
     return result;
@@ -230,8 +242,10 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   }
 
   // 5. Plan (pure), with the guards.
+  step = std::chrono::steady_clock::now();
   result.plan = sync::ComputePlan(*snapshot, *state, current_scope,
                                   PolicyFromConfig(cfg, options.allow_deletes), NowMs());
+  result.timings.plan = SecondsSince(step);
   const bool tripped = result.plan.AnyGuardTripped();
   if (!options.apply) {
     finish(tripped ? 3 : result.plan.operations.empty() ? 0 : 2, "");
