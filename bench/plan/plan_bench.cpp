@@ -388,10 +388,11 @@ int main(int argc, char** argv) {
   };
   std::printf(
       "plan_bench users=%d runs=%d wall_s=%.2f rss_mib=%.0f cpu_s=%.2f source_s=%.2f "
-      "cache_s=%.2f plan_s=%.2f report_s=%.2f api_s=%.2f operations=%d %s\n",
+      "open_s=%.2f cache_s=%.2f plan_s=%.2f report_s=%.2f api_s=%.2f operations=%d %s\n",
       users, runs, median_of([](const RunFigures& f) { return f.wall; }),
       median_of([](const RunFigures& f) { return static_cast<double>(f.rss_kib) / 1024; }),
-      median_of([](const RunFigures& f) { return f.cpu; }), step("source"), step("cache"),
+      median_of([](const RunFigures& f) { return f.cpu; }), step("source"), step("open"),
+      step("cache"),
       step("plan"), step("report"), step("recover") + step("scope"), total, ops.c_str());
   return 0;
 }

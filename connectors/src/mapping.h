@@ -4,6 +4,7 @@
 // references, so all connectors share one set of rules.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -115,7 +116,7 @@ class SnapshotBuilder {
 
   const Mapping* m_;
   const SourceOptions* opts_;
-  std::vector<Candidate> users_;
+  std::deque<Candidate> users_;  // no relocation of records as it grows
   std::map<std::string, sync::DesiredOu> ous_;
   // The keys of ous_ (views of the map's own keys): a hash lookup per record
   // instead of a walk down the tree of strings.

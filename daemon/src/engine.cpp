@@ -10,7 +10,9 @@
 #include <ctime>
 #include <filesystem>
 #include <ostream>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "idsync/connectors/connectors.h"
 #include "idsync/idaas/client.h"
@@ -134,7 +136,21 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     if (!own) return result;
     session = own.get();
   }
-  if (!session->OpenStore(cfg, &result.error)) return result;
+  // 1. The source, complete or not at all. It is read on a second thread
+  // while this one opens the store (its integrity check alone takes seconds
+  // for a large cache) and loads the cache: neither depends on the other.
+  std::optional<connectors::Result<sync::SourceSnapshot>> read;
+  std::jthread reader([&cfg, &read, &result] {
+    auto start = std::chrono::steady_clock::now();
+    read.emplace(connectors::ReadSnapshot(cfg));
+    result.timings.source = SecondsSince(start);
+  });
+  auto step = std::chrono::steady_clock::now();
+  if (!session->OpenStore(cfg, &result.error)) {
+    reader.join();  // it writes into `result`
+    return result;
+  }
+  result.timings.open = SecondsSince(step);
   struct StoreCloser {
     Session* s;
     ~StoreCloser() { s->CloseStore(); }
@@ -170,10 +186,11 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     if (auto counts = st.Counts()) result.journal = counts->journal;
   };
 
-  // 1. The source, complete or not at all.
-  auto step = std::chrono::steady_clock::now();
-  auto snapshot = connectors::ReadSnapshot(cfg);
-  result.timings.source = SecondsSince(step);
+  step = std::chrono::steady_clock::now();
+  auto preloaded = st.LoadState();
+  result.timings.cache = SecondsSince(step);
+  reader.join();
+  auto& snapshot = *read;
   if (!snapshot) {
     finish(1, "reading the source failed: " + snapshot.error().message);
     return result;
@@ -215,10 +232,11 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   sync::ProvisioningScope current_scope = FromApi(*scope);
 
   // 4. The cache: refreshed when never filled, stale, asked for, or when the
-  // scope changed since it was filled.
-  step = std::chrono::steady_clock::now();
-  auto state = st.LoadState();
-  result.timings.cache = SecondsSince(step);
+  // scope changed since it was filled. What recovery applied is in the
+  // store, not in the cache loaded beside the source: load it again then.
+  const bool recovered_any =
+      recovered.resolved_done + recovered.resolved_absent + recovered.abandoned > 0;
+  auto state = preloaded && !recovered_any ? std::move(preloaded) : st.LoadState();
   if (!state) {
     finish(1, "loading the cache failed: " + state.error().message);
     return result;

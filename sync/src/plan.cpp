@@ -1550,7 +1550,7 @@ class Planner {
 
   std::unordered_map<std::string, const DesiredOu*> desired_ou_;
   std::unordered_map<std::string, int> ou_depth_;
-  std::unordered_map<std::string, ObjectRef> ou_ref_;  // OU key -> ref
+  ViewMap<ObjectRef> ou_ref_;  // OU key (a view of the source's) -> ref
   std::unordered_set<std::string> ou_unavailable_, live_ou_keys_;
   std::unordered_set<std::string> rejected_keys_;
   ViewMap<uint32_t> desired_index_;  // source key -> index in source_.users
