@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "hr_export_yaml.h"
 #include "snapshot_timing.h"
 
 int main(int argc, char** argv) {
@@ -15,21 +16,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
-  std::string yaml = std::string(idsync::bench::kCommonSections) + R"(source:
-  type: csv
-  path: )" + std::string(argv[1]) + R"(
-  users: {key: employee_id}
-  ous: {from: path, column: department}
-  groups: {from: column, column: groups, separator: ";"}
-mapping:
-  username: "{email | local_part | lower}"
-  display_name: "{first_name} {last_name}"
-  email: "{email}"
-  phone_number: "{mobile}"
-  enabled: "status != 'terminated'"
-  description: "{title}"
-  custom_fields: {cost_center: "{cost_center}"}
-)";
+  std::string yaml = std::string(idsync::bench::kCommonSections) +
+                     idsync::bench::HrExportSourceYaml(argv[1]);
   auto t = idsync::bench::TimeSnapshots(yaml, repeats);
   if (!t) return 1;
   const auto& s = t->last;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <deque>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 namespace idsync::connectors {
 
@@ -220,9 +223,15 @@ void SnapshotBuilder::Reject(const sync::Origin& origin, std::string key, std::s
   rejected_.push_back(sync::Diagnostic{origin, std::move(key), std::move(field), std::move(reason)});
 }
 
+void SnapshotBuilder::InsertOu(std::string key, sync::DesiredOu ou) {
+  auto it = ous_.emplace(std::move(key), std::move(ou)).first;
+  ou_keys_.insert(it->first);
+}
+
 void SnapshotBuilder::AddPathOus(const std::string& path, const sync::Origin& origin) {
+  if (HasOu(path)) return;  // nearly every record: its department is known
   std::string key = path;
-  while (!key.empty() && !ous_.count(key)) {
+  while (!key.empty() && !HasOu(key)) {
     size_t slash = key.rfind('/');
     sync::DesiredOu ou;
     ou.key = key;
@@ -230,19 +239,19 @@ void SnapshotBuilder::AddPathOus(const std::string& path, const sync::Origin& or
     ou.parent_key = slash == std::string::npos ? "" : key.substr(0, slash);
     ou.origin = origin;
     std::string parent = ou.parent_key;
-    ous_.emplace(key, std::move(ou));
+    InsertOu(key, std::move(ou));
     key = parent;
   }
 }
 
 void SnapshotBuilder::AddOu(sync::DesiredOu ou) {
-  if (ous_.count(ou.key)) {
+  if (HasOu(ou.key)) {
     Reject(ou.origin, ou.key, "ou", "duplicate OU key '" + ou.key + "' (first at " +
                                         ous_[ou.key].origin.ToString() + ")");
     return;
   }
   std::string key = ou.key;
-  ous_.emplace(std::move(key), std::move(ou));
+  InsertOu(std::move(key), std::move(ou));
 }
 
 void SnapshotBuilder::AddGroupEntry(sync::DesiredGroup group, std::vector<std::string> refs) {
@@ -414,18 +423,32 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
         }
       }
     }
-    for (const auto& k : bad) ous_.erase(k);
+    for (const auto& k : bad) {
+      ou_keys_.erase(std::string_view(k));
+      ous_.erase(k);
+    }
   }
 
   // Duplicate source keys, then duplicate usernames (case-insensitive):
-  // every record involved is excluded.
-  auto exclude_dups = [&](auto key_of, const char* field, const char* what) {
-    std::unordered_map<std::string, std::vector<size_t>> by;
-    for (size_t i = 0; i < users_.size(); ++i) {
-      if (!users_[i].rejected) by[key_of(users_[i].user)].push_back(i);
+  // every record involved is excluded. Counted first over views, so that
+  // only the rare duplicates cost a copy.
+  auto exclude_dups = [&](auto key_of, auto hash, auto equal, auto shown, const char* field,
+                          const char* what) {
+    using Map = boost::unordered_flat_map<std::string_view, std::vector<size_t>, decltype(hash),
+                                          decltype(equal)>;
+    boost::unordered_flat_map<std::string_view, uint32_t, decltype(hash), decltype(equal)> count(
+        users_.size(), hash, equal);
+    for (const auto& c : users_) {
+      if (!c.rejected) ++count[key_of(c.user)];
     }
-    for (auto& [k, idx] : by) {
-      if (idx.size() < 2) continue;
+    Map by(0, hash, equal);
+    for (size_t i = 0; i < users_.size(); ++i) {
+      if (!users_[i].rejected && count[key_of(users_[i].user)] > 1) {
+        by[key_of(users_[i].user)].push_back(i);
+      }
+    }
+    for (auto& [key, idx] : by) {
+      const std::string k = shown(key);
       for (size_t i : idx) {
         std::string others;
         for (size_t j : idx) {
@@ -439,11 +462,25 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
       }
     }
   };
-  exclude_dups([](const sync::DesiredUser& u) { return u.key; }, "external_id", "source key");
+  static constexpr auto lower = [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); };
+  exclude_dups([](const sync::DesiredUser& u) { return std::string_view(u.key); },
+               boost::hash<std::string_view>(), std::equal_to<std::string_view>(),
+               [](std::string_view k) { return std::string(k); }, "external_id", "source key");
   exclude_dups(
-      [](const sync::DesiredUser& u) {
-        std::string l = u.username;
-        for (auto& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      [](const sync::DesiredUser& u) { return std::string_view(u.username); },
+      [](std::string_view s) {
+        size_t h = 14695981039346656037ULL;  // FNV-1a of the lowered bytes
+        for (char ch : s) h = (h ^ static_cast<unsigned char>(lower(static_cast<unsigned char>(ch)))) * 1099511628211ULL;
+        return h;
+      },
+      [](std::string_view a, std::string_view b) {
+        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                 return lower(static_cast<unsigned char>(x)) == lower(static_cast<unsigned char>(y));
+               });
+      },
+      [](std::string_view k) {
+        std::string l(k);
+        for (auto& ch : l) ch = lower(static_cast<unsigned char>(ch));
         return l;
       },
       "username", "username");
@@ -452,7 +489,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   for (auto& c : users_) {
     if (c.rejected) continue;
     auto& u = c.user;
-    if (u.primary_ou_key != sync::kRootOuKey && !ous_.count(u.primary_ou_key)) {
+    if (u.primary_ou_key != sync::kRootOuKey && !HasOu(u.primary_ou_key)) {
       c.rejected = true;
       Reject(u.origin, u.key, "primary_ou",
              "primary OU '" + u.primary_ou_key + "' is not in the department tree");
@@ -461,7 +498,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     std::vector<std::string> extra;
     for (auto& k : u.extra_ou_keys) {
       if (k == u.primary_ou_key || k == sync::kRootOuKey) continue;
-      if (!ous_.count(k)) {
+      if (!HasOu(k)) {
         c.rejected = true;
         Reject(u.origin, u.key, "extra_ous", "extra OU '" + k + "' is not in the department tree");
         break;
@@ -474,24 +511,33 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     u.extra_ou_keys = std::move(extra);
   }
 
-  // Groups.
-  std::map<std::string, sync::DesiredGroup> groups;
+  // Groups, looked up by views of their keys; a deque keeps each group (and
+  // so the key a view points into) in place.
+  std::deque<sync::DesiredGroup> groups;
+  boost::unordered_flat_map<std::string_view, sync::DesiredGroup*> group_by_key;
+  auto group = [&](const std::string& key) -> std::pair<sync::DesiredGroup*, bool> {
+    auto it = group_by_key.find(key);
+    if (it != group_by_key.end()) return {it->second, false};
+    sync::DesiredGroup& g = groups.emplace_back();
+    g.key = key;
+    group_by_key.emplace(g.key, &g);
+    return {&g, true};
+  };
   std::unordered_map<std::string, std::string> key_of_ref;
   for (const auto& c : users_) {
     if (c.rejected) continue;
     if (!c.ref.empty()) key_of_ref[c.ref] = c.user.key;
     for (const auto& g : c.groups) {
-      auto& grp = groups[g];
-      if (grp.key.empty()) {
-        grp.key = g;
-        grp.name = g;
-        grp.origin = c.user.origin;
+      auto [grp, added] = group(g);
+      if (added) {
+        grp->name = g;
+        grp->origin = c.user.origin;
       }
-      grp.member_keys.push_back(c.user.key);
+      grp->member_keys.push_back(c.user.key);
     }
   }
   for (auto& e : group_entries_) {
-    if (groups.count(e.group.key)) {
+    if (group_by_key.contains(e.group.key)) {
       Reject(e.group.origin, e.group.key, "group", "duplicate group key '" + e.group.key + "'");
       continue;
     }
@@ -499,20 +545,34 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
       auto it = key_of_ref.find(r);
       if (it != key_of_ref.end()) e.group.member_keys.push_back(it->second);
     }
-    std::string k = e.group.key;
-    groups.emplace(std::move(k), std::move(e.group));
+    sync::DesiredGroup& g = groups.emplace_back(std::move(e.group));
+    group_by_key.emplace(g.key, &g);
   }
-  for (auto& [k, g] : groups) {
-    std::sort(g.member_keys.begin(), g.member_keys.end());
-    g.member_keys.erase(std::unique(g.member_keys.begin(), g.member_keys.end()), g.member_keys.end());
-    snap.groups.push_back(std::move(g));
+  std::vector<sync::DesiredGroup*> by_key;
+  by_key.reserve(groups.size());
+  for (auto& g : groups) by_key.push_back(&g);
+  std::sort(by_key.begin(), by_key.end(),
+            [](const sync::DesiredGroup* a, const sync::DesiredGroup* b) { return a->key < b->key; });
+  snap.groups.reserve(by_key.size());
+  for (sync::DesiredGroup* g : by_key) {
+    std::sort(g->member_keys.begin(), g->member_keys.end());
+    g->member_keys.erase(std::unique(g->member_keys.begin(), g->member_keys.end()),
+                         g->member_keys.end());
+    snap.groups.push_back(std::move(*g));
   }
 
-  for (auto& c : users_) {
-    if (!c.rejected) snap.users.push_back(std::move(c.user));
+  // Users in key order: usually the order they were read in, so check first.
+  std::vector<uint32_t> order;
+  order.reserve(users_.size());
+  for (size_t i = 0; i < users_.size(); ++i) {
+    if (!users_[i].rejected) order.push_back(static_cast<uint32_t>(i));
   }
-  std::sort(snap.users.begin(), snap.users.end(),
-            [](const auto& a, const auto& b) { return a.key < b.key; });
+  auto key_less = [&](uint32_t a, uint32_t b) { return users_[a].user.key < users_[b].user.key; };
+  if (!std::is_sorted(order.begin(), order.end(), key_less)) {
+    std::sort(order.begin(), order.end(), key_less);
+  }
+  snap.users.reserve(order.size());
+  for (uint32_t i : order) snap.users.push_back(std::move(users_[i].user));
   for (auto& [k, ou] : ous_) snap.ous.push_back(std::move(ou));
   std::stable_sort(rejected_.begin(), rejected_.end(), [](const auto& a, const auto& b) {
     if (a.origin.file != b.origin.file) return a.origin.file < b.origin.file;

@@ -4,6 +4,7 @@
 // references, so all connectors share one set of rules.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,6 +12,8 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include "attrs.h"
 #include "expr.h"
@@ -108,11 +111,16 @@ class SnapshotBuilder {
     std::vector<std::string> refs;
   };
   void AddPathOus(const std::string& path, const sync::Origin& origin);
+  bool HasOu(std::string_view key) const { return ou_keys_.contains(key); }
+  void InsertOu(std::string key, sync::DesiredOu ou);
 
   const Mapping* m_;
   const SourceOptions* opts_;
-  std::vector<Candidate> users_;
+  std::deque<Candidate> users_;  // no relocation of records as it grows
   std::map<std::string, sync::DesiredOu> ous_;
+  // The keys of ous_ (views of the map's own keys): a hash lookup per record
+  // instead of a walk down the tree of strings.
+  boost::unordered_flat_set<std::string_view> ou_keys_;
   std::vector<GroupEntry> group_entries_;
   std::vector<sync::Diagnostic> rejected_;
   int64_t records_read_ = 0;

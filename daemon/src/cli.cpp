@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -223,8 +224,17 @@ int Main(int argc, char** argv) {
     std::cerr << "idsync " << options.command << ": " << result.error << "\n";
     if (result.plan.operations.empty() && result.plan.guards.empty()) return kError;
   }
+  auto render_start = std::chrono::steady_clock::now();
   std::string report = sync::Render(format, result.ReportInputFor(cfg));
   if (!WriteReport(report, output)) return kError;
+  if (auto log = spdlog::get("idsync")) {
+    const auto& t = result.timings;
+    log->debug("cycle timings: source={:.3f}s open={:.3f}s cache={:.3f}s recover={:.3f}s "
+               "scope={:.3f}s plan={:.3f}s report={:.3f}s",
+               t.source, t.open, t.cache, t.recover, t.scope, t.plan,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - render_start)
+                   .count());
+  }
   return result.exit_code;
 }
 

@@ -10,7 +10,9 @@
 #include <ctime>
 #include <filesystem>
 #include <ostream>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "idsync/connectors/connectors.h"
 #include "idsync/idaas/client.h"
@@ -22,6 +24,10 @@ namespace idsync::daemon {
 namespace {
 
 namespace asio = boost::asio;
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -130,7 +136,21 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     if (!own) return result;
     session = own.get();
   }
-  if (!session->OpenStore(cfg, &result.error)) return result;
+  // 1. The source, complete or not at all. It is read on a second thread
+  // while this one opens the store (its integrity check alone takes seconds
+  // for a large cache) and loads the cache: neither depends on the other.
+  std::optional<connectors::Result<sync::SourceSnapshot>> read;
+  std::jthread reader([&cfg, &read, &result] {
+    auto start = std::chrono::steady_clock::now();
+    read.emplace(connectors::ReadSnapshot(cfg));
+    result.timings.source = SecondsSince(start);
+  });
+  auto step = std::chrono::steady_clock::now();
+  if (!session->OpenStore(cfg, &result.error)) {
+    reader.join();  // it writes into `result`
+    return result;
+  }
+  result.timings.open = SecondsSince(step);
   struct StoreCloser {
     Session* s;
     ~StoreCloser() { s->CloseStore(); }
@@ -166,8 +186,11 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     if (auto counts = st.Counts()) result.journal = counts->journal;
   };
 
-  // 1. The source, complete or not at all.
-  auto snapshot = connectors::ReadSnapshot(cfg);
+  step = std::chrono::steady_clock::now();
+  auto preloaded = st.LoadState();
+  result.timings.cache = SecondsSince(step);
+  reader.join();
+  auto& snapshot = *read;
   if (!snapshot) {
     finish(1, "reading the source failed: " + snapshot.error().message);
     return result;
@@ -184,7 +207,9 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   exec_options.instance_id = cfg.idaas.instance_id;
   exec_options.stop = options.stop;
   exec_options.on_progress = options.on_progress;
+  step = std::chrono::steady_clock::now();
   auto recovered = idaas::RunSync(io, sync::Executor::Recover(st, client, exec_options));
+  result.timings.recover = SecondsSince(step);
   if (recovered.unresolved > 0) {
     finish(1, "cannot resolve " + std::to_string(recovered.unresolved) +
                   " operation(s) left in flight by an earlier run (" + recovered.first_error +
@@ -197,7 +222,9 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   }
 
   // 3. The scope, every cycle: writes are confined to it.
+  step = std::chrono::steady_clock::now();
   auto scope = idaas::RunSync(io, client.GetApplicationProvisioningScope());
+  result.timings.scope = SecondsSince(step);
   if (!scope) {
     finish(1, "GetApplicationProvisioningScope failed: " + scope.error().ToString());
     return result;
@@ -205,8 +232,11 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   sync::ProvisioningScope current_scope = FromApi(*scope);
 
   // 4. The cache: refreshed when never filled, stale, asked for, or when the
-  // scope changed since it was filled.
-  auto state = st.LoadState();
+  // scope changed since it was filled. What recovery applied is in the
+  // store, not in the cache loaded beside the source: load it again then.
+  const bool recovered_any =
+      recovered.resolved_done + recovered.resolved_absent + recovered.abandoned > 0;
+  auto state = preloaded && !recovered_any ? std::move(preloaded) : st.LoadState();
   if (!state) {
     finish(1, "loading the cache failed: " + state.error().message);
     return result;
@@ -230,8 +260,10 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   }
 
   // 5. Plan (pure), with the guards.
+  step = std::chrono::steady_clock::now();
   result.plan = sync::ComputePlan(*snapshot, *state, current_scope,
                                   PolicyFromConfig(cfg, options.allow_deletes), NowMs());
+  result.timings.plan = SecondsSince(step);
   const bool tripped = result.plan.AnyGuardTripped();
   if (!options.apply) {
     finish(tripped ? 3 : result.plan.operations.empty() ? 0 : 2, "");

@@ -77,6 +77,12 @@ struct CycleResult {
   int64_t source_users = 0, source_ous = 0, source_groups = 0, source_rejected = 0;
   // Journal entries by state after the cycle (empty if the store was not open).
   std::map<std::string, int64_t> journal;
+  // Wall seconds per step, for `-v` logs and bench/plan (P1). Steps that run
+  // side by side each count their own time.
+  struct Timings {
+    double source = 0, open = 0, recover = 0, scope = 0, cache = 0, plan = 0;
+  };
+  Timings timings;
   // Rendered by Report().
   sync::ReportInput ReportInputFor(const config::Config& cfg) const;
 };

@@ -10,6 +10,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
+
 namespace idsync::sync {
 
 const char* PhaseName(Phase p) {
@@ -89,6 +92,72 @@ namespace {
 
 using Rows = std::vector<size_t>;
 
+// The planner's indexes hold views into its inputs (the snapshot and the
+// cached tables), which outlive it: no key is copied. Open addressing keeps a
+// million-entry index in one allocation.
+template <class V>
+using ViewMap = boost::unordered_flat_map<std::string_view, V>;
+using ViewSet = boost::unordered_flat_set<std::string_view>;
+
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Hash and equality under Lower(), so that lookups need no lowered copy.
+struct AsciiCaseHash {
+  size_t operator()(std::string_view s) const {
+    uint64_t h = 14695981039346656037ULL;  // FNV-1a
+    for (char c : s) h = (h ^ static_cast<unsigned char>(AsciiLower(c))) * 1099511628211ULL;
+    return static_cast<size_t>(h);
+  }
+};
+struct AsciiCaseEqual {
+  bool operator()(std::string_view a, std::string_view b) const {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(),
+                      [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
+  }
+};
+
+// Cached user rows by the value of one field (rows with an empty value are
+// left out). Values are nearly unique, so a value maps to its first row and
+// each row links to the next row with the same value, in row order.
+template <class Hash = boost::hash<std::string_view>, class Equal = std::equal_to<std::string_view>>
+class RowIndex {
+ public:
+  template <class ValueOf>
+  void Build(size_t rows, ValueOf value_of) {
+    next_.assign(rows, kNone);
+    first_.reserve(rows);
+    // Backwards, so that each chain ends up in ascending row order.
+    for (size_t r = rows; r-- > 0;) {
+      std::string_view v = value_of(r);
+      if (v.empty()) continue;
+      auto [it, inserted] = first_.try_emplace(v, static_cast<uint32_t>(r));
+      if (!inserted) {
+        next_[r] = it->second;
+        it->second = static_cast<uint32_t>(r);
+      }
+    }
+    built_ = true;
+  }
+  bool built() const { return built_; }
+  // Rows holding `value` in row order; none for "".
+  Rows Find(std::string_view value) const {
+    Rows out;
+    if (value.empty()) return out;
+    auto it = first_.find(value);
+    if (it == first_.end()) return out;
+    for (uint32_t r = it->second; r != kNone; r = next_[r]) out.push_back(r);
+    return out;
+  }
+
+ private:
+  static constexpr uint32_t kNone = 0xffffffff;
+  boost::unordered_flat_map<std::string_view, uint32_t, Hash, Equal> first_;
+  std::vector<uint32_t> next_;
+  bool built_ = false;
+};
+using CaseRowIndex = RowIndex<AsciiCaseHash, AsciiCaseEqual>;
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -142,6 +211,11 @@ class Planner {
     for (const auto& d : source_.rejected) {
       if (!d.key.empty()) rejected_keys_.insert(d.key);
     }
+    desired_index_.reserve(source_.users.size());
+    for (size_t i = 0; i < source_.users.size(); ++i) {
+      desired_index_[source_.users[i].key] = static_cast<uint32_t>(i);
+    }
+    ref_row_.assign(source_.users.size(), kNoRef);
     IndexCached();
     ComputeScope();
     PlanOus();
@@ -168,25 +242,20 @@ class Planner {
   // ---- indexes over the cached state ----------------------------------
   void IndexCached() {
     const UserTable& users = cached_.users;
-    for (size_t i = 0; i < users.size(); ++i) {
-      user_by_id_.emplace(users.id(i), i);
-      if (!HasNoAnchor(users.external_id(i), users.id(i))) {
-        user_by_external_[std::string(users.external_id(i))].push_back(i);
-      }
-      if (!users.username(i).empty()) user_by_username_[Lower(users.username(i))].push_back(i);
-      if (!users.email(i).empty()) user_by_email_[Lower(users.email(i))].push_back(i);
-      if (!users.phone_number(i).empty()) {
-        user_by_phone_[std::string(users.phone_number(i))].push_back(i);
-      }
-    }
+    user_by_id_.reserve(users.size());
+    for (size_t i = 0; i < users.size(); ++i) user_by_id_.emplace(users.id(i), i);
+    desired_of_row_.assign(users.size(), nullptr);
+    live_user_rows_.assign(users.size(), false);
     for (const auto& ou : cached_.ous) {
       ou_by_id_.emplace(ou.id, &ou);
       children_[ou.parent_id].push_back(&ou);
     }
     for (const auto& g : cached_.groups) group_by_id_.emplace(g.id, &g);
-    // The state keeps links compact; the indexes below point into a copy.
+    // Views of the links: their strings stay in the state's table.
     links_.reserve(cached_.links.size());
-    for (size_t i = 0; i < cached_.links.size(); ++i) links_.push_back(cached_.links.Get(i));
+    for (LinkView link : cached_.links) links_.push_back(link);
+    user_link_by_key_.reserve(links_.size());
+    user_link_by_id_.reserve(links_.size());
     for (const auto& link : links_) {
       switch (link.type) {
         case EntityType::kUser:
@@ -208,10 +277,43 @@ class Planner {
     }
   }
 
+  // The soft-match and uniqueness indexes, built when first needed: a cycle
+  // in which every record is linked and no unique field changes needs none.
+  const RowIndex<>& ByExternalId() const {
+    if (!user_by_external_.built()) {
+      const UserTable& t = cached_.users;
+      user_by_external_.Build(t.size(), [&](size_t r) {
+        return HasNoAnchor(t.external_id(r), t.id(r)) ? std::string_view() : t.external_id(r);
+      });
+    }
+    return user_by_external_;
+  }
+  const CaseRowIndex& ByUsername() const {
+    if (!user_by_username_.built()) {
+      const UserTable& t = cached_.users;
+      user_by_username_.Build(t.size(), [&](size_t r) { return t.username(r); });
+    }
+    return user_by_username_;
+  }
+  const CaseRowIndex& ByEmail() const {
+    if (!user_by_email_.built()) {
+      const UserTable& t = cached_.users;
+      user_by_email_.Build(t.size(), [&](size_t r) { return t.email(r); });
+    }
+    return user_by_email_;
+  }
+  const RowIndex<>& ByPhone() const {
+    if (!user_by_phone_.built()) {
+      const UserTable& t = cached_.users;
+      user_by_phone_.Build(t.size(), [&](size_t r) { return t.phone_number(r); });
+    }
+    return user_by_phone_;
+  }
+
   void ComputeScope() {
-    std::vector<std::string> stack(scope_.ou_ids.begin(), scope_.ou_ids.end());
+    std::vector<std::string_view> stack(scope_.ou_ids.begin(), scope_.ou_ids.end());
     while (!stack.empty()) {
-      std::string id = std::move(stack.back());
+      std::string_view id = stack.back();
       stack.pop_back();
       if (!ou_in_scope_.insert(id).second) continue;
       auto it = children_.find(id);
@@ -219,12 +321,10 @@ class Planner {
       for (const IdaasOu* child : it->second) stack.push_back(child->id);
     }
     scope_groups_.insert(scope_.group_ids.begin(), scope_.group_ids.end());
-    root_in_scope_ = ou_in_scope_.count(policy_.root_ou_id) > 0;
+    root_in_scope_ = ou_in_scope_.contains(policy_.root_ou_id);
   }
 
-  bool OuInScope(std::string_view id) const {
-    return ou_in_scope_.count(std::string(id)) > 0;
-  }
+  bool OuInScope(std::string_view id) const { return ou_in_scope_.contains(id); }
 
   // ---- plumbing ---------------------------------------------------------
   void Emit(Operation op) { ops_.push_back(std::move(op)); }
@@ -320,7 +420,7 @@ class Planner {
         if (it != ou_by_id_.end()) {
           existing = it->second;
         } else {
-          stale_reason = "the linked OU " + link->second->idaas_id +
+          stale_reason = "the linked OU " + std::string(link->second->idaas_id) +
                          " no longer exists in IDaaS";
         }
       }
@@ -362,7 +462,7 @@ class Planner {
             AddConflict(Conflict::Kind::kLinkedElsewhere, EntityType::kOu, ou->key,
                         {c->id},
                         "OU " + c->id + " is already linked to source key '" +
-                            l->second->source_key + "'",
+                            std::string(l->second->source_key) + "'",
                         ou->origin);
             ou_unavailable_.insert(ou->key);
             continue;
@@ -441,12 +541,13 @@ class Planner {
 
   // ---- users --------------------------------------------------------------
   ObjectRef CurrentOu(size_t row) const {
-    std::string id(cached_.users.primary_ou_id(row));
+    std::string_view id = cached_.users.primary_ou_id(row);
     auto l = ou_link_by_id_.find(id);
-    return ObjectRef{l == ou_link_by_id_.end() ? "" : l->second->source_key, id};
+    return ObjectRef{l == ou_link_by_id_.end() ? "" : std::string(l->second->source_key),
+                     std::string(id)};
   }
 
-  std::string DesiredField(const DesiredUser& u, UserField f) const {
+  static std::string_view DesiredField(const DesiredUser& u, UserField f) {
     switch (f) {
       case UserField::kUsername: return u.username;
       case UserField::kDisplayName: return u.display_name;
@@ -454,7 +555,7 @@ class Planner {
       case UserField::kPhoneNumber: return u.phone_number;
       case UserField::kPhoneRegion: return u.phone_region;
       case UserField::kDescription: return u.description;
-      default: return "";
+      default: return {};
     }
   }
 
@@ -471,11 +572,13 @@ class Planner {
     }
   }
 
-  const Rows* Lookup(const std::unordered_map<std::string, Rows>& index,
-                     const std::string& value) const {
-    if (value.empty()) return nullptr;
-    auto it = index.find(value);
-    return it == index.end() ? nullptr : &it->second;
+  // Cached rows whose unique field `f` equals `value` (ignoring ASCII case
+  // for usernames and e-mails).
+  Rows RowsWith(UserField f, std::string_view value) const {
+    if (f == UserField::kUsername) return ByUsername().Find(value);
+    if (f == UserField::kEmail) return ByEmail().Find(value);
+    if (f == UserField::kPhoneNumber) return ByPhone().Find(value);
+    return {};
   }
 
   // Soft-match candidates: unanchored accounts matching any configured key.
@@ -483,52 +586,69 @@ class Planner {
     std::set<size_t> out;
     const UserTable& t = cached_.users;
     for (const auto& key : policy_.match) {
-      const Rows* rows = nullptr;
-      if (key == "username") rows = Lookup(user_by_username_, Lower(u.username));
-      else if (key == "email") rows = Lookup(user_by_email_, Lower(u.email));
-      else if (key == "phone_number") rows = Lookup(user_by_phone_, u.phone_number);
-      if (rows == nullptr) continue;
-      for (size_t r : *rows) {
+      Rows rows;
+      if (key == "username") rows = RowsWith(UserField::kUsername, u.username);
+      else if (key == "email") rows = RowsWith(UserField::kEmail, u.email);
+      else if (key == "phone_number") rows = RowsWith(UserField::kPhoneNumber, u.phone_number);
+      for (size_t r : rows) {
         if (HasNoAnchor(t.external_id(r), t.id(r))) out.insert(r);
       }
     }
     return {out.begin(), out.end()};
   }
 
+  // One per source user, so kept small: the rare reasons live in reasons_.
   struct UserMatch {
+    static constexpr uint32_t kNone = 0xffffffff;
     const DesiredUser* desired = nullptr;
-    std::optional<size_t> row;
+    uint32_t row = kNone;
+    uint32_t adopt_reason = kNone;  // index into reasons_
+    uint32_t stale_reason = kNone;
     bool adopted = false;
-    std::string adopt_reason;
-    std::string stale_reason;
     bool conflicted = false;
+    bool has_row() const { return row != kNone; }
   };
+  uint32_t AddReason(std::string reason) {
+    reasons_.push_back(std::move(reason));
+    return static_cast<uint32_t>(reasons_.size() - 1);
+  }
+  const std::string& Reason(uint32_t i) const {
+    static const std::string kEmpty;
+    return i == UserMatch::kNone ? kEmpty : reasons_[i];
+  }
 
   void PlanUsers() {
     std::vector<const DesiredUser*> users;
     users.reserve(source_.users.size());
     for (const auto& u : source_.users) users.push_back(&u);
-    std::sort(users.begin(), users.end(),
-              [](const DesiredUser* a, const DesiredUser* b) { return a->key < b->key; });
+    auto by_key = [](const DesiredUser* a, const DesiredUser* b) { return a->key < b->key; };
+    // Connectors hand users over sorted by key; checking costs less than sorting.
+    if (!std::is_sorted(users.begin(), users.end(), by_key)) {
+      std::sort(users.begin(), users.end(), by_key);
+    }
 
     // The same username from two source records: neither is written.
-    std::unordered_map<std::string, std::vector<const DesiredUser*>> by_username;
-    for (const DesiredUser* u : users) {
-      by_username[Lower(u->username)].push_back(u);
-      desired_by_key_[u->key] = u;
+    boost::unordered_flat_map<std::string_view, std::vector<const DesiredUser*>, AsciiCaseHash,
+                              AsciiCaseEqual>
+        shared_usernames;
+    {
+      boost::unordered_flat_map<std::string_view, uint32_t, AsciiCaseHash, AsciiCaseEqual> count;
+      count.reserve(users.size());
+      for (const DesiredUser* u : users) ++count[u->username];
+      for (const DesiredUser* u : users) {
+        if (count[u->username] > 1) shared_usernames[u->username].push_back(u);
+      }
     }
 
     std::vector<UserMatch> matches;
     matches.reserve(users.size());
-    std::unordered_map<size_t, std::vector<size_t>> claims;  // row -> match indexes
+    std::vector<uint8_t> claims(cached_.users.size(), 0);  // matches per row, up to 2
     for (const DesiredUser* u : users) {
-      desired_user_keys_.insert(u->key);
       UserMatch m;
       m.desired = u;
-      auto& same = by_username[Lower(u->username)];
-      if (same.size() > 1) {
+      if (auto same = shared_usernames.find(u->username); same != shared_usernames.end()) {
         std::string others;
-        for (auto* o : same) {
+        for (auto* o : same->second) {
           if (o != u) others += (others.empty() ? "" : ", ") + o->key + " (" + o->origin.ToString() + ")";
         }
         AddConflict(Conflict::Kind::kDuplicateSource, EntityType::kUser, u->key, {},
@@ -541,21 +661,20 @@ class Planner {
       if (auto link = user_link_by_key_.find(u->key); link != user_link_by_key_.end()) {
         auto it = user_by_id_.find(link->second->idaas_id);
         if (it != user_by_id_.end()) {
-          m.row = it->second;
+          m.row = static_cast<uint32_t>(it->second);
         } else {
-          m.stale_reason = "the linked account " + link->second->idaas_id +
-                           " no longer exists in IDaaS";
+          m.stale_reason = AddReason("the linked account " + std::string(link->second->idaas_id) +
+                                     " no longer exists in IDaaS");
         }
       }
-      if (!m.row) {
-        std::vector<size_t> candidates;
-        if (const Rows* rows = Lookup(user_by_external_, u->key)) candidates = *rows;
+      if (!m.has_row()) {
+        std::vector<size_t> candidates = ByExternalId().Find(u->key);
         bool by_external = !candidates.empty();
         if (!by_external) candidates = SoftCandidates(*u);
         // Accounts already linked to another record are not candidates.
         std::vector<size_t> free;
         for (size_t r : candidates) {
-          auto l = user_link_by_id_.find(std::string(cached_.users.id(r)));
+          auto l = user_link_by_id_.find(cached_.users.id(r));
           if (l == user_link_by_id_.end() || l->second->source_key == u->key) {
             free.push_back(r);
           } else if (by_external) {
@@ -563,7 +682,7 @@ class Planner {
                         {std::string(cached_.users.id(r))},
                         "account " + std::string(cached_.users.id(r)) +
                             " carries this record's external id but is linked to source key '" +
-                            l->second->source_key + "'",
+                            std::string(l->second->source_key) + "'",
                         u->origin);
             m.conflicted = true;
           }
@@ -582,32 +701,28 @@ class Planner {
                       u->origin);
           m.conflicted = true;
         } else if (free.size() == 1) {
-          m.row = free[0];
+          m.row = static_cast<uint32_t>(free[0]);
           m.adopted = true;
-          m.adopt_reason = by_external ? "matched by external id" : "matched by " + MatchedBy(*u, free[0]);
+          m.adopt_reason = AddReason(by_external ? "matched by external id"
+                                                 : "matched by " + MatchedBy(*u, free[0]));
         }
       }
-      if (m.row) claims[*m.row].push_back(matches.size());
+      if (m.has_row() && claims[m.row] < 2) ++claims[m.row];
       matches.push_back(m);
     }
     // One account adopted by two records is ambiguous for both.
-    for (auto& [row, idx] : claims) {
-      if (idx.size() < 2) continue;
-      for (size_t i : idx) {
-        if (!matches[i].adopted) continue;
-        matches[i].conflicted = true;
-        AddConflict(Conflict::Kind::kAmbiguousMatch, EntityType::kUser,
-                    matches[i].desired->key, {std::string(cached_.users.id(row))},
-                    "account " + std::string(cached_.users.id(row)) +
-                        " matches several source records",
-                    matches[i].desired->origin);
-      }
+    for (auto& m : matches) {
+      if (!m.has_row() || claims[m.row] < 2 || !m.adopted) continue;
+      m.conflicted = true;
+      const std::string id(cached_.users.id(m.row));
+      AddConflict(Conflict::Kind::kAmbiguousMatch, EntityType::kUser, m.desired->key, {id},
+                  "account " + id + " matches several source records", m.desired->origin);
     }
 
     // Final unique values per account, to catch collisions before the API does.
     for (const auto& m : matches) {
-      if (m.conflicted || !m.row) continue;
-      row_key_[*m.row] = m.desired->key;
+      if (m.conflicted || !m.has_row()) continue;
+      desired_of_row_[m.row] = m.desired;
     }
     for (const auto& m : matches) {
       if (m.conflicted) continue;
@@ -628,26 +743,17 @@ class Planner {
 
   // Whether `value` of unique field `f` is held by an account other than
   // `own_row` that will keep it. Returns the holder's row.
-  std::optional<size_t> TakenBy(UserField f, const std::string& value,
+  std::optional<size_t> TakenBy(UserField f, std::string_view value,
                                 std::optional<size_t> own_row) const {
     if (value.empty()) return std::nullopt;
-    const Rows* rows = nullptr;
-    if (f == UserField::kUsername) rows = Lookup(user_by_username_, Lower(value));
-    else if (f == UserField::kEmail) rows = Lookup(user_by_email_, Lower(value));
-    else if (f == UserField::kPhoneNumber) rows = Lookup(user_by_phone_, value);
-    if (rows == nullptr) return std::nullopt;
-    for (size_t r : *rows) {
+    for (size_t r : RowsWith(f, value)) {
       if (own_row && r == *own_row) continue;
       // A managed account whose source record changes this field gives the
       // value up in this same run.
-      auto owner = row_key_.find(r);
-      if (owner != row_key_.end() && mapped_.count(f)) {
-        auto du = desired_by_key_.find(owner->second);
-        if (du != desired_by_key_.end()) {
-          std::string next = DesiredField(*du->second, f);
-          bool same = f == UserField::kPhoneNumber ? next == value : Lower(next) == Lower(value);
-          if (!same) continue;
-        }
+      if (const DesiredUser* owner = desired_of_row_[r]; owner != nullptr && mapped_.count(f)) {
+        std::string_view next = DesiredField(*owner, f);
+        bool same = f == UserField::kPhoneNumber ? next == value : AsciiCaseEqual()(next, value);
+        if (!same) continue;
       }
       return r;
     }
@@ -657,16 +763,17 @@ class Planner {
   bool CheckUnique(const DesiredUser& u, std::optional<size_t> own_row,
                    const std::vector<UserField>& fields) {
     for (UserField f : fields) {
-      std::string value = DesiredField(u, f);
+      std::string_view value = DesiredField(u, f);
       auto holder = TakenBy(f, value, own_row);
       if (!holder) continue;
       std::string id(cached_.users.id(*holder));
-      bool managed = user_link_by_id_.count(id) || row_key_.count(*holder);
+      bool managed = user_link_by_id_.contains(id) || desired_of_row_[*holder] != nullptr;
       AddConflict(managed ? Conflict::Kind::kTakenByManaged : Conflict::Kind::kTakenByUnmanaged,
                   EntityType::kUser, u.key, {id},
-                  std::string(UserFieldName(f)) + " '" + value + "' is already used by " +
-                      (managed ? "managed" : "unmanaged") + " account " + id + " (" +
-                      std::string(cached_.users.username(*holder)) + ")",
+                  std::string(UserFieldName(f)) + " '" + std::string(value) +
+                      "' is already used by " + (managed ? "managed" : "unmanaged") +
+                      " account " + id + " (" + std::string(cached_.users.username(*holder)) +
+                      ")",
                   u.origin);
       return false;
     }
@@ -675,6 +782,7 @@ class Planner {
 
   void PlanUser(const UserMatch& m) {
     const DesiredUser& u = *m.desired;
+    const size_t index = static_cast<size_t>(&u - source_.users.data());
     // Resolve the primary OU.
     auto primary = ou_ref_.find(u.primary_ou_key);
     bool primary_ok = primary != ou_ref_.end();
@@ -685,11 +793,11 @@ class Planner {
                             : "primary OU '" + u.primary_ou_key + "' is not in the source tree";
     }
 
-    if (!m.row) {
+    if (!m.has_row()) {
       Operation op = MakeOp(OpKind::kUserCreate, Phase::kUserCreate, EntityType::kUser,
                             {u.key, ""}, u.username);
       op.origin = u.origin;
-      op.reason = m.stale_reason;
+      op.reason = Reason(m.stale_reason);
       if (!u.enabled) {
         Skip(std::move(op), "disabled in the source: not created");
         return;
@@ -711,9 +819,9 @@ class Planner {
       for (UserField f : {UserField::kUsername, UserField::kDisplayName, UserField::kEmail,
                           UserField::kPhoneNumber, UserField::kPhoneRegion,
                           UserField::kDescription}) {
-        std::string v = DesiredField(u, f);
+        std::string_view v = DesiredField(u, f);
         if (!v.empty() && (f == UserField::kUsername || mapped_.count(f))) {
-          op.changes.push_back({UserFieldName(f), "", v});
+          op.changes.push_back({UserFieldName(f), "", std::string(v)});
         }
       }
       if (mapped_.count(UserField::kCustomFields)) {
@@ -722,8 +830,7 @@ class Planner {
         }
       }
       op.changes.push_back({"primary_ou", "", u.primary_ou_key});
-      created_user_keys_.insert(u.key);
-      user_ref_[u.key] = ObjectRef{u.key, ""};
+      ref_row_[index] = kCreatedRef;
       Emit(std::move(op));
       if (mapped_.count(UserField::kExtraOus)) {
         Operation add = MakeOp(OpKind::kUserAddOus, Phase::kUserUpdate, EntityType::kUser,
@@ -739,92 +846,87 @@ class Planner {
       return;
     }
 
-    // An existing (linked or adopted) account.
-    const size_t row = *m.row;
+    // An existing (linked or adopted) account. Most are unchanged, so an
+    // operation is only built once something differs.
+    const size_t row = m.row;
     const UserTable& t = cached_.users;
-    const std::string id(t.id(row));
-    user_ref_[u.key] = ObjectRef{u.key, id};
-    live_user_rows_.insert(row);
-    if (!OuInScope(t.primary_ou_id(row))) {
-      Operation op = MakeOp(OpKind::kUserPatch, Phase::kUserUpdate, EntityType::kUser,
-                            {u.key, id}, u.username);
+    const std::string_view id = t.id(row);
+    auto make = [&](OpKind kind, Phase phase) {
+      Operation op = MakeOp(kind, phase, EntityType::kUser, {u.key, std::string(id)}, u.username);
       op.origin = u.origin;
-      Skip(std::move(op), "out of scope: the account's primary OU " +
-                              std::string(t.primary_ou_id(row)) +
-                              " is outside the provisioning scope");
+      return op;
+    };
+    ref_row_[index] = static_cast<uint32_t>(row);
+    live_user_rows_[row] = true;
+    if (!OuInScope(t.primary_ou_id(row))) {
+      Skip(make(OpKind::kUserPatch, Phase::kUserUpdate),
+           "out of scope: the account's primary OU " + std::string(t.primary_ou_id(row)) +
+               " is outside the provisioning scope");
       return;
     }
     if (m.adopted) {
-      Operation op = MakeOp(OpKind::kAdopt, Phase::kUserUpdate, EntityType::kUser,
-                            {u.key, id}, u.username);
-      op.origin = u.origin;
-      op.reason = m.adopt_reason;
+      Operation op = make(OpKind::kAdopt, Phase::kUserUpdate);
+      op.reason = Reason(m.adopt_reason);
       Emit(std::move(op));
     }
-    const Link* link = nullptr;
+    const LinkView* link = nullptr;
     if (auto l = user_link_by_key_.find(u.key); l != user_link_by_key_.end()) link = l->second;
-    const ObjectRef context_ou = CurrentOu(row);
 
-    Operation patch = MakeOp(OpKind::kUserPatch, Phase::kUserUpdate, EntityType::kUser,
-                             {u.key, id}, u.username);
-    patch.origin = u.origin;
-    patch.ou = context_ou;
+    std::vector<FieldChange> changes;
     std::vector<UserField> unique_changed;
     for (UserField f : {UserField::kUsername, UserField::kDisplayName, UserField::kEmail,
                         UserField::kPhoneNumber, UserField::kPhoneRegion}) {
       if (f != UserField::kUsername && !mapped_.count(f)) continue;
-      std::string want = DesiredField(u, f);
+      std::string_view want = DesiredField(u, f);
       std::string_view have = CachedField(row, f);
       if (want != have) {
-        patch.changes.push_back({UserFieldName(f), std::string(have), want});
+        changes.push_back({UserFieldName(f), std::string(have), std::string(want)});
         if (f == UserField::kUsername || f == UserField::kEmail || f == UserField::kPhoneNumber) {
           unique_changed.push_back(f);
         }
       }
     }
     if (mapped_.count(UserField::kCustomFields)) {
-      auto have = t.custom_fields(row);
       for (const auto& [k, v] : u.custom_fields) {
-        auto it = have.find(k);
-        std::string old = it == have.end() ? "" : it->second;
-        if (old != v) patch.changes.push_back({"custom." + k, old, v});
+        std::string_view old = t.custom_field(row, k);
+        if (old != v) changes.push_back({"custom." + k, std::string(old), v});
       }
     }
-    if (!patch.changes.empty() && CheckUnique(u, row, unique_changed)) {
+    if (!changes.empty() && CheckUnique(u, row, unique_changed)) {
+      Operation patch = make(OpKind::kUserPatch, Phase::kUserUpdate);
+      patch.ou = CurrentOu(row);
+      patch.changes = std::move(changes);
       Emit(std::move(patch));
     }
 
     // OU placement.
-    std::set<std::string> members;
-    for (auto ou : t.ou_ids(row)) members.emplace(ou);
-    std::string current_primary(t.primary_ou_id(row));
-    std::string new_primary = current_primary;
+    const std::string_view current_primary = t.primary_ou_id(row);
+    bool moved = false;
+    std::string new_primary;
     if (primary_ok) {
       const ObjectRef& want = primary->second;
       if (want.id != current_primary) {
-        Operation move = MakeOp(OpKind::kUserSetPrimaryOu, Phase::kUserUpdate,
-                                EntityType::kUser, {u.key, id}, u.username);
-        move.origin = u.origin;
+        Operation move = make(OpKind::kUserSetPrimaryOu, Phase::kUserUpdate);
         move.wave = 1;  // after patches, before secondary OU changes
         move.ou = want;
-        move.changes.push_back({"primary_ou", current_primary, want.id.empty() ? want.key : want.id});
-        // The API drops the old primary membership when it moves the user.
-        members.erase(current_primary);
+        move.changes.push_back(
+            {"primary_ou", std::string(current_primary), want.id.empty() ? want.key : want.id});
+        moved = true;
         new_primary = want.id.empty() ? "key:" + want.key : want.id;
         Emit(std::move(move));
       }
     } else {
-      Operation move = MakeOp(OpKind::kUserSetPrimaryOu, Phase::kUserUpdate,
-                              EntityType::kUser, {u.key, id}, u.username);
-      move.origin = u.origin;
-      Skip(std::move(move), primary_problem + "; the account stays in its current OU");
+      Skip(make(OpKind::kUserSetPrimaryOu, Phase::kUserUpdate),
+           primary_problem + "; the account stays in its current OU");
     }
     if (mapped_.count(UserField::kExtraOus)) {
-      members.erase(new_primary);
+      std::set<std::string> members;
+      for (auto ou : t.ou_ids(row)) members.emplace(ou);
+      // The API drops the old primary membership when it moves the user.
+      if (moved) members.erase(std::string(current_primary));
+      members.erase(moved ? new_primary : std::string(current_primary));
       std::set<std::string> want_ids;  // ids, or "key:<key>" for new OUs
-      Operation add = MakeOp(OpKind::kUserAddOus, Phase::kUserUpdate, EntityType::kUser,
-                             {u.key, id}, u.username);
-      add.origin = u.origin;
+      Operation add = make(OpKind::kUserAddOus, Phase::kUserUpdate);
       add.wave = 2;  // the primary move drops the old primary; re-add after it
       for (const auto& key : u.extra_ou_keys) {
         if (key == u.primary_ou_key) continue;
@@ -834,16 +936,14 @@ class Planner {
         want_ids.insert(ident);
         if (!members.count(ident)) add.refs.push_back(ou->second);
       }
-      Operation remove = MakeOp(OpKind::kUserRemoveOus, Phase::kUserUpdate,
-                                EntityType::kUser, {u.key, id}, u.username);
-      remove.origin = u.origin;
+      Operation remove = make(OpKind::kUserRemoveOus, Phase::kUserUpdate);
       remove.wave = 2;
       remove.reason = "not in the source's OU list";
       for (const auto& ou_id : members) {
         // Only memberships in OUs idsync manages are idsync's to remove.
         auto l = ou_link_by_id_.find(ou_id);
         if (l == ou_link_by_id_.end() || want_ids.count(ou_id)) continue;
-        remove.refs.push_back(ObjectRef{l->second->source_key, ou_id});
+        remove.refs.push_back(ObjectRef{std::string(l->second->source_key), ou_id});
       }
       if (!add.refs.empty()) Emit(std::move(add));
       if (!remove.refs.empty()) Emit(std::move(remove));
@@ -856,25 +956,21 @@ class Planner {
                             ? u.enabled
                             : (enabled || (link != nullptr && link->disabled_by_idsync));
     if (want_enabled && !enabled) {
-      Operation op = MakeOp(OpKind::kUserEnable, Phase::kUserEnable, EntityType::kUser,
-                            {u.key, id}, u.username);
-      op.origin = u.origin;
-      op.ou = context_ou;
+      Operation op = make(OpKind::kUserEnable, Phase::kUserEnable);
+      op.ou = CurrentOu(row);
       op.reason = returning ? "back in the source" : "enabled in the source";
       op.changes.push_back({"enabled", "false", "true"});
       Emit(std::move(op));
     } else if (!want_enabled && enabled) {
-      Operation op = MakeOp(OpKind::kUserDisable, Phase::kUserDisable, EntityType::kUser,
-                            {u.key, id}, u.username);
-      op.origin = u.origin;
-      op.ou = context_ou;
+      Operation op = make(OpKind::kUserDisable, Phase::kUserDisable);
+      op.ou = CurrentOu(row);
       op.reason = "disabled in the source";
       op.changes.push_back({"enabled", "true", "false"});
       Emit(std::move(op));
     }
     if (returning) {
       Operation op = MakeOp(OpKind::kUserMarkMissing, Phase::kUserUpdate, EntityType::kUser,
-                            {u.key, id}, u.username);
+                            {u.key, std::string(id)}, u.username);
       op.reason = "back in the source";
       op.changes.push_back({"missing_since", std::to_string(link->missing_since_ms), "0"});
       Emit(std::move(op));
@@ -882,26 +978,27 @@ class Planner {
   }
 
   void PlanMissingUsers() {
-    std::vector<const Link*> missing;
+    std::vector<const LinkView*> missing;
     for (const auto& link : links_) {
       if (link.type != EntityType::kUser) continue;
-      if (desired_user_keys_.count(link.source_key)) continue;
+      if (desired_index_.contains(link.source_key)) continue;
       // A record that is present but was rejected is not missing: its
       // account is left alone until the record is fixed.
-      if (rejected_keys_.count(link.source_key)) continue;
+      if (rejected_keys_.count(std::string(link.source_key))) continue;
       missing.push_back(&link);
     }
     std::sort(missing.begin(), missing.end(),
-              [](const Link* a, const Link* b) { return a->source_key < b->source_key; });
+              [](const LinkView* a, const LinkView* b) { return a->source_key < b->source_key; });
     const UserTable& t = cached_.users;
-    for (const Link* link : missing) {
+    for (const LinkView* link : missing) {
       auto it = user_by_id_.find(link->idaas_id);
       if (it == user_by_id_.end()) continue;  // already gone from IDaaS
       size_t row = it->second;
-      if (live_user_rows_.count(row)) continue;  // re-keyed and matched again
+      if (live_user_rows_[row]) continue;  // re-keyed and matched again
       std::string username(t.username(row));
       auto make = [&](OpKind kind, Phase phase) {
-        Operation op = MakeOp(kind, phase, EntityType::kUser, {link->source_key, link->idaas_id},
+        Operation op = MakeOp(kind, phase, EntityType::kUser,
+                              {std::string(link->source_key), std::string(link->idaas_id)},
                               username);
         op.ou = CurrentOu(row);
         return op;
@@ -947,19 +1044,19 @@ class Planner {
     for (const auto& g : source_.groups) groups.push_back(&g);
     std::sort(groups.begin(), groups.end(),
               [](const DesiredGroup* a, const DesiredGroup* b) { return a->key < b->key; });
-    std::set<std::string> desired_keys;
+    std::set<std::string, std::less<>> desired_keys;
     std::set<std::string> claimed;
     for (const DesiredGroup* g : groups) {
       desired_keys.insert(g->key);
       const IdaasGroup* existing = nullptr;
       bool adopted = false;
       std::string stale_reason;
-      const Link* link = nullptr;
+      const LinkView* link = nullptr;
       if (auto l = group_link_by_key_.find(g->key); l != group_link_by_key_.end()) {
         link = l->second;
         auto it = group_by_id_.find(link->idaas_id);
         if (it != group_by_id_.end()) existing = it->second;
-        else stale_reason = "the linked group " + link->idaas_id + " no longer exists in IDaaS";
+        else stale_reason = "the linked group " + std::string(link->idaas_id) + " no longer exists in IDaaS";
       }
       if (existing == nullptr) {
         std::vector<const IdaasGroup*> candidates;
@@ -990,7 +1087,7 @@ class Planner {
             AddConflict(Conflict::Kind::kLinkedElsewhere, EntityType::kGroup, g->key,
                         {candidates[0]->id},
                         "group " + candidates[0]->id + " is already linked to source key '" +
-                            l->second->source_key + "'",
+                            std::string(l->second->source_key) + "'",
                         g->origin);
             continue;
           }
@@ -1038,23 +1135,24 @@ class Planner {
     }
 
     // Groups gone from the source.
-    std::vector<const Link*> missing;
+    std::vector<const LinkView*> missing;
     for (const auto& link : links_) {
       if (link.type == EntityType::kGroup && !desired_keys.count(link.source_key) &&
-          !rejected_keys_.count(link.source_key)) {
+          !rejected_keys_.count(std::string(link.source_key))) {
         missing.push_back(&link);
       }
     }
     std::sort(missing.begin(), missing.end(),
-              [](const Link* a, const Link* b) { return a->source_key < b->source_key; });
-    for (const Link* link : missing) {
+              [](const LinkView* a, const LinkView* b) { return a->source_key < b->source_key; });
+    for (const LinkView* link : missing) {
       auto it = group_by_id_.find(link->idaas_id);
       if (it == group_by_id_.end() || live_group_ids_.count(link->idaas_id)) continue;
+      const std::string id(link->idaas_id);
       Operation op = MakeOp(OpKind::kGroupDelete, Phase::kGroupDelete, EntityType::kGroup,
-                            {link->source_key, link->idaas_id}, it->second->name);
+                            {std::string(link->source_key), id}, it->second->name);
       op.reason = "missing from the source";
       if (!scope_groups_.count(link->idaas_id) && link->ownership != Ownership::kCreated) {
-        Skip(std::move(op), "out of scope: group " + link->idaas_id +
+        Skip(std::move(op), "out of scope: group " + id +
                                 " is not in the provisioning scope");
         continue;
       }
@@ -1062,32 +1160,45 @@ class Planner {
     }
   }
 
+  template <class Views>
+  static void SortUnique(Views* v) {
+    if (!std::is_sorted(v->begin(), v->end())) std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+
   void PlanMembers(const DesiredGroup& g, const ObjectRef& group, const IdaasGroup* existing) {
-    std::set<std::string> current;
+    std::vector<std::string_view> current;  // member ids, sorted
     if (existing) {
-      for (std::string_view id : cached_.GroupMembers(static_cast<size_t>(existing - cached_.groups.data()))) {
-        current.emplace(id);
-      }
+      current = cached_.GroupMembers(static_cast<size_t>(existing - cached_.groups.data()));
+      SortUnique(&current);
     }
+    auto is_current = [&](std::string_view id) {
+      return std::binary_search(current.begin(), current.end(), id);
+    };
     std::vector<ObjectRef> add;
-    std::set<std::string> wanted_ids;
-    std::set<std::string> keys(g.member_keys.begin(), g.member_keys.end());
-    for (const auto& key : keys) {
-      auto u = user_ref_.find(key);
-      if (u == user_ref_.end()) continue;  // not written this run (conflict, skipped)
-      if (!u->second.id.empty()) {
-        wanted_ids.insert(u->second.id);
-        if (current.count(u->second.id)) continue;
+    ViewSet wanted_ids;
+    std::vector<std::string_view> keys(g.member_keys.begin(), g.member_keys.end());
+    SortUnique(&keys);
+    for (std::string_view key : keys) {
+      auto d = desired_index_.find(key);
+      // Not written this run (conflict, skipped).
+      if (d == desired_index_.end() || ref_row_[d->second] == kNoRef) continue;
+      const uint32_t ref = ref_row_[d->second];
+      if (ref == kCreatedRef) {
+        add.push_back(ObjectRef{std::string(key), ""});
+        continue;
       }
-      add.push_back(u->second);
+      std::string_view id = cached_.users.id(ref);
+      wanted_ids.insert(id);
+      if (!is_current(id)) add.push_back(ObjectRef{std::string(key), std::string(id)});
     }
     std::vector<ObjectRef> remove;
-    for (const auto& id : current) {
-      if (wanted_ids.count(id)) continue;
+    for (std::string_view id : current) {
+      if (wanted_ids.contains(id)) continue;
       // Members idsync does not manage were added by hand; leave them.
       auto l = user_link_by_id_.find(id);
       if (l == user_link_by_id_.end()) continue;
-      remove.push_back(ObjectRef{l->second->source_key, id});
+      remove.push_back(ObjectRef{std::string(l->second->source_key), std::string(id)});
     }
     EmitChunks(OpKind::kGroupAddMembers, Phase::kMembershipAdd, g, group, add);
     EmitChunks(OpKind::kGroupRemoveMembers, Phase::kMembershipRemove, g, group, remove);
@@ -1109,13 +1220,13 @@ class Planner {
 
   // ---- OU deletes (after user and group guards, which decide who stays) --
   void PlanOuDeletes() {
-    std::set<std::string> leaving_users;  // ids deleted by this plan
+    std::set<std::string, std::less<>> leaving_users;  // ids deleted by this plan
     for (const auto& op : ops_) {
       if (op.kind == OpKind::kUserDelete) leaving_users.insert(op.target.id);
     }
-    std::vector<const Link*> missing;
+    std::vector<const LinkView*> missing;
     for (const auto& link : links_) {
-      if (link.type == EntityType::kOu && !desired_ou_.count(link.source_key) &&
+      if (link.type == EntityType::kOu && !desired_ou_.count(std::string(link.source_key)) &&
           ou_by_id_.count(link.idaas_id)) {
         missing.push_back(&link);
       }
@@ -1123,12 +1234,12 @@ class Planner {
     // The member count below walks every cached user: skip it when no OU
     // is going away, as in almost every cycle.
     if (missing.empty()) return;
-    std::set<std::string> deleting;
-    for (const Link* l : missing) deleting.insert(l->idaas_id);
+    std::set<std::string, std::less<>> deleting;
+    for (const LinkView* l : missing) deleting.emplace(l->idaas_id);
     // Depth in the cached tree, for children-first order.
-    auto depth_of = [&](const std::string& id) {
+    auto depth_of = [&](std::string_view id) {
       int d = 0;
-      std::string cur = id;
+      std::string cur(id);
       std::set<std::string> seen;
       while (true) {
         auto it = ou_by_id_.find(cur);
@@ -1138,12 +1249,12 @@ class Planner {
       }
       return d;
     };
-    std::map<std::string, size_t> members;  // OU id -> members staying
+    std::map<std::string, size_t, std::less<>> members;  // OU id -> members staying
     const UserTable& t = cached_.users;
     for (size_t r = 0; r < t.size(); ++r) {
-      if (leaving_users.count(std::string(t.id(r)))) continue;
+      if (leaving_users.count(t.id(r))) continue;
       for (auto ou : t.ou_ids(r)) {
-        if (deleting.count(std::string(ou))) ++members[std::string(ou)];
+        if (deleting.count(ou)) ++members[std::string(ou)];
       }
     }
     // Users this plan moves into or out of OUs change the count; moves out
@@ -1162,8 +1273,8 @@ class Planner {
       }
     }
     int max_depth = 0;
-    std::vector<std::pair<int, const Link*>> order;
-    for (const Link* l : missing) {
+    std::vector<std::pair<int, const LinkView*>> order;
+    for (const LinkView* l : missing) {
       int d = depth_of(l->idaas_id);
       max_depth = std::max(max_depth, d);
       order.emplace_back(d, l);
@@ -1171,27 +1282,28 @@ class Planner {
     std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
       return std::tie(b.first, a.second->source_key) < std::tie(a.first, b.second->source_key);
     });
-    std::set<std::string> blocked;  // OUs kept, so their parents are kept too
-    for (const auto& [d, l] : order) {
-      const IdaasOu* ou = ou_by_id_.at(l->idaas_id);
+    std::set<std::string, std::less<>> blocked;  // OUs kept, so their parents are kept too
+    for (const auto& [d, link] : order) {
+      const IdaasOu* ou = ou_by_id_.at(link->idaas_id);
+      const std::string key(link->source_key), id(link->idaas_id);
       Operation op = MakeOp(OpKind::kOuDelete, Phase::kOuDelete, EntityType::kOu,
-                            {l->source_key, l->idaas_id}, ou->name);
+                            {key, id}, ou->name);
       op.wave = max_depth - d;
       op.reason = "missing from the source";
-      if (!OuInScope(l->idaas_id)) {
-        blocked.insert(l->idaas_id);
-        Skip(std::move(op), "out of scope: OU " + l->idaas_id + " is outside the provisioning scope");
+      if (!OuInScope(id)) {
+        blocked.insert(id);
+        Skip(std::move(op), "out of scope: OU " + id + " is outside the provisioning scope");
         continue;
       }
-      size_t staying = members.count(l->idaas_id) ? members[l->idaas_id] : 0;
+      size_t staying = members.count(id) ? members[id] : 0;
       size_t kids = 0;
-      if (auto it = children_.find(l->idaas_id); it != children_.end()) {
+      if (auto it = children_.find(id); it != children_.end()) {
         for (const IdaasOu* c : it->second) {
           if (!deleting.count(c->id) || blocked.count(c->id)) ++kids;
         }
       }
       if (staying > 0 || kids > 0) {
-        blocked.insert(l->idaas_id);
+        blocked.insert(id);
         std::string why = "kept for now: the OU still has ";
         if (staying > 0) why += std::to_string(staying) + " member(s)";
         if (staying > 0 && kids > 0) why += " and ";
@@ -1374,9 +1486,9 @@ class Planner {
   void ListUnmanaged() {
     const UserTable& t = cached_.users;
     for (size_t r = 0; r < t.size(); ++r) {
-      std::string id(t.id(r));
-      if (user_link_by_id_.count(id) || live_user_rows_.count(r)) continue;
-      plan_.unmanaged.push_back({EntityType::kUser, id, std::string(t.username(r))});
+      std::string_view id = t.id(r);
+      if (live_user_rows_[r] || user_link_by_id_.contains(id)) continue;
+      plan_.unmanaged.push_back({EntityType::kUser, std::string(id), std::string(t.username(r))});
     }
     std::set<std::string> live_ous;
     for (const auto& [key, ref] : ou_ref_) {
@@ -1424,28 +1536,32 @@ class Planner {
   Plan plan_;
   std::vector<Operation> ops_;
 
-  std::unordered_map<std::string, size_t> user_by_id_;
-  std::unordered_map<std::string, Rows> user_by_external_, user_by_username_, user_by_email_,
-      user_by_phone_;
-  std::unordered_map<std::string, const IdaasOu*> ou_by_id_;
-  std::unordered_map<std::string, std::vector<const IdaasOu*>> children_;
-  std::unordered_map<std::string, const IdaasGroup*> group_by_id_;
-  std::vector<Link> links_;
-  std::unordered_map<std::string, const Link*> user_link_by_key_, user_link_by_id_,
-      ou_link_by_key_, ou_link_by_id_, group_link_by_key_, group_link_by_id_;
-  std::unordered_set<std::string> ou_in_scope_, scope_groups_;
+  ViewMap<size_t> user_by_id_;
+  mutable RowIndex<> user_by_external_, user_by_phone_;
+  mutable CaseRowIndex user_by_username_, user_by_email_;
+  ViewMap<const IdaasOu*> ou_by_id_;
+  ViewMap<std::vector<const IdaasOu*>> children_;
+  ViewMap<const IdaasGroup*> group_by_id_;
+  std::vector<LinkView> links_;
+  ViewMap<const LinkView*> user_link_by_key_, user_link_by_id_, ou_link_by_key_, ou_link_by_id_,
+      group_link_by_key_, group_link_by_id_;
+  ViewSet ou_in_scope_, scope_groups_;
   bool root_in_scope_ = false;
 
   std::unordered_map<std::string, const DesiredOu*> desired_ou_;
   std::unordered_map<std::string, int> ou_depth_;
-  std::unordered_map<std::string, ObjectRef> ou_ref_;  // OU key -> ref
+  ViewMap<ObjectRef> ou_ref_;  // OU key (a view of the source's) -> ref
   std::unordered_set<std::string> ou_unavailable_, live_ou_keys_;
-  std::unordered_set<std::string> desired_user_keys_, created_user_keys_, rejected_keys_;
-  std::unordered_map<std::string, const DesiredUser*> desired_by_key_;
-  std::unordered_map<std::string, ObjectRef> user_ref_;  // user key -> ref
-  std::unordered_map<size_t, std::string> row_key_;      // cached row -> source key
-  std::unordered_set<size_t> live_user_rows_;
-  std::unordered_set<std::string> live_group_ids_;
+  std::unordered_set<std::string> rejected_keys_;
+  ViewMap<uint32_t> desired_index_;  // source key -> index in source_.users
+  // Per source user (by index): how this run refers to it, for group
+  // members; kNoRef when it is not written this run.
+  static constexpr uint32_t kNoRef = 0xffffffff, kCreatedRef = 0xfffffffe;
+  std::vector<uint32_t> ref_row_;
+  std::vector<const DesiredUser*> desired_of_row_;  // cached row -> its source record
+  std::vector<bool> live_user_rows_;
+  std::vector<std::string> reasons_;  // see UserMatch
+  ViewSet live_group_ids_;
   bool distrust_all_ = false;
   bool distrust_destructive_ = false;
 };

@@ -213,6 +213,18 @@ std::vector<std::string_view> UserTable::ou_ids(size_t i) const {
   return out;
 }
 
+std::string_view UserTable::custom_field(size_t i, std::string_view name) const {
+  const ShapeKey& shape = Shape(i);
+  if (shape.custom_names.empty()) return {};
+  const char* p = arena_.data() + offset_[i];
+  for (int f = 0; f < kFieldCount; ++f) p += GetVarint(p);
+  for (uint32_t n : shape.custom_names) {
+    std::string_view value = GetString(p);
+    if (dict_[n] == name) return value;
+  }
+  return {};
+}
+
 std::map<std::string, std::string> UserTable::custom_fields(size_t i) const {
   std::map<std::string, std::string> out;
   const ShapeKey& shape = Shape(i);

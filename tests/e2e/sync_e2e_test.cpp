@@ -44,6 +44,26 @@ TEST_F(SyncE2eTest, ConvergesThenASecondRunMakesNoWriteCalls) {
   EXPECT_NE(plan.out.find("in sync"), std::string::npos) << plan.out;
 }
 
+// The source is read on its own thread beside the cache load: a source that
+// cannot be used still ends the cycle with its own error, before recovery,
+// and nothing is written.
+TEST_F(SyncE2eTest, UnusableSourceFailsTheCycleWhileTheCacheLoadsBesideIt) {
+  auto people = People(10);
+  WriteSource(people);
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  dir_.Write("people.csv", "id;name\n1;x\n");  // the wrong delimiter: no mapped column
+  ClearRequests();
+  auto plan = Idsync({"plan"});
+  EXPECT_EQ(plan.exit_code, 1) << plan.out << plan.err;
+  EXPECT_NE(plan.err.find("idsync plan: reading the source failed: "), std::string::npos)
+      << plan.err;
+  EXPECT_NE(plan.err.find("is not in the header"), std::string::npos) << plan.err;
+  EXPECT_EQ(CountWrites(Requests()), 0);
+  WriteSource(people);
+  auto again = Idsync({"plan"});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+}
+
 TEST_F(SyncE2eTest, ChangedAttributeGivesExactlyOnePatch) {
   auto people = People(20);
   WriteSource(people);

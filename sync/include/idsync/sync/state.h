@@ -155,6 +155,9 @@ class UserTable {
   // Every OU membership, primary included, sorted.
   std::vector<std::string_view> ou_ids(size_t i) const;
   std::map<std::string, std::string> custom_fields(size_t i) const;
+  // One custom field's value, "" when the user has none by that name; for
+  // comparisons that should not copy every field.
+  std::string_view custom_field(size_t i, std::string_view name) const;
 
   // Bytes in use, for the load benchmark.
   size_t MemoryBytes() const;
