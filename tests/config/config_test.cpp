@@ -61,6 +61,7 @@ TEST_F(ConfigTest, ValidConfigParsesWithDefaults) {
   EXPECT_EQ(c.idaas.client_secret.Reveal(), "s3cr3t-value");
   EXPECT_EQ(c.idaas.client_secret.reference(), "env:IDSYNC_TEST_SECRET");
   EXPECT_EQ(c.idaas.connections, 4);
+  EXPECT_EQ(c.idaas.pipeline_depth, 1);  // no pipelining unless asked for
   EXPECT_EQ(c.idaas.timeout, std::chrono::seconds(15));
   EXPECT_DOUBLE_EQ(c.idaas.rate_limit.qps, 10);
   EXPECT_TRUE(c.idaas.rate_limit.adaptive);
@@ -130,9 +131,11 @@ mapping: {email: "{email}"}
 }
 
 TEST_F(ConfigTest, ValueOutOfRange) {
-  Parse(ValidYaml("  connections: 500\n  rate_limit: {qps: -1}\n"));
+  Parse(ValidYaml("  connections: 500\n  pipeline_depth: 9\n  rate_limit: {qps: -1}\n"));
   std::string all = Dump();
-  EXPECT_EQ(diags_.size(), 2u) << all;
+  EXPECT_EQ(diags_.size(), 3u) << all;
+  EXPECT_NE(all.find("idaas.pipeline_depth: must be between 1 and 8, got 9"), std::string::npos)
+      << all;
   EXPECT_NE(all.find("idaas.connections: must be between 1 and 64, got 500"), std::string::npos) << all;
   EXPECT_NE(all.find("idaas.rate_limit.qps: must be between"), std::string::npos) << all;
 }
