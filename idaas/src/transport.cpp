@@ -466,8 +466,7 @@ asio::awaitable<Exchange> Transport::Send(
     ReleasePosition(c);
     bool nothing_received = ex.detail.empty();
     if (ex.ec && round == 0 && !shutdown_ && (reused || ex.pipelined) &&
-        nothing_received && ex.stage != Stage::kNone &&
-        (replay_safe || !ex.written)) {
+        nothing_received && (replay_safe || !ex.written)) {
       // The server closed a kept-alive connection under us, or the
       // connection this request was pipelined on went away.
       if (reused && !ex.pipelined) ++reconnects_;
