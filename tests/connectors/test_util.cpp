@@ -93,13 +93,7 @@ std::vector<std::string> SnapshotLines(const sync::SourceSnapshot& s) {
 }
 
 const std::string& TestCertDir() {
-  static const std::string dir = [] {
-    std::string d = std::string(::testing::TempDir()) + "/idsync-connectors-certs";
-    auto r = Run({"bash", std::string(IDSYNC_SOURCE_DIR) + "/tests/support/make-test-certs.sh", d},
-                 std::chrono::seconds(60));
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return d;
-  }();
+  static const std::string dir = IDSYNC_TEST_PKI_DIR;
   return dir;
 }
 

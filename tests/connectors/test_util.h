@@ -31,7 +31,8 @@ const sync::DesiredGroup* FindGroup(const sync::SourceSnapshot& s, const std::st
 // line, a URL): for comparing what two connectors read, with readable diffs.
 std::vector<std::string> SnapshotLines(const sync::SourceSnapshot& s);
 
-// The test PKI (tests/support/make-test-certs.sh), made once per process.
+// The test PKI (tests/support/make-test-certs.sh), made once at build time
+// (tests/CMakeLists.txt); read-only, shared by every test process.
 const std::string& TestCertDir();
 
 // "file-basename:line field: reason" for each rejection.

@@ -325,15 +325,9 @@ TEST_F(Knobs, CustomIdentityFlags) {
 }
 
 TEST_F(Knobs, ServesHttps) {
-  testing::TempDir dir;
-  auto made = testing::Run({"bash", std::string(IDSYNC_SOURCE_DIR) +
-                                        "/tests/support/make-test-certs.sh",
-                            dir.path()},
-                           std::chrono::seconds(60));
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  Start({"--tls-cert", dir.path() + "/server.pem", "--tls-key",
-         dir.path() + "/server.key"},
-        dir.path() + "/ca.pem");
+  const std::string pki = IDSYNC_TEST_PKI_DIR;
+  Start({"--tls-cert", pki + "/server.pem", "--tls-key", pki + "/server.key"},
+        pki + "/ca.pem");
   EXPECT_EQ(Api("GET", "/provisioningScope").status, 200);
   EXPECT_EQ(Api("GET", "/users").status, 200);
   EXPECT_EQ(http_->connections_opened(), 1);
@@ -341,7 +335,7 @@ TEST_F(Knobs, ServesHttps) {
   HttpClient plain(address_);
   EXPECT_FALSE(plain.Send("GET", "/_emulator/config").has_value());
   // A client that does not trust the CA fails the handshake.
-  HttpClient untrusted(address_, dir.path() + "/untrusted-ca.pem");
+  HttpClient untrusted(address_, pki + "/untrusted-ca.pem");
   EXPECT_FALSE(untrusted.Send("GET", "/_emulator/config").has_value());
 }
 

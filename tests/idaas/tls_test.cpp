@@ -11,21 +11,9 @@ namespace {
 
 class TlsTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new idsync::testing::TempDir();
-    auto r = idsync::testing::Run(
-        {"bash", std::string(IDSYNC_SOURCE_DIR) +
-                     "/tests/support/make-test-certs.sh",
-         dir_->path()},
-        60s);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
+  // The build-time test PKI (tests/CMakeLists.txt), read-only.
   static std::string Path(const std::string& name) {
-    return dir_->path() + "/" + name;
+    return std::string(IDSYNC_TEST_PKI_DIR) + "/" + name;
   }
   static std::unique_ptr<Emulator> Serve(const std::string& cert) {
     return std::make_unique<Emulator>(
@@ -48,10 +36,7 @@ class TlsTest : public ::testing::Test {
     if (stats) *stats = (*client)->stats();
     return r;
   }
-  static idsync::testing::TempDir* dir_;
 };
-
-idsync::testing::TempDir* TlsTest::dir_ = nullptr;
 
 void ExpectTlsFailure(const Result<ProvisioningScope>& r,
                       const std::string& needle) {
