@@ -220,7 +220,11 @@ std::vector<sync::UserField> Mapping::MappedFields() const {
 
 void SnapshotBuilder::Reject(const sync::Origin& origin, std::string key, std::string field,
                              std::string reason) {
-  rejected_.push_back(sync::Diagnostic{origin, std::move(key), std::move(field), std::move(reason)});
+  sync::EntityType entity = field == "ou"      ? sync::EntityType::kOu
+                            : field == "group" ? sync::EntityType::kGroup
+                                               : sync::EntityType::kUser;
+  rejected_.push_back(
+      sync::Diagnostic{origin, std::move(key), std::move(field), std::move(reason), entity});
 }
 
 void SnapshotBuilder::InsertOu(std::string key, sync::DesiredOu ou) {

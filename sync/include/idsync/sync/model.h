@@ -10,6 +10,9 @@
 
 namespace idsync::sync {
 
+enum class EntityType : uint8_t { kOu, kUser, kGroup };
+const char* EntityTypeName(EntityType t);  // "ou", "user", "group"
+
 // Where a record came from, for diagnostics: "people.csv:17".
 struct Origin {
   std::string file;
@@ -19,11 +22,20 @@ struct Origin {
 };
 
 // One rejected source record (or field) and why.
+//
+// A rejected record is still *present* in the source: the planner never
+// disables, deletes or removes from a group or OU the object behind it (see
+// docs/sync-semantics.md, "Presence is sticky"). So connectors recover the
+// key of a record they reject wherever they can (a malformed CSV row's key
+// column, an LDAP entry's key attribute or DN). When they cannot, `key` is
+// empty, and the planner withholds every destructive operation on objects
+// of `entity` for that cycle, since any of them may be the unreadable one.
 struct Diagnostic {
   Origin origin;
-  std::string key;     // the record's source key, when known
+  std::string key;     // the record's source key; empty when unrecoverable
   std::string field;   // attribute or IDaaS field at fault, when known
   std::string reason;  // human readable, e.g. "invalid UTF-8"
+  EntityType entity = EntityType::kUser;  // what kind of record was rejected
   friend bool operator==(const Diagnostic&, const Diagnostic&) = default;
 };
 

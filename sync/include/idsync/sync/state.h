@@ -14,10 +14,9 @@
 #include <utility>
 #include <vector>
 
-namespace idsync::sync {
+#include "idsync/sync/model.h"
 
-enum class EntityType : uint8_t { kOu, kUser, kGroup };
-const char* EntityTypeName(EntityType t);  // "ou", "user", "group"
+namespace idsync::sync {
 
 // A user as IDaaS has it (GetUser / ListUsers fields idsync cares about).
 struct IdaasUser {
