@@ -109,6 +109,7 @@ sync::Policy PolicyFromConfig(const config::Config& cfg, int64_t allow_deletes) 
   p.max_invalid_percent = c.max_invalid_percent;
   p.protected_users = c.protected_users;
   p.root_ou_id = cfg.target.root_ou;
+  p.instance_id = cfg.idaas.instance_id;
   p.allow_deletes = allow_deletes;
   return p;
 }

@@ -11,6 +11,8 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -771,6 +773,9 @@ namespace {
 
 struct JournalTarget {
   std::string kind, entity, key, id, display;
+  // A user.disable because the record went missing: when its delete timer
+  // started (the "missing_since" change), so that recovery keeps it.
+  std::optional<int64_t> missing_since_ms;
 };
 
 std::optional<JournalTarget> ParsePayload(const std::string& payload) {
@@ -788,6 +793,15 @@ std::optional<JournalTarget> ParsePayload(const std::string& payload) {
   t.display = str(o, "name");
   t.key = str(o, "source_key");
   t.id = str(o, "idaas_id");
+  if (auto* changes = o.if_contains("changes"); changes && changes->is_array()) {
+    for (const auto& c : changes->as_array()) {
+      if (!c.is_object() || str(c.as_object(), "field") != "missing_since") continue;
+      const std::string since = str(c.as_object(), "new");
+      char* end = nullptr;
+      long long v = std::strtoll(since.c_str(), &end, 10);
+      if (!since.empty() && end && *end == '\0') t.missing_since_ms = v;
+    }
+  }
   return t;
 }
 
@@ -897,6 +911,15 @@ asio::awaitable<RecoveryOutcome> Executor::Recover(store::Store& store, idaas::C
     if (read) {
       if (is_create) {
         update.upsert_links.push_back(Link{*type, t->key, id, Ownership::kCreated, 0, false});
+      }
+      // A disable for a missing record that reached IDaaS keeps its delete
+      // timer and its "idsync disabled it" mark, exactly as the completed
+      // operation would have: else the account would never be deleted, nor
+      // re-enabled when its record returns.
+      if (t->kind == "user.disable" && t->missing_since_ms && !update.upsert_users.empty() &&
+          !update.upsert_users.back().enabled) {
+        update.set_link_flags.push_back(store::MirrorUpdate::LinkFlags{
+            EntityType::kUser, t->key, *t->missing_since_ms, true});
       }
     } else if (IsMissing(read.error())) {
       RecordGone(*type, id, &update);

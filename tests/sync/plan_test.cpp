@@ -6,111 +6,10 @@
 #include <random>
 
 #include "idsync/sync/plan.h"
+#include "plan_world.h"
 
 namespace idsync::sync {
 namespace {
-
-constexpr int64_t kNow = 1'700'000'000'000;
-constexpr int64_t kDay = 24LL * 3600 * 1000;
-const std::string kRoot = "ou_root";
-
-// A small world: a source snapshot and a cached IDaaS state to plan between.
-// The cached side in plain vectors, easy to edit; Compute() builds the
-// compact CachedState from it.
-struct PlainCached {
-  std::vector<IdaasOu> ous;
-  std::vector<IdaasGroup> groups;  // with member_ids
-  std::vector<Link> links;
-  ProvisioningScope scope;
-};
-
-struct World {
-  SourceSnapshot source;
-  PlainCached cached;
-  std::vector<IdaasUser> users;  // added to cached.users by Plan()
-  Policy policy;
-
-  World() {
-    policy.root_ou_id = kRoot;
-    source.mapped_fields = {UserField::kUsername, UserField::kDisplayName,
-                            UserField::kEmail,    UserField::kPrimaryOu,
-                            UserField::kEnabled,  UserField::kExtraOus};
-    cached.scope.ou_ids = {kRoot};
-    cached.ous.push_back({kRoot, "Root", "", "", "", "build_in", "idaas_x"});
-  }
-
-  DesiredOu& Ou(const std::string& key, const std::string& name,
-                const std::string& parent = "") {
-    source.ous.push_back({key, name, parent, "", {"src.csv", 0}});
-    return source.ous.back();
-  }
-  DesiredUser& User(const std::string& key, const std::string& username,
-                    const std::string& ou = "D1") {
-    DesiredUser u;
-    u.key = key;
-    u.username = username;
-    u.display_name = "Name " + username;
-    u.email = username + "@example.com";
-    u.primary_ou_key = ou;
-    u.origin = {"src.csv", static_cast<int64_t>(source.users.size() + 2)};
-    source.users.push_back(u);
-    ++source.records_read;
-    return source.users.back();
-  }
-  DesiredGroup& Group(const std::string& key, const std::string& name,
-                      std::vector<std::string> members) {
-    source.groups.push_back({key, name, "", std::move(members), {"src.csv", 0}});
-    return source.groups.back();
-  }
-
-  // The IDaaS side.
-  void CachedOu(const std::string& id, const std::string& name,
-                const std::string& parent = kRoot, const std::string& key = "") {
-    cached.ous.push_back({id, name, parent, "", key.empty() ? id : key, "build_in", "idaas_x"});
-    if (!key.empty()) cached.links.push_back({EntityType::kOu, key, id, Ownership::kCreated, 0, false});
-  }
-  IdaasUser& CachedUser(const std::string& id, const std::string& username,
-                        const std::string& ou, const std::string& key = "") {
-    IdaasUser u;
-    u.id = id;
-    u.username = username;
-    u.display_name = "Name " + username;
-    u.email = username + "@example.com";
-    u.external_id = key.empty() ? id : key;
-    u.source_type = "build_in";
-    u.primary_ou_id = ou;
-    u.ou_ids = {ou};
-    users.push_back(u);
-    if (!key.empty()) {
-      cached.links.push_back({EntityType::kUser, key, id, Ownership::kCreated, 0, false});
-    }
-    return users.back();
-  }
-  void CachedGroup(const std::string& id, const std::string& name,
-                   std::vector<std::string> members, const std::string& key = "") {
-    cached.groups.push_back({id, name, "", key.empty() ? id : key, "build_in", "idaas_x",
-                             std::move(members)});
-    if (!key.empty()) {
-      cached.links.push_back({EntityType::kGroup, key, id, Ownership::kCreated, 0, false});
-    }
-  }
-  Link& LinkOf(const std::string& key) {
-    for (auto& l : cached.links) {
-      if (l.source_key == key) return l;
-    }
-    throw std::runtime_error("no link " + key);
-  }
-
-  Plan Compute(int64_t now = kNow) {
-    CachedState state;
-    state.ous = cached.ous;
-    state.scope = cached.scope;
-    for (const auto& u : users) state.users.Add(u);
-    for (const auto& g : cached.groups) state.AddGroup(g);
-    for (const auto& l : cached.links) state.links.Add(l);
-    return ComputePlan(source, state, cached.scope, policy, now);
-  }
-};
 
 // "kind target" for each operation, in plan order.
 std::vector<std::string> Ops(const Plan& p) {
@@ -370,14 +269,50 @@ TEST(PlanTest, UsernameTakenByUnmanagedAccount) {
   EXPECT_EQ(p.unmanaged[0].id, "user_c");
 }
 
-TEST(PlanTest, SwappingUsernamesBetweenManagedAccountsIsNotAConflict) {
+// Sent together, the second rename would race the first and get 409: it
+// waits one cycle, when the name is free.
+TEST(PlanTest, ARenameTakingANameGivenUpInTheSameRunWaitsForTheNextCycle) {
   World w = InSync();
   w.source.mapped_fields = {UserField::kUsername};
   w.source.users[0].username = "bob2";
   w.source.users[1].username = "alice";  // bob takes alice's old name
   Plan p = w.Compute();
   EXPECT_TRUE(p.conflicts.empty()) << p.conflicts[0].message;
-  EXPECT_EQ(Ops(p), (V{"user.patch E1", "user.patch E2"}));
+  EXPECT_EQ(Ops(p), (V{"user.patch E1"}));
+  ASSERT_EQ(p.skipped.size(), 1u);
+  EXPECT_EQ(p.skipped[0].op.target.key, "E2");
+  EXPECT_NE(p.skipped[0].reason.find("waits for account user_a to give up username 'alice'"),
+            std::string::npos)
+      << p.skipped[0].reason;
+}
+
+// A swap can never succeed as two patches: it is a conflict, every cycle,
+// until a person breaks it.
+TEST(PlanTest, SwappingTwoUsernamesIsAConflictNotTwoFailingPatches) {
+  World w = InSync();
+  w.source.mapped_fields = {UserField::kUsername};
+  w.source.users[0].username = "bob";
+  w.source.users[1].username = "alice";
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+  ASSERT_EQ(p.conflicts.size(), 2u);
+  EXPECT_EQ(p.conflicts[0].kind, Conflict::Kind::kRenameCycle);
+  EXPECT_EQ(p.conflicts[1].kind, Conflict::Kind::kRenameCycle);
+  EXPECT_NE(p.conflicts[0].message.find("temporary value"), std::string::npos);
+}
+
+// A new account taking a name that an existing one gives up in this run
+// would be created (user-create phase) before the rename (user-update): it
+// waits for the next cycle.
+TEST(PlanTest, ACreateTakingANameGivenUpInTheSameRunWaitsForTheNextCycle) {
+  World w = InSync();
+  w.source.users[0].username = "alice.old";
+  w.source.users[0].email = "alice.old@example.com";
+  w.User("E3", "alice");
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"user.patch E1"}));
+  ASSERT_EQ(p.skipped.size(), 1u);
+  EXPECT_EQ(p.skipped[0].op.kind, OpKind::kUserCreate);
 }
 
 TEST(PlanTest, DuplicateUsernameInSourceWritesNeither) {
@@ -649,7 +584,8 @@ TEST(PlanTest, UsersCanBePlacedInTheRootOu) {
 TEST(GuardTest, OuAndGroupProblemsAreNotRejectedUsers) {
   World w = ManagedPopulation(10);
   for (int i = 0; i < 5; ++i) {
-    w.source.rejected.push_back({{"src.csv", 30 + i}, "X", i % 2 ? "ou" : "group", "bad"});
+    w.source.rejected.push_back({{"src.csv", 30 + i}, "X", i % 2 ? "ou" : "group", "bad",
+                                 i % 2 ? EntityType::kOu : EntityType::kGroup});
   }
   Plan p = w.Compute();
   EXPECT_FALSE(Guard(p, "invalid_records").tripped) << Guard(p, "invalid_records").message;

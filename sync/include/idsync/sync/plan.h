@@ -17,6 +17,10 @@ namespace idsync::sync {
 
 // The policy as the planner needs it (built from config::PolicyConfig and the
 // command line; sync does not depend on config).
+// The source type IDaaS gives objects of its own directory, which is what
+// the Developer API creates: idsync's objects, and hand-made ones.
+inline constexpr char kOwnSourceType[] = "build_in";
+
 struct Policy {
   enum class OnMissing : uint8_t { kDisable, kDelete, kIgnore };
   OnMissing on_missing = OnMissing::kDisable;
@@ -29,8 +33,15 @@ struct Policy {
   bool allow_empty_source = false;
   double min_source_percent = 50;
   double max_invalid_percent = 5;
+  // Accounts never disabled, deleted, renamed, moved, removed from a group
+  // or OU, or adopted: each entry is a current IDaaS username, a user id or
+  // a source key.
   std::vector<std::string> protected_users;
   std::string root_ou_id;  // target.root_ou
+  // idaas.instance_id: the source id of the objects idsync creates (with
+  // kOwnSourceType). Only such objects are adopted by external id or by
+  // name; empty accepts any build_in source id.
+  std::string instance_id;
   // `apply --allow-deletes N`: this run may delete/disable up to N objects
   // per entity type despite max_deletes and the near-empty guard. -1: none.
   int64_t allow_deletes = -1;
@@ -127,6 +138,8 @@ struct Conflict {
     kTakenByManaged,      // held by another managed account that keeps it
     kOuReparent,          // a department moved; the API cannot move an OU
     kLinkedElsewhere,     // a matched account is already linked to another key
+    kForeignSource,       // an object of another source carries this record's external id
+    kRenameCycle,         // renames that each need a value another one gives up (a swap)
   };
   Kind kind;
   EntityType entity = EntityType::kUser;

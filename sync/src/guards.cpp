@@ -1,0 +1,381 @@
+#include "guards.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace idsync::sync {
+namespace {
+
+std::string FormatPercent(double p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g%%", p);
+  return buf;
+}
+
+bool IsRemoval(const Operation& op) {
+  return op.kind == OpKind::kGroupRemoveMembers || op.kind == OpKind::kUserRemoveOus;
+}
+
+// Disables and deletes: the objects an entity type loses.
+bool IsLoss(const Operation& op) {
+  return op.kind == OpKind::kUserDisable || op.kind == OpKind::kUserDelete ||
+         op.kind == OpKind::kGroupDelete || op.kind == OpKind::kOuDelete;
+}
+
+// The bound max_deletes sets over `managed` objects: the smaller of the
+// count and the percentage, and at least 1 so that a small directory can
+// still lose one.
+int64_t DeleteLimit(const Policy& p, int64_t managed) {
+  int64_t by_percent = std::max<int64_t>(
+      1, static_cast<int64_t>(std::floor(p.max_deletes_percent * managed / 100.0)));
+  return std::min(p.max_deletes_count, by_percent);
+}
+
+int64_t Removals(const Operation& op) { return static_cast<int64_t>(op.refs.size()); }
+
+}  // namespace
+
+bool IsDestructive(const Operation& op) {
+  switch (op.kind) {
+    case OpKind::kUserDisable:
+    case OpKind::kUserDelete:
+    case OpKind::kGroupDelete:
+    case OpKind::kOuDelete:
+    case OpKind::kGroupRemoveMembers:
+    case OpKind::kUserRemoveOus:
+      return true;
+    case OpKind::kUserMarkMissing:
+      // Starting a delete timer is as destructive as the delete it leads to.
+      return !op.changes.empty() && op.changes[0].new_value != "0";
+    default:
+      return false;
+  }
+}
+
+template <class Pred>
+void Guards::Block(const std::string& guard, std::vector<Operation>* ops, Pred which) {
+  std::vector<Operation> keep;
+  keep.reserve(ops->size());
+  for (auto& op : *ops) {
+    if (which(op)) {
+      Withhold(std::move(op), guard);
+    } else {
+      keep.push_back(std::move(op));
+    }
+  }
+  *ops = std::move(keep);
+}
+
+void Guards::Withhold(Operation op, const std::string& guard) {
+  plan_->skipped.push_back(Skipped{std::move(op), "blocked by guard " + guard, guard});
+}
+
+void Guards::CheckDraft(std::vector<Operation>* ops) {
+  CheckSourceTrust(*ops);
+  // A distrusted source is the root cause: its guard withholds first.
+  ApplySourceTrust(ops);
+  CheckUnkeyedRejects(ops, false);
+  CheckMaxDeletes(EntityType::kUser, ops);
+  CheckMaxDeletes(EntityType::kGroup, ops);
+  CheckMemberships(ops);
+  CheckProtected(ops);
+}
+
+void Guards::CheckOuDeletes(std::vector<Operation>* ops) {
+  CheckUnkeyedRejects(ops, true);
+  CheckMaxDeletes(EntityType::kOu, ops);
+  ApplySourceTrust(ops);
+}
+
+// The source itself looks wrong: too many rejected records (corrupt), or
+// empty or near-empty (truncated).
+void Guards::CheckSourceTrust(const std::vector<Operation>& ops) {
+  GuardVerdict invalid{"invalid_records", false, 0, 0, ""};
+  // records_read counts user records; OU and group problems are reported in
+  // `rejected` too but are not rejected users.
+  int64_t read = source_.records_read;
+  int64_t bad = std::count_if(source_.rejected.begin(), source_.rejected.end(),
+                              [](const Diagnostic& d) { return d.entity == EntityType::kUser; });
+  invalid.value = bad;
+  invalid.limit = static_cast<int64_t>(std::floor(policy_.max_invalid_percent * read / 100.0));
+  if (read > 0 && bad * 100.0 > policy_.max_invalid_percent * read) {
+    invalid.tripped = true;
+    invalid.message = std::to_string(bad) + " of " + std::to_string(read) +
+                      " source records were rejected, above max_invalid_percent " +
+                      FormatPercent(policy_.max_invalid_percent) +
+                      ": the source looks corrupt, so nothing is written";
+    distrust_all_ = true;
+  } else {
+    invalid.message = std::to_string(bad) + " of " + std::to_string(read) + " records rejected";
+  }
+  plan_->guards.push_back(invalid);
+
+  const int64_t source_users = static_cast<int64_t>(source_.users.size());
+  const int64_t managed = facts_.managed_users;
+  GuardVerdict empty{"empty_source", false, source_users, 0, ""};
+  if (source_.users.empty() && managed > 0) {
+    if (policy_.allow_empty_source) {
+      empty.message = "the source is empty; allowed by empty_source: allow";
+    } else {
+      empty.tripped = true;
+      empty.message = "the source has no users but idsync manages " + std::to_string(managed) +
+                      "; nothing is disabled or deleted (set policy.empty_source: allow "
+                      "if this is intended)";
+      distrust_destructive_ = true;
+    }
+  } else {
+    empty.message = "the source has " + std::to_string(source_users) + " users";
+  }
+  plan_->guards.push_back(empty);
+
+  GuardVerdict near{"near_empty_source", false, source_users, 0, ""};
+  near.limit = static_cast<int64_t>(std::ceil(policy_.min_source_percent * managed / 100.0));
+  if (!source_.users.empty() && managed > 0 &&
+      source_users * 100.0 < policy_.min_source_percent * managed) {
+    int64_t destructive = std::count_if(ops.begin(), ops.end(), [](const Operation& op) {
+      return op.entity == EntityType::kUser && IsLoss(op);
+    });
+    if (policy_.allow_deletes >= 0 && destructive <= policy_.allow_deletes) {
+      near.message = "the source shrank below min_source_percent; allowed by --allow-deletes " +
+                     std::to_string(policy_.allow_deletes);
+    } else {
+      near.tripped = true;
+      near.message = "the source has " + std::to_string(source_users) +
+                     " users, fewer than min_source_percent " +
+                     FormatPercent(policy_.min_source_percent) + " of the " +
+                     std::to_string(managed) +
+                     " managed; it looks truncated, so nothing is disabled, deleted or removed "
+                     "from a group or OU (override with --allow-deletes N)";
+      distrust_destructive_ = true;
+    }
+  } else {
+    near.message = "ok";
+  }
+  plan_->guards.push_back(near);
+}
+
+void Guards::ApplySourceTrust(std::vector<Operation>* ops) {
+  if (distrust_all_) {
+    Block("invalid_records", ops, [](const Operation&) { return true; });
+  } else if (distrust_destructive_) {
+    std::string guard = source_.users.empty() ? "empty_source" : "near_empty_source";
+    Block(guard, ops, [](const Operation& op) { return IsDestructive(op); });
+  }
+}
+
+// A record rejected before its key could be read may be anyone's: while one
+// exists, nothing of its entity type is taken away from anyone.
+void Guards::CheckUnkeyedRejects(std::vector<Operation>* ops, bool ou_deletes) {
+  const std::string name = "rejected_without_key";
+  if (!ou_deletes) {
+    for (const auto& d : source_.rejected) {
+      if (!d.key.empty()) continue;
+      unkeyed_[static_cast<int>(d.entity)] = true;
+      if (unkeyed_count_++ == 0) unkeyed_first_ = d.origin.ToString() + ": " + d.reason;
+    }
+    GuardVerdict v{name, false, unkeyed_count_, 0, ""};
+    v.message = unkeyed_count_ == 0
+                    ? "every rejected record's key is known"
+                    : std::to_string(unkeyed_count_) +
+                          " rejected record(s) whose key could not be read; nothing destructive "
+                          "was planned for their kind (first: " + unkeyed_first_ + ")";
+    unkeyed_verdict_ = plan_->guards.size();
+    plan_->guards.push_back(v);
+  }
+  const bool users = unkeyed_[static_cast<int>(EntityType::kUser)];
+  const bool ous = unkeyed_[static_cast<int>(EntityType::kOu)];
+  const bool groups = unkeyed_[static_cast<int>(EntityType::kGroup)];
+  if (!users && !ous && !groups) return;
+  auto which = [&](const Operation& op) {
+    if (!IsDestructive(op)) return false;
+    switch (op.kind) {
+      case OpKind::kOuDelete: return ous;
+      case OpKind::kGroupDelete: return groups;
+      case OpKind::kUserRemoveOus: return users || ous;
+      case OpKind::kGroupRemoveMembers: return users;
+      default: return op.entity == EntityType::kUser && users;
+    }
+  };
+  const size_t before = plan_->skipped.size();
+  Block(name, ops, which);
+  if (plan_->skipped.size() == before) return;
+  GuardVerdict& v = plan_->guards[unkeyed_verdict_];
+  v.tripped = true;
+  v.message = std::to_string(unkeyed_count_) +
+              " rejected record(s) whose key could not be read: any of them may be a person "
+              "or object idsync manages, so nothing of their kind is disabled, deleted or "
+              "removed from a group or OU until they are fixed (first: " + unkeyed_first_ + ")";
+}
+
+void Guards::CheckMaxDeletes(EntityType type, std::vector<Operation>* ops) {
+  int64_t managed = type == EntityType::kUser  ? facts_.managed_users
+                    : type == EntityType::kOu  ? facts_.managed_ous
+                                               : facts_.managed_groups;
+  int64_t count = std::count_if(ops->begin(), ops->end(), [type](const Operation& op) {
+    return op.entity == type && IsLoss(op);
+  });
+  int64_t limit = DeleteLimit(policy_, managed);
+  GuardVerdict v{std::string("max_deletes.") + EntityTypeName(type), false, count, limit, ""};
+  if (count <= limit) {
+    v.message = std::to_string(count) + " of at most " + std::to_string(limit);
+  } else if (policy_.allow_deletes >= count) {
+    v.message = std::to_string(count) + " deletes/disables exceed the limit of " +
+                std::to_string(limit) + "; allowed by --allow-deletes " +
+                std::to_string(policy_.allow_deletes);
+  } else {
+    v.tripped = true;
+    v.message = std::to_string(count) + " " + EntityTypeName(type) +
+                " deletes/disables exceed max_deletes (" +
+                std::to_string(policy_.max_deletes_count) + " or " +
+                FormatPercent(policy_.max_deletes_percent) + " of " + std::to_string(managed) +
+                " managed = " + std::to_string(limit) +
+                "); none is done. Check the source, then rerun with --allow-deletes " +
+                std::to_string(count) + " or raise policy.max_deletes";
+    Block(v.name, ops, [type](const Operation& op) {
+      return op.entity == type &&
+             (IsLoss(op) || (op.kind == OpKind::kUserMarkMissing && IsDestructive(op)));
+    });
+  }
+  plan_->guards.push_back(v);
+}
+
+// Removals from groups and secondary OUs take access away as surely as a
+// disable: bounded over all managed memberships, and per group over its
+// managed members (a group that reads as empty loses them all).
+void Guards::CheckMemberships(std::vector<Operation>* ops) {
+  int64_t total = 0;
+  std::map<std::string, int64_t> per_group;
+  for (const auto& op : *ops) {
+    if (!IsRemoval(op)) continue;
+    total += Removals(op);
+    if (op.kind == OpKind::kGroupRemoveMembers) per_group[op.target.key] += Removals(op);
+  }
+  const int64_t limit = DeleteLimit(policy_, facts_.managed_memberships);
+  GuardVerdict all{"max_deletes.membership", false, total, limit, ""};
+  if (total <= limit) {
+    all.message = std::to_string(total) + " of at most " + std::to_string(limit);
+  } else if (policy_.allow_deletes >= total) {
+    all.message = std::to_string(total) + " membership removals exceed the limit of " +
+                  std::to_string(limit) + "; allowed by --allow-deletes " +
+                  std::to_string(policy_.allow_deletes);
+  } else {
+    all.tripped = true;
+    all.message = std::to_string(total) +
+                  " removals from groups and OUs exceed max_deletes (" +
+                  std::to_string(policy_.max_deletes_count) + " or " +
+                  FormatPercent(policy_.max_deletes_percent) + " of " +
+                  std::to_string(facts_.managed_memberships) +
+                  " managed memberships = " + std::to_string(limit) +
+                  "); none is done. Check the source, then rerun with --allow-deletes " +
+                  std::to_string(total) + " or raise policy.max_deletes";
+    Block(all.name, ops, [](const Operation& op) { return IsRemoval(op); });
+  }
+  plan_->guards.push_back(all);
+
+  GuardVerdict each{"max_deletes.group_members", false, 0, 0, ""};
+  std::set<std::string> over;
+  std::string worst;
+  for (const auto& [key, removals] : per_group) {
+    auto m = facts_.group_managed_members.find(key);
+    int64_t managed = m == facts_.group_managed_members.end() ? 0 : m->second;
+    int64_t group_limit = DeleteLimit(policy_, managed);
+    if (removals <= group_limit || policy_.allow_deletes >= removals) continue;
+    over.insert(key);
+    if (removals > each.value) {
+      each.value = removals;
+      each.limit = group_limit;
+      worst = "group '" + key + "' would lose " + std::to_string(removals) + " of its " +
+              std::to_string(managed) + " managed members (limit " +
+              std::to_string(group_limit) + ")";
+    }
+  }
+  if (over.empty()) {
+    each.message = "no group loses more than max_deletes of its managed members";
+  } else {
+    each.tripped = true;
+    each.message = std::to_string(over.size()) +
+                   " group(s) would lose more than max_deletes of their managed members; "
+                   "their removals are withheld. Largest: " +
+                   worst + ". Check the source (a group read as empty?), then rerun with "
+                   "--allow-deletes N";
+    Block(each.name, ops, [&](const Operation& op) {
+      return op.kind == OpKind::kGroupRemoveMembers && over.count(op.target.key);
+    });
+  }
+  plan_->guards.push_back(each);
+}
+
+// Protected means the account, whatever the source now calls it: no
+// disable, delete, delete timer, rename, move, OU or group removal, and no
+// adoption.
+void Guards::CheckProtected(std::vector<Operation>* ops) {
+  const auto& ids = facts_.protected_ids;
+  GuardVerdict v{"protected_users", false, 0,
+                 static_cast<int64_t>(policy_.protected_users.size()), ""};
+  auto is_protected = [&](const std::string& id) { return !id.empty() && ids.count(id); };
+  auto renames = [](const Operation& op) {
+    return std::any_of(op.changes.begin(), op.changes.end(),
+                       [](const FieldChange& c) { return c.field == "username"; });
+  };
+  std::set<std::string> unadopted;  // protected accounts whose adoption is withheld
+  for (const auto& op : *ops) {
+    if (op.kind == OpKind::kAdopt && op.entity == EntityType::kUser &&
+        is_protected(op.target.id)) {
+      unadopted.insert(op.target.id);
+    }
+  }
+  auto withheld = [&](const Operation& op) {
+    if (op.entity != EntityType::kUser || !is_protected(op.target.id)) return false;
+    if (unadopted.count(op.target.id)) return true;
+    switch (op.kind) {
+      case OpKind::kUserDisable:
+      case OpKind::kUserDelete:
+      case OpKind::kUserSetPrimaryOu:
+      case OpKind::kUserRemoveOus:
+        return true;
+      case OpKind::kUserMarkMissing:
+        return IsDestructive(op);
+      case OpKind::kUserPatch:
+        return renames(op);
+      default:
+        return false;
+    }
+  };
+  std::vector<Operation> keep;
+  keep.reserve(ops->size());
+  for (auto& op : *ops) {
+    if (withheld(op)) {
+      ++v.value;
+      Withhold(std::move(op), v.name);
+      continue;
+    }
+    if (op.kind == OpKind::kGroupRemoveMembers) {
+      // Split the protected members out of the chunk; the rest go ahead.
+      Operation held = op;
+      held.refs.clear();
+      std::vector<ObjectRef> rest;
+      for (auto& r : op.refs) (is_protected(r.id) ? held.refs : rest).push_back(std::move(r));
+      if (!held.refs.empty()) {
+        v.value += static_cast<int64_t>(held.refs.size());
+        held.id += ":protected";
+        Withhold(std::move(held), v.name);
+      }
+      op.refs = std::move(rest);
+      if (op.refs.empty()) continue;
+    }
+    keep.push_back(std::move(op));
+  }
+  *ops = std::move(keep);
+  if (v.value > 0) {
+    v.tripped = true;
+    v.message = std::to_string(v.value) +
+                " change(s) that would disable, delete, rename, move, adopt or remove from a "
+                "group or OU a protected account were withheld";
+  } else {
+    v.message = "no protected account affected";
+  }
+  plan_->guards.push_back(v);
+}
+
+}  // namespace idsync::sync

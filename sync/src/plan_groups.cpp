@@ -1,0 +1,231 @@
+// Planning groups: matching (links, external id among our own kind, name),
+// creates and renames, memberships in chunks, and deletes of groups gone
+// from the source.
+#include <algorithm>
+#include <set>
+
+#include "planner.h"
+
+namespace idsync::sync {
+namespace {
+
+bool HasNoAnchor(std::string_view external_id, std::string_view id) {
+  return external_id.empty() || external_id == id;
+}
+
+template <class Views>
+void SortUnique(Views* v) {
+  if (!std::is_sorted(v->begin(), v->end())) std::sort(v->begin(), v->end());
+  v->erase(std::unique(v->begin(), v->end()), v->end());
+}
+
+}  // namespace
+
+void Planner::PlanGroups() {
+  std::vector<const DesiredGroup*> groups;
+  for (const auto& g : source_.groups) groups.push_back(&g);
+  std::sort(groups.begin(), groups.end(),
+            [](const DesiredGroup* a, const DesiredGroup* b) { return a->key < b->key; });
+  std::set<std::string, std::less<>> desired_keys;
+  std::set<std::string> claimed;
+  for (const DesiredGroup* g : groups) {
+    desired_keys.insert(g->key);
+    const IdaasGroup* existing = nullptr;
+    bool adopted = false;
+    std::string stale_reason;
+    const LinkView* link = nullptr;
+    if (auto l = group_link_by_key_.find(g->key); l != group_link_by_key_.end()) {
+      link = l->second;
+      auto it = group_by_id_.find(link->idaas_id);
+      if (it != group_by_id_.end()) {
+        existing = it->second;
+      } else {
+        stale_reason = "the linked group " + std::string(link->idaas_id) + " no longer exists in IDaaS";
+      }
+    }
+    if (existing == nullptr) {
+      std::vector<const IdaasGroup*> candidates, foreign;
+      for (const auto& c : cached_.groups) {
+        if (c.external_id != g->key || HasNoAnchor(c.external_id, c.id)) continue;
+        (OwnKind(c.source_type, c.source_id) ? candidates : foreign).push_back(&c);
+      }
+      if (!foreign.empty()) {
+        AddConflict(Conflict::Kind::kForeignSource, EntityType::kGroup, g->key, {foreign[0]->id},
+                    "group " + foreign[0]->id + " of source " + foreign[0]->source_type + "/" +
+                        foreign[0]->source_id + " carries this group's key as its external id; "
+                        "idsync adopts only its own directory's objects and never writes "
+                        "another source's: give one of them another key",
+                    g->origin);
+        continue;
+      }
+      if (candidates.empty()) {
+        for (const auto& c : cached_.groups) {
+          if (c.name == g->name && HasNoAnchor(c.external_id, c.id) &&
+              OwnKind(c.source_type, c.source_id) && !group_link_by_id_.count(c.id)) {
+            candidates.push_back(&c);
+          }
+        }
+      }
+      if (candidates.size() > 1 ||
+          (candidates.size() == 1 && !claimed.insert(candidates[0]->id).second)) {
+        std::vector<std::string> ids;
+        for (auto* c : candidates) ids.push_back(c->id);
+        AddConflict(Conflict::Kind::kAmbiguousMatch, EntityType::kGroup, g->key, ids,
+                    "group '" + g->name +
+                        "' matches more than one existing group, or one "
+                        "group matches several source groups",
+                    g->origin);
+        continue;
+      }
+      if (candidates.size() == 1) {
+        auto l = group_link_by_id_.find(candidates[0]->id);
+        if (l != group_link_by_id_.end() && l->second->source_key != g->key) {
+          AddConflict(Conflict::Kind::kLinkedElsewhere, EntityType::kGroup, g->key,
+                      {candidates[0]->id},
+                      "group " + candidates[0]->id + " is already linked to source key '" +
+                          std::string(l->second->source_key) + "'",
+                      g->origin);
+          continue;
+        }
+        existing = candidates[0];
+        adopted = true;
+      }
+    }
+
+    ObjectRef ref{g->key, existing ? existing->id : ""};
+    if (existing == nullptr) {
+      Operation op =
+          MakeOp(OpKind::kGroupCreate, Phase::kGroupUpsert, EntityType::kGroup, ref, g->name);
+      op.origin = g->origin;
+      op.reason = stale_reason;
+      op.changes.push_back({"name", "", g->name});
+      Emit(std::move(op));
+    } else {
+      bool owned = link != nullptr && link->ownership == Ownership::kCreated;
+      if (!scope_groups_.count(existing->id) && !owned) {
+        Operation op =
+            MakeOp(OpKind::kGroupPatch, Phase::kGroupUpsert, EntityType::kGroup, ref, g->name);
+        op.origin = g->origin;
+        Skip(std::move(op),
+             "out of scope: group " + existing->id + " is not in the provisioning scope");
+        continue;
+      }
+      live_group_ids_.insert(existing->id);
+      if (adopted) {
+        Operation op =
+            MakeOp(OpKind::kAdopt, Phase::kGroupUpsert, EntityType::kGroup, ref, g->name);
+        op.origin = g->origin;
+        op.reason =
+            existing->external_id == g->key ? "matched by external id" : "matched by name";
+        Emit(std::move(op));
+      }
+      if (existing->name != g->name) {
+        Operation op =
+            MakeOp(OpKind::kGroupPatch, Phase::kGroupUpsert, EntityType::kGroup, ref, g->name);
+        op.origin = g->origin;
+        op.changes.push_back({"name", existing->name, g->name});
+        Emit(std::move(op));
+      }
+    }
+    PlanMembers(*g, ref, existing);
+  }
+  PlanMissingGroups(desired_keys);
+}
+
+void Planner::PlanMissingGroups(const std::set<std::string, std::less<>>& desired_keys) {
+  std::vector<const LinkView*> missing;
+  for (const auto& link : links_) {
+    if (link.type == EntityType::kGroup && !desired_keys.count(link.source_key) &&
+        !Present(EntityType::kGroup, link.source_key)) {
+      missing.push_back(&link);
+    }
+  }
+  std::sort(missing.begin(), missing.end(),
+            [](const LinkView* a, const LinkView* b) { return a->source_key < b->source_key; });
+  for (const LinkView* link : missing) {
+    auto it = group_by_id_.find(link->idaas_id);
+    if (it == group_by_id_.end() || live_group_ids_.count(link->idaas_id)) continue;
+    const std::string id(link->idaas_id);
+    Operation op = MakeOp(OpKind::kGroupDelete, Phase::kGroupDelete, EntityType::kGroup,
+                          {std::string(link->source_key), id}, it->second->name);
+    op.reason = "missing from the source";
+    if (!scope_groups_.count(link->idaas_id) && link->ownership != Ownership::kCreated) {
+      Skip(std::move(op), "out of scope: group " + id + " is not in the provisioning scope");
+      continue;
+    }
+    Emit(std::move(op));
+  }
+}
+
+// Members the group's record names are kept, written or not this run (a
+// conflicted or skipped record still names its person). A current member
+// idsync manages is removed only when the group's record does not name it
+// and the member's own record was read: a rejected record may be the one
+// that named its groups.
+void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
+                          const IdaasGroup* existing) {
+  std::vector<std::string_view> current;  // member ids, sorted
+  if (existing) {
+    current = cached_.GroupMembers(static_cast<size_t>(existing - cached_.groups.data()));
+    SortUnique(&current);
+  }
+  auto is_current = [&](std::string_view id) {
+    return std::binary_search(current.begin(), current.end(), id);
+  };
+  std::vector<ObjectRef> add;
+  ViewSet wanted_ids;
+  std::vector<std::string_view> keys(g.member_keys.begin(), g.member_keys.end());
+  SortUnique(&keys);
+  for (std::string_view key : keys) {
+    auto d = desired_index_.find(key);
+    const uint32_t ref = d == desired_index_.end() ? kNoRef : ref_row_[d->second];
+    if (ref == kNoRef) {
+      // Not written this run (rejected, conflicted, skipped): keep what it has.
+      if (auto l = user_link_by_key_.find(key); l != user_link_by_key_.end()) {
+        wanted_ids.insert(l->second->idaas_id);
+      }
+      continue;
+    }
+    if (ref == kCreatedRef) {
+      add.push_back(ObjectRef{std::string(key), ""});
+      continue;
+    }
+    std::string_view id = cached_.users.id(ref);
+    wanted_ids.insert(id);
+    if (!is_current(id)) add.push_back(ObjectRef{std::string(key), std::string(id)});
+  }
+  std::vector<ObjectRef> remove;
+  int64_t managed = 0;
+  for (std::string_view id : current) {
+    // Members idsync does not manage were added by hand; leave them.
+    auto l = user_link_by_id_.find(id);
+    if (l == user_link_by_id_.end()) continue;
+    ++managed;
+    if (wanted_ids.contains(id)) continue;
+    if (rejected_keys_[static_cast<int>(EntityType::kUser)].count(
+            std::string(l->second->source_key))) {
+      continue;
+    }
+    remove.push_back(ObjectRef{std::string(l->second->source_key), std::string(id)});
+  }
+  facts_.group_managed_members[g.key] = managed;
+  facts_.managed_memberships += managed;
+  EmitChunks(OpKind::kGroupAddMembers, Phase::kMembershipAdd, g, group, add);
+  EmitChunks(OpKind::kGroupRemoveMembers, Phase::kMembershipRemove, g, group, remove);
+}
+
+void Planner::EmitChunks(OpKind kind, Phase phase, const DesiredGroup& g, const ObjectRef& group,
+                         const std::vector<ObjectRef>& refs) {
+  for (size_t start = 0, n = 0; start < refs.size(); start += kMembershipChunk, ++n) {
+    Operation op = MakeOp(kind, phase, EntityType::kGroup, group, g.name);
+    op.id += ":" + std::to_string(n);
+    op.origin = g.origin;
+    if (kind == OpKind::kGroupRemoveMembers) op.reason = "not a member in the source";
+    size_t end = std::min(refs.size(), start + kMembershipChunk);
+    op.refs.assign(refs.begin() + static_cast<std::ptrdiff_t>(start),
+                   refs.begin() + static_cast<std::ptrdiff_t>(end));
+    Emit(std::move(op));
+  }
+}
+
+}  // namespace idsync::sync

@@ -1,0 +1,244 @@
+#include "planner.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace idsync::sync {
+
+Planner::Planner(const SourceSnapshot& source, const CachedState& cached,
+                 const ProvisioningScope& scope, const Policy& policy, int64_t now_ms)
+    : source_(source), cached_(cached), scope_(scope), policy_(policy), now_ms_(now_ms) {
+  for (UserField f : source.mapped_fields) mapped_.insert(f);
+}
+
+Plan Planner::Run() {
+  IndexSource();
+  IndexCached();
+  ComputeScope();
+  PlanOus();
+  PlanUsers();
+  PlanGroups();
+  ResolveProtected();
+  Guards guards(source_, policy_, facts_, &plan_);
+  guards.CheckDraft(&ops_);
+  // OU deletes after the user and group guards, which decide who stays.
+  PlanOuDeletes();
+  guards.CheckOuDeletes(&ops_);
+  ListUnmanaged();
+  for (const auto& ou : cached_.ous) plan_.ou_names[ou.id] = ou.name;
+  for (const auto& ou : source_.ous) plan_.ou_names[ou.key] = ou.name;
+  Finish();
+  return std::move(plan_);
+}
+
+void Planner::IndexSource() {
+  plan_.invalid = source_.rejected;
+  plan_.source_users = static_cast<int64_t>(source_.users.size());
+  plan_.source_ous = static_cast<int64_t>(source_.ous.size());
+  plan_.source_groups = static_cast<int64_t>(source_.groups.size());
+  for (const auto& d : source_.rejected) {
+    if (!d.key.empty()) rejected_keys_[static_cast<int>(d.entity)].insert(d.key);
+  }
+  desired_index_.reserve(source_.users.size());
+  for (size_t i = 0; i < source_.users.size(); ++i) {
+    desired_index_[source_.users[i].key] = static_cast<uint32_t>(i);
+  }
+  ref_row_.assign(source_.users.size(), kNoRef);
+  for (const auto& ou : source_.ous) desired_ou_[ou.key] = &ou;
+  for (const auto& g : source_.groups) desired_group_keys_.insert(g.key);
+}
+
+void Planner::IndexCached() {
+  const UserTable& users = cached_.users;
+  user_by_id_.reserve(users.size());
+  for (size_t i = 0; i < users.size(); ++i) user_by_id_.emplace(users.id(i), i);
+  desired_of_row_.assign(users.size(), nullptr);
+  live_user_rows_.assign(users.size(), false);
+  for (const auto& ou : cached_.ous) {
+    ou_by_id_.emplace(ou.id, &ou);
+    children_[ou.parent_id].push_back(&ou);
+  }
+  for (const auto& g : cached_.groups) group_by_id_.emplace(g.id, &g);
+  // Views of the links: their strings stay in the state's table.
+  links_.reserve(cached_.links.size());
+  for (LinkView link : cached_.links) links_.push_back(link);
+  user_link_by_key_.reserve(links_.size());
+  user_link_by_id_.reserve(links_.size());
+  for (const auto& link : links_) {
+    switch (link.type) {
+      case EntityType::kUser:
+        user_link_by_key_[link.source_key] = &link;
+        user_link_by_id_[link.idaas_id] = &link;
+        ++plan_.managed_users;
+        break;
+      case EntityType::kOu:
+        ou_link_by_key_[link.source_key] = &link;
+        ou_link_by_id_[link.idaas_id] = &link;
+        ++plan_.managed_ous;
+        break;
+      case EntityType::kGroup:
+        group_link_by_key_[link.source_key] = &link;
+        group_link_by_id_[link.idaas_id] = &link;
+        ++plan_.managed_groups;
+        break;
+    }
+  }
+  facts_.managed_users = plan_.managed_users;
+  facts_.managed_ous = plan_.managed_ous;
+  facts_.managed_groups = plan_.managed_groups;
+}
+
+// The soft-match and uniqueness indexes, built when first needed: a cycle in
+// which every record is linked and no unique field changes needs none.
+const RowIndex<>& Planner::ByExternalId() const {
+  if (!user_by_external_.built()) {
+    const UserTable& t = cached_.users;
+    user_by_external_.Build(t.size(), [&](size_t r) {
+      return t.external_id(r) == t.id(r) ? std::string_view() : t.external_id(r);
+    });
+  }
+  return user_by_external_;
+}
+const CaseRowIndex& Planner::ByUsername() const {
+  if (!user_by_username_.built()) {
+    const UserTable& t = cached_.users;
+    user_by_username_.Build(t.size(), [&](size_t r) { return t.username(r); });
+  }
+  return user_by_username_;
+}
+const CaseRowIndex& Planner::ByEmail() const {
+  if (!user_by_email_.built()) {
+    const UserTable& t = cached_.users;
+    user_by_email_.Build(t.size(), [&](size_t r) { return t.email(r); });
+  }
+  return user_by_email_;
+}
+const RowIndex<>& Planner::ByPhone() const {
+  if (!user_by_phone_.built()) {
+    const UserTable& t = cached_.users;
+    user_by_phone_.Build(t.size(), [&](size_t r) { return t.phone_number(r); });
+  }
+  return user_by_phone_;
+}
+
+void Planner::ComputeScope() {
+  std::vector<std::string_view> stack(scope_.ou_ids.begin(), scope_.ou_ids.end());
+  while (!stack.empty()) {
+    std::string_view id = stack.back();
+    stack.pop_back();
+    if (!ou_in_scope_.insert(id).second) continue;
+    auto it = children_.find(id);
+    if (it == children_.end()) continue;
+    for (const IdaasOu* child : it->second) stack.push_back(child->id);
+  }
+  scope_groups_.insert(scope_.group_ids.begin(), scope_.group_ids.end());
+  root_in_scope_ = ou_in_scope_.contains(policy_.root_ou_id);
+}
+
+bool Planner::OwnKind(std::string_view source_type, std::string_view source_id) const {
+  return source_type == kOwnSourceType &&
+         (policy_.instance_id.empty() || source_id == policy_.instance_id);
+}
+
+bool Planner::Present(EntityType type, std::string_view key) const {
+  const auto& rejected = rejected_keys_[static_cast<int>(type)];
+  if (rejected.count(std::string(key))) return true;
+  switch (type) {
+    case EntityType::kUser: return desired_index_.contains(key);
+    case EntityType::kOu: return desired_ou_.count(std::string(key)) > 0;
+    case EntityType::kGroup: return desired_group_keys_.contains(key);
+  }
+  return false;
+}
+
+void Planner::Skip(Operation op, std::string reason) {
+  plan_.skipped.push_back(Skipped{std::move(op), std::move(reason), ""});
+}
+
+void Planner::AddConflict(Conflict::Kind kind, EntityType entity, std::string key,
+                          std::vector<std::string> ids, std::string message, Origin origin) {
+  plan_.conflicts.push_back(Conflict{kind, entity, std::move(key), std::move(ids),
+                                     std::move(message), std::move(origin)});
+}
+
+Operation Planner::MakeOp(OpKind kind, Phase phase, EntityType entity, ObjectRef target,
+                          std::string display) {
+  Operation op;
+  op.kind = kind;
+  op.phase = phase;
+  op.entity = entity;
+  op.target = std::move(target);
+  op.display = std::move(display);
+  // Ids are unique across entity types: a user and an OU may share a key,
+  // and adoption is the one kind both can have.
+  op.id = std::string(OpKindName(kind)) +
+          (kind == OpKind::kAdopt ? std::string(".") + EntityTypeName(entity) : "") + ":" +
+          (op.target.key.empty() ? op.target.id : op.target.key);
+  return op;
+}
+
+// policy.protected_users names accounts: by current IDaaS username, by id,
+// or by source key (linked, or matched in this run). A rename in the source
+// does not lift the protection, since the account keeps its current name
+// until the plan runs.
+void Planner::ResolveProtected() {
+  const UserTable& t = cached_.users;
+  for (const auto& entry : policy_.protected_users) {
+    if (entry.empty()) continue;
+    for (size_t r : ByUsername().Find(entry)) facts_.protected_ids.emplace(t.id(r));
+    if (user_by_id_.contains(entry)) facts_.protected_ids.insert(entry);
+    if (auto l = user_link_by_key_.find(entry); l != user_link_by_key_.end()) {
+      facts_.protected_ids.emplace(l->second->idaas_id);
+    }
+    if (auto d = desired_index_.find(entry); d != desired_index_.end()) {
+      uint32_t ref = ref_row_[d->second];
+      if (ref != kNoRef && ref != kCreatedRef) facts_.protected_ids.emplace(t.id(ref));
+    }
+  }
+}
+
+void Planner::ListUnmanaged() {
+  const UserTable& t = cached_.users;
+  for (size_t r = 0; r < t.size(); ++r) {
+    std::string_view id = t.id(r);
+    if (live_user_rows_[r] || user_link_by_id_.contains(id)) continue;
+    plan_.unmanaged.push_back({EntityType::kUser, std::string(id), std::string(t.username(r))});
+  }
+  std::set<std::string> live_ous;
+  for (const auto& [key, ref] : ou_ref_) {
+    if (!ref.id.empty()) live_ous.insert(ref.id);
+  }
+  std::set<std::string> scope_roots(scope_.ou_ids.begin(), scope_.ou_ids.end());
+  for (const auto& ou : cached_.ous) {
+    if (ou_link_by_id_.count(ou.id) || live_ous.count(ou.id) || ou.id == policy_.root_ou_id ||
+        scope_roots.count(ou.id)) {
+      continue;
+    }
+    plan_.unmanaged.push_back({EntityType::kOu, ou.id, ou.name});
+  }
+  for (const auto& g : cached_.groups) {
+    if (group_link_by_id_.count(g.id) || live_group_ids_.count(g.id)) continue;
+    plan_.unmanaged.push_back({EntityType::kGroup, g.id, g.name});
+  }
+  std::sort(plan_.unmanaged.begin(), plan_.unmanaged.end(),
+            [](const Unmanaged& a, const Unmanaged& b) {
+              return std::tie(a.entity, a.id) < std::tie(b.entity, b.id);
+            });
+}
+
+void Planner::Finish() {
+  auto order = [](const Operation& a, const Operation& b) {
+    return std::tie(a.phase, a.wave, a.target.key, a.target.id, a.id) <
+           std::tie(b.phase, b.wave, b.target.key, b.target.id, b.id);
+  };
+  std::sort(ops_.begin(), ops_.end(), order);
+  plan_.operations = std::move(ops_);
+  std::stable_sort(plan_.skipped.begin(), plan_.skipped.end(),
+                   [&](const Skipped& a, const Skipped& b) { return order(a.op, b.op); });
+  std::stable_sort(plan_.conflicts.begin(), plan_.conflicts.end(),
+                   [](const Conflict& a, const Conflict& b) {
+                     return std::tie(a.entity, a.key, a.kind) < std::tie(b.entity, b.key, b.kind);
+                   });
+}
+
+}  // namespace idsync::sync

@@ -1,0 +1,150 @@
+// The planner behind sync::ComputePlan, split by concern: planner.cpp runs
+// the passes and indexes the cached state, plan_ous.cpp / plan_users.cpp /
+// plan_groups.cpp plan each entity type, guards.cpp withholds what a guard
+// trips on. Internal to sync/; pure like ComputePlan (no I/O, no clock, no
+// logging, deterministic order).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "guards.h"
+#include "idsync/sync/plan.h"
+#include "row_index.h"
+
+namespace idsync::sync {
+
+class Planner {
+ public:
+  Planner(const SourceSnapshot& source, const CachedState& cached,
+          const ProvisioningScope& scope, const Policy& policy, int64_t now_ms);
+  Plan Run();
+
+ private:
+  // ---- planner.cpp: indexes, scope, plumbing -----------------------------
+  void IndexSource();
+  void IndexCached();
+  void ComputeScope();
+  bool OuInScope(std::string_view id) const { return ou_in_scope_.contains(id); }
+  // Whether an object was made by idsync's kind of writer: IDaaS's own
+  // directory (build_in) of this instance. Objects another source (DingTalk,
+  // AD, another instance) feeds carry their own external ids, which may
+  // equal ours by chance: they are never adopted.
+  bool OwnKind(std::string_view source_type, std::string_view source_id) const;
+  // Whether a record of `type` with `key` is in the source, valid or rejected.
+  bool Present(EntityType type, std::string_view key) const;
+  const RowIndex<>& ByExternalId() const;
+  const CaseRowIndex& ByUsername() const;
+  const CaseRowIndex& ByEmail() const;
+  const RowIndex<>& ByPhone() const;
+  void Emit(Operation op) { ops_.push_back(std::move(op)); }
+  void Skip(Operation op, std::string reason);
+  void AddConflict(Conflict::Kind kind, EntityType entity, std::string key,
+                   std::vector<std::string> ids, std::string message, Origin origin);
+  static Operation MakeOp(OpKind kind, Phase phase, EntityType entity, ObjectRef target,
+                          std::string display);
+  void ResolveProtected();
+  void ListUnmanaged();
+  void Finish();
+
+  // ---- plan_ous.cpp ------------------------------------------------------
+  void PlanOus();
+  void PlanOuDeletes();
+
+  // ---- plan_users.cpp ----------------------------------------------------
+  // One per source user, so kept small: the rare reasons live in reasons_.
+  struct UserMatch {
+    static constexpr uint32_t kNone = 0xffffffff;
+    const DesiredUser* desired = nullptr;
+    uint32_t row = kNone;
+    uint32_t adopt_reason = kNone;  // index into reasons_
+    uint32_t stale_reason = kNone;
+    bool adopted = false;
+    bool conflicted = false;
+    bool has_row() const { return row != kNone; }
+  };
+  uint32_t AddReason(std::string reason);
+  const std::string& Reason(uint32_t i) const;
+  void PlanUsers();
+  UserMatch MatchUser(const DesiredUser& u);
+  std::vector<size_t> SoftCandidates(const DesiredUser& u) const;
+  std::string MatchedBy(const DesiredUser& u, size_t row) const;
+  void FindRenameCycles(const std::vector<UserMatch>& matches);
+  Rows RowsWith(UserField f, std::string_view value) const;
+  std::string_view CachedField(size_t row, UserField f) const;
+  // A holder of a unique value: who, and whether it gives the value up in
+  // this run (its own source record changes it).
+  struct Holder {
+    size_t row;
+    bool releases;
+  };
+  std::optional<Holder> TakenBy(UserField f, std::string_view value,
+                                std::optional<size_t> own_row) const;
+  // False when a unique value is taken (a conflict), or is being released in
+  // this run (the operation waits for the next cycle: `op` is skipped).
+  bool CheckUnique(const DesiredUser& u, std::optional<size_t> own_row,
+                   const std::vector<UserField>& fields, Operation* op);
+  ObjectRef CurrentOu(size_t row) const;
+  void PlanUser(const UserMatch& m);
+  void PlanNewUser(const DesiredUser& u, size_t index, const std::string& reason);
+  void PlanOuPlacement(const DesiredUser& u, size_t row);
+  void PlanMissingUsers();
+
+  // ---- plan_groups.cpp ---------------------------------------------------
+  void PlanGroups();
+  void PlanMembers(const DesiredGroup& g, const ObjectRef& group, const IdaasGroup* existing);
+  void EmitChunks(OpKind kind, Phase phase, const DesiredGroup& g, const ObjectRef& group,
+                  const std::vector<ObjectRef>& refs);
+  void PlanMissingGroups(const std::set<std::string, std::less<>>& desired_keys);
+
+  const SourceSnapshot& source_;
+  const CachedState& cached_;
+  const ProvisioningScope& scope_;
+  const Policy& policy_;
+  const int64_t now_ms_;
+  std::set<UserField> mapped_;
+  Plan plan_;
+  std::vector<Operation> ops_;
+  GuardFacts facts_;
+
+  // The cached state.
+  ViewMap<size_t> user_by_id_;
+  mutable RowIndex<> user_by_external_, user_by_phone_;
+  mutable CaseRowIndex user_by_username_, user_by_email_;
+  ViewMap<const IdaasOu*> ou_by_id_;
+  ViewMap<std::vector<const IdaasOu*>> children_;
+  ViewMap<const IdaasGroup*> group_by_id_;
+  std::vector<LinkView> links_;
+  ViewMap<const LinkView*> user_link_by_key_, user_link_by_id_, ou_link_by_key_, ou_link_by_id_,
+      group_link_by_key_, group_link_by_id_;
+  ViewSet ou_in_scope_, scope_groups_;
+  bool root_in_scope_ = false;
+
+  // The source.
+  ViewMap<uint32_t> desired_index_;  // user key -> index in source_.users
+  std::unordered_map<std::string, const DesiredOu*> desired_ou_;
+  ViewSet desired_group_keys_;
+  // Keys of rejected records, by entity type: present, so never missing.
+  std::unordered_set<std::string> rejected_keys_[3];
+
+  // What this run decides.
+  ViewMap<ObjectRef> ou_ref_;  // OU key (a view of the source's) -> ref
+  std::unordered_set<std::string> ou_unavailable_;
+  // Per source user (by index): how this run refers to it, for group
+  // members; kNoRef when it is not written this run.
+  static constexpr uint32_t kNoRef = 0xffffffff, kCreatedRef = 0xfffffffe;
+  std::vector<uint32_t> ref_row_;
+  std::vector<const DesiredUser*> desired_of_row_;  // cached row -> its source record
+  std::vector<bool> live_user_rows_;
+  std::set<size_t> rename_cycle_rows_;  // rows whose renames form a cycle (a swap)
+  std::vector<std::string> reasons_;    // see UserMatch
+  ViewSet live_group_ids_;
+};
+
+}  // namespace idsync::sync
