@@ -81,10 +81,7 @@ double Seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
 // Every guard the planner knows, so that a dashboard sees 0 before the first
 // trip rather than a missing series.
-constexpr const char* kGuards[] = {"empty_source",       "near_empty_source",
-                                   "invalid_records",    "max_deletes.user",
-                                   "max_deletes.ou",     "max_deletes.group",
-                                   "protected_users"};
+constexpr const auto& kGuards = sync::kGuardNames;
 constexpr const char* kOutcomes[] = {"ok", "changes", "blocked", "failed", "error"};
 
 }  // namespace

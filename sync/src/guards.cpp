@@ -78,6 +78,7 @@ void Guards::CheckDraft(std::vector<Operation>* ops) {
   CheckUnkeyedRejects(ops, false);
   CheckMaxDeletes(EntityType::kUser, ops);
   CheckMaxDeletes(EntityType::kGroup, ops);
+  TieRemovalsToLosses(ops);
   CheckMemberships(ops);
   CheckProtected(ops);
 }
@@ -240,16 +241,75 @@ void Guards::CheckMaxDeletes(EntityType type, std::vector<Operation>* ops) {
   plan_->guards.push_back(v);
 }
 
+// A person leaving the source is disabled (or deleted) and removed from
+// their groups and OUs: one loss, counted once, by max_deletes.user. So the
+// removals follow the fate of the disable: withheld with it by whichever
+// guard withheld it, and left out of the membership count when it goes
+// ahead.
+void Guards::TieRemovalsToLosses(std::vector<Operation>* ops) {
+  leaving_.clear();
+  std::map<std::string, std::string> held;  // user key -> the guard that withheld its loss
+  auto loss = [](const Operation& op) {
+    return op.entity == EntityType::kUser &&
+           (op.kind == OpKind::kUserDisable || op.kind == OpKind::kUserDelete ||
+            (op.kind == OpKind::kUserMarkMissing && IsDestructive(op)));
+  };
+  for (const auto& op : *ops) {
+    if (loss(op)) leaving_.insert(op.target.key);
+  }
+  for (const auto& s : plan_->skipped) {
+    if (!s.guard.empty() && loss(s.op)) held.emplace(s.op.target.key, s.guard);
+  }
+  if (held.empty()) return;
+  std::vector<Operation> keep;
+  keep.reserve(ops->size());
+  for (auto& op : *ops) {
+    if (op.kind == OpKind::kUserRemoveOus && held.count(op.target.key)) {
+      Withhold(std::move(op), held[op.target.key]);
+      continue;
+    }
+    if (op.kind == OpKind::kGroupRemoveMembers) {
+      std::map<std::string, Operation> by_guard;
+      std::vector<ObjectRef> rest;
+      for (auto& r : op.refs) {
+        auto h = held.find(r.key);
+        if (h == held.end()) {
+          rest.push_back(std::move(r));
+          continue;
+        }
+        auto [it, fresh] = by_guard.try_emplace(h->second, op);
+        if (fresh) it->second.refs.clear();
+        it->second.refs.push_back(std::move(r));
+      }
+      for (auto& [guard, part] : by_guard) {
+        part.id += ":held:" + guard;
+        Withhold(std::move(part), guard);
+      }
+      op.refs = std::move(rest);
+      if (op.refs.empty()) continue;
+    }
+    keep.push_back(std::move(op));
+  }
+  *ops = std::move(keep);
+}
+
 // Removals from groups and secondary OUs take access away as surely as a
 // disable: bounded over all managed memberships, and per group over its
 // managed members (a group that reads as empty loses them all).
 void Guards::CheckMemberships(std::vector<Operation>* ops) {
   int64_t total = 0;
   std::map<std::string, int64_t> per_group;
+  // Removals of people who leave in this run are counted with their loss.
+  auto counted = [&](const Operation& op) {
+    if (op.kind == OpKind::kUserRemoveOus) return leaving_.count(op.target.key) ? 0 : Removals(op);
+    return static_cast<int64_t>(std::count_if(op.refs.begin(), op.refs.end(), [&](const ObjectRef& r) {
+      return !leaving_.count(r.key);
+    }));
+  };
   for (const auto& op : *ops) {
     if (!IsRemoval(op)) continue;
-    total += Removals(op);
-    if (op.kind == OpKind::kGroupRemoveMembers) per_group[op.target.key] += Removals(op);
+    total += counted(op);
+    if (op.kind == OpKind::kGroupRemoveMembers) per_group[op.target.key] += counted(op);
   }
   const int64_t limit = DeleteLimit(policy_, facts_.managed_memberships);
   GuardVerdict all{"max_deletes.membership", false, total, limit, ""};
@@ -269,7 +329,7 @@ void Guards::CheckMemberships(std::vector<Operation>* ops) {
                   " managed memberships = " + std::to_string(limit) +
                   "); none is done. Check the source, then rerun with --allow-deletes " +
                   std::to_string(total) + " or raise policy.max_deletes";
-    Block(all.name, ops, [](const Operation& op) { return IsRemoval(op); });
+    Block(all.name, ops, [&](const Operation& op) { return IsRemoval(op) && counted(op) > 0; });
   }
   plan_->guards.push_back(all);
 
@@ -300,7 +360,8 @@ void Guards::CheckMemberships(std::vector<Operation>* ops) {
                    worst + ". Check the source (a group read as empty?), then rerun with "
                    "--allow-deletes N";
     Block(each.name, ops, [&](const Operation& op) {
-      return op.kind == OpKind::kGroupRemoveMembers && over.count(op.target.key);
+      return op.kind == OpKind::kGroupRemoveMembers && over.count(op.target.key) &&
+             counted(op) > 0;
     });
   }
   plan_->guards.push_back(each);

@@ -50,6 +50,7 @@ class Guards {
   void ApplySourceTrust(std::vector<Operation>* ops);
   void CheckUnkeyedRejects(std::vector<Operation>* ops, bool ou_deletes);
   void CheckMaxDeletes(EntityType type, std::vector<Operation>* ops);
+  void TieRemovalsToLosses(std::vector<Operation>* ops);
   void CheckMemberships(std::vector<Operation>* ops);
   void CheckProtected(std::vector<Operation>* ops);
   // Moves the operations `which` selects to plan.skipped under `guard`.
@@ -62,6 +63,7 @@ class Guards {
   const GuardFacts& facts_;
   Plan* plan_;
   bool distrust_all_ = false, distrust_destructive_ = false;
+  std::set<std::string> leaving_;  // keys of users disabled or deleted in this run
   bool unkeyed_[3] = {false, false, false};  // by EntityType
   size_t unkeyed_verdict_ = 0;
   int64_t unkeyed_count_ = 0;

@@ -348,14 +348,32 @@ RC_GTEST_PROP(PlanProperties, DestructiveChangesStayWithinMaxDeletes, ()) {
   };
   std::map<EntityType, int64_t> managed, losses;
   for (const auto& l : w.cached.links) ++managed[l.type];
+  // A person who leaves is disabled and removed from their groups: one loss,
+  // counted by max_deletes.user; their removals go or stay with the disable.
+  auto is_loss = [](const Operation& op) {
+    return op.entity == EntityType::kUser &&
+           (op.kind == OpKind::kUserDisable || op.kind == OpKind::kUserDelete ||
+            (op.kind == OpKind::kUserMarkMissing && Destructive(op)));
+  };
+  std::set<std::string> leaving, held;
+  for (const auto& op : p.operations) {
+    if (is_loss(op)) leaving.insert(op.target.key);
+  }
+  for (const auto& s : p.skipped) {
+    if (!s.guard.empty() && is_loss(s.op)) held.insert(s.op.target.key);
+  }
   std::map<std::string, int64_t> removed;  // per group id
   for (const auto& op : p.operations) {
     if (op.kind == OpKind::kUserDisable || op.kind == OpKind::kUserDelete ||
         op.kind == OpKind::kGroupDelete || op.kind == OpKind::kOuDelete) {
       ++losses[op.entity];
     }
+    if (op.kind == OpKind::kUserRemoveOus) RC_ASSERT(held.count(op.target.key) == 0u);
     if (op.kind == OpKind::kGroupRemoveMembers) {
-      removed[op.target.id] += static_cast<int64_t>(op.refs.size());
+      for (const auto& r : op.refs) {
+        RC_ASSERT(held.count(r.key) == 0u);
+        if (!leaving.count(r.key)) ++removed[op.target.id];
+      }
     }
   }
   for (EntityType t : {EntityType::kUser, EntityType::kOu, EntityType::kGroup}) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "idsync/sync/plan.h"
 #include "plan_world.h"
@@ -91,6 +92,14 @@ TEST(PlanTest, InSyncMeansNoOperations) {
   EXPECT_TRUE(p.conflicts.empty());
   EXPECT_EQ(p.ApiWrites(), 0);
   EXPECT_EQ(p.managed_users, 2);
+}
+
+// Every guard leaves a verdict, in the order status and metrics list them.
+TEST(GuardTest, EveryGuardLeavesAVerdictInTheDocumentedOrder) {
+  Plan p = InSync().Compute();
+  std::vector<std::string> names;
+  for (const auto& g : p.guards) names.push_back(g.name);
+  EXPECT_EQ(names, std::vector<std::string>(std::begin(kGuardNames), std::end(kGuardNames)));
 }
 
 TEST(PlanTest, PatchCarriesOnlyMappedFieldsThatDiffer) {
@@ -712,6 +721,138 @@ TEST(CachedStateTest, GroupsKeepTheirMembers) {
   EXPECT_TRUE(s.Group(1).member_ids.empty());
   EXPECT_EQ(s.Group(2).member_ids, (std::vector<std::string>{"user_b", "user_y"}));
   EXPECT_EQ(s.GroupMembers(2), (std::vector<std::string_view>{"user_b", "user_y"}));
+}
+
+}  // namespace
+}  // namespace idsync::sync
+
+namespace idsync::sync {
+namespace {
+
+// ---- the safety invariants by example (properties: plan_property_test.cpp)
+
+TEST(PresenceTest, ARejectedRecordKeepsItsAccountAndItsGroups) {
+  World w = InSync();  // alice (E1) is in group G1
+  w.source.users.erase(w.source.users.begin());  // E1 rejected, with its key
+  w.source.rejected.push_back({{"src.csv", 2}, "E1", "email", "bad e-mail", EntityType::kUser});
+  w.source.groups[0].member_keys.clear();  // the group was built from her row
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+}
+
+TEST(PresenceTest, AConflictedRecordStaysInTheGroupsItsGroupNames) {
+  World w = InSync();
+  w.User("E3", "alice");  // shares alice's username: both records conflict
+  Plan p = w.Compute();
+  EXPECT_EQ(CountKind(p, OpKind::kGroupRemoveMembers), 0) << ::testing::PrintToString(Ops(p));
+  EXPECT_EQ(CountKind(p, OpKind::kUserDisable), 0);
+}
+
+TEST(PresenceTest, ARecordRejectedWithoutAKeyWithholdsEveryDisable) {
+  World w = ManagedPopulation(30);
+  w.source.users.pop_back();  // gone, or the unreadable row: nobody can tell
+  w.source.rejected.push_back({{"src.csv", 31}, "", "", "unterminated quote", EntityType::kUser});
+  Plan p = w.Compute();
+  EXPECT_EQ(CountKind(p, OpKind::kUserDisable), 0);
+  EXPECT_TRUE(Guard(p, "rejected_without_key").tripped);
+  EXPECT_NE(Guard(p, "rejected_without_key").message.find("src.csv:31"), std::string::npos);
+  ASSERT_EQ(p.skipped.size(), 1u);
+  EXPECT_EQ(p.skipped[0].guard, "rejected_without_key");
+}
+
+TEST(PresenceTest, AnUnkeyedRejectionOfAnotherKindWithholdsNothingOfUsers) {
+  World w = ManagedPopulation(30);
+  w.source.users.pop_back();
+  w.source.rejected.push_back({{"groups.csv", 3}, "", "group", "bad row", EntityType::kGroup});
+  Plan p = w.Compute();
+  EXPECT_EQ(CountKind(p, OpKind::kUserDisable), 1);
+  EXPECT_FALSE(Guard(p, "rejected_without_key").tripped);
+}
+
+TEST(MembershipGuardTest, AGroupReadAsEmptyLosesNobody) {
+  World w = ManagedPopulation(40);
+  std::vector<std::string> keys, ids;
+  for (int i = 0; i < 40; ++i) {
+    keys.push_back("E" + std::to_string(1000 + i));
+    ids.push_back("user_E" + std::to_string(1000 + i));
+  }
+  w.Group("G1", "Everyone", {});  // an LDAP group whose members did not come through
+  w.CachedGroup("group_1", "Everyone", ids, "G1");
+  Plan p = w.Compute();
+  EXPECT_EQ(CountKind(p, OpKind::kGroupRemoveMembers), 0);
+  EXPECT_TRUE(Guard(p, "max_deletes.group_members").tripped);
+  EXPECT_TRUE(Guard(p, "max_deletes.membership").tripped);
+  EXPECT_EQ(Guard(p, "max_deletes.membership").value, 40);
+  w.policy.allow_deletes = 40;
+  EXPECT_EQ(CountKind(w.Compute(), OpKind::kGroupRemoveMembers), 1);  // one chunk of 40
+}
+
+TEST(ProtectedTest, MatchedByIdAndByKeyAsWellAsByUsername) {
+  for (std::string entry : {"user_a", "E1", "ALICE"}) {
+    World w = InSync();
+    w.policy.protected_users = {entry};
+    w.source.users.erase(w.source.users.begin());  // alice leaves
+    w.source.groups[0].member_keys.clear();
+    Plan p = w.Compute();
+    EXPECT_EQ(CountKind(p, OpKind::kUserDisable), 0) << entry;
+    EXPECT_EQ(CountKind(p, OpKind::kGroupRemoveMembers), 0) << entry;
+    EXPECT_TRUE(Guard(p, "protected_users").tripped) << entry;
+  }
+}
+
+TEST(ProtectedTest, ARenameOrAMoveOfAProtectedAccountIsWithheld) {
+  World w = InSync();
+  w.Ou("D2", "Sales");
+  w.CachedOu("ou_d2", "Sales", kRoot, "D2");
+  w.policy.protected_users = {"alice"};
+  w.source.users[0].username = "alice2";  // renamed and moved in the source
+  w.source.users[0].primary_ou_key = "D2";
+  Plan p = w.Compute();
+  EXPECT_EQ(CountKind(p, OpKind::kUserSetPrimaryOu), 0) << ::testing::PrintToString(Ops(p));
+  EXPECT_EQ(CountKind(p, OpKind::kUserPatch), 0);
+  EXPECT_EQ(Guard(p, "protected_users").value, 2);
+}
+
+TEST(OwnKindTest, AnotherSourcesAccountWithOurKeyIsAConflictNotAnAdoption) {
+  World w;
+  w.policy.instance_id = "idaas_x";
+  w.Ou("D1", "Engineering");
+  w.CachedOu("ou_d1", "Engineering", kRoot, "D1");
+  w.cached.ous.back().source_id = "idaas_x";
+  w.cached.ous[0].source_id = "idaas_x";
+  w.User("E1", "alice");
+  IdaasUser& ding = w.CachedUser("user_ding", "alice.ding", "ou_d1");
+  ding.external_id = "E1";
+  ding.source_type = "ding_talk";
+  ding.source_id = "corp_1";
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+  ASSERT_EQ(p.conflicts.size(), 1u);
+  EXPECT_EQ(p.conflicts[0].kind, Conflict::Kind::kForeignSource);
+  EXPECT_NE(p.conflicts[0].message.find("ding_talk/corp_1"), std::string::npos);
+}
+
+TEST(OwnKindTest, AnotherInstancesDepartmentIsNotAdoptedByName) {
+  World w;
+  w.policy.instance_id = "idaas_x";
+  w.cached.ous[0].source_id = "idaas_x";
+  w.Ou("D1", "Engineering");
+  w.cached.ous.push_back({"ou_other", "Engineering", kRoot, "", "ou_other", "build_in", "idaas_y"});
+  Plan p = w.Compute();
+  EXPECT_EQ(Ops(p), (V{"ou.create D1"}));
+}
+
+TEST(PlanTest, OperationIdsAreUniqueAcrossEntityTypes) {
+  World w;
+  w.Ou("1", "Engineering");
+  w.cached.ous.push_back({"ou_e", "Engineering", kRoot, "", "ou_e", "build_in", ""});
+  w.User("1", "alice", "1");
+  w.CachedUser("user_a", "alice", "ou_e");
+  Plan p = w.Compute();
+  std::set<std::string> ids;
+  for (const auto& op : p.operations) EXPECT_TRUE(ids.insert(op.id).second) << op.id;
+  EXPECT_TRUE(ids.count("adopt.ou:1"));
+  EXPECT_TRUE(ids.count("adopt.user:1"));
 }
 
 }  // namespace

@@ -160,9 +160,16 @@ struct Skipped {
   friend bool operator==(const Skipped&, const Skipped&) = default;
 };
 
+// Every guard the planner evaluates, in the order of Plan::guards
+// (docs/sync-semantics.md "Safety guards").
+inline constexpr const char* kGuardNames[] = {
+    "invalid_records",        "empty_source",     "near_empty_source",
+    "rejected_without_key",   "max_deletes.user", "max_deletes.group",
+    "max_deletes.membership", "max_deletes.group_members", "protected_users",
+    "max_deletes.ou"};
+
 struct GuardVerdict {
-  std::string name;  // empty_source, near_empty_source, invalid_records,
-                     // max_deletes.user|ou|group, protected_users
+  std::string name;  // one of kGuardNames
   bool tripped = false;
   int64_t value = 0;  // what was measured
   int64_t limit = 0;  // the bound it was compared with
