@@ -53,6 +53,14 @@ int64_t CountFailed(const ReportInput& in) {
   return n;
 }
 
+// The report's context without results, for skipped operations (they never
+// ran). Built once per render: copying the results per skipped operation
+// made a large report quadratic.
+ReportInput Unapplied(const ReportInput& in) {
+  return ReportInput{in.plan, false, {}, in.generated_at, in.version,
+                     in.source, in.config_file, in.exit_code};
+}
+
 json::object RefJson(const ObjectRef& r) {
   json::object o;
   o["key"] = r.key;
@@ -302,9 +310,8 @@ std::string RenderJson(const ReportInput& in) {
   root["operations"] = std::move(operations);
 
   json::array skipped;
+  const ReportInput plain = Unapplied(in);
   for (const auto& s : p.skipped) {
-    ReportInput plain = in;
-    plain.applied = false;
     json::object o = OpJson(plain, s.op);
     o["skip_reason"] = s.reason;
     o["guard"] = s.guard;
@@ -403,9 +410,8 @@ std::string RenderText(const ReportInput& in) {
   }
   if (!p.skipped.empty()) {
     out << "\nSkipped (" << p.skipped.size() << ")\n";
+    const ReportInput plain = Unapplied(in);
     for (const auto& s : p.skipped) {
-      ReportInput plain = in;
-      plain.applied = false;
       std::string line = OpLine(plain, s.op);
       line.pop_back();
       out << line << "  -- " << s.reason << "\n";
