@@ -307,7 +307,7 @@ mapping:
             (std::vector<std::string>{"1003"}));
 }
 
-TEST_F(LdapSourceTest, ValueLongerThanTheLimitRejectsTheEntryByDn) {
+TEST_F(LdapSourceTest, ValueLongerThanTheLimitRejectsTheEntryKeepingItsKey) {
   // Only the attributes the mapping reads are requested: the long
   // description matters once it is mapped.
   std::string source = LdapSource(server_->Url(), "", "ou=Long,dc=example,dc=com") + "  max_field_bytes: 64\n";
@@ -318,7 +318,10 @@ TEST_F(LdapSourceTest, ValueLongerThanTheLimitRejectsTheEntryByDn) {
   EXPECT_EQ(mapped.users[0].key, "L2");
   ASSERT_EQ(mapped.rejected.size(), 1u);
   EXPECT_EQ(mapped.rejected[0].origin.ToString(), server_->Url() + "/uid=long,ou=Long,dc=example,dc=com");
-  EXPECT_EQ(mapped.rejected[0].key, "uid=long,ou=Long,dc=example,dc=com");
+  // The key attribute was read in full: the rejected entry keeps its key
+  // (not its DN, which keys nobody when users.key is employeeNumber).
+  EXPECT_EQ(mapped.rejected[0].key, "L1");
+  EXPECT_EQ(mapped.rejected[0].entity, sync::EntityType::kUser);
   EXPECT_EQ(mapped.rejected[0].reason, "value of 'description' is longer than 64 bytes");
   EXPECT_EQ(mapped.records_read, 2);
 }
