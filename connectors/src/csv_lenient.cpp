@@ -21,7 +21,7 @@ LenientCsvRecord SplitCsvLeniently(std::string_view raw, char delimiter, char qu
   // Stray quotes in unquoted fields: the field of the first, and whether a
   // delimiter lies between the first and the last.
   size_t first_stray_field = SIZE_MAX;
-  size_t first_stray_pos = 0, last_stray_pos = 0;
+  size_t first_stray_pos = 0, last_stray_pos = 0, strays = 0;
   size_t pos = 0;
   const size_t n = raw.size();
   while (true) {
@@ -69,6 +69,7 @@ LenientCsvRecord SplitCsvLeniently(std::string_view raw, char delimiter, char qu
           first_stray_pos = pos + q;
         }
         last_stray_pos = pos + q;
+        ++strays;
       }
       out.fields.emplace_back(text);
       pos = end;
@@ -82,10 +83,16 @@ LenientCsvRecord SplitCsvLeniently(std::string_view raw, char delimiter, char qu
   }
   size_t certain = out.fields.size();
   if (broken_open != SIZE_MAX) certain = std::min(certain, broken_open);
-  if (first_stray_field != SIZE_MAX &&
-      raw.substr(first_stray_pos, last_stray_pos - first_stray_pos).find(delimiter) !=
-          std::string_view::npos) {
-    certain = std::min(certain, first_stray_field);
+  if (first_stray_field != SIZE_MAX) {
+    // Were the stray quotes meant as quoting, a delimiter between two of
+    // them, or after an odd last one (open to the end and beyond), would
+    // be data.
+    std::string_view between = raw.substr(first_stray_pos, last_stray_pos - first_stray_pos);
+    std::string_view after = raw.substr(last_stray_pos);
+    if (between.find(delimiter) != std::string_view::npos ||
+        (strays % 2 == 1 && after.find(delimiter) != std::string_view::npos)) {
+      certain = std::min(certain, first_stray_field);
+    }
   }
   out.certain = certain;
   return out;

@@ -108,9 +108,19 @@ TEST(CsvLenientSplit, StrayQuotesInsideUnquotedFieldsAreData) {
   auto r = Split("7,Senior \"Lead\" Engineer,HQ");
   EXPECT_EQ(r.fields, (Fields{"7", "Senior \"Lead\" Engineer", "HQ"}));
   EXPECT_EQ(r.certain, 3u);
-  r = Split("1,\"Smith, John\",O\"Brien,\xFF");  // well-formed quoting is still unquoted
-  EXPECT_EQ(r.fields, (Fields{"1", "Smith, John", "O\"Brien", "\xFF"}));
+  r = Split("1,\"Smith, John\",O\"Brien\",\xFF");  // well-formed quoting is still unquoted
+  EXPECT_EQ(r.fields, (Fields{"1", "Smith, John", "O\"Brien\"", "\xFF"}));
   EXPECT_EQ(r.certain, 4u);
+  r = Split("1,O\"Brien");  // one stray quote, nothing after it
+  EXPECT_EQ(r.certain, 2u);
+}
+
+TEST(CsvLenientSplit, AnOddStrayQuoteBeforeADelimiterMakesTheRestUncertain) {
+  // `O"Brien,HQ` may have been meant as a field opening a quote that goes
+  // on over the next line.
+  auto r = Split("1,O\"Brien,HQ,x");
+  EXPECT_EQ(r.fields, (Fields{"1", "O\"Brien", "HQ", "x"}));
+  EXPECT_EQ(r.certain, 1u);
 }
 
 TEST(CsvLenientSplit, ADelimiterBetweenStrayQuotesMakesTheRestUncertain) {

@@ -64,8 +64,9 @@ class CsvParser {
 //    follow it: it and every later field are uncertain;
 //  * stray quotes inside unquoted fields (`Senior "Lead" Engineer`) are
 //    data, unless a delimiter lies between the first and the last of them
-//    (`x "a, b" y` may be one field): then the field holding the first one
-//    and every later field are uncertain.
+//    (`x "a, b" y` may be one field), or after the last of an odd number
+//    (`x "a, b` may go on over the next line): then the field holding the
+//    first one and every later field are uncertain.
 struct LenientCsvRecord {
   std::vector<std::string> fields;
   size_t certain = 0;  // fields[0, certain) have the bounds any reading gives
