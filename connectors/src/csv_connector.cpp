@@ -168,8 +168,9 @@ class CsvConnector : public Connector {
             RecoveredFields rf(raw, *opts_, columns.size());
             CsvRowView row(&col_of_slot, &rf.fields());
             key = b->RecoverUserKey(row, [&](int slot) {
+              // c < 0: a derived name ($...), absent from every row alike.
               int c = col_of_slot[static_cast<size_t>(slot)];
-              return c < 0 || rf.Certain(c);  // c < 0: a derived name, absent from every row
+              return c < 0 || rf.Certain(c);
             });
           }
           b->Reject(sync::Origin{path_, line}, sync::EntityType::kUser, std::move(key), "",

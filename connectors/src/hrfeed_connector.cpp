@@ -178,7 +178,8 @@ class HrFeedConnector : public Connector {
         // Its key, when the values it is made of were all read.
         std::string key;
         if (!r.unreadable_all) {
-          key = b->RecoverUserKey(rec, [&](int slot) { return !r.AttributeUnreadable(attrs.name(slot)); });
+          key = b->RecoverUserKey(
+              rec, [&](int slot) { return !r.AttributeUnreadable(attrs.name(slot)); });
         }
         b->Reject(origin, sync::EntityType::kUser, std::move(key), "", r.error);
         continue;
