@@ -14,13 +14,14 @@ std::string Trimmed(std::string_view s) {
 }
 
 // Reads a CSV file with a header; calls row(fields, line) for each good row
-// and bad(line, reason) for malformed ones. Returns an error for a file that
-// cannot be used at all.
+// and bad(line, reason, raw) for malformed ones, where raw is the record's
+// text when it may still yield its key (RecoverFields), else empty. Returns
+// an error for a file that cannot be used at all.
 std::optional<ReadError> ReadCsv(
     const std::string& path, const SourceOptions& o, bool header,
     std::vector<std::string>* columns,
     const std::function<void(const std::vector<std::string_view>&, int64_t)>& row,
-    const std::function<void(int64_t, std::string)>& bad) {
+    const std::function<void(int64_t, std::string, std::string_view)>& bad) {
   std::string data, err;
   if (!MapFile(path, &data, &err)) return ReadError{err};
   CsvOptions co;
@@ -51,12 +52,16 @@ std::optional<ReadError> ReadCsv(
       return true;
     }
     if (!rec.error.empty()) {
-      bad(rec.line, rec.error);
+      bad(rec.line, rec.error, rec.raw);
       return true;
     }
     if (rec.fields.size() != columns->size()) {
-      bad(rec.line, "record has " + std::to_string(rec.fields.size()) + " fields, the header has " +
-                        std::to_string(columns->size()));
+      // A record of another width may be shifted anywhere: no column of it
+      // is certain, so no key is recovered.
+      bad(rec.line,
+          "record has " + std::to_string(rec.fields.size()) + " fields, the header has " +
+              std::to_string(columns->size()),
+          {});
       return true;
     }
     row(rec.fields, rec.line);
@@ -66,6 +71,32 @@ std::optional<ReadError> ReadCsv(
   if (need_header) return ReadError{path + ": empty file (no header line)"};
   return std::nullopt;
 }
+
+// The fields of a rejected record split again (SplitCsvLeniently), and
+// which of them can be trusted: those any reading of its quoting agrees
+// on, valid UTF-8 and within max_field_bytes. Nothing is trusted when the
+// split does not give the header's number of fields: then even the columns
+// before the damage may belong to another record (a line of a multi-line
+// field), or the record may be shifted.
+class RecoveredFields {
+ public:
+  RecoveredFields(std::string_view raw, const SourceOptions& o, size_t columns)
+      : split_(SplitCsvLeniently(raw, o.csv_delimiter, o.csv_quote)), max_bytes_(o.max_field_bytes) {
+    if (raw.empty() || split_.fields.size() != columns) split_.certain = 0;
+    views_.assign(split_.fields.begin(), split_.fields.end());
+  }
+  const std::vector<std::string_view>& fields() const { return views_; }
+  bool Certain(int column) const {
+    if (column < 0 || static_cast<size_t>(column) >= split_.certain) return false;
+    std::string_view v = views_[static_cast<size_t>(column)];
+    return v.size() <= max_bytes_ && ValidUtf8(v);
+  }
+
+ private:
+  LenientCsvRecord split_;
+  size_t max_bytes_;
+  std::vector<std::string_view> views_;
+};
 
 int ColumnIndex(const std::vector<std::string>& columns, const std::string& name) {
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -128,9 +159,22 @@ class CsvConnector : public Connector {
           CsvRowView row(&col_of_slot, &fields);
           b->AddUser(row, sync::Origin{path_, line});
         },
-        [&](int64_t line, std::string reason) {
+        [&](int64_t line, std::string reason, std::string_view raw) {
           b->CountRead();
-          b->Reject(sync::Origin{path_, line}, "", "", std::move(reason));
+          if (!bound) bind();
+          std::string key;
+          if (!bind_error) {
+            // Runs for rejected records only: the fast path never splits twice.
+            RecoveredFields rf(raw, *opts_, columns.size());
+            CsvRowView row(&col_of_slot, &rf.fields());
+            key = b->RecoverUserKey(row, [&](int slot) {
+              // c < 0: a derived name ($...), absent from every row alike.
+              int c = col_of_slot[static_cast<size_t>(slot)];
+              return c < 0 || rf.Certain(c);
+            });
+          }
+          b->Reject(sync::Origin{path_, line}, sync::EntityType::kUser, std::move(key), "",
+                    std::move(reason));
         });
     if (err) return err;
     if (!bound) bind();
@@ -158,24 +202,25 @@ std::optional<ReadError> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder
   int id = -1, parent = -1, name = -1, desc = -1;
   bool checked = false;
   std::optional<ReadError> fatal;
+  // Finds the columns once the header is known (at the first record).
+  auto check = [&] {
+    if (checked) return;
+    checked = true;
+    id = ColumnIndex(columns, o.ou_id);
+    parent = ColumnIndex(columns, o.ou_parent);
+    name = ColumnIndex(columns, o.ou_name);
+    desc = o.ou_description.empty() ? -1 : ColumnIndex(columns, o.ou_description);
+    for (auto [col, key] : {std::pair{id, o.ou_id}, {parent, o.ou_parent}, {name, o.ou_name}}) {
+      if (col < 0) fatal = ReadError{o.ou_file + ": column '" + key + "' is not in the header"};
+    }
+    if (!o.ou_description.empty() && desc < 0) {
+      fatal = ReadError{o.ou_file + ": column '" + o.ou_description + "' is not in the header"};
+    }
+  };
   auto err = ReadCsv(
       o.ou_file, o, true, &columns,
       [&](const std::vector<std::string_view>& f, int64_t line) {
-        if (!checked) {
-          checked = true;
-          id = ColumnIndex(columns, o.ou_id);
-          parent = ColumnIndex(columns, o.ou_parent);
-          name = ColumnIndex(columns, o.ou_name);
-          desc = o.ou_description.empty() ? -1 : ColumnIndex(columns, o.ou_description);
-          for (auto [col, key] : {std::pair{id, o.ou_id}, {parent, o.ou_parent}, {name, o.ou_name}}) {
-            if (col < 0) {
-              fatal = ReadError{o.ou_file + ": column '" + key + "' is not in the header"};
-            }
-          }
-          if (!o.ou_description.empty() && desc < 0) {
-            fatal = ReadError{o.ou_file + ": column '" + o.ou_description + "' is not in the header"};
-          }
-        }
+        check();
         if (fatal) return;
         sync::DesiredOu ou;
         ou.origin = sync::Origin{o.ou_file, line};
@@ -184,21 +229,28 @@ std::optional<ReadError> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder
         ou.name = Trimmed(f[static_cast<size_t>(name)]);
         if (desc >= 0) ou.description = Trimmed(f[static_cast<size_t>(desc)]);
         if (ou.key.empty()) {
-          b->Reject(ou.origin, "", "ou", "missing department id");
+          b->Reject(ou.origin, sync::EntityType::kOu, "", "ou", "missing department id");
           return;
         }
         if (ou.name.empty()) {
-          b->Reject(ou.origin, ou.key, "ou", "missing department name");
+          b->Reject(ou.origin, sync::EntityType::kOu, ou.key, "ou", "missing department name");
           return;
         }
         if (ou.parent_key == ou.key) {
-          b->Reject(ou.origin, ou.key, "ou", "department is its own parent");
+          b->Reject(ou.origin, sync::EntityType::kOu, ou.key, "ou", "department is its own parent");
           return;
         }
         b->AddOu(std::move(ou));
       },
-      [&](int64_t line, std::string reason) {
-        b->Reject(sync::Origin{o.ou_file, line}, "", "ou", std::move(reason));
+      [&](int64_t line, std::string reason, std::string_view raw) {
+        check();
+        std::string key;
+        if (!fatal) {
+          RecoveredFields rf(raw, o, columns.size());
+          if (rf.Certain(id)) key = Trimmed(rf.fields()[static_cast<size_t>(id)]);
+        }
+        b->Reject(sync::Origin{o.ou_file, line}, sync::EntityType::kOu, std::move(key), "ou",
+                  std::move(reason));
       });
   if (err) return err;
   return fatal;

@@ -92,6 +92,12 @@ int64_t CsvParser::Parse(std::string_view data, const Callback& cb) {
     ++line;
     return static_cast<const char*>(nl) + 1;
   };
+  // The text of a rejected record, from its start to `stop` (a line break
+  // or the end), without the line break: what key recovery splits again.
+  auto raw_until = [&](const char* start, const char* stop) {
+    while (stop > start && (stop[-1] == '\n' || stop[-1] == '\r')) --stop;
+    return std::string_view(start, static_cast<size_t>(stop - start));
+  };
   // At a record end (\n, \r\n, EOF), returns the position after it.
   auto consume_eol = [&](const char* q) -> const char* {
     if (q < end && *q == '\r') ++q;
@@ -117,6 +123,7 @@ int64_t CsvParser::Parse(std::string_view data, const Callback& cb) {
     const char* const record_start = p;
     const int64_t start_line = line;
     rec_.line = start_line;
+    rec_.raw = {};
     rec_.error.clear();
     rec_.fields.clear();
     spans.clear();
@@ -157,6 +164,7 @@ int64_t CsvParser::Parse(std::string_view data, const Callback& cb) {
           // Resume after the line the record started on.
           line = start_line;
           p = skip_line(record_start);
+          rec_.raw = raw_until(record_start, p);
           rec_.end_line = start_line;
           ++records;
           if (!cb(rec_)) return records;
@@ -174,6 +182,7 @@ int64_t CsvParser::Parse(std::string_view data, const Callback& cb) {
           rec_.error = "unexpected character after the closing quote of field " +
                        std::to_string(spans.size());
           p = skip_line(p);
+          rec_.raw = raw_until(record_start, p);
           rec_.end_line = line - 1;
           ++records;
           if (!cb(rec_)) return records;
@@ -198,6 +207,7 @@ int64_t CsvParser::Parse(std::string_view data, const Callback& cb) {
           rec_.error = "quote character inside unquoted field " +
                        std::to_string(spans.size() + 1);
           p = skip_line(p);
+          rec_.raw = raw_until(record_start, p);
           rec_.end_line = line - 1;
           ++records;
           if (!cb(rec_)) return records;
@@ -217,6 +227,7 @@ int64_t CsvParser::Parse(std::string_view data, const Callback& cb) {
       }
     }
     rec_.end_line = line;
+    rec_.raw = raw_until(record_start, p);
     p = consume_eol(p);
     if (rec_.error.empty()) {
       rec_.fields.reserve(spans.size());

@@ -60,40 +60,130 @@ std::vector<std::string> DirectoryEntries::ModelAttributes() const {
   return out;
 }
 
-bool DirectoryEntries::Parse(const LdifEntry& e, const sync::Origin& origin, std::vector<Rdn>* rdns) {
-  if (!e.error.empty()) {
-    b_->CountRead();
-    b_->Reject(origin, e.dn, "", e.error);
-    return false;
-  }
-  std::string why;
-  if (!ParseDn(e.dn, rdns, &why)) {
-    b_->CountRead();
-    b_->Reject(origin, e.dn, "dn", "invalid DN '" + e.dn + "': " + why);
-    return false;
-  }
-  return true;
-}
-
-void DirectoryEntries::Add(const LdifEntry& e, const sync::Origin& origin) {
-  std::vector<Rdn> rdns;
-  if (!Parse(e, origin, &rdns)) return;
+std::optional<ReadError> DirectoryEntries::Add(const LdifEntry& e, const sync::Origin& origin) {
+  // The kind is certain when a user class is among the classes read (users
+  // come first), or when every objectClass value was read.
+  std::optional<Kind> kind;
   if (HasClass(e, dir_.user_classes)) {
-    AddUser(e, rdns, origin);
+    kind = Kind::kUser;
+  } else if (e.AttributeUnreadable("objectClass")) {
+    kind = std::nullopt;
   } else if (opts_.group_from == "entries" && HasClass(e, opts_.group_object_classes)) {
-    AddGroup(e, rdns, origin);
+    kind = Kind::kGroup;
   } else if (HasClass(e, dir_.ou_classes)) {
-    AddOu(e, rdns, origin);
+    kind = Kind::kOu;
+  } else {
+    return std::nullopt;  // none of the model's entries, as a well-formed one would be
   }
+  return AddKind(kind, e, origin);
 }
 
-void DirectoryEntries::AddAs(Kind kind, const LdifEntry& e, const sync::Origin& origin) {
+std::optional<ReadError> DirectoryEntries::AddAs(Kind kind, const LdifEntry& e,
+                                                 const sync::Origin& origin) {
+  return AddKind(kind, e, origin);
+}
+
+std::optional<ReadError> DirectoryEntries::AddKind(std::optional<Kind> kind, const LdifEntry& e,
+                                                   const sync::Origin& origin) {
+  if (auto err = RangedAttribute(e, origin)) return err;
   std::vector<Rdn> rdns;
-  if (!Parse(e, origin, &rdns)) return;
-  switch (kind) {
-    case Kind::kUser: return AddUser(e, rdns, origin);
-    case Kind::kGroup: return AddGroup(e, rdns, origin);
-    case Kind::kOu: return AddOu(e, rdns, origin);
+  std::string why;
+  bool dn_ok = !e.dn.empty() && ParseDn(e.dn, &rdns, &why);
+  if (!e.error.empty()) {
+    RejectEntry(kind, e, dn_ok ? &rdns : nullptr, origin, "", e.error);
+    return std::nullopt;
+  }
+  if (!dn_ok) {
+    RejectEntry(kind, e, nullptr, origin, "dn", "invalid DN '" + e.dn + "': " + why);
+    return std::nullopt;
+  }
+  if (!kind) return std::nullopt;  // only a malformed entry's kind can be unknown
+  switch (*kind) {
+    case Kind::kUser: AddUser(e, rdns, origin); break;
+    case Kind::kGroup: AddGroup(e, rdns, origin); break;
+    case Kind::kOu: AddOu(e, rdns, origin); break;
+  }
+  return std::nullopt;
+}
+
+std::optional<ReadError> DirectoryEntries::RangedAttribute(const LdifEntry& e,
+                                                           const sync::Origin& origin) const {
+  static constexpr std::string_view kRange = ";range=";
+  auto check = [&](std::string_view name) -> std::optional<ReadError> {
+    size_t semi = name.find(';');
+    if (semi == std::string_view::npos) return std::nullopt;
+    bool ranged = false;
+    for (size_t i = semi; i + kRange.size() <= name.size(); ++i) {
+      if (EqualsIgnoreCase(name.substr(i, kRange.size()), kRange)) ranged = true;
+    }
+    if (!ranged || !Reads(name.substr(0, semi))) return std::nullopt;
+    return ReadError{origin.ToString() + ": entry '" + e.dn + "' has the ranged attribute '" +
+                     std::string(name) +
+                     "' (part of a longer list of values, as Active Directory returns large "
+                     "attributes): ranged retrieval is not supported, and reading only this part "
+                     "would drop the other values"};
+  };
+  for (const auto& a : e.attributes) {
+    if (auto err = check(a.name)) return err;
+  }
+  for (const auto& u : e.unreadable) {
+    if (auto err = check(u)) return err;
+  }
+  return std::nullopt;
+}
+
+bool DirectoryEntries::Reads(std::string_view name) const {
+  if (b_->mapping().attrs().FindIgnoreCase(name) >= 0) return true;
+  for (const auto& m : ModelAttributes()) {
+    if (EqualsIgnoreCase(m, name)) return true;
+  }
+  return false;
+}
+
+void DirectoryEntries::RejectEntry(std::optional<Kind> kind, const LdifEntry& e,
+                                   const std::vector<Rdn>* rdns, const sync::Origin& origin,
+                                   std::string field, std::string reason) {
+  using sync::EntityType;
+  if (!kind) {
+    // Which kind of object it is is unknown: nothing it could be keyed by
+    // is certain either.
+    b_->CountRead();
+    b_->Reject(origin, EntityType::kUser, "", std::move(field), std::move(reason));
+    return;
+  }
+  switch (*kind) {
+    case Kind::kUser: {
+      b_->CountRead();
+      FillRecord(e, rdns, origin, /*add_implied=*/false);
+      const AttrTable& attrs = b_->mapping().attrs();
+      std::string key = b_->RecoverUserKey(rec_, [&](int slot) {
+        if (slot == dn_slot_ || slot == ou_slot_) return rdns != nullptr;
+        return !e.AttributeUnreadable(attrs.name(slot));
+      });
+      b_->Reject(origin, EntityType::kUser, std::move(key), std::move(field), std::move(reason));
+      return;
+    }
+    case Kind::kGroup: {
+      std::string key;
+      if (dir_.group_key == "dn") {
+        if (rdns) key = NormalizeDn(*rdns);
+      } else if (!e.AttributeUnreadable(dir_.group_key)) {
+        if (const std::string* v = First(e, dir_.group_key)) key = *v;
+      }
+      b_->Reject(origin, EntityType::kGroup, std::move(key), std::move(field), std::move(reason));
+      return;
+    }
+    case Kind::kOu: {
+      if (opts_.ou_from != "dn") return;  // OUs do not come from entries
+      std::string key;
+      if (rdns) {
+        std::optional<std::vector<Rdn>> rel = BelowBase(*rdns);
+        if (!rel || rel->empty()) return;  // ous.base itself, or outside it: not an OU
+        key = PathOf(*rel, 0);
+      }
+      b_->Reject(origin, EntityType::kOu, std::move(key), std::move(field), std::move(reason));
+      return;
+    }
   }
 }
 
@@ -121,24 +211,30 @@ void DirectoryEntries::AddImplied(const std::vector<Rdn>& rel, size_t from, cons
   }
 }
 
-void DirectoryEntries::AddUser(const LdifEntry& e, const std::vector<Rdn>& rdns,
-                               const sync::Origin& origin) {
+void DirectoryEntries::FillRecord(const LdifEntry& e, const std::vector<Rdn>* rdns,
+                                  const sync::Origin& origin, bool add_implied) {
   const AttrTable& attrs = b_->mapping().attrs();
   rec_.Clear();
   for (const auto& a : e.attributes) {
     int slot = attrs.FindIgnoreCase(a.name);
     if (slot >= 0) rec_.Add(slot, a.value);
   }
+  if (!rdns) return;
   if (dn_slot_ >= 0) rec_.Add(dn_slot_, e.dn);
-  std::optional<std::vector<Rdn>> rel = BelowBase(rdns);
+  std::optional<std::vector<Rdn>> rel = BelowBase(*rdns);
   if (ou_slot_ >= 0 && rel) {
     if (rel->size() <= 1) {
       rec_.Add(ou_slot_, sync::kRootOuKey);
     } else {
-      AddImplied(*rel, 1, origin);
+      if (add_implied) AddImplied(*rel, 1, origin);
       rec_.Add(ou_slot_, PathOf(*rel, 1));
     }
   }
+}
+
+void DirectoryEntries::AddUser(const LdifEntry& e, const std::vector<Rdn>& rdns,
+                               const sync::Origin& origin) {
+  FillRecord(e, &rdns, origin, /*add_implied=*/true);
   b_->AddUser(rec_, origin, NormalizeDn(rdns));
 }
 
@@ -152,7 +248,8 @@ void DirectoryEntries::AddGroup(const LdifEntry& e, const std::vector<Rdn>& rdns
     g.key = *v;
   }
   if (g.key.empty()) {
-    b_->Reject(origin, e.dn, dir_.group_key, "group entry without '" + dir_.group_key + "'");
+    b_->Reject(origin, sync::EntityType::kGroup, "", dir_.group_key,
+               "group entry without '" + dir_.group_key + "'");
     return;
   }
   const std::string* cn = First(e, "cn");
@@ -180,7 +277,7 @@ void DirectoryEntries::AddOu(const LdifEntry& e, const std::vector<Rdn>& rdns,
   sync::DesiredOu ou;
   ou.key = PathOf(*rel, 0);
   if (explicit_ous_.count(ou.key)) {
-    b_->Reject(origin, ou.key, "ou", "duplicate OU entry '" + e.dn + "'");
+    b_->Reject(origin, sync::EntityType::kOu, ou.key, "ou", "duplicate OU entry '" + e.dn + "'");
     return;
   }
   explicit_ous_.insert(ou.key);

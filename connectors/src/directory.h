@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "idsync/config/yaml_reader.h"
+#include "idsync/connectors/connectors.h"
 #include "idsync/connectors/parsers.h"
 #include "mapping.h"
 
@@ -38,9 +39,13 @@ class DirectoryEntries {
 
   // An entry from an export: its kind follows from its object classes (a
   // user first, then a group, then an OU); entries of none are ignored.
-  void Add(const LdifEntry& e, const sync::Origin& origin);
+  // Returns an error that fails the whole read when the entry holds an
+  // attribute the model reads in a form it cannot read in full (a ranged
+  // value list such as member;range=0-1499): a partial group is never read.
+  [[nodiscard]] std::optional<ReadError> Add(const LdifEntry& e, const sync::Origin& origin);
   // An entry whose kind the caller knows (the search that returned it).
-  void AddAs(Kind kind, const LdifEntry& e, const sync::Origin& origin);
+  [[nodiscard]] std::optional<ReadError> AddAs(Kind kind, const LdifEntry& e,
+                                               const sync::Origin& origin);
   // Hands the OU tree to the builder. Call once, after the last entry.
   void Finish();
 
@@ -49,8 +54,22 @@ class DirectoryEntries {
   std::vector<std::string> ModelAttributes() const;
 
  private:
-  // Rejects e (and returns false) when it failed to parse or has a bad DN.
-  bool Parse(const LdifEntry& e, const sync::Origin& origin, std::vector<Rdn>* rdns);
+  // Adds an entry of `kind` (nullopt: unknown, its objectClass unreadable).
+  std::optional<ReadError> AddKind(std::optional<Kind> kind, const LdifEntry& e,
+                                   const sync::Origin& origin);
+  // True when the mapping or the model reads attribute `name`.
+  bool Reads(std::string_view name) const;
+  // The error for a ranged attribute of e that the model reads, if any.
+  std::optional<ReadError> RangedAttribute(const LdifEntry& e, const sync::Origin& origin) const;
+  // Rejects a malformed entry (or one whose DN does not parse: rdns null)
+  // with the key it can still be known by, or "" (docs/connectors.md,
+  // "Rejected records keep their key").
+  void RejectEntry(std::optional<Kind> kind, const LdifEntry& e, const std::vector<Rdn>* rdns,
+                   const sync::Origin& origin, std::string field, std::string reason);
+  // The mapping's view of a user entry in rec_ ($dn and $ou included when
+  // rdns is set); adds the OUs its DN implies when `add_implied`.
+  void FillRecord(const LdifEntry& e, const std::vector<Rdn>* rdns, const sync::Origin& origin,
+                  bool add_implied);
   void AddUser(const LdifEntry& e, const std::vector<Rdn>& rdns, const sync::Origin& origin);
   void AddGroup(const LdifEntry& e, const std::vector<Rdn>& rdns, const sync::Origin& origin);
   void AddOu(const LdifEntry& e, const std::vector<Rdn>& rdns, const sync::Origin& origin);

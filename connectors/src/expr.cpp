@@ -1,6 +1,7 @@
 #include <charconv>
 #include "expr.h"
 
+#include <algorithm>
 #include <boost/regex.hpp>
 #include <cctype>
 #include <optional>
@@ -309,6 +310,8 @@ bool EvalTemplate(const Template& t, const AttrView& rec, std::string* out, std:
 class Parser {
  public:
   Parser(std::string_view text, AttrTable* attrs) : s_(text), attrs_(attrs) {}
+  // The slots the expression refers to, each once, in order of first use.
+  const std::vector<int>& used() const { return used_; }
 
   bool failed() const { return !error_.empty(); }
   const std::string& error() const { return error_; }
@@ -443,7 +446,7 @@ class Parser {
         return false;
       }
       p->kind = Pipeline::kAttr;
-      p->slot = attrs_->Intern(s_.substr(pos_, e - pos_));
+      p->slot = Use(attrs_->Intern(s_.substr(pos_, e - pos_)));
       pos_ = e + 1;
       return true;
     }
@@ -501,7 +504,7 @@ class Parser {
       return true;
     }
     p->kind = Pipeline::kAttr;
-    p->slot = attrs_->Intern(id);
+    p->slot = Use(attrs_->Intern(id));
     return true;
   }
 
@@ -817,8 +820,14 @@ class Parser {
     return t;
   }
 
+  int Use(int slot) {
+    if (std::find(used_.begin(), used_.end(), slot) == used_.end()) used_.push_back(slot);
+    return slot;
+  }
+
   std::string_view s_;
   AttrTable* attrs_;
+  std::vector<int> used_;
   size_t pos_ = 0;
   size_t stop_pos_ = 0;
   std::string error_;
@@ -863,6 +872,7 @@ std::unique_ptr<Expr> Expr::Compile(std::string_view text, Mode mode, AttrTable*
       e->tmpl_->parts[0].pipe.kind == Pipeline::kAttr && e->tmpl_->parts[0].pipe.filters.empty()) {
     e->plain_slot_ = e->tmpl_->parts[0].pipe.slot;
   }
+  e->slots_ = parser.used();
   return e;
 }
 

@@ -43,11 +43,16 @@ class Expr {
   bool EvalBool(const AttrView& rec, std::string* error) const;
   // The attribute slot when the expression is a plain {attr}, else -1.
   int plain_slot() const { return plain_slot_; }
+  // Every attribute slot the expression refers to. A caller that holds only
+  // some of a record's attributes for certain (a malformed record) may
+  // evaluate it only when all of these are among them.
+  const std::vector<int>& slots() const { return slots_; }
 
  private:
   Expr() = default;
   Mode mode_ = Mode::kTemplate;
   int plain_slot_ = -1;
+  std::vector<int> slots_;
   std::unique_ptr<expr_detail::Template> tmpl_;
   std::unique_ptr<expr_detail::Cond> cond_;
 };

@@ -167,16 +167,22 @@ class HrFeedConnector : public Connector {
     OwnedRecord rec(attrs.size());
     for (const auto& r : page.records) {
       sync::Origin origin{r.origin, r.line};
-      if (!r.error.empty()) {
-        b->CountRead();
-        b->Reject(origin, "", "", r.error);
-        continue;
-      }
       rec.Clear();
       for (const auto& [name, vals] : r.attributes) {
         int slot = attrs.Find(name);
         if (slot < 0) continue;
         for (const auto& v : vals) rec.Add(slot, v);
+      }
+      if (!r.error.empty()) {
+        b->CountRead();
+        // Its key, when the values it is made of were all read.
+        std::string key;
+        if (!r.unreadable_all) {
+          key = b->RecoverUserKey(
+              rec, [&](int slot) { return !r.AttributeUnreadable(attrs.name(slot)); });
+        }
+        b->Reject(origin, sync::EntityType::kUser, std::move(key), "", r.error);
+        continue;
       }
       b->AddUser(rec, origin);
     }

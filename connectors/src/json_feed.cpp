@@ -21,48 +21,47 @@ void AddValue(Attrs* out, const std::string& name, std::string v) {
   out->emplace_back(name, std::vector<std::string>{std::move(v)});
 }
 
-bool Flatten(const json::value& v, const std::string& name, size_t max_bytes, int depth, Attrs* out,
-             std::string* error) {
-  if (depth > 32) {
-    *error = "nested deeper than 32 levels";
-    return false;
-  }
+// Flattens v under `name` into out. A value that cannot be used (too long,
+// nested too deep) sets *error (the first one) and names its attribute in
+// *unreadable; the rest of the record is still flattened, so that a
+// rejected record can keep its key.
+void Flatten(const json::value& v, const std::string& name, size_t max_bytes, int depth, Attrs* out,
+             std::string* error, std::vector<std::string>* unreadable) {
+  auto fail = [&](std::string why) {
+    if (error->empty()) *error = std::move(why);
+    unreadable->push_back(name);
+  };
+  if (depth > 32) return fail("nested deeper than 32 levels");
   switch (v.kind()) {
     case json::kind::null:
-      return true;
+      return;
     case json::kind::bool_:
       AddValue(out, name, v.get_bool() ? "true" : "false");
-      return true;
+      return;
     case json::kind::int64:
     case json::kind::uint64:
     case json::kind::double_:
       AddValue(out, name, json::serialize(v));
-      return true;
+      return;
     case json::kind::string: {
       const json::string& s = v.get_string();
       if (s.size() > max_bytes) {
-        *error = "value of '" + name + "' is longer than " + std::to_string(max_bytes) + " bytes";
-        return false;
+        return fail("value of '" + name + "' is longer than " + std::to_string(max_bytes) + " bytes");
       }
       AddValue(out, name, std::string(s.data(), s.size()));
-      return true;
+      return;
     }
     case json::kind::array:
-      for (const auto& e : v.get_array()) {
-        if (!Flatten(e, name, max_bytes, depth + 1, out, error)) return false;
-      }
-      return true;
+      for (const auto& e : v.get_array()) Flatten(e, name, max_bytes, depth + 1, out, error, unreadable);
+      return;
     case json::kind::object:
       for (const auto& kv : v.get_object()) {
         std::string key(kv.key().data(), kv.key().size());
-        if (!Flatten(kv.value(), name.empty() ? key : name + "." + key, max_bytes, depth + 1, out,
-                     error)) {
-          return false;
-        }
+        Flatten(kv.value(), name.empty() ? key : name + "." + key, max_bytes, depth + 1, out, error,
+                unreadable);
       }
-      return true;
+      return;
   }
-  return true;
 }
 
 FeedRecord MakeRecord(const json::value& v, std::string origin, int64_t line, size_t max_bytes) {
@@ -71,9 +70,10 @@ FeedRecord MakeRecord(const json::value& v, std::string origin, int64_t line, si
   r.line = line;
   if (!v.is_object()) {
     r.error = "record is not a JSON object";
+    r.unreadable_all = true;
     return r;
   }
-  if (!Flatten(v, "", max_bytes, 0, &r.attributes, &r.error)) r.attributes.clear();
+  Flatten(v, "", max_bytes, 0, &r.attributes, &r.error, &r.unreadable);
   return r;
 }
 
@@ -88,6 +88,21 @@ std::string PointerString(const json::value& doc, const std::string& ptr) {
 }
 
 }  // namespace
+
+bool FeedRecord::AttributeUnreadable(std::string_view name) const {
+  if (unreadable_all) return true;
+  // "a.b" dropped: "a.b", "a.b.c" and (for a key joined with dots in the
+  // other direction) "a" may all miss values.
+  auto below = [](std::string_view longer, std::string_view prefix) {
+    return prefix.empty() ||
+           (longer.size() > prefix.size() && longer.substr(0, prefix.size()) == prefix &&
+            longer[prefix.size()] == '.');
+  };
+  for (std::string_view u : unreadable) {
+    if (u == name || below(name, u) || below(u, name)) return true;
+  }
+  return false;
+}
 
 FeedPage ParseFeed(std::string_view body, const std::string& origin, const FeedParseOptions& o) {
   FeedPage page;
@@ -111,6 +126,7 @@ FeedPage ParseFeed(std::string_view body, const std::string& origin, const FeedP
         r.origin = origin;
         r.line = line;
         r.error = "not valid JSON: " + ec.message();
+        r.unreadable_all = true;
         page.records.push_back(std::move(r));
         continue;
       }

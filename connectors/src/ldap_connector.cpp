@@ -497,8 +497,12 @@ class LdapConnector : public Connector {
           break;
         }
         ReadEntry(ld, m, &entry);
-        entries->AddAs(spec.kind, entry, sync::Origin{connected_url_ + "/" + entry.dn, 0});
+        result = entries->AddAs(spec.kind, entry, sync::Origin{connected_url_ + "/" + entry.dn, 0});
+        if (result) break;
       }
+      // With referrals off, a subtree that lives on another server comes
+      // back as a continuation reference: its entries were not read.
+      if (!result) result = References(ld, res.get(), spec);
       if (result || page_size_ == 0) break;
       LDAPControl** raw_controls = nullptr;
       int err = LDAP_SUCCESS;
@@ -531,6 +535,24 @@ class LdapConnector : public Connector {
     return result;
   }
 
+  // The error for the search continuation references (RFC 4511 4.5.3) of a
+  // page, if it has any: the entries below them are on another server.
+  std::optional<ReadError> References(LDAP* ld, LDAPMessage* res, const SearchSpec& spec) const {
+    LDAPMessage* ref = ldap_first_reference(ld, res);
+    if (!ref) return std::nullopt;
+    std::string urls;
+    char** refs = nullptr;
+    if (ldap_parse_reference(ld, ref, &refs, nullptr, 0) == LDAP_SUCCESS && refs) {
+      for (size_t i = 0; refs[i]; ++i) urls += std::string(urls.empty() ? "" : " ") + refs[i];
+      ber_memvfree(reinterpret_cast<void**>(refs));
+    }
+    return ReadError{"LDAP search at " + Where(spec) + ": the server referred part of the search "
+                     "to another server (" + (urls.empty() ? std::string("no URL given") : urls) +
+                     "); referrals are not followed, and reading without those entries would "
+                     "take them for deleted: point source.ldap.url and base_dn at a server that "
+                     "holds the whole subtree (e.g. a global catalog)"};
+  }
+
   ReadError SearchError(const Session& session, int rc, const SearchSpec& spec) const {
     std::string msg = "LDAP search at " + Where(spec) + " failed: " +
                       ErrorText(rc, session.Diagnostic());
@@ -553,6 +575,8 @@ class LdapConnector : public Connector {
     e->dn.clear();
     e->attributes.clear();
     e->error.clear();
+    e->unreadable.clear();
+    e->unreadable_all = false;
     if (char* dn = ldap_get_dn(ld, m)) {
       e->dn = dn;
       ldap_memfree(dn);
@@ -570,6 +594,8 @@ class LdapConnector : public Connector {
             e->error = "value of '" + name + "' is longer than " +
                        std::to_string(opts_->max_field_bytes) + " bytes";
           }
+          // The other attributes stay: they may still give the entry's key.
+          e->unreadable.push_back(name);
           continue;
         }
         if (!ValidUtf8(v)) continue;
@@ -578,7 +604,6 @@ class LdapConnector : public Connector {
       ldap_value_free_len(values);
     }
     if (ber) ber_free(ber, 0);
-    if (!e->error.empty()) e->attributes.clear();
   }
 
   SourceOptions* opts_ = nullptr;

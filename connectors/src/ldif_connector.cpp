@@ -28,9 +28,15 @@ class LdifConnector : public Connector {
     LdifOptions lo;
     lo.max_value_bytes = opts_->max_field_bytes;
     std::string fatal;
-    ParseLdif(data, lo, [&](const LdifEntry& e) { entries.Add(e, sync::Origin{path_, e.line}); },
-              &fatal);
+    std::optional<ReadError> failed;  // the first entry that fails the read
+    ParseLdif(
+        data, lo,
+        [&](const LdifEntry& e) {
+          if (!failed) failed = entries.Add(e, sync::Origin{path_, e.line});
+        },
+        &fatal);
     if (!fatal.empty()) return ReadError{path_ + ": " + fatal};
+    if (failed) return failed;
     entries.Finish();
     return std::nullopt;
   }

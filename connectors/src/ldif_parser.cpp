@@ -6,6 +6,7 @@
 #include <ldap.h>
 #include <ldif.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -22,15 +23,43 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool LdifEntry::AttributeUnreadable(std::string_view name) const {
+  if (unreadable_all) return true;
+  for (std::string_view u : unreadable) {
+    if (EqualsIgnoreCase(u.substr(0, u.find(';')), name)) return true;
+  }
+  return false;
+}
+
 namespace {
 
 struct Logical {
   int64_t line;
   std::string text;
+  std::string error;  // found while joining its folded lines (too long)
 };
+
+// The attribute description a line starts with ("cn", "member;range=0-9"),
+// or "" when it does not start with one.
+std::string_view DescriptionOf(std::string_view text) {
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0) return {};
+  std::string_view d = text.substr(0, colon);
+  for (char c : d) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == ';' || c == '.' ||
+          c == '=')) {
+      return {};
+    }
+  }
+  return d;
+}
 
 // Parses one logical line into an attribute. Returns false with *why.
 bool ParseLine(const Logical& l, const LdifOptions& o, LdifAttribute* out, std::string* why) {
+  if (!l.error.empty()) {
+    *why = l.error;
+    return false;
+  }
   size_t colon = l.text.find(':');
   if (colon == std::string::npos || colon == 0) {
     *why = "line " + std::to_string(l.line) + ": expected 'attribute: value'";
@@ -88,15 +117,18 @@ bool ParseLdif(std::string_view data, const LdifOptions& o,
   int64_t line = 0;
   if (data.size() >= 3 && std::memcmp(data.data(), "\xEF\xBB\xBF", 3) == 0) pos = 3;
   std::vector<Logical> rec;
-  std::string rec_error;
   bool in_comment = false;
   bool first_record = true;
 
+  // A continuation line before any line of the record: its attribute is
+  // unknown (set to the error it gives).
+  std::string lost_continuation;
   auto flush = [&] {
-    if (rec.empty() && rec_error.empty()) return;
+    if (rec.empty() && lost_continuation.empty()) return;
     LdifEntry e;
     e.line = rec.empty() ? line : rec.front().line;
-    e.error = rec_error;
+    e.error = lost_continuation;
+    e.unreadable_all = !lost_continuation.empty();
     size_t i = 0;
     if (first_record && e.error.empty() && !rec.empty() &&
         rec[0].text.compare(0, 8, "version:") == 0) {
@@ -109,43 +141,49 @@ bool ParseLdif(std::string_view data, const LdifOptions& o,
       e.line = rec[1].line;
     }
     first_record = false;
-    if (e.error.empty()) {
-      for (; i < rec.size(); ++i) {
-        LdifAttribute a;
-        std::string why;
-        if (!ParseLine(rec[i], o, &a, &why)) {
-          e.error = why;
-          break;
+    // Every line is read, also after a problem: the first problem is the
+    // reason, the rest of the record may still hold its key.
+    const size_t first = i;
+    auto fail = [&](std::string why) {
+      if (e.error.empty()) e.error = std::move(why);
+    };
+    for (; i < rec.size(); ++i) {
+      LdifAttribute a;
+      std::string why;
+      if (!ParseLine(rec[i], o, &a, &why)) {
+        fail(why);
+        std::string_view d = DescriptionOf(rec[i].text);
+        if (d.empty()) {
+          e.unreadable_all = true;
+        } else {
+          e.unreadable.emplace_back(d);
         }
-        if (e.dn.empty()) {
-          if (a.name.empty()) {
-            e.error = "line " + std::to_string(rec[i].line) + ": the DN is not valid UTF-8";
-            break;
-          }
-          if (!EqualsIgnoreCase(a.name, "dn")) {
-            e.error = "line " + std::to_string(rec[i].line) + ": a record must start with 'dn:'";
-            break;
-          }
-          e.dn = a.value;
-          if (e.dn.empty()) {
-            e.error = "line " + std::to_string(rec[i].line) + ": empty DN";
-            break;
-          }
+        continue;
+      }
+      if (i == first) {
+        if (a.name.empty()) {
+          fail("line " + std::to_string(rec[i].line) + ": the DN is not valid UTF-8");
           continue;
         }
-        if (EqualsIgnoreCase(a.name, "changetype") || EqualsIgnoreCase(a.name, "control")) {
-          e.error = "line " + std::to_string(rec[i].line) +
-                    ": change records are not supported (export content records only)";
-          break;
+        if (EqualsIgnoreCase(a.name, "dn")) {
+          e.dn = a.value;
+          if (e.dn.empty()) fail("line " + std::to_string(rec[i].line) + ": empty DN");
+          continue;
         }
-        if (a.name.empty()) continue;  // binary value skipped
-        e.attributes.push_back(std::move(a));
+        fail("line " + std::to_string(rec[i].line) + ": a record must start with 'dn:'");
       }
+      if (EqualsIgnoreCase(a.name, "changetype") || EqualsIgnoreCase(a.name, "control")) {
+        fail("line " + std::to_string(rec[i].line) +
+             ": change records are not supported (export content records only)");
+        e.unreadable_all = true;  // its lines are changes, not the entry's attributes
+        continue;
+      }
+      if (a.name.empty()) continue;  // binary value skipped
+      e.attributes.push_back(std::move(a));
     }
-    if (!e.error.empty()) e.attributes.clear();
     cb(e);
     rec.clear();
-    rec_error.clear();
+    lost_continuation.clear();
   };
 
   while (pos < data.size()) {
@@ -163,25 +201,31 @@ bool ParseLdif(std::string_view data, const LdifOptions& o,
     if (l[0] == ' ') {
       if (in_comment) continue;
       if (rec.empty()) {
-        if (rec_error.empty()) {
-          rec_error = "line " + std::to_string(line) + ": continuation line without a line to continue";
+        if (lost_continuation.empty()) {
+          lost_continuation =
+              "line " + std::to_string(line) + ": continuation line without a line to continue";
         }
         continue;
       }
-      rec.back().text.append(l.substr(1));
-      if (rec.back().text.size() > o.max_value_bytes + 1024 && rec_error.empty()) {
-        rec_error = "line " + std::to_string(rec.back().line) + ": value longer than " +
-                    std::to_string(o.max_value_bytes) + " bytes";
+      Logical& last = rec.back();
+      if (!last.error.empty()) continue;
+      last.text.append(l.substr(1));
+      if (last.text.size() > o.max_value_bytes + 1024) {
+        last.error = "line " + std::to_string(last.line) + ": value longer than " +
+                     std::to_string(o.max_value_bytes) + " bytes";
+        // Keeps the attribute description, which DescriptionOf reads.
+        last.text.resize(std::min(last.text.size(), last.text.find(':') + 1));
       }
       continue;
     }
     in_comment = l[0] == '#';
     if (in_comment) continue;
-    if (!rec_error.empty()) continue;
-    rec.push_back(Logical{line, std::string(l)});
-    if (rec.back().text.size() > o.max_value_bytes + 1024 && rec_error.empty()) {
-      rec_error = "line " + std::to_string(line) + ": value longer than " +
-                  std::to_string(o.max_value_bytes) + " bytes";
+    rec.push_back(Logical{line, std::string(l), {}});
+    Logical& last = rec.back();
+    if (last.text.size() > o.max_value_bytes + 1024) {
+      last.error = "line " + std::to_string(line) + ": value longer than " +
+                   std::to_string(o.max_value_bytes) + " bytes";
+      last.text.resize(std::min(last.text.size(), last.text.find(':') + 1));
     }
   }
   flush();

@@ -1,5 +1,7 @@
 #include "mapping.h"
 
+#include "idsync/connectors/parsers.h"
+
 #include <algorithm>
 #include <cctype>
 #include <deque>
@@ -218,13 +220,22 @@ std::vector<sync::UserField> Mapping::MappedFields() const {
 
 // ---- SnapshotBuilder -------------------------------------------------------
 
-void SnapshotBuilder::Reject(const sync::Origin& origin, std::string key, std::string field,
-                             std::string reason) {
-  sync::EntityType entity = field == "ou"      ? sync::EntityType::kOu
-                            : field == "group" ? sync::EntityType::kGroup
-                                               : sync::EntityType::kUser;
+void SnapshotBuilder::Reject(const sync::Origin& origin, sync::EntityType entity, std::string key,
+                             std::string field, std::string reason) {
   rejected_.push_back(
       sync::Diagnostic{origin, std::move(key), std::move(field), std::move(reason), entity});
+}
+
+std::string SnapshotBuilder::RecoverUserKey(const AttrView& rec,
+                                            const std::function<bool(int)>& certain) const {
+  if (!m_->key_) return {};
+  for (int slot : m_->key_->slots()) {
+    if (!certain(slot)) return {};
+  }
+  std::string err;
+  std::string key = m_->key_->Eval(rec, &err);
+  if (!err.empty() || !ValidUtf8(key)) return {};
+  return key;
 }
 
 void SnapshotBuilder::InsertOu(std::string key, sync::DesiredOu ou) {
@@ -250,7 +261,7 @@ void SnapshotBuilder::AddPathOus(const std::string& path, const sync::Origin& or
 
 void SnapshotBuilder::AddOu(sync::DesiredOu ou) {
   if (HasOu(ou.key)) {
-    Reject(ou.origin, ou.key, "ou", "duplicate OU key '" + ou.key + "' (first at " +
+    Reject(ou.origin, sync::EntityType::kOu, ou.key, "ou", "duplicate OU key '" + ou.key + "' (first at " +
                                         ous_[ou.key].origin.ToString() + ")");
     return;
   }
@@ -270,7 +281,9 @@ void SnapshotBuilder::AddUser(const AttrView& rec, const sync::Origin& origin,
     bool keep = m.filter_->EvalBool(rec, &err);
     if (!err.empty()) {
       ++records_read_;
-      Reject(origin, "", "source.users.filter", err);
+      // The key is read apart from the filter: it is the record's own.
+      Reject(origin, sync::EntityType::kUser, RecoverUserKey(rec, [](int) { return true; }),
+             "source.users.filter", err);
       return;
     }
     if (!keep) return;
@@ -282,7 +295,7 @@ void SnapshotBuilder::AddUser(const AttrView& rec, const sync::Origin& origin,
   c.ref = ref;
   u.key = m.key_ ? m.key_->Eval(rec, &err) : std::string();
   auto fail = [&](const char* field, std::string reason) {
-    Reject(origin, u.key, field, std::move(reason));
+    Reject(origin, sync::EntityType::kUser, u.key, field, std::move(reason));
   };
   if (!err.empty()) return fail("external_id", err);
   if (u.key.empty()) {
@@ -399,7 +412,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     bool changed = true;
     for (auto& [key, ou] : ous_) {
       if (!ou.parent_key.empty() && !ous_.count(ou.parent_key)) {
-        Reject(ou.origin, key, "ou", "parent OU '" + ou.parent_key + "' not found");
+        Reject(ou.origin, sync::EntityType::kOu, key, "ou", "parent OU '" + ou.parent_key + "' not found");
         bad.insert(key);
       }
     }
@@ -409,7 +422,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
       std::string p = ou.parent_key;
       while (!p.empty() && ous_.count(p) && !bad.count(p)) {
         if (seen.count(p)) {
-          Reject(ou.origin, key, "ou", "OU is on a parent cycle");
+          Reject(ou.origin, sync::EntityType::kOu, key, "ou", "OU is on a parent cycle");
           bad.insert(key);
           break;
         }
@@ -421,7 +434,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
       changed = false;
       for (auto& [key, ou] : ous_) {
         if (!bad.count(key) && !ou.parent_key.empty() && bad.count(ou.parent_key)) {
-          Reject(ou.origin, key, "ou", "parent OU '" + ou.parent_key + "' was rejected");
+          Reject(ou.origin, sync::EntityType::kOu, key, "ou", "parent OU '" + ou.parent_key + "' was rejected");
           bad.insert(key);
           changed = true;
         }
@@ -461,7 +474,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
           others += users_[j].user.origin.ToString();
         }
         users_[i].rejected = true;
-        Reject(users_[i].user.origin, users_[i].user.key, field,
+        Reject(users_[i].user.origin, sync::EntityType::kUser, users_[i].user.key, field,
                std::string("duplicate ") + what + " '" + k + "' (also at " + others + ")");
       }
     }
@@ -495,7 +508,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     auto& u = c.user;
     if (u.primary_ou_key != sync::kRootOuKey && !HasOu(u.primary_ou_key)) {
       c.rejected = true;
-      Reject(u.origin, u.key, "primary_ou",
+      Reject(u.origin, sync::EntityType::kUser, u.key, "primary_ou",
              "primary OU '" + u.primary_ou_key + "' is not in the department tree");
       continue;
     }
@@ -504,7 +517,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
       if (k == u.primary_ou_key || k == sync::kRootOuKey) continue;
       if (!HasOu(k)) {
         c.rejected = true;
-        Reject(u.origin, u.key, "extra_ous", "extra OU '" + k + "' is not in the department tree");
+        Reject(u.origin, sync::EntityType::kUser, u.key, "extra_ous", "extra OU '" + k + "' is not in the department tree");
         break;
       }
       extra.push_back(k);
@@ -542,7 +555,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   }
   for (auto& e : group_entries_) {
     if (group_by_key.contains(e.group.key)) {
-      Reject(e.group.origin, e.group.key, "group", "duplicate group key '" + e.group.key + "'");
+      Reject(e.group.origin, sync::EntityType::kGroup, e.group.key, "group", "duplicate group key '" + e.group.key + "'");
       continue;
     }
     for (const auto& r : e.refs) {

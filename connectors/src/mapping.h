@@ -5,6 +5,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -86,8 +87,20 @@ class SnapshotBuilder {
   // e.g. its normalized DN.
   void AddUser(const AttrView& rec, const sync::Origin& origin,
                const std::string& ref = {});
-  void Reject(const sync::Origin& origin, std::string key, std::string field,
-              std::string reason);
+  // Excludes a record of kind `entity` and reports why. `key` is the
+  // record's source key, or "" only when it cannot be read for certain: the
+  // planner treats a keyed rejection as that object being present, and an
+  // unkeyed one as "any object of `entity` may be present" (see
+  // docs/connectors.md, "Rejected records keep their key").
+  void Reject(const sync::Origin& origin, sync::EntityType entity, std::string key,
+              std::string field, std::string reason);
+  // The source key of a user record that is being rejected: the key
+  // expression evaluated over `rec` when every attribute it refers to is
+  // one for which `certain(slot)` holds (the record's value of it, or its
+  // absence, is exactly what a well-formed record would give). "" when it
+  // refers to another attribute, fails, or yields invalid UTF-8: a wrong key
+  // would keep the wrong person while the right one counts as missing.
+  std::string RecoverUserKey(const AttrView& rec, const std::function<bool(int)>& certain) const;
   // An OU found by the connector (id_parent or dn modes). Duplicates by key
   // are rejected; parents are checked in Finish().
   void AddOu(sync::DesiredOu ou);

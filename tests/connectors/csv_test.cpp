@@ -97,6 +97,204 @@ TEST(CsvParser, Utf8Validator) {
   EXPECT_FALSE(connectors::ValidUtf8("abc\xE5\xBC"));       // truncated
 }
 
+// ---- Rejected records keep their key (docs/connectors.md) -------------------
+
+connectors::LenientCsvRecord Split(std::string_view raw) {
+  return connectors::SplitCsvLeniently(raw, ',', '"');
+}
+using Fields = std::vector<std::string>;
+
+TEST(CsvLenientSplit, StrayQuotesInsideUnquotedFieldsAreData) {
+  auto r = Split("7,Senior \"Lead\" Engineer,HQ");
+  EXPECT_EQ(r.fields, (Fields{"7", "Senior \"Lead\" Engineer", "HQ"}));
+  EXPECT_EQ(r.certain, 3u);
+  r = Split("1,\"Smith, John\",O\"Brien\",\xFF");  // well-formed quoting is still unquoted
+  EXPECT_EQ(r.fields, (Fields{"1", "Smith, John", "O\"Brien\"", "\xFF"}));
+  EXPECT_EQ(r.certain, 4u);
+  r = Split("1,O\"Brien");  // one stray quote, nothing after it
+  EXPECT_EQ(r.certain, 2u);
+}
+
+TEST(CsvLenientSplit, AnOddStrayQuoteBeforeADelimiterMakesTheRestUncertain) {
+  // `O"Brien,HQ` may have been meant as a field opening a quote that goes
+  // on over the next line.
+  auto r = Split("1,O\"Brien,HQ,x");
+  EXPECT_EQ(r.fields, (Fields{"1", "O\"Brien", "HQ", "x"}));
+  EXPECT_EQ(r.certain, 1u);
+}
+
+TEST(CsvLenientSplit, ADelimiterBetweenStrayQuotesMakesTheRestUncertain) {
+  // A human may have meant `x "a, b" y` as one field.
+  auto r = Split("7,x \"a, b\" y,HQ");
+  EXPECT_EQ(r.fields, (Fields{"7", "x \"a", " b\" y", "HQ"}));
+  EXPECT_EQ(r.certain, 1u);
+}
+
+TEST(CsvLenientSplit, ABrokenQuotedFieldMakesItAndTheRestUncertain) {
+  // Inner quotes not doubled: the field may have held any delimiter after it.
+  auto r = Split("7,\"Senior \"Lead\" Engineer\",HQ");
+  EXPECT_EQ(r.fields, (Fields{"7", "\"Senior \"Lead\" Engineer\"", "HQ"}));
+  EXPECT_EQ(r.certain, 1u);
+  // Unterminated: the field may go on over the next lines.
+  r = Split("8,bob,\"open,HQ");
+  EXPECT_EQ(r.fields, (Fields{"8", "bob", "\"open", "HQ"}));
+  EXPECT_EQ(r.certain, 2u);
+  // Text after the closing quote; a padded quoted field.
+  EXPECT_EQ(Split("\"a\"b,9").certain, 0u);
+  EXPECT_EQ(Split("9, \"a, b\"").certain, 1u);
+  EXPECT_EQ(Split("1,2,").fields, (Fields{"1", "2", ""}));
+}
+
+TEST(CsvParser, MalformedRecordsKeepTheirRawText) {
+  auto raws = std::vector<std::string>{};
+  CsvParser p(CsvOptions{});
+  p.Parse("a,b\r\nx\"y,1\r\n\"ok\"junk,2\n\"open,3\nnext,4\n5,\xFF\n", [&](const CsvRecord& r) {
+    if (!r.error.empty()) raws.emplace_back(r.raw);
+    return true;
+  });
+  EXPECT_EQ(raws, (std::vector<std::string>{"x\"y,1", "\"ok\"junk,2", "\"open,3", "5,\xFF"}));
+}
+
+const char* const kKeyedYaml = R"(source:
+  type: csv
+  path: people.csv
+  users: {key: id}
+  ous: {from: path, column: dept}
+mapping:
+  username: "{user}"
+  description: "{title}"
+)";
+
+TEST(CsvConnector, RejectedRowsKeepTheirKeyWhenEveryReadingAgreesOnIt) {
+  TempDir dir;
+  dir.Write("people.csv",
+            "id,user,title,dept\n"
+            "1,alice,Senior \"Lead\" Engineer,HQ\n"    // stray quotes: data
+            "2,b\xFFob,Dev,HQ\n"                        // invalid UTF-8 elsewhere
+            "3,carol,\"Senior \"Lead\" Eng\",HQ\n"      // broken quoting after the key
+            "\xFF" "4,dave,Dev,HQ\n"                    // the key itself is not UTF-8
+            "5,eve,Dev\n"                               // too few fields: maybe shifted
+            "6,frank,\"A\" and \"B\",HQ,extra\n"        // too many
+            "7,,Dev,HQ\n"                               // mapping: no username
+            "8,heidi,Dev,HQ\n"
+            "9,ivan,\"unterminated,HQ\n"                // parsing resumes on the next line
+            "10,judy,Dev,HQ\n");
+  auto s = MustRead(dir, kKeyedYaml);
+  ASSERT_EQ(s.users.size(), 2u);
+  EXPECT_EQ(s.users[0].key, "10");
+  EXPECT_EQ(s.users[1].key, "8");
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{
+                                 "people.csv:2 user '1'",
+                                 "people.csv:3 user '2'",
+                                 "people.csv:4 user '3'",
+                                 "people.csv:5 user ''",
+                                 "people.csv:6 user ''",
+                                 "people.csv:7 user ''",
+                                 "people.csv:8 user '7'",
+                                 "people.csv:10 user '9'",
+                             }));
+  EXPECT_EQ(Rejections(s)[0], "people.csv:2 : quote character inside unquoted field 3");
+  EXPECT_EQ(Rejections(s)[7], "people.csv:10 : unterminated quoted field (opened on line 10)");
+  EXPECT_EQ(s.records_read, 10);
+}
+
+TEST(CsvConnector, AKeyAfterBrokenQuotingIsRecoveredOnlyWhenUnambiguous) {
+  TempDir dir;
+  dir.Write("people.csv",
+            "title,user,dept,id\n"
+            "Senior \"Lead\" Engineer,alice,HQ,1\n"     // stray quotes: the bounds are sure
+            "\"Senior \"Lead\" Engineer\",bob,HQ,2\n"   // the first field may hold delimiters
+            "x \"a, b\" y,carol,HQ,3\n"                 // so may this one
+            "4,dave,\"Lead, \"Senior\" Eng\",HQ\n");     // and this one: 5 fields
+  auto s = MustRead(dir, kKeyedYaml);
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{"people.csv:2 user '1'", "people.csv:3 user ''",
+                                                       "people.csv:4 user ''", "people.csv:5 user ''"}));
+}
+
+TEST(CsvConnector, AKeyExpressionIsEvaluatedOnlyOverCertainColumns) {
+  TempDir dir;
+  dir.Write("people.csv",
+            "id,user,title,dept\n"
+            "1,alice,Senior \"Lead\" Engineer,HQ\n"  // every column certain
+            "2,bob,\"Broken\" x,HQ\n"                // dept comes after the broken field
+            "3,carol,Dev,\xFFHQ\n");                  // dept is not UTF-8
+  auto s = MustRead(dir, R"(source:
+  type: csv
+  path: people.csv
+  ous: {from: path, column: dept}
+mapping:
+  external_id: "{id}-{dept | lower}"
+  username: "{user}"
+)");
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{"people.csv:2 user '1-hq'", "people.csv:3 user ''",
+                                                       "people.csv:4 user ''"}));
+}
+
+TEST(CsvConnector, EveryLaterRejectionOfAUserRowCarriesItsKey) {
+  TempDir dir;
+  const std::string boom(40, 'x');  // makes the filter's regex give up
+  dir.Write("people.csv",
+            "id,user,email,dept,extra,name\n"
+            "1,alice,not-an-email,HQ,,ok\n"
+            "2,bob,,,,ok\n"
+            "3,carol,,HQ,," + boom + "\n"
+            "4,dave,,HQ,,ok\n"
+            "4,dora,,HQ,,ok\n"
+            "5,eve,,HQ,,ok\n"
+            "6,EVE,,HQ,,ok\n"
+            "7,frank,,HQ,Nowhere,ok\n"
+            "8,heidi,,HQ,,ok\n");
+  auto s = MustRead(dir, R"yaml(source:
+  type: csv
+  path: people.csv
+  users:
+    key: id
+    filter: "not (name =~ '(x+x+)+y')"
+  ous: {from: path, column: dept}
+mapping:
+  username: "{user}"
+  email: "{email}"
+  extra_ous: "{extra}"
+)yaml");
+  ASSERT_EQ(s.users.size(), 1u);
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{
+                                 "people.csv:2 user '1'", "people.csv:3 user '2'", "people.csv:4 user '3'",
+                                 "people.csv:5 user '4'", "people.csv:6 user '4'", "people.csv:7 user '5'",
+                                 "people.csv:8 user '6'", "people.csv:9 user '7'"}));
+  auto r = Rejections(s);
+  ASSERT_EQ(r.size(), 8u);
+  EXPECT_EQ(r[2].rfind("people.csv:4 source.users.filter: =~ failed", 0), 0u) << r[2];
+}
+
+TEST(CsvConnector, DepartmentRowsAreRejectedAsOusWithTheirId) {
+  TempDir dir;
+  dir.Write("departments.csv",
+            "id,parent_id,name\n"
+            "D1,,Company\n"
+            "D2,D1,R\"&\"D\n"              // stray quotes: the id is certain
+            "D3,D1,\xFF\n"                  // invalid UTF-8 in the name
+            "\"D4\"x,D1,Broken\n"           // the id itself is in broken quoting
+            "D5,D1\n"                       // too few fields
+            ",D1,No id\n"
+            "D7,D1,\n");
+  dir.Write("people.csv", "id,user,dept\n1,alice,D1\n");
+  auto s = MustRead(dir, R"(source:
+  type: csv
+  path: people.csv
+  users: {key: id}
+  ous: {from: id_parent, file: departments.csv}
+mapping:
+  username: "{user}"
+  primary_ou: "{dept}"
+)");
+  ASSERT_EQ(s.users.size(), 1u);
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{
+                                 "departments.csv:3 ou 'D2'", "departments.csv:4 ou 'D3'",
+                                 "departments.csv:5 ou ''", "departments.csv:6 ou ''",
+                                 "departments.csv:7 ou ''", "departments.csv:8 ou 'D7'"}));
+  EXPECT_EQ(Rejections(s)[0], "departments.csv:3 ou: quote character inside unquoted field 3");
+}
+
 const char* const kPeopleCsv =
     "employee_id,first_name,last_name,email,mobile,department,status,groups\n"
     "1001,Ada,Lovelace,Ada.Lovelace@example.com,138-0013-8000,Engineering/Platform,active,eng;all\n"
@@ -147,6 +345,8 @@ TEST(CsvConnector, MapsValidRecordsAndReportsEachBadOne) {
                                "people.csv:8 phone_number: phone number may contain only digits (got '12ab')",
                                "people.csv:9 : record has 4 fields, the header has 8",
                            }));
+  // A row of another width may be shifted: its key is not guessed.
+  EXPECT_EQ(RejectedKeys(s).back(), "people.csv:9 user ''");
   // Only nothing left but... the tree still has every department seen.
   std::vector<std::string> ou_keys;
   for (const auto& o : s.ous) ou_keys.push_back(o.key + "<" + o.parent_key + ">" + o.name);
@@ -219,6 +419,8 @@ mapping:
                                "people.csv:6 : invalid UTF-8 in field 2",
                                "people.csv:8 username: missing username",
                            }));
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{"people.csv:3 user '2'", "people.csv:4 user '3'",
+                                                       "people.csv:6 user '4'", "people.csv:8 user '6'"}));
 }
 
 TEST(CsvConnector, OversizedFieldIsRejected) {

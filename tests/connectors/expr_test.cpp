@@ -143,5 +143,25 @@ TEST(Truthy, Values) {
   for (const char* f : {"", " ", "false", "NO", "n", "0", "off"}) EXPECT_FALSE(Truthy(f)) << f;
 }
 
+// Key recovery evaluates an expression over a malformed record only when it
+// holds every attribute the expression refers to: none may be left out.
+TEST_F(ExprTest, SlotsNameEveryAttributeReferredTo) {
+  auto names = [&](const std::string& text, Expr::Mode mode) {
+    auto e = Compile(text, mode);
+    std::vector<std::string> out;
+    if (e) {
+      for (int slot : e->slots()) out.push_back(attrs_.name(slot));
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names("{id}", Expr::Mode::kTemplate), (V{"id"}));
+  EXPECT_EQ(names("E{id}-{`dept code` | lower}{id}", Expr::Mode::kTemplate), (V{"id", "dept code"}));
+  EXPECT_EQ(names("{if kind == 'x'}{a}{elif {b | trim} in ['y']}{'lit'}{else}{c}{end}", Expr::Mode::kTemplate),
+            (V{"kind", "a", "b", "c"}));
+  EXPECT_EQ(names("not (status =~ 'x') and mail", Expr::Mode::kCondition), (V{"status", "mail"}));
+  EXPECT_EQ(names("{'constant'}", Expr::Mode::kTemplate), V{});
+}
+
 }  // namespace
 }  // namespace idsync::connectors

@@ -60,6 +60,58 @@ TEST(HrFeed, JsonFileWithPathDepartmentsAndGroupArrays) {
   EXPECT_EQ(FindGroup(s, "all")->member_keys, (std::vector<std::string>{"E1", "E2"}));
   EXPECT_EQ(Rejections(s), (std::vector<std::string>{"feed.json#/data/2:0 username: missing username",
                                                      "feed.json#/data/3:0 : record is not a JSON object"}));
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{"feed.json#/data/2:0 user 'E3'",
+                                                       "feed.json#/data/3:0 user ''"}));
+}
+
+TEST(FeedParser, ARejectedRecordKeepsWhatCouldBeRead) {
+  connectors::FeedParseOptions o;
+  o.max_value_bytes = 8;
+  auto page = connectors::ParseFeed(R"([{"id": 7, "bio": "far too long", "tags": ["a", "also too long"], "x": 1}])",
+                                    "f", o);
+  ASSERT_EQ(page.records.size(), 1u);
+  const auto& r = page.records[0];
+  EXPECT_EQ(r.error, "value of 'bio' is longer than 8 bytes");
+  using A = std::vector<std::pair<std::string, std::vector<std::string>>>;
+  EXPECT_EQ(r.attributes, (A{{"id", {"7"}}, {"tags", {"a"}}, {"x", {"1"}}}));
+  EXPECT_FALSE(r.AttributeUnreadable("id"));
+  EXPECT_TRUE(r.AttributeUnreadable("tags"));  // one value is missing
+  EXPECT_TRUE(r.AttributeUnreadable("bio"));
+}
+
+TEST(HrFeed, RejectedRecordsKeepTheirKey) {
+  TempDir dir;
+  const std::string deep = std::string(40, '[') + "1" + std::string(40, ']');
+  dir.Write("feed.json",
+            "[{\"id\": \"E1\", \"email\": \"a@example.com\", \"bio\": \"" + std::string(100, 'x') + "\"},"
+            "{\"id\": 42, \"email\": \"b@example.com\", \"deep\": " + deep + "},"
+            "{\"id\": \"" + std::string(100, '9') + "\", \"email\": \"c@example.com\"},"
+            "{\"id\": [\"E4\", \"" + std::string(100, 'x') + "\"], \"email\": \"d@example.com\"},"
+            "{\"id\": {\"n\": \"" + std::string(100, 'x') + "\"}, \"email\": \"e@example.com\"},"
+            "{\"id\": \"E6\", \"email\": \"not an email\"},"
+            "[\"E7\"],"
+            "{\"id\": \"E8\", \"email\": \"h@example.com\"}]");
+  auto s = MustRead(dir, R"(source:
+  type: hrfeed
+  path: feed.json
+  max_field_bytes: 64
+  users: {key: id}
+mapping:
+  username: "{email | local_part}"
+  email: "{email}"
+  primary_ou: "@root"
+)");
+  ASSERT_EQ(s.users.size(), 1u);
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{
+                                 "feed.json#/0:0 user 'E1'",  // another field is too long
+                                 "feed.json#/1:0 user '42'",  // another field nests too deep; a number key
+                                 "feed.json#/2:0 user ''",    // the key is the bad field
+                                 "feed.json#/3:0 user ''",    // one of the key's values is
+                                 "feed.json#/4:0 user ''",    // a member of the key is
+                                 "feed.json#/5:0 user 'E6'",  // mapping: invalid email
+                                 "feed.json#/6:0 user ''",    // not an object
+                             }));
+  EXPECT_EQ(Rejections(s)[1], "feed.json#/1:0 : nested deeper than 32 levels");
 }
 
 TEST(HrFeed, JsonLinesFileReportsBadLines) {
@@ -75,6 +127,8 @@ TEST(HrFeed, JsonLinesFileReportsBadLines) {
   EXPECT_EQ(FindUser(s, "E2")->origin.line, 4);
   ASSERT_EQ(s.rejected.size(), 1u);
   EXPECT_EQ(s.rejected[0].origin.line, 3);
+  EXPECT_EQ(s.rejected[0].key, "");  // not JSON: nothing of it is certain
+  EXPECT_EQ(s.rejected[0].entity, sync::EntityType::kUser);
   EXPECT_EQ(s.rejected[0].reason.rfind("not valid JSON", 0), 0u) << s.rejected[0].reason;
 }
 

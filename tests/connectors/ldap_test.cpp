@@ -307,7 +307,7 @@ mapping:
             (std::vector<std::string>{"1003"}));
 }
 
-TEST_F(LdapSourceTest, ValueLongerThanTheLimitRejectsTheEntryByDn) {
+TEST_F(LdapSourceTest, ValueLongerThanTheLimitRejectsTheEntryKeepingItsKey) {
   // Only the attributes the mapping reads are requested: the long
   // description matters once it is mapped.
   std::string source = LdapSource(server_->Url(), "", "ou=Long,dc=example,dc=com") + "  max_field_bytes: 64\n";
@@ -318,7 +318,10 @@ TEST_F(LdapSourceTest, ValueLongerThanTheLimitRejectsTheEntryByDn) {
   EXPECT_EQ(mapped.users[0].key, "L2");
   ASSERT_EQ(mapped.rejected.size(), 1u);
   EXPECT_EQ(mapped.rejected[0].origin.ToString(), server_->Url() + "/uid=long,ou=Long,dc=example,dc=com");
-  EXPECT_EQ(mapped.rejected[0].key, "uid=long,ou=Long,dc=example,dc=com");
+  // The key attribute was read in full: the rejected entry keeps its key
+  // (not its DN, which keys nobody when users.key is employeeNumber).
+  EXPECT_EQ(mapped.rejected[0].key, "L1");
+  EXPECT_EQ(mapped.rejected[0].entity, sync::EntityType::kUser);
   EXPECT_EQ(mapped.rejected[0].reason, "value of 'description' is longer than 64 bytes");
   EXPECT_EQ(mapped.records_read, 2);
 }
@@ -369,6 +372,100 @@ TEST(LdapConfig, ProblemsAreReportedWithTheirKeyPath) {
                                       "filter as source.ldap options, not in the URL"}));
   EXPECT_EQ(problems("source:\n  type: ldap\n  url: ldap://127.0.0.1\n  ldap: {base_dn: \"dc=x\", bind_dn: \"cn=a,dc=x\"}\n"),
             (std::vector<std::string>{"source.ldap.bind_password: required key is missing"}));
+}
+
+// ---- rejected entries and entries a read cannot see ------------------------
+
+// A directory with a referral to another server among its entries, and
+// entries with a value longer than max_field_bytes: 64 (own slapd, so that
+// the referral does not reach the other tests' searches).
+const char* const kReferralDirectory = R"(dn: ou=Staff,dc=example,dc=com
+objectClass: organizationalUnit
+ou: Staff
+
+dn: uid=long,ou=Staff,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: long
+cn: Long
+sn: Long
+employeeNumber: S1
+description: 0123456789012345678901234567890123456789012345678901234567890123456789
+
+dn: uid=longkey,ou=Staff,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: longkey
+cn: Long Key
+sn: Key
+employeeNumber: 0123456789012345678901234567890123456789012345678901234567890123456789
+
+dn: uid=ok,ou=Staff,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: ok
+cn: Ok
+sn: Ok
+employeeNumber: S3
+
+dn: cn=Big,ou=Staff,dc=example,dc=com
+objectClass: groupOfNames
+cn: Big
+description: 0123456789012345678901234567890123456789012345678901234567890123456789
+member: uid=ok,ou=Staff,dc=example,dc=com
+
+dn: ou=Branch,dc=example,dc=com
+objectClass: referral
+objectClass: extensibleObject
+ou: Branch
+ref: ldap://ldap2.example.com/ou=Branch,dc=example,dc=com
+
+)";
+
+class LdapReferralTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("IDSYNC_TEST_LDAP_PW", "pw-idsync", 1);
+    server_ = std::make_unique<Slapd>(kReferralDirectory);
+    ASSERT_TRUE(server_->ok()) << server_->error();
+  }
+  std::unique_ptr<Slapd> server_;
+  TempDir dir_;
+};
+
+TEST_F(LdapReferralTest, AReferralInTheSearchedSubtreeFailsTheRead) {
+  std::string msg = MustFail(dir_, LdapSource(server_->Url(), "") + kBulkModel);
+  EXPECT_EQ(msg, "LDAP search at " + server_->Url() +
+                     " (base 'dc=example,dc=com', scope sub, filter '(objectClass=inetOrgPerson)'): "
+                     "the server referred part of the search to another server "
+                     "(ldap://ldap2.example.com/ou=Branch,dc=example,dc=com??sub); referrals are not "
+                     "followed, and reading without those entries would take them for deleted: point "
+                     "source.ldap.url and base_dn at a server that holds the whole subtree (e.g. a global catalog)");
+  // Without paging too.
+  msg = MustFail(dir_, LdapSource(server_->Url(), "    page_size: 0\n") + kBulkModel);
+  EXPECT_NE(msg.find("the server referred part of the search to another server"), std::string::npos) << msg;
+  // Outside the referral, the same server reads.
+  EXPECT_EQ(MustRead(dir_, LdapSource(server_->Url(), "", "ou=Staff,dc=example,dc=com") + kBulkModel).users.size(),
+            3u);
+}
+
+TEST_F(LdapReferralTest, RejectedEntriesKeepTheirKeyAndEntity) {
+  std::string source = LdapSource(server_->Url(), "", "ou=Staff,dc=example,dc=com") +
+                       "  max_field_bytes: 64\n  groups: {from: entries}\n";
+  auto s = MustRead(dir_, source + kBulkModel);
+  ASSERT_EQ(s.users.size(), 1u);
+  EXPECT_EQ(s.users[0].key, "S3");
+  std::vector<std::string> keys;
+  for (const auto& d : s.rejected) {
+    keys.push_back(d.origin.file.substr(server_->Url().size()) + " " + sync::EntityTypeName(d.entity) + " '" +
+                   d.key + "' " + d.reason);
+  }
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "/cn=Big,ou=Staff,dc=example,dc=com group 'cn=big,ou=staff,dc=example,dc=com' value of "
+                      "'description' is longer than 64 bytes",
+                      "/uid=long,ou=Staff,dc=example,dc=com user 'S1' value of 'description' is longer "
+                      "than 64 bytes",  // description is not mapped: no matter, the entry is rejected
+                      "/uid=longkey,ou=Staff,dc=example,dc=com user '' value of 'employeeNumber' is longer "
+                      "than 64 bytes",
+                  }));
 }
 
 // ---- failures in the middle of a read ---------------------------------------

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include "directory.h"
 #include "idsync/connectors/parsers.h"
+#include "mapping.h"
 #include "test_util.h"
 
 namespace idsync::testing {
@@ -112,6 +114,10 @@ mapping:
                                "directory.ldif:57 external_id: missing source key ('employeeNumber' is empty)",
                                "directory.ldif:62 primary_ou: missing primary OU",
                            }));
+  // None but the last has an employeeNumber; the change record is of no known kind.
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{"directory.ldif:42 user ''", "directory.ldif:47 user ''",
+                                                       "directory.ldif:52 user ''", "directory.ldif:57 user ''",
+                                                       "directory.ldif:62 user '1009'"}));
 }
 
 TEST(LdifConnector, FilterAndGroupKeyAttribute) {
@@ -131,6 +137,201 @@ mapping:
   ASSERT_EQ(s.groups.size(), 1u);
   EXPECT_EQ(s.groups[0].key, "Engineers");
   EXPECT_EQ(s.groups[0].member_keys.size(), 2u);
+}
+
+// ---- Rejected entries keep their key (docs/connectors.md) -------------------
+
+TEST(LdifParser, AMalformedRecordSaysWhatOfItIsStillKnown) {
+  auto e = Parse(
+      "dn: uid=a,dc=x\nemployeeNumber: 1\ncn:: %%%\nmail: \xFF\nsn: A\n\n"
+      "dn: uid=b,dc=x\nnocolon\nsn: B\n\n"
+      "dn: uid=c,dc=x\nchangetype: add\nemployeeNumber: 3\n");
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e[0].error, "line 3: invalid base64 value");  // the first problem
+  EXPECT_EQ(e[0].dn, "uid=a,dc=x");
+  ASSERT_EQ(e[0].attributes.size(), 2u);  // employeeNumber, sn
+  EXPECT_EQ(e[0].attributes[1].value, "A");
+  EXPECT_EQ(e[0].unreadable, (std::vector<std::string>{"cn", "mail"}));
+  EXPECT_FALSE(e[0].AttributeUnreadable("employeeNumber"));
+  EXPECT_TRUE(e[0].AttributeUnreadable("CN"));
+  EXPECT_FALSE(e[0].unreadable_all);
+  EXPECT_TRUE(e[1].unreadable_all);  // which attribute "nocolon" belonged to is unknown
+  EXPECT_TRUE(e[1].AttributeUnreadable("employeeNumber"));
+  EXPECT_TRUE(e[2].unreadable_all);  // a change record's lines are not the entry's attributes
+}
+
+// Each entry below is malformed in one way; the comment says what key it
+// must keep. users.key is employeeNumber.
+const char* const kBrokenLdif = R"(dn: ou=People,dc=example,dc=com
+objectClass: organizationalUnit
+ou: People
+
+dn: uid=b64,ou=People,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: b64
+employeeNumber: 2001
+cn:: !!!notbase64
+
+dn: uid=utf8,ou=People,dc=example,dc=com
+objectClass: inetOrgPerson
+employeeNumber: 2002
+uid: utf8
+description: caf)" "\xE9" R"(
+
+dn: uid=badkey,ou=People,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: badkey
+employeeNumber:: !!!
+
+dn: uid=twokeys,ou=People,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: twokeys
+employeeNumber: 2004
+employeeNumber: 20)" "\xFF" R"(
+
+dn: uid=lost,ou=People,dc=example,dc=com
+objectClass: inetOrgPerson
+employeeNumber: 2005
+what is this line
+
+dn: uid=change,ou=People,dc=example,dc=com
+changetype: modify
+replace: mail
+mail: x@example.com
+
+dn: uid=badclass,ou=People,dc=example,dc=com
+objectClass:: !!!
+employeeNumber: 2007
+
+dn: not a dn
+objectClass: inetOrgPerson
+uid: nodn
+employeeNumber: 2008
+
+dn: uid=nouser,ou=People,dc=example,dc=com
+objectClass: inetOrgPerson
+employeeNumber: 2009
+
+dn: cn=Staff,ou=Groups,dc=example,dc=com
+objectClass: groupOfNames
+cn: Staff
+description:: !!!
+member: uid=utf8,ou=People,dc=example,dc=com
+
+dn: ou=Sales,ou=People,dc=example,dc=com
+objectClass: organizationalUnit
+ou: Sales
+description:: !!!
+
+dn: cn=printer,dc=example,dc=com
+objectClass: device
+cn: printer
+description:: !!!
+
+dn: uid=ok,ou=Sales,ou=People,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: ok
+employeeNumber: 2010
+)";
+
+const char* const kBrokenModel = R"(
+  ous: {from: dn, base: "ou=People,dc=example,dc=com"}
+  groups: {from: entries}
+mapping:
+  username: "{uid}"
+)";
+
+TEST(LdifConnector, RejectedEntriesKeepTheirKeyAndEntity) {
+  TempDir dir;
+  dir.Write("broken.ldif", kBrokenLdif);
+  auto s = MustRead(dir, "source:\n  type: ldif\n  path: broken.ldif\n  users: {key: employeeNumber}" +
+                             std::string(kBrokenModel));
+  ASSERT_EQ(s.users.size(), 1u);
+  EXPECT_EQ(s.users[0].key, "2010");
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{
+                                 "broken.ldif:5 user '2001'",    // another attribute is bad
+                                 "broken.ldif:11 user '2002'",   // another value is not UTF-8
+                                 "broken.ldif:17 user ''",       // the key itself is unreadable
+                                 "broken.ldif:22 user ''",       // one of the key's values is
+                                 "broken.ldif:28 user ''",       // a line of unknown attribute
+                                 "broken.ldif:33 user ''",       // a change record
+                                 "broken.ldif:38 user ''",       // objectClass unreadable: kind unknown
+                                 "broken.ldif:42 user '2008'",   // the DN is not needed for the key
+                                 "broken.ldif:47 user '2009'",   // mapping: no username
+                                 "broken.ldif:51 group 'cn=staff,ou=groups,dc=example,dc=com'",
+                                 "broken.ldif:57 ou 'Sales'",
+                                 // cn=printer: no kind of the model, ignored like a good one
+                             }));
+  EXPECT_EQ(Rejections(s)[7], "broken.ldif:42 dn: invalid DN 'not a dn': Decoding error");
+  EXPECT_EQ(s.records_read, 10);
+}
+
+TEST(LdifConnector, ADnKeyIsRecoveredOnlyFromAReadableDn) {
+  TempDir dir;
+  dir.Write("broken.ldif", kBrokenLdif);
+  auto s = MustRead(dir, "source:\n  type: ldif\n  path: broken.ldif\n  users: {key: $dn}" +
+                             std::string(kBrokenModel));
+  auto keys = RejectedKeys(s);
+  ASSERT_EQ(keys.size(), 11u);
+  // The key a well-formed entry would have: the DN as written.
+  EXPECT_EQ(keys[0], "broken.ldif:5 user 'uid=b64,ou=People,dc=example,dc=com'");
+  EXPECT_EQ(keys[2], "broken.ldif:17 user 'uid=badkey,ou=People,dc=example,dc=com'");
+  EXPECT_EQ(keys[7], "broken.ldif:42 user ''");  // the DN does not parse
+}
+
+TEST(LdifConnector, ARangedAttributeTheModelReadsFailsTheRead) {
+  TempDir dir;
+  dir.Write("ad.ldif",
+            "dn: uid=a,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: a\nemployeeNumber: 1\n\n"
+            "dn: cn=Big,dc=example,dc=com\nobjectClass: groupOfNames\ncn: Big\n"
+            "member;range=0-1499: uid=a,dc=example,dc=com\n");
+  std::string source = "source:\n  type: ldif\n  path: ad.ldif\n  users: {key: employeeNumber}\n";
+  config::Diagnostics d;
+  auto cfg = LoadConfig(dir, source + "  groups: {from: entries}\nmapping: {username: \"{uid}\", primary_ou: \"@root\"}\n", &d);
+  auto r = connectors::ReadSnapshot(cfg);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            dir.path() + "/ad.ldif:6: entry 'cn=Big,dc=example,dc=com' has the ranged attribute "
+                         "'member;range=0-1499' (part of a longer list of values, as Active Directory "
+                         "returns large attributes): ranged retrieval is not supported, and reading "
+                         "only this part would drop the other values");
+  // Without groups, nothing reads member: the group entry is not read at all.
+  auto s = MustRead(dir, source + "mapping: {username: \"{uid}\", primary_ou: \"@root\"}\n");
+  EXPECT_EQ(s.users.size(), 1u);
+}
+
+// The live connector hands libldap's entries to the same model; a real
+// slapd cannot send a ranged attribute, so the model is tested directly.
+TEST(DirectoryEntries, ARangedAttributeFromALiveSearchFailsTheRead) {
+  TempDir dir;
+  config::Diagnostics d;
+  auto cfg = LoadConfig(dir, "source: {type: ldap}\nmapping: {username: \"{uid}\", primary_ou: \"@root\"}\n", &d);
+  connectors::SourceOptions opts;
+  opts.user_key = "employeeNumber";
+  opts.group_from = "entries";
+  connectors::Mapping mapping;
+  config::Diagnostics md;
+  ASSERT_TRUE(mapping.Compile(cfg.mapping, opts, "idsync.yaml", &md));
+  connectors::SnapshotBuilder builder(&mapping, &opts);
+  connectors::DirectoryOptions dir_opts;
+  connectors::DirectoryEntries entries(opts, dir_opts, &builder);
+  using Kind = connectors::DirectoryEntries::Kind;
+  connectors::LdifEntry group;
+  group.dn = "CN=Big,DC=corp";
+  group.attributes = {{"objectClass", "group"}, {"cn", "Big"}, {"member;Range=0-1499", "CN=a,DC=corp"}};
+  auto err = entries.AddAs(Kind::kGroup, group, sync::Origin{"ldaps://dc1/CN=Big,DC=corp", 0});
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->message.rfind("ldaps://dc1/CN=Big,DC=corp: entry 'CN=Big,DC=corp' has the ranged "
+                               "attribute 'member;Range=0-1499'", 0), 0u) << err->message;
+  // A ranged attribute of a user that the mapping reads, too.
+  connectors::LdifEntry user;
+  user.dn = "CN=a,DC=corp";
+  user.attributes = {{"uid", "a"}, {"employeeNumber;range=0-0", "1"}};
+  EXPECT_TRUE(entries.AddAs(Kind::kUser, user, sync::Origin{"ldaps://dc1/CN=a,DC=corp", 0}).has_value());
+  // Options the model does not read, and other options, are no partial read.
+  user.attributes = {{"uid", "a"}, {"employeeNumber", "1"}, {"jpegPhoto;range=0-9", "x"},
+                     {"cn;lang-en", "A"}};
+  EXPECT_FALSE(entries.AddAs(Kind::kUser, user, sync::Origin{"ldaps://dc1/CN=a,DC=corp", 0}).has_value());
 }
 
 }  // namespace

@@ -97,17 +97,31 @@ const std::string& TestCertDir() {
   return dir;
 }
 
+namespace {
+
+// "file-basename[#fragment]:line" of a rejection.
+std::string ShortOrigin(const sync::Diagnostic& d) {
+  std::string file = d.origin.file, frag;
+  size_t hash = file.find('#');
+  if (hash != std::string::npos) {
+    frag = file.substr(hash);
+    file.resize(hash);
+  }
+  return std::filesystem::path(file).filename().string() + frag + ":" + std::to_string(d.origin.line);
+}
+
+}  // namespace
+
 std::vector<std::string> Rejections(const sync::SourceSnapshot& s) {
   std::vector<std::string> out;
+  for (const auto& d : s.rejected) out.push_back(ShortOrigin(d) + " " + d.field + ": " + d.reason);
+  return out;
+}
+
+std::vector<std::string> RejectedKeys(const sync::SourceSnapshot& s) {
+  std::vector<std::string> out;
   for (const auto& d : s.rejected) {
-    std::string file = d.origin.file, frag;
-    size_t hash = file.find('#');
-    if (hash != std::string::npos) {
-      frag = file.substr(hash);
-      file.resize(hash);
-    }
-    std::string f = std::filesystem::path(file).filename().string() + frag;
-    out.push_back(f + ":" + std::to_string(d.origin.line) + " " + d.field + ": " + d.reason);
+    out.push_back(ShortOrigin(d) + " " + sync::EntityTypeName(d.entity) + " '" + d.key + "'");
   }
   return out;
 }

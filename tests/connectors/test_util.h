@@ -37,5 +37,8 @@ const std::string& TestCertDir();
 
 // "file-basename:line field: reason" for each rejection.
 std::vector<std::string> Rejections(const sync::SourceSnapshot& s);
+// "file-basename:line entity 'key'" for each rejection: what the planner
+// keeps present (an empty key: every object of that entity type).
+std::vector<std::string> RejectedKeys(const sync::SourceSnapshot& s);
 
 }  // namespace idsync::testing

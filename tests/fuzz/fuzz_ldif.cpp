@@ -10,6 +10,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.max_value_bytes = 1024;
   std::string fatal;
   ParseLdif(in, o, [&](const LdifEntry& e) {
+    // A rejected record keeps the values it could read: they obey the
+    // same limits as a good record's (key recovery evaluates over them).
+    for (const auto& a : e.attributes) {
+      if (a.value.size() > o.max_value_bytes || !ValidUtf8(a.value)) std::abort();
+    }
     if (!e.error.empty()) return;
     if (e.dn.empty()) std::abort();
     std::vector<Rdn> rdns;

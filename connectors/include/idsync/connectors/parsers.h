@@ -28,6 +28,9 @@ struct CsvRecord {
   int64_t end_line = 0;   // line where it ends (embedded newlines)
   std::vector<std::string_view> fields;
   std::string error;      // non-empty: the record is malformed (fields unset)
+  // The record's text as the parser consumed it, without the final line
+  // break (for a malformed record: what SplitCsvLeniently splits again).
+  std::string_view raw;
 };
 
 // Streaming RFC 4180 parser: quoted fields, doubled quotes, embedded
@@ -49,6 +52,27 @@ class CsvParser {
   std::vector<std::pair<size_t, size_t>> spans_;  // offsets into scratch_
 };
 
+// A malformed record split again without giving up, to recover its key
+// (docs/connectors.md, "Rejected records keep their key"): a field that
+// opens a quote and closes it just before a delimiter or the end is
+// unquoted as RFC 4180 says; any other quote is taken literally, and a
+// field runs to the next delimiter. Where quoting is broken, the bounds of
+// some fields depend on how the writer meant it, and `certain` counts the
+// leading fields that do not:
+//  * a field that opens a quote it does not close properly (`"a"b`, an
+//    unterminated `"a`) may have held the delimiters and line breaks that
+//    follow it: it and every later field are uncertain;
+//  * stray quotes inside unquoted fields (`Senior "Lead" Engineer`) are
+//    data, unless a delimiter lies between the first and the last of them
+//    (`x "a, b" y` may be one field), or after the last of an odd number
+//    (`x "a, b` may go on over the next line): then the field holding the
+//    first one and every later field are uncertain.
+struct LenientCsvRecord {
+  std::vector<std::string> fields;
+  size_t certain = 0;  // fields[0, certain) have the bounds any reading gives
+};
+LenientCsvRecord SplitCsvLeniently(std::string_view raw, char delimiter, char quote);
+
 // True if `s` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool ValidUtf8(std::string_view s);
 
@@ -68,7 +92,20 @@ struct LdifEntry {
   int64_t line = 0;  // line of the "dn:" line
   std::string dn;
   std::vector<LdifAttribute> attributes;
-  std::string error;  // non-empty: the record is rejected
+  std::string error;  // non-empty: the record is rejected (the first problem)
+  // For a rejected record, what of it is still known, so that it keeps its
+  // key (docs/connectors.md, "Rejected records keep their key"): `dn` is set
+  // when its line was read, `attributes` holds every value that was read,
+  // and an attribute is complete unless named in `unreadable` (names as
+  // written, options included: compare with AttributeUnreadable) or
+  // `unreadable_all` (a line was lost whose attribute is unknown, or the
+  // record is a change record, whose lines are not the entry's attributes).
+  std::vector<std::string> unreadable;
+  bool unreadable_all = false;
+
+  // True when some value of `name` (case-insensitive, options ignored) may
+  // be missing from `attributes`.
+  bool AttributeUnreadable(std::string_view name) const;
 };
 
 struct LdifOptions {
@@ -101,7 +138,17 @@ struct FeedRecord {
   std::string origin;  // "feed.json#/data/3" or "feed.jsonl:12"
   int64_t line = 0;    // JSON Lines: the line; 0 for a document
   std::vector<std::pair<std::string, std::vector<std::string>>> attributes;
-  std::string error;
+  std::string error;  // non-empty: the record is rejected (the first problem)
+  // For a rejected record, what of it is still known, so that it keeps its
+  // key: `attributes` holds every value that was read; an attribute is
+  // complete unless `unreadable_all` (the record is not a JSON object) or
+  // AttributeUnreadable says a value of it was dropped.
+  std::vector<std::string> unreadable;  // names whose values (or members) were dropped
+  bool unreadable_all = false;
+
+  // True when some value of `name` may be missing from `attributes`: it is
+  // named in `unreadable`, or lies below (or above) a name there.
+  bool AttributeUnreadable(std::string_view name) const;
 };
 
 struct FeedPage {
