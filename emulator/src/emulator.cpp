@@ -1708,10 +1708,16 @@ Response Emulator::Impl::Handle(const Request& request) {
 
       // Fault injection, decided by one draw so the rates add up.
       const FaultRates& faults = options.faults;
+      const bool targeted =
+          options.fault_operations.empty() ||
+          std::find(options.fault_operations.begin(),
+                    options.fault_operations.end(),
+                    info.name) != options.fault_operations.end();
       const double draw =
-          faults.reset + faults.server_error + faults.drop_after_commit +
-                      faults.throttle + faults.server_error_after_commit >
-                  0
+          targeted && faults.reset + faults.server_error +
+                              faults.drop_after_commit + faults.throttle +
+                              faults.server_error_after_commit >
+                          0
               ? Uniform()
               : 1.0;
       if (draw < faults.reset) {
@@ -1851,6 +1857,11 @@ json::value Emulator::Impl::ConfigJson() const {
   config["tokenExpiresAtSkew"] = options.token_expires_at_skew_s;
   config["tokenExpiresIn"] = options.token_expires_in;
   config["lookupMiss"] = options.lookup_miss_200 ? "200" : "404";
+  json::array fault_operations;
+  for (const auto& name : options.fault_operations) {
+    fault_operations.emplace_back(json::string(name));
+  }
+  config["faultOperations"] = std::move(fault_operations);
   return config;
 }
 
@@ -1913,6 +1924,14 @@ std::optional<std::string> Emulator::Impl::ApplyConfig(
       return "lookupMiss must be \"404\" or \"200\"";
     }
     next.lookup_miss_200 = miss->get_string() == "200";
+  }
+  if (const json::value* names = config.if_contains("faultOperations")) {
+    if (!names->is_array()) return "faultOperations must be an array of names";
+    next.fault_operations.clear();
+    for (const json::value& name : names->get_array()) {
+      if (!name.is_string()) return "faultOperations must be an array of names";
+      next.fault_operations.emplace_back(name.get_string());
+    }
   }
   Client* target = nullptr;
   std::optional<std::set<std::string>> permissions;

@@ -176,6 +176,23 @@ TEST_F(Edges, ServerErrorAfterCommitAppliesTheWrite) {
   EXPECT_EQ(faulted, 12);
 }
 
+TEST_F(Edges, FaultsCanTargetOperations) {
+  token_ = Token();
+  ASSERT_EQ(Admin("POST", "/config",
+                  R"({"faults":"5xx=1","faultOperations":["CreateGroup"]})")
+                .status,
+            200);
+  EXPECT_EQ(Api("GET", "/users").status, 200);
+  EXPECT_FALSE(CreateOu("Eng").empty());
+  HttpResponse group = Api("POST", "/groups", json::value{{"groupName", "g"}});
+  EXPECT_TRUE(group.status == 500 || group.status == 503) << group.body;
+  EXPECT_EQ(Admin("GET", "/config").json.at("faultOperations").as_array().size(), 1u);
+  ASSERT_EQ(Admin("POST", "/config", R"({"faultOperations":[]})").status, 200);
+  EXPECT_GE(Api("GET", "/users").status, 500);  // every operation again
+  ExpectApiError(Admin("POST", "/config", R"({"faultOperations":"CreateGroup"})"), 400,
+                 "InvalidParameter.Config");
+}
+
 TEST_F(Edges, ThrottleFaultCarriesTheConfiguredHints) {
   token_ = Token();
   ASSERT_EQ(Admin("POST", "/config",

@@ -88,6 +88,8 @@ struct Options {
   // true: a lookup (GetUserIdBy*, GetOrganizationalUnitIdByExternalId) with
   // no match answers 200 {} instead of 404.
   bool lookup_miss_200 = false;
+  // Operation names (e.g. "CreateGroup") the faults apply to; empty: all.
+  std::vector<std::string> fault_operations;
 };
 
 struct Request {
