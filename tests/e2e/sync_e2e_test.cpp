@@ -265,12 +265,16 @@ TEST_F(SyncE2eTest, ServerErrorsAfterCommitLeaveNoDuplicates) {
 // A create that fails ambiguously, is looked up (absent), resent and fails
 // ambiguously again is in doubt: it stays in flight in the journal, and the
 // next cycle's recovery looks it up before anything is planned, instead of
-// the run closing it as failed and a later plan creating it blindly.
+// the run closing it as failed and a later plan creating it blindly. The
+// lookups answer misses with 200 {}, which both must take as "absent".
 TEST_F(SyncE2eTest, CreatesStillInDoubtAreLeftForRecovery) {
   auto people = People(12);
   WriteSource(people);
+  // Lookups answer a miss with 200 and no id, as some Alibaba services do:
+  // the executor and recovery must read that as "not there", not an error.
   Admin("POST", "/_emulator/config",
-        R"({"faults": "5xx=1", "faultOperations": ["CreateOrganizationalUnit"]})");
+        R"({"faults": "5xx=1", "faultOperations": ["CreateOrganizationalUnit"],
+            "lookupMiss": "200"})");
   auto faulty = Idsync({"apply", "--yes"});
   EXPECT_NE(faulty.exit_code, 0) << faulty.out;
   auto journal = [&]() {
