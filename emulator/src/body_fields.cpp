@@ -9,22 +9,27 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kCreateUser = {
-    "username"sv,         "primaryOrganizationalUnitId"sv,
-    "displayName"sv,      "description"sv,
-    "password"sv,         "email"sv,
-    "emailVerified"sv,    "phoneNumber"sv,
-    "phoneNumberVerified"sv, "phoneRegion"sv,
-    "userExternalId"sv,   "customFields"sv,
-    "passwordInitializationConfig"sv};
+constexpr std::array kCreateUser = {"username"sv,
+                                    "primaryOrganizationalUnitId"sv,
+                                    "displayName"sv,
+                                    "description"sv,
+                                    "password"sv,
+                                    "email"sv,
+                                    "emailVerified"sv,
+                                    "phoneNumber"sv,
+                                    "phoneNumberVerified"sv,
+                                    "phoneRegion"sv,
+                                    "userExternalId"sv,
+                                    "customFields"sv,
+                                    "passwordInitializationConfig"sv};
 // PatchUser has no description, password or userExternalId.
-constexpr std::array kPatchUser = {
-    "username"sv,    "displayName"sv,         "email"sv,
-    "emailVerified"sv, "phoneNumber"sv,       "phoneNumberVerified"sv,
-    "phoneRegion"sv, "customFields"sv};
+constexpr std::array kPatchUser = {"username"sv,    "displayName"sv,
+                                   "email"sv,       "emailVerified"sv,
+                                   "phoneNumber"sv, "phoneNumberVerified"sv,
+                                   "phoneRegion"sv, "customFields"sv};
 constexpr std::array kPassword = {"password"sv};
-constexpr std::array kUserByExternalId = {
-    "userExternalId"sv, "userSourceId"sv, "userSourceType"sv};
+constexpr std::array kUserByExternalId = {"userExternalId"sv, "userSourceId"sv,
+                                          "userSourceType"sv};
 constexpr std::array kUsername = {"username"sv};
 constexpr std::array kEmail = {"email"sv};
 constexpr std::array kPhoneNumber = {"phoneNumber"sv};

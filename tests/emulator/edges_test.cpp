@@ -36,36 +36,50 @@ TEST_F(Edges, EveryBodyOperationRefusesAnUndocumentedField) {
   };
   const std::string u = "/users/" + user;
   const std::vector<Case> cases = {
-      {"POST", "/users",
+      {"POST",
+       "/users",
        {{"username", "bob"}, {"primaryOrganizationalUnitId", kRoot}}},
       {"PATCH", u, {{"displayName", "A"}}},
       {"POST", u + "/actions/updateUserPassword", {{"password", "S3cret!x"}}},
-      {"POST", "/users/_/actions/getUserIdByExternalId",
+      {"POST",
+       "/users/_/actions/getUserIdByExternalId",
        {{"userExternalId", "A-1"},
         {"userSourceType", "build_in"},
         {"userSourceId", "idaas_emulator"}}},
       {"POST", "/users/_/actions/getUserIdByUsername", {{"username", "alice"}}},
-      {"POST", "/users/_/actions/getUserIdByEmail", {{"email", "a@example.com"}}},
-      {"POST", "/users/_/actions/getUserIdByPhoneNumber",
+      {"POST",
+       "/users/_/actions/getUserIdByEmail",
+       {{"email", "a@example.com"}}},
+      {"POST",
+       "/users/_/actions/getUserIdByPhoneNumber",
        {{"phoneNumber", "13800000000"}}},
-      {"POST", u + "/actions/addUserToOrganizationalUnits",
+      {"POST",
+       u + "/actions/addUserToOrganizationalUnits",
        {{"organizationalUnitIds", json::array{ou}}}},
-      {"POST", u + "/actions/removeUserFromOrganizationalUnits",
+      {"POST",
+       u + "/actions/removeUserFromOrganizationalUnits",
        {{"organizationalUnitIds", json::array{ou}}}},
-      {"POST", u + "/actions/setUserPrimaryOrganizationalUnit",
+      {"POST",
+       u + "/actions/setUserPrimaryOrganizationalUnit",
        {{"organizationalUnitId", ou}}},
-      {"POST", "/organizationalUnits",
+      {"POST",
+       "/organizationalUnits",
        {{"organizationalUnitName", "Sales"}, {"parentId", kRoot}}},
-      {"PATCH", "/organizationalUnits/" + ou, {{"organizationalUnitName", "E"}}},
-      {"POST", "/organizationalUnits/_/actions/getOrganizationalUnitIdByExternalId",
+      {"PATCH",
+       "/organizationalUnits/" + ou,
+       {{"organizationalUnitName", "E"}}},
+      {"POST",
+       "/organizationalUnits/_/actions/getOrganizationalUnitIdByExternalId",
        {{"organizationalUnitExternalId", ou},
         {"organizationalUnitSourceType", "build_in"},
         {"organizationalUnitSourceId", "idaas_emulator"}}},
       {"POST", "/groups", {{"groupName", "ops"}}},
       {"PATCH", "/groups/" + group, {{"groupName", "ops"}}},
-      {"POST", "/groups/" + group + "/actions/addUsersToGroup",
+      {"POST",
+       "/groups/" + group + "/actions/addUsersToGroup",
        {{"userIds", json::array{user}}}},
-      {"POST", "/groups/" + group + "/actions/removeUsersFromGroup",
+      {"POST",
+       "/groups/" + group + "/actions/removeUsersFromGroup",
        {{"userIds", json::array{user}}}},
   };
   for (const Case& c : cases) {
@@ -89,9 +103,9 @@ TEST_F(Edges, GroupWritesHaveNoDescription) {
                      json::value{{"groupName", "g"}, {"description", "d"}}),
                  400, "InvalidParameter.Description");
   std::string group = CreateGroup("g");
-  ExpectApiError(Api("PATCH", "/groups/" + group,
-                     json::value{{"description", "d"}}),
-                 400, "InvalidParameter.Description");
+  ExpectApiError(
+      Api("PATCH", "/groups/" + group, json::value{{"description", "d"}}), 400,
+      "InvalidParameter.Description");
   // Reads still carry it (always empty for groups made through the API).
   EXPECT_EQ(Str(Api("GET", "/groups/" + group).json, "description"), "");
 }
@@ -100,22 +114,25 @@ TEST_F(Edges, NestedObjectsAreStrictToo) {
   const json::value base = {{"username", "bob"},
                             {"primaryOrganizationalUnitId", kRoot}};
   json::object custom = base.as_object();
-  custom["customFields"] =
-      json::array{{{"fieldName", "dept"}, {"fieldValue", "R&D"}, {"operation", "add"}}};
-  ExpectApiError(Api("POST", "/users", json::value(custom)), 400,
-                 "InvalidParameter.Operation");  // PatchUser's, not CreateUser's
+  custom["customFields"] = json::array{
+      {{"fieldName", "dept"}, {"fieldValue", "R&D"}, {"operation", "add"}}};
+  ExpectApiError(
+      Api("POST", "/users", json::value(custom)), 400,
+      "InvalidParameter.Operation");  // PatchUser's, not CreateUser's
   json::object init = base.as_object();
-  init["passwordInitializationConfig"] = {{"passwordInitializationType", "random"},
-                                          {"length", 12}};
+  init["passwordInitializationConfig"] = {
+      {"passwordInitializationType", "random"}, {"length", 12}};
   ExpectApiError(Api("POST", "/users", json::value(init)), 400,
                  "InvalidParameter.Length");
   std::string user = CreateUser("carol");
-  ExpectApiError(Api("PATCH", "/users/" + user,
-                     json::value{{"customFields",
-                                  json::array{{{"fieldName", "dept"}, {"x", "1"}}}}}),
-                 400, "InvalidParameter.X");
-  ExpectApiError(Api("PATCH", "/users/" + user, json::value{{"description", "d"}}),
-                 400, "InvalidParameter.Description");
+  ExpectApiError(
+      Api("PATCH", "/users/" + user,
+          json::value{{"customFields",
+                       json::array{{{"fieldName", "dept"}, {"x", "1"}}}}}),
+      400, "InvalidParameter.X");
+  ExpectApiError(
+      Api("PATCH", "/users/" + user, json::value{{"description", "d"}}), 400,
+      "InvalidParameter.Description");
 }
 
 TEST_F(Edges, NamesAreAtMost64CodePoints) {
@@ -129,10 +146,11 @@ TEST_F(Edges, NamesAreAtMost64CodePoints) {
   std::string user = CreateUser("dave", kRoot, {{"displayName", e64}});
   ASSERT_FALSE(user.empty());
   EXPECT_EQ(Str(Api("GET", "/users/" + user).json, "displayName"), e64);
-  HttpResponse long_name = Api("POST", "/users",
-                               json::value{{"username", "erin"},
-                                           {"displayName", e64 + "\xC3\xA9"},
-                                           {"primaryOrganizationalUnitId", kRoot}});
+  HttpResponse long_name =
+      Api("POST", "/users",
+          json::value{{"username", "erin"},
+                      {"displayName", e64 + "\xC3\xA9"},
+                      {"primaryOrganizationalUnitId", kRoot}});
   ExpectApiError(long_name, 400, "InvalidParameter.DisplayName");
   EXPECT_NE(Str(long_name.json, "message").find("longer than 64 characters"),
             std::string::npos);
@@ -150,12 +168,15 @@ TEST_F(Edges, NamesAreAtMost64CodePoints) {
 
 TEST_F(Edges, ServerErrorAfterCommitAppliesTheWrite) {
   token_ = Token();
-  ASSERT_EQ(Admin("POST", "/config", R"({"faults":"5xx_after_commit=1"})").status, 200);
+  ASSERT_EQ(
+      Admin("POST", "/config", R"({"faults":"5xx_after_commit=1"})").status,
+      200);
   std::set<int> statuses;
   for (int i = 0; i < 12; ++i) {
     HttpResponse response =
         Api("POST", "/groups",
-            json::value{{"groupName", "g"}, {"groupExternalId", "G-" + std::to_string(i)}});
+            json::value{{"groupName", "g"},
+                        {"groupExternalId", "G-" + std::to_string(i)}});
     statuses.insert(response.status);
     ASSERT_TRUE(response.status == 502 || response.status == 503 ||
                 response.status == 504)
@@ -168,7 +189,9 @@ TEST_F(Edges, ServerErrorAfterCommitAppliesTheWrite) {
   ExpectApiError(Api("POST", "/groups", json::value{{"groupName", ""}}), 400,
                  "MissingParameter.GroupName");
   ASSERT_EQ(Admin("POST", "/config", R"({"faults":""})").status, 200);
-  EXPECT_EQ(Api("GET", "/groups?maxResults=100").json.at("totalCount").as_int64(), 12);
+  EXPECT_EQ(
+      Api("GET", "/groups?maxResults=100").json.at("totalCount").as_int64(),
+      12);
   int faulted = 0;
   const HttpResponse log = Admin("GET", "/requests");
   for (const auto& entry : log.json.at("requests").as_array())
@@ -186,20 +209,23 @@ TEST_F(Edges, FaultsCanTargetOperations) {
   EXPECT_FALSE(CreateOu("Eng").empty());
   HttpResponse group = Api("POST", "/groups", json::value{{"groupName", "g"}});
   EXPECT_TRUE(group.status == 500 || group.status == 503) << group.body;
-  EXPECT_EQ(Admin("GET", "/config").json.at("faultOperations").as_array().size(), 1u);
+  EXPECT_EQ(
+      Admin("GET", "/config").json.at("faultOperations").as_array().size(), 1u);
   ASSERT_EQ(Admin("POST", "/config", R"({"faultOperations":[]})").status, 200);
   EXPECT_GE(Api("GET", "/users").status, 500);  // every operation again
-  ExpectApiError(Admin("POST", "/config", R"({"faultOperations":"CreateGroup"})"), 400,
-                 "InvalidParameter.Config");
+  ExpectApiError(
+      Admin("POST", "/config", R"({"faultOperations":"CreateGroup"})"), 400,
+      "InvalidParameter.Config");
 }
 
 TEST_F(Edges, ThrottleFaultCarriesTheConfiguredHints) {
   token_ = Token();
-  ASSERT_EQ(Admin("POST", "/config",
-                  R"({"faults":"throttle=1","retryAfter":"99999999999999999999",)"
-                  R"("timeLeft":"-5"})")
-                .status,
-            200);
+  ASSERT_EQ(
+      Admin("POST", "/config",
+            R"({"faults":"throttle=1","retryAfter":"99999999999999999999",)"
+            R"("timeLeft":"-5"})")
+          .status,
+      200);
   HttpResponse response = Api("GET", "/users");
   ExpectApiError(response, 429, "Throttling.User");
   EXPECT_EQ(response.headers.at("retry-after"), "99999999999999999999");
@@ -218,9 +244,10 @@ TEST_F(Edges, TokenExpiryKnobs) {
                   R"({"tokenExpiresAtSkew":-7200,"tokenExpiresIn":false})")
                 .status,
             200);
-  HttpResponse token = Send("POST", std::string(kPrefix) +
-                                        "/oauth2/token?grant_type=client_credentials&"
-                                        "client_id=app_emulator&client_secret=emulator-secret");
+  HttpResponse token =
+      Send("POST", std::string(kPrefix) +
+                       "/oauth2/token?grant_type=client_credentials&"
+                       "client_id=app_emulator&client_secret=emulator-secret");
   ASSERT_EQ(token.status, 200) << token.body;
   EXPECT_FALSE(token.json.as_object().contains("expires_in"));
   const int64_t now_s = static_cast<int64_t>(std::time(nullptr));
@@ -229,8 +256,8 @@ TEST_F(Edges, TokenExpiryKnobs) {
   // The token itself still lives its real TTL.
   token_ = Str(token.json, "access_token");
   EXPECT_EQ(Api("GET", "/users").status, 200);
-  ExpectApiError(Admin("POST", "/config", R"({"tokenExpiresAtSkew":"1h"})"), 400,
-                 "InvalidParameter.Config");
+  ExpectApiError(Admin("POST", "/config", R"({"tokenExpiresAtSkew":"1h"})"),
+                 400, "InvalidParameter.Config");
 }
 
 TEST_F(Edges, LookupMissCanAnswer200WithoutAnId) {
@@ -239,11 +266,12 @@ TEST_F(Edges, LookupMissCanAnswer200WithoutAnId) {
                           json::value{{"username", "nobody"}});
   EXPECT_EQ(user.status, 200);
   EXPECT_EQ(user.body, "{}");
-  HttpResponse ou = Api("POST",
-                        "/organizationalUnits/_/actions/getOrganizationalUnitIdByExternalId",
-                        json::value{{"organizationalUnitExternalId", "nope"},
-                                    {"organizationalUnitSourceType", "build_in"},
-                                    {"organizationalUnitSourceId", "idaas_emulator"}});
+  HttpResponse ou =
+      Api("POST",
+          "/organizationalUnits/_/actions/getOrganizationalUnitIdByExternalId",
+          json::value{{"organizationalUnitExternalId", "nope"},
+                      {"organizationalUnitSourceType", "build_in"},
+                      {"organizationalUnitSourceId", "idaas_emulator"}});
   EXPECT_EQ(ou.status, 200);
   EXPECT_EQ(ou.body, "{}");
   // A match still answers with the id.

@@ -113,7 +113,8 @@ void ExpectOneTokenRequest(const SkewCase& c) {
   Emulator emu;
   emu.Config(c.config);
   asio::io_context io;
-  auto client = std::move(*Client::Create(io.get_executor(), emu.ClientOptions()));
+  auto client =
+      std::move(*Client::Create(io.get_executor(), emu.ClientOptions()));
   RunCoro(io, [&]() -> awaitable<void> {
     for (int i = 0; i < 20; ++i) {
       auto r = co_await client->GetApplicationProvisioningScope();
@@ -155,13 +156,15 @@ TEST(Lookups, OkWithoutAnIdIsNotFound) {
   Emulator emu;
   emu.Config(R"({"lookupMiss":"200"})");
   asio::io_context io;
-  auto client = std::move(*Client::Create(io.get_executor(), emu.ClientOptions()));
+  auto client =
+      std::move(*Client::Create(io.get_executor(), emu.ClientOptions()));
   RunCoro(io, [&]() -> awaitable<void> {
     std::vector<Result<std::string>> misses;
     misses.push_back(co_await client->GetUserIdByUserExternalId("nope"));
     misses.push_back(co_await client->GetUserIdByUsername("nope"));
     misses.push_back(co_await client->GetUserIdByEmail("nope@example.com"));
-    misses.push_back(co_await client->GetOrganizationalUnitIdByExternalId("nope"));
+    misses.push_back(
+        co_await client->GetOrganizationalUnitIdByExternalId("nope"));
     for (const auto& r : misses) {
       EXPECT_FALSE(r);
       if (r) continue;
@@ -185,8 +188,8 @@ TEST(Lookups, CreateAnsweringWithoutAnIdIsAmbiguous) {
     return ScriptedServer::Json(200, R"({"requestId":"r1"})");
   });
   asio::io_context io;
-  auto client =
-      std::move(*Client::Create(io.get_executor(), ScriptedOptions(server.Url())));
+  auto client = std::move(
+      *Client::Create(io.get_executor(), ScriptedOptions(server.Url())));
   auto r = RunSync(io, client->CreateGroup(GroupReq("g", "G-1")));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, Kind::kProtocol);
@@ -219,12 +222,13 @@ TEST(ErrorCodes, EntityNotExistAndAlreadyExistInEverySpelling) {
     if (req.target().find("/oauth2/token") != std::string::npos)
       return ScriptedServer::Token();
     const Case& c = cases[next.load()];
-    return ScriptedServer::Json(c.status, std::string(R"({"code":")") + c.code +
-                                              R"(","message":"m","requestId":"r"})");
+    return ScriptedServer::Json(c.status,
+                                std::string(R"({"code":")") + c.code +
+                                    R"(","message":"m","requestId":"r"})");
   });
   asio::io_context io;
-  auto client =
-      std::move(*Client::Create(io.get_executor(), ScriptedOptions(server.Url())));
+  auto client = std::move(
+      *Client::Create(io.get_executor(), ScriptedOptions(server.Url())));
   for (size_t i = 0; i < cases.size(); ++i) {
     next = i;
     const Case& c = cases[i];
@@ -248,12 +252,13 @@ TEST(ErrorCodes, RetriedDeleteFindingEntityNotExistIsDone) {
     return ScriptedServer::Json(400, R"({"code":"EntityNotExist.User"})");
   });
   asio::io_context io;
-  auto client =
-      std::move(*Client::Create(io.get_executor(), ScriptedOptions(server.Url())));
+  auto client = std::move(
+      *Client::Create(io.get_executor(), ScriptedOptions(server.Url())));
   EXPECT_TRUE(RunSync(io, client->DeleteUser("user_1")));
 }
 
-// ---- 5xx answers to creates ---------------------------------------------------
+// ---- 5xx answers to creates
+// ---------------------------------------------------
 
 TEST(CreateServerError, IsAmbiguousAndNeverResent) {
   Emulator emu;
@@ -265,7 +270,8 @@ TEST(CreateServerError, IsAmbiguousAndNeverResent) {
   emu.Config(R"({"faults":"5xx=1"})");
   RunCoro(io, [&]() -> awaitable<void> {
     auto u = co_await client->CreateUser(UserReq("amb", kRootOu, "U-1"));
-    auto ou = co_await client->CreateOrganizationalUnit(OuReq("Amb", kRootOu, "", "O-1"));
+    auto ou = co_await client->CreateOrganizationalUnit(
+        OuReq("Amb", kRootOu, "", "O-1"));
     auto g = co_await client->CreateGroup(GroupReq("amb", "G-1"));
     auto check = [](const auto& r) {
       ASSERT_FALSE(r);
@@ -298,12 +304,14 @@ TEST(CreateServerError, IsAmbiguousAndNeverResent) {
 TEST(CreateServerError, AfterCommitLeavesNoDuplicates) {
   Emulator emu({"--faults", "5xx_after_commit=0.5"});
   asio::io_context io;
-  auto client = std::move(*Client::Create(io.get_executor(), emu.ClientOptions()));
+  auto client =
+      std::move(*Client::Create(io.get_executor(), emu.ClientOptions()));
   auto& c = *client;
   constexpr int kEach = 12;
   int lookups = 0;
   // Creates `create()` exactly once, using `find()` after an ambiguous error.
-  auto exactly_once = [&](auto create, auto find) -> awaitable<Result<std::string>> {
+  auto exactly_once = [&](auto create,
+                          auto find) -> awaitable<Result<std::string>> {
     for (int round = 0; round < 20; ++round) {
       auto r = co_await create();
       if (r || !r.error().ambiguous) co_return r;
@@ -319,14 +327,20 @@ TEST(CreateServerError, AfterCommitLeavesNoDuplicates) {
       Result<std::string> r;
       if (w == 0) {
         r = co_await exactly_once(
-            [&]() { return c.CreateUser(UserReq("u" + key, kRootOu, "U" + key)); },
+            [&]() {
+              return c.CreateUser(UserReq("u" + key, kRootOu, "U" + key));
+            },
             [&]() { return c.GetUserIdByUserExternalId("U" + key); });
       } else if (w == 1) {
         r = co_await exactly_once(
-            [&]() { return c.CreateOrganizationalUnit(OuReq("O" + key, kRootOu, "", "O" + key)); },
+            [&]() {
+              return c.CreateOrganizationalUnit(
+                  OuReq("O" + key, kRootOu, "", "O" + key));
+            },
             [&]() { return c.GetOrganizationalUnitIdByExternalId("O" + key); });
       } else {
-        // Groups have no lookup call: list by name prefix, match the external id.
+        // Groups have no lookup call: list by name prefix, match the external
+        // id.
         auto find = [&]() -> awaitable<Result<std::string>> {
           auto all = co_await c.ListAllGroups();
           if (!all) co_return all.error();
@@ -337,7 +351,8 @@ TEST(CreateServerError, AfterCommitLeavesNoDuplicates) {
           co_return e;
         };
         r = co_await exactly_once(
-            [&]() { return c.CreateGroup(GroupReq("g" + key, "G" + key)); }, find);
+            [&]() { return c.CreateGroup(GroupReq("g" + key, "G" + key)); },
+            find);
       }
       CO_REQUIRE(r);
     }
