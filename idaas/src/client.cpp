@@ -662,15 +662,16 @@ awaitable<Result<TokenInfo>> Client::Impl::FetchToken() {
     }
   } else if (info.expires_at > now_s && info.expires_at - now_s <= kMaxLifeS) {
     life_s = info.expires_at - now_s;
-  } else {
-    std::lock_guard lock(stats_mu_);
-    ++stats_.token_expiry_untrusted;
-    if (info.expires_at > 0)
-      log_->warn(
-          "GenerateToken: expires_at {} is {} s from the local clock and "
-          "there is no expires_in; using a {} s lifetime (check the clock)",
-          info.expires_at, info.expires_at - now_s, kDefaultLifeS);
-  }
+  } else if (info.expires_at > 0) {
+    {
+      std::lock_guard lock(stats_mu_);
+      ++stats_.token_expiry_untrusted;
+    }
+    log_->warn(
+        "GenerateToken: expires_at {} is {} s from the local clock and "
+        "there is no expires_in; using a {} s lifetime (check the clock)",
+        info.expires_at, info.expires_at - now_s, kDefaultLifeS);
+  }  // neither field: the default lifetime, nothing to warn about
   if (skew_s > 60 || skew_s < -60)
     log_->warn(
         "GenerateToken: expires_at is {} s off the local clock plus "

@@ -106,10 +106,12 @@ struct SkewCase {
   const char* config;
   int64_t expect_skew_s;
   uint64_t expect_untrusted;
+  bool expect_warning;  // "check the clock" in the log
 };
 
 void ExpectOneTokenRequest(const SkewCase& c) {
   SCOPED_TRACE(c.config);
+  LogCapture capture;  // before the client, which takes the logger
   Emulator emu;
   emu.Config(c.config);
   asio::io_context io;
@@ -129,25 +131,28 @@ void ExpectOneTokenRequest(const SkewCase& c) {
   EXPECT_NEAR(static_cast<double>(stats.token_clock_skew_s),
               static_cast<double>(c.expect_skew_s), 3.0);
   EXPECT_EQ(stats.token_expiry_untrusted, c.expect_untrusted);
+  EXPECT_EQ(capture.text().find("check the clock") != std::string::npos,
+            c.expect_warning)
+      << capture.text();
 }
 
 TEST(TokenSkew, PastExpiresAtWithExpiresInUsesExpiresIn) {
   // The server's clock is two hours behind: expires_at is already past.
-  ExpectOneTokenRequest({R"({"tokenExpiresAtSkew":-7200})", -7200, 0});
+  ExpectOneTokenRequest({R"({"tokenExpiresAtSkew":-7200})", -7200, 0, true});
 }
 
 TEST(TokenSkew, PastExpiresAtAloneGetsTheDefaultLifetime) {
   ExpectOneTokenRequest(
-      {R"({"tokenExpiresAtSkew":-7200,"tokenExpiresIn":false})", 0, 1});
+      {R"({"tokenExpiresAtSkew":-7200,"tokenExpiresIn":false})", 0, 1, true});
 }
 
 TEST(TokenSkew, FarFutureExpiresAtAloneIsNotTrustedEither) {
   ExpectOneTokenRequest(
-      {R"({"tokenExpiresAtSkew":864000,"tokenExpiresIn":false})", 0, 1});
+      {R"({"tokenExpiresAtSkew":864000,"tokenExpiresIn":false})", 0, 1, true});
 }
 
 TEST(TokenSkew, PlausibleExpiresAtAloneIsUsed) {
-  ExpectOneTokenRequest({R"({"tokenExpiresIn":false})", 0, 0});
+  ExpectOneTokenRequest({R"({"tokenExpiresIn":false})", 0, 0, false});
 }
 
 // ---- lookups answering 200 without an id ------------------------------------
