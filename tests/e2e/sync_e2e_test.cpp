@@ -307,6 +307,26 @@ TEST_F(SyncE2eTest, CreatesStillInDoubtAreLeftForRecovery) {
   for (const auto& [key, n] : per_key) EXPECT_EQ(n, 1) << key;
 }
 
+// A server asking to wait a day is not obeyed: the creates fail as throttled
+// at once and the run reports them, instead of the process sleeping while
+// it looks healthy.
+TEST_F(SyncE2eTest, ThrottlingWaitPastTheCapFailsTheRunPromptly) {
+  WriteSource(People(6));
+  Admin("POST", "/_emulator/config",
+        R"({"faults": "throttle=1", "faultOperations": ["CreateUser"],
+            "retryAfter": "86400"})");
+  auto start = std::chrono::steady_clock::now();
+  auto run = Idsync({"apply", "--yes"});
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(30));
+  EXPECT_NE(run.exit_code, 0) << run.out;
+  EXPECT_NE((run.out + run.err).find("max_server_wait"), std::string::npos)
+      << run.out << run.err;
+  auto log = Requests();
+  // Each create was tried once: no retry, no wait.
+  EXPECT_EQ(CountAction(log, "CreateUser"), 6);
+}
+
 int IntegrityCheck(const std::string& db, std::string* message) {
   sqlite3* handle = nullptr;
   if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
