@@ -75,7 +75,8 @@ bool ValidUsername(std::string_view s, std::string* why) {
     *why = "username is empty";
     return false;
   }
-  if (s.size() > 64) {
+  // IDaaS limits usernames to 64 characters (code points, like display names).
+  if (Utf8Length(s) > 64) {
     *why = "username is longer than 64 characters";
     return false;
   }

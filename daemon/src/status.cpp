@@ -108,7 +108,10 @@ void AccumulateStats(idaas::ClientStats* into, const idaas::ClientStats& from) {
   into->reconnects += from.reconnects;
   into->pipelined += from.pipelined;
   into->ambiguous_writes += from.ambiguous_writes;
+  into->server_wait_over_cap += from.server_wait_over_cap;
+  into->token_expiry_untrusted += from.token_expiry_untrusted;
   into->current_qps = from.current_qps;
+  into->token_clock_skew_s = from.token_clock_skew_s;
 }
 
 std::string RenderMetrics(const DaemonStatus& s, const idaas::ClientStats& api) {
@@ -226,6 +229,20 @@ std::string RenderMetrics(const DaemonStatus& s, const idaas::ClientStats& api) 
   e.Sample("idsync_api_pipelined_requests_total", {}, static_cast<double>(api.pipelined));
   e.Family("idsync_api_token_refreshes_total", "counter", "Access tokens obtained.");
   e.Sample("idsync_api_token_refreshes_total", {}, static_cast<double>(api.token_refreshes));
+  e.Family("idsync_api_throttle_wait_over_cap_total", "counter",
+           "Throttled responses asking for a wait longer than 15 minutes; the call failed instead.");
+  e.Sample("idsync_api_throttle_wait_over_cap_total", {},
+           static_cast<double>(api.server_wait_over_cap));
+  e.Family("idsync_api_token_clock_skew_seconds", "gauge",
+           "The last token's expires_at minus (local clock + expires_in): the IDaaS clock's "
+           "offset from ours. Lifetimes come from expires_in, so skew does not shorten them.");
+  e.Sample("idsync_api_token_clock_skew_seconds", {},
+           static_cast<double>(api.token_clock_skew_s));
+  e.Family("idsync_api_token_expiry_untrusted_total", "counter",
+           "Tokens with only an implausible expires_at (past, or over a day ahead), given a "
+           "5-minute lifetime.");
+  e.Sample("idsync_api_token_expiry_untrusted_total", {},
+           static_cast<double>(api.token_expiry_untrusted));
   e.Family("idsync_api_rate_limit_qps", "gauge", "The client's current request rate limit.");
   e.Sample("idsync_api_rate_limit_qps", {}, api.current_qps);
   return e.Take();

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "body_fields.h"
 #include "state.h"
 #include "text.h"
 
@@ -17,6 +18,10 @@ namespace json = boost::json;
 namespace {
 
 constexpr size_t kMaxIdsPerCall = 100;
+// username and displayName: 64 characters, as the English API reference and
+// the Go SDK's field docs say (newer Chinese pages say 256/128; the smaller
+// limit is the one a client can rely on everywhere).
+constexpr size_t kMaxNameLength = 64;
 constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
 constexpr std::string_view kJson = "application/json;charset=utf-8";
@@ -47,6 +52,30 @@ std::string FieldName(std::string_view key) {
         "The parameter " + std::string(key) + " is invalid: " + why);
 }
 
+// Length limits count Unicode code points (UTF-8 lead bytes), not bytes, so
+// "Zoë" is 3 characters as the API reference's "characters" suggests.
+size_t CodePoints(std::string_view text) {
+  size_t n = 0;
+  for (char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+// A strict service refuses body fields it does not define; naming the field
+// tells the client exactly what it sent wrongly.
+void RejectUnknownFields(const json::object& object,
+                         std::span<const std::string_view> known,
+                         std::string_view operation, std::string_view where) {
+  for (const auto& [key, value] : object) {
+    (void)value;
+    if (std::find(known.begin(), known.end(), std::string_view(key)) ==
+        known.end()) {
+      Throw(400, "InvalidParameter." + FieldName(key),
+            "The parameter " + std::string(where) + std::string(key) +
+                " is not accepted by " + std::string(operation) + ".");
+    }
+  }
+}
+
 [[noreturn]] void Missing(std::string_view key) {
   Throw(400, "MissingParameter." + FieldName(key),
         "The parameter " + std::string(key) + " is required.");
@@ -74,7 +103,7 @@ class Body {
     if (!value->is_string()) Invalid(key, "expected a string");
     const json::string& text = value->get_string();
     if (required && text.empty()) Missing(key);
-    if (text.size() > max_length) {
+    if (CodePoints(text) > max_length) {
       Invalid(key, "longer than " + std::to_string(max_length) + " characters");
     }
     return std::string(text);
@@ -134,7 +163,10 @@ bool IsUsernameChar(char c) {
 }
 
 void ValidateUsername(const std::string& username) {
-  if (username.size() > 256) Invalid("username", "longer than 256 characters");
+  if (CodePoints(username) > kMaxNameLength) {
+    Invalid("username", "longer than " + std::to_string(kMaxNameLength) +
+                            " characters");
+  }
   if (!std::all_of(username.begin(), username.end(), IsUsernameChar)) {
     Invalid("username", "only letters, digits and _ . @ - are allowed");
   }
@@ -650,6 +682,27 @@ struct Emulator::Impl {
     return JsonResponse(status, body);
   }
 
+  // 429 Throttling.User asking the client to wait `wait_ms`, unless the
+  // retry_after / time_left knobs replace the hints verbatim.
+  Response Throttled(int64_t wait_ms) const {
+    Response response =
+        ErrorResponse(429, "Throttling.User",
+                      "Request was denied due to user flow control.");
+    char limit[64];
+    std::snprintf(limit, sizeof limit, "%g", options.qps);
+    response.headers.emplace_back(
+        "Retry-After", options.retry_after.empty()
+                           ? std::to_string((wait_ms + 999) / 1000)
+                           : options.retry_after);
+    response.headers.emplace_back(
+        "x-ratelimit-user-api",
+        std::string("Limit:") + limit + ",TimeLeft:" +
+            (options.time_left.empty() ? std::to_string(wait_ms)
+                                       : options.time_left) +
+            ",Remain:0");
+    return response;
+  }
+
   Response OAuthError(int status, const std::string& error,
                       const std::string& description) const {
     json::object body;
@@ -873,12 +926,13 @@ struct Emulator::Impl {
 // ------------------------------------------------------------------ users
 
 Response Emulator::Impl::CreateUser(const Body& body) {
-  std::string username = *body.String("username", true, 256);
+  std::string username = *body.String("username", true, kMaxNameLength);
   ValidateUsername(username);
   std::string primary = *body.String("primaryOrganizationalUnitId", true);
   User user;
   user.username = username;
-  user.display_name = body.String("displayName", false, 128).value_or("");
+  user.display_name =
+      body.String("displayName", false, kMaxNameLength).value_or("");
   user.description = body.String("description", false, 256).value_or("");
   auto password = body.String("password", false, 128);
   user.email = body.String("email", false, 128).value_or("");
@@ -893,6 +947,8 @@ Response Emulator::Impl::CreateUser(const Body& body) {
   if (const json::array* fields = body.Array("customFields")) {
     for (const json::value& item : *fields) {
       if (!item.is_object()) Invalid("customFields", "expected objects");
+      RejectUnknownFields(item.get_object(), CreateCustomFieldFields(),
+                          "CreateUser", "customFields[].");
       Body field(&item.get_object());
       std::string name = *field.String("fieldName", true, 128);
       std::string value = field.String("fieldValue", false, 1024).value_or("");
@@ -900,6 +956,8 @@ Response Emulator::Impl::CreateUser(const Body& body) {
     }
   }
   if (const json::object* config = body.Object("passwordInitializationConfig")) {
+    RejectUnknownFields(*config, PasswordInitializationFields(), "CreateUser",
+                        "passwordInitializationConfig.");
     Body init(config);
     auto priority = init.String("passwordInitializationPolicyPriority", false);
     if (priority && *priority != "global" && *priority != "custom") {
@@ -951,12 +1009,12 @@ Response Emulator::Impl::CreateUser(const Body& body) {
 
 Response Emulator::Impl::PatchUser(const std::string& id, const Body& body) {
   User& user = VisibleUser(id);
-  auto username = body.String("username", false, 256);
+  auto username = body.String("username", false, kMaxNameLength);
   if (username) {
     if (username->empty()) Invalid("username", "must not be empty");
     ValidateUsername(*username);
   }
-  auto display_name = body.String("displayName", false, 128);
+  auto display_name = body.String("displayName", false, kMaxNameLength);
   auto email = body.String("email", false, 128);
   if (email) ValidateEmail(*email);
   auto email_verified = body.Bool("emailVerified");
@@ -972,6 +1030,8 @@ Response Emulator::Impl::PatchUser(const std::string& id, const Body& body) {
   if (const json::array* fields = body.Array("customFields")) {
     for (const json::value& item : *fields) {
       if (!item.is_object()) Invalid("customFields", "expected objects");
+      RejectUnknownFields(item.get_object(), PatchCustomFieldFields(),
+                          "PatchUser", "customFields[].");
       Body field(&item.get_object());
       FieldChange change;
       change.name = *field.String("fieldName", true, 128);
@@ -1188,11 +1248,9 @@ Response Emulator::Impl::ListOus(const QueryParams& query) {
 Response Emulator::Impl::CreateGroup(const Body& body) {
   std::string name = *body.String("groupName", true, 128);
   auto external_id = body.String("groupExternalId", false, 128);
-  std::string description = body.String("description", false, 256).value_or("");
   Group group;
   group.id = NewId("group_");
   group.name = name;
-  group.description = description;
   group.source_type = kSourceBuildIn;
   group.source_id = state.instance_id;
   group.external_id =
@@ -1310,6 +1368,7 @@ Response Emulator::Impl::Dispatch(const Route& route, const Body& body,
         }
       }
       if (user_id.empty() || !UserInScope(state.users.at(user_id))) {
+        if (options.lookup_miss_200) return JsonResponse(200, json::object{});
         Throw(404, "EntityNotExists.User", "No matching user exists.");
       }
       return JsonResponse(200, json::object{{"userId", user_id}});
@@ -1402,6 +1461,7 @@ Response Emulator::Impl::Dispatch(const Route& route, const Body& body,
       auto it = state.ou_by_external_id.find(
           ExternalKey(source_type, source_id, external_id));
       if (it == state.ou_by_external_id.end() || !OuInScope(it->second)) {
+        if (options.lookup_miss_200) return JsonResponse(200, json::object{});
         Throw(404, "EntityNotExists.OrganizationalUnit",
               "No matching organizational unit exists.");
       }
@@ -1412,10 +1472,8 @@ Response Emulator::Impl::Dispatch(const Route& route, const Body& body,
     case Op::kPatchGroup: {
       Group& group = VisibleGroup(route.id);
       auto name = body.String("groupName", false, 128);
-      auto description = body.String("description", false, 256);
       if (name && name->empty()) Invalid("groupName", "must not be empty");
       if (name) group.name = *name;
-      if (description) group.description = *description;
       group.update_time = NowMs();
       return Empty();
     }
@@ -1514,8 +1572,9 @@ Response Emulator::Impl::HandleToken(const Request& request,
   json::object body;
   body["access_token"] = access_token;
   body["token_type"] = "Bearer";
-  body["expires_in"] = (ttl_us + 999999) / 1000000;
-  body["expires_at"] = (expires_at_us + 999999) / 1000000;
+  if (options.token_expires_in) body["expires_in"] = (ttl_us + 999999) / 1000000;
+  body["expires_at"] =
+      (expires_at_us + 999999) / 1000000 + options.token_expires_at_skew_s;
   Response response = JsonResponse(200, body);
   response.headers.emplace_back("Cache-Control", "no-store");
   return response;
@@ -1573,6 +1632,7 @@ Response Emulator::Impl::Handle(const Request& request) {
 
   Response response;
   bool roll_drop = false;
+  bool roll_5xx_after_commit = false;
   try {
     std::vector<std::string> segments;
     for (std::string_view rest = path.substr(path.empty() ? 0 : 1);;) {
@@ -1640,28 +1700,24 @@ Response Emulator::Impl::Handle(const Request& request) {
           const int64_t wait_ms = std::max<int64_t>(
               1, static_cast<int64_t>(
                      std::ceil((1.0 - bucket.tokens) * 1000.0 / options.qps)));
-          char limit[64];
-          std::snprintf(limit, sizeof limit, "%g", options.qps);
-          response = ErrorResponse(
-              429, "Throttling.User",
-              "Request was denied due to user flow control.");
-          response.headers.emplace_back("Retry-After",
-                                        std::to_string((wait_ms + 999) / 1000));
-          response.headers.emplace_back(
-              "x-ratelimit-user-api", std::string("Limit:") + limit +
-                                          ",TimeLeft:" +
-                                          std::to_string(wait_ms) +
-                                          ",Remain:0");
           entry.fault = "throttled";
-          throw response;
+          throw Throttled(wait_ms);
         }
         bucket.tokens -= 1.0;
       }
 
       // Fault injection, decided by one draw so the rates add up.
       const FaultRates& faults = options.faults;
+      const bool targeted =
+          options.fault_operations.empty() ||
+          std::find(options.fault_operations.begin(),
+                    options.fault_operations.end(),
+                    info.name) != options.fault_operations.end();
       const double draw =
-          faults.reset + faults.server_error + faults.drop_after_commit > 0
+          targeted && faults.reset + faults.server_error +
+                              faults.drop_after_commit + faults.throttle +
+                              faults.server_error_after_commit >
+                          0
               ? Uniform()
               : 1.0;
       if (draw < faults.reset) {
@@ -1677,9 +1733,17 @@ Response Emulator::Impl::Handle(const Request& request) {
                             unavailable ? "ServiceUnavailable" : "InternalError",
                             "Injected fault: the request was not applied.");
       }
-      roll_drop = info.is_write &&
-                  draw < faults.reset + faults.server_error +
-                             faults.drop_after_commit;
+      double upto = faults.reset + faults.server_error;
+      if (draw >= upto && draw < upto + faults.throttle) {
+        entry.fault = "throttled";
+        throw Throttled(1000);
+      }
+      upto += faults.throttle;
+      roll_drop = info.is_write && draw >= upto &&
+                  draw < upto + faults.drop_after_commit;
+      upto += faults.drop_after_commit;
+      roll_5xx_after_commit = info.is_write && draw >= upto &&
+                              draw < upto + faults.server_error_after_commit;
 
       // Authorization.
       auto has = [&](std::string_view permission) {
@@ -1726,6 +1790,9 @@ Response Emulator::Impl::Handle(const Request& request) {
         if (ec) Invalid("body", "malformed JSON (" + ec.message() + ")");
         object = parsed.if_object();
         if (object == nullptr) Invalid("body", "expected a JSON object");
+        if (auto known = BodyFields(info.name)) {
+          RejectUnknownFields(*object, *known, info.name, "");
+        }
       }
       bool wrote = false;
       response = Dispatch(*route, Body(object), query, request, &wrote);
@@ -1741,6 +1808,18 @@ Response Emulator::Impl::Handle(const Request& request) {
   if (roll_drop && response.status == 200) {
     entry.fault = "drop_after_commit";
     response.disposition = Response::Disposition::kDropAfterCommit;
+  }
+  if (roll_5xx_after_commit && response.status == 200) {
+    // A gateway's answer after the backend committed: the client cannot tell
+    // it from a failure before the commit.
+    entry.fault = "5xx_after_commit";
+    static constexpr std::pair<int, const char*> kGateway[] = {
+        {502, "BadGateway"}, {503, "ServiceUnavailable"},
+        {504, "GatewayTimeout"}};
+    const auto& [status, code] = kGateway[rng() % 3];
+    response = ErrorResponse(status, code,
+                             "Injected fault: the request was applied, but "
+                             "the gateway lost the answer.");
   }
   const LatencyRange& latency = options.latency;
   if (latency.max.count() > 0) {
@@ -1773,6 +1852,16 @@ json::value Emulator::Impl::ConfigJson() const {
   config["tokenTtlMs"] =
       std::chrono::duration_cast<std::chrono::milliseconds>(options.token_ttl)
           .count();
+  config["retryAfter"] = options.retry_after;
+  config["timeLeft"] = options.time_left;
+  config["tokenExpiresAtSkew"] = options.token_expires_at_skew_s;
+  config["tokenExpiresIn"] = options.token_expires_in;
+  config["lookupMiss"] = options.lookup_miss_200 ? "200" : "404";
+  json::array fault_operations;
+  for (const auto& name : options.fault_operations) {
+    fault_operations.emplace_back(json::string(name));
+  }
+  config["faultOperations"] = std::move(fault_operations);
   return config;
 }
 
@@ -1813,6 +1902,36 @@ std::optional<std::string> Emulator::Impl::ApplyConfig(
     }
     if (!parsed) return "tokenTtl must be seconds or a duration like \"2s\"";
     next.token_ttl = *parsed;
+  }
+  for (auto [key, field] : {std::pair{"retryAfter", &next.retry_after},
+                             std::pair{"timeLeft", &next.time_left}}) {
+    if (const json::value* value = config.if_contains(key)) {
+      if (!value->is_string()) return std::string(key) + " must be a string";
+      *field = std::string(value->get_string());
+    }
+  }
+  if (const json::value* skew = config.if_contains("tokenExpiresAtSkew")) {
+    if (!skew->is_int64()) return "tokenExpiresAtSkew must be an integer";
+    next.token_expires_at_skew_s = skew->get_int64();
+  }
+  if (const json::value* flag = config.if_contains("tokenExpiresIn")) {
+    if (!flag->is_bool()) return "tokenExpiresIn must be a boolean";
+    next.token_expires_in = flag->get_bool();
+  }
+  if (const json::value* miss = config.if_contains("lookupMiss")) {
+    if (!miss->is_string() ||
+        (miss->get_string() != "404" && miss->get_string() != "200")) {
+      return "lookupMiss must be \"404\" or \"200\"";
+    }
+    next.lookup_miss_200 = miss->get_string() == "200";
+  }
+  if (const json::value* names = config.if_contains("faultOperations")) {
+    if (!names->is_array()) return "faultOperations must be an array of names";
+    next.fault_operations.clear();
+    for (const json::value& name : names->get_array()) {
+      if (!name.is_string()) return "faultOperations must be an array of names";
+      next.fault_operations.emplace_back(name.get_string());
+    }
   }
   Client* target = nullptr;
   std::optional<std::set<std::string>> permissions;

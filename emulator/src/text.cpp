@@ -209,13 +209,20 @@ std::optional<FaultRates> ParseFaults(std::string_view text,
       rates.reset = *rate;
     } else if (name == "drop_after_commit") {
       rates.drop_after_commit = *rate;
+    } else if (name == "throttle") {
+      rates.throttle = *rate;
+    } else if (name == "5xx_after_commit") {
+      rates.server_error_after_commit = *rate;
     } else {
       *error = "unknown fault '" + name +
-               "' (expected 5xx, reset or drop_after_commit)";
+               "' (expected 5xx, reset, drop_after_commit, throttle or "
+               "5xx_after_commit)";
       return std::nullopt;
     }
   }
-  if (rates.server_error + rates.reset + rates.drop_after_commit > 1.0 + 1e-9) {
+  if (rates.server_error + rates.reset + rates.drop_after_commit +
+          rates.throttle + rates.server_error_after_commit >
+      1.0 + 1e-9) {
     *error = "fault rates add up to more than 1";
     return std::nullopt;
   }
@@ -223,9 +230,12 @@ std::optional<FaultRates> ParseFaults(std::string_view text,
 }
 
 std::string FormatFaults(const FaultRates& faults) {
-  char buffer[160];
-  std::snprintf(buffer, sizeof buffer, "5xx=%g,reset=%g,drop_after_commit=%g",
-                faults.server_error, faults.reset, faults.drop_after_commit);
+  char buffer[240];
+  std::snprintf(buffer, sizeof buffer,
+                "5xx=%g,reset=%g,drop_after_commit=%g,throttle=%g,"
+                "5xx_after_commit=%g",
+                faults.server_error, faults.reset, faults.drop_after_commit,
+                faults.throttle, faults.server_error_after_commit);
   return buffer;
 }
 

@@ -12,6 +12,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/json/parse.hpp>
 
+#include <limits>
 #include <mutex>
 #include <random>
 #include <set>
@@ -160,6 +161,16 @@ ApiError MakeError(Kind kind, std::string code, std::string message,
   e.message = std::move(message);
   e.retryable = retryable;
   return e;
+}
+
+// Alibaba Cloud services spell these codes both ways ("EntityNotExists.User"
+// and "EntityNotExist.User"), and some answer them with HTTP 400, so the code
+// decides and not only the status.
+bool IsNotFoundCode(std::string_view code) {
+  return code.starts_with("EntityNotExist");
+}
+bool IsConflictCode(std::string_view code) {
+  return code.starts_with("EntityAlreadyExist");
 }
 
 // A call as the transport-independent layer sees it.
@@ -348,7 +359,15 @@ ApiError Client::Impl::ErrorFromResponse(
     e.retryable = true;
   } else if (s >= 500) {
     e.kind = Kind::kServer;
-    e.retryable = true;
+    if (spec.idempotent) {
+      e.retryable = true;
+    } else {
+      // A gateway can answer 502/504 (or a backend 500/503) after the create
+      // committed. Resending could make a second object (groups have no
+      // documented external-id uniqueness), so the caller looks it up first,
+      // as after a lost response.
+      e.ambiguous = true;
+    }
   } else if (s == 408) {
     e.kind = Kind::kTimeout;
     e.retryable = true;
@@ -356,9 +375,9 @@ ApiError Client::Impl::ErrorFromResponse(
     e.kind = Kind::kAuth;
   } else if (s == 403) {
     e.kind = Kind::kPermission;
-  } else if (s == 404) {
+  } else if (s == 404 || IsNotFoundCode(e.code)) {
     e.kind = Kind::kNotFound;
-  } else if (s == 409 || e.code.starts_with("EntityAlreadyExists")) {
+  } else if (s == 409 || IsConflictCode(e.code)) {
     e.kind = Kind::kConflict;
   } else if (s >= 400) {
     e.kind = Kind::kClient;
@@ -366,7 +385,6 @@ ApiError Client::Impl::ErrorFromResponse(
     e.kind = Kind::kProtocol;
     e.message = "unexpected HTTP status " + std::to_string(s);
   }
-  (void)spec;
   return e;
 }
 
@@ -547,9 +565,24 @@ awaitable<Result<CallResponse>> Client::Impl::Call(CallSpec spec) {
         continue;
       }
       if (err.kind == Kind::kThrottled) {
+        bool over_cap = wait > opt_.max_server_wait;
         {
           std::lock_guard lock(stats_mu_);
           ++stats_.throttled;
+          if (over_cap) ++stats_.server_wait_over_cap;
+        }
+        if (over_cap) {
+          // Honouring it would park every call for hours while the daemon
+          // looks healthy; fail this call now and let the cycle report it.
+          // The limiter still slows down, but is not paused.
+          rate_.OnThrottled(ex.sent_at, std::chrono::milliseconds(0));
+          err.retryable = false;
+          err.message += " (the server asked to wait " +
+                         std::to_string(wait.count() / 1000) +
+                         " s, more than the " +
+                         std::to_string(opt_.max_server_wait.count() / 1000) +
+                         " s max_server_wait)";
+          co_return fail(std::move(err));
         }
         rate_.OnThrottled(ex.sent_at, wait);
       }
@@ -610,16 +643,41 @@ awaitable<Result<TokenInfo>> Client::Impl::FetchToken() {
     e.http_status = r->status;
     co_return e;
   }
-  // Lifetime from expires_in (immune to clock skew), else from expires_at.
-  Clock::duration life;
+  // Lifetime from expires_in against the local clock (immune to clock skew).
+  // expires_at alone is trusted only when it is plausibly ahead: a server
+  // clock behind ours makes it look past, and taking that literally would
+  // mean one token request per call. Seconds arithmetic throughout: a huge
+  // value must not overflow a nanosecond clock.
+  constexpr int64_t kMaxLifeS = 24 * 3600;
+  constexpr int64_t kDefaultLifeS = 5 * 60;
+  const int64_t now_s = static_cast<int64_t>(
+      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
+  int64_t life_s = kDefaultLifeS;
+  int64_t skew_s = 0;
   if (info.expires_in > 0) {
-    life = std::chrono::seconds(info.expires_in);
+    life_s = std::min(info.expires_in, kMaxLifeS);
+    if (info.expires_at > 0 &&
+        info.expires_at < std::numeric_limits<int64_t>::max() / 2) {
+      skew_s = info.expires_at - (now_s + life_s);
+    }
+  } else if (info.expires_at > now_s && info.expires_at - now_s <= kMaxLifeS) {
+    life_s = info.expires_at - now_s;
   } else if (info.expires_at > 0) {
-    auto now = std::chrono::system_clock::now();
-    life = std::chrono::system_clock::from_time_t(info.expires_at) - now;
-  } else {
-    life = std::chrono::minutes(10);
-  }
+    {
+      std::lock_guard lock(stats_mu_);
+      ++stats_.token_expiry_untrusted;
+    }
+    log_->warn(
+        "GenerateToken: expires_at {} is {} s from the local clock and "
+        "there is no expires_in; using a {} s lifetime (check the clock)",
+        info.expires_at, info.expires_at - now_s, kDefaultLifeS);
+  }  // neither field: the default lifetime, nothing to warn about
+  if (skew_s > 60 || skew_s < -60)
+    log_->warn(
+        "GenerateToken: expires_at is {} s off the local clock plus "
+        "expires_in; the lifetime comes from expires_in (check the clock)",
+        skew_s);
+  Clock::duration life = std::chrono::seconds(life_s);
   auto margin = std::min<Clock::duration>(std::chrono::seconds(60), life / 10);
   token_ = info.access_token;
   token_expires_at_ = sent + life;
@@ -627,6 +685,7 @@ awaitable<Result<TokenInfo>> Client::Impl::FetchToken() {
   {
     std::lock_guard lock(stats_mu_);
     ++stats_.token_refreshes;
+    stats_.token_clock_skew_s = skew_s;
   }
   log_->debug("GenerateToken: new token, lifetime {}s",
               std::chrono::duration_cast<std::chrono::seconds>(life).count());
@@ -747,14 +806,28 @@ Result<T> DecodeAs(const Result<CallResponse>& r, const char* action) {
   return out;
 }
 
+// What a 200 without the id means.
+enum class NoId {
+  kNotFound,   // a lookup: some services answer "no match" this way
+  kAmbiguous,  // a create: it probably committed, but under which id?
+};
+
 Result<std::string> IdField(const Result<CallResponse>& r, const char* action,
-                            std::string_view key) {
+                            std::string_view key, NoId no_id) {
   if (!r) return r.error();
   std::string id;
   if (r->body.is_object()) id = detail::StringField(r->body.get_object(), key);
   if (id.empty()) {
-    ApiError e = MakeError(Kind::kProtocol, "BadResponse",
-                           "response has no " + std::string(key));
+    ApiError e;
+    if (no_id == NoId::kNotFound) {
+      e = MakeError(Kind::kNotFound, "",
+                    "no match (HTTP " + std::to_string(r->status) +
+                        " without " + std::string(key) + ")");
+    } else {
+      e = MakeError(Kind::kProtocol, "BadResponse",
+                    "response has no " + std::string(key));
+      e.ambiguous = true;
+    }
     e.action = action;
     e.http_status = r->status;
     e.request_id = r->request_id;
@@ -828,7 +901,7 @@ awaitable<Result<std::string>> Client::CreateUser(CreateUserRequest request) {
   auto r = co_await impl->Call(WithBody(
       Spec("CreateUser", http::verb::post, "/users"), detail::Encode(request),
       /*idempotent=*/false));
-  co_return IdField(r, "CreateUser", "userId");
+  co_return IdField(r, "CreateUser", "userId", NoId::kAmbiguous);
 }
 
 awaitable<Status> Client::PatchUser(std::string user_id,
@@ -1012,7 +1085,7 @@ awaitable<Result<std::string>> Client::GetUserIdByUserExternalId(
       Spec("GetUserIdByUserExternalId", http::verb::post,
            "/users/_/actions/getUserIdByExternalId"),
       detail::EncodeObject(o)));
-  co_return IdField(r, "GetUserIdByUserExternalId", "userId");
+  co_return IdField(r, "GetUserIdByUserExternalId", "userId", NoId::kNotFound);
 }
 
 awaitable<Result<std::string>> Client::GetUserIdByUsername(
@@ -1024,7 +1097,7 @@ awaitable<Result<std::string>> Client::GetUserIdByUsername(
       WithBody(Spec("GetUserIdByUsername", http::verb::post,
                     "/users/_/actions/getUserIdByUsername"),
                detail::EncodeObject(o)));
-  co_return IdField(r, "GetUserIdByUsername", "userId");
+  co_return IdField(r, "GetUserIdByUsername", "userId", NoId::kNotFound);
 }
 
 awaitable<Result<std::string>> Client::GetUserIdByEmail(std::string email) {
@@ -1035,7 +1108,7 @@ awaitable<Result<std::string>> Client::GetUserIdByEmail(std::string email) {
       Spec("GetUserIdByEmail", http::verb::post,
            "/users/_/actions/getUserIdByEmail"),
       detail::EncodeObject(o)));
-  co_return IdField(r, "GetUserIdByEmail", "userId");
+  co_return IdField(r, "GetUserIdByEmail", "userId", NoId::kNotFound);
 }
 
 awaitable<Status> Client::SetUserPrimaryOrganizationalUnit(
@@ -1082,7 +1155,8 @@ awaitable<Result<std::string>> Client::CreateOrganizationalUnit(
       WithBody(Spec("CreateOrganizationalUnit", http::verb::post,
                     "/organizationalUnits"),
                detail::Encode(request), /*idempotent=*/false));
-  co_return IdField(r, "CreateOrganizationalUnit", "organizationalUnitId");
+  co_return IdField(r, "CreateOrganizationalUnit", "organizationalUnitId",
+                    NoId::kAmbiguous);
 }
 
 awaitable<Status> Client::PatchOrganizationalUnit(
@@ -1191,7 +1265,7 @@ awaitable<Result<std::string>> Client::GetOrganizationalUnitIdByExternalId(
                     "getOrganizationalUnitIdByExternalId"),
                detail::EncodeObject(o)));
   co_return IdField(r, "GetOrganizationalUnitIdByExternalId",
-                    "organizationalUnitId");
+                    "organizationalUnitId", NoId::kNotFound);
 }
 
 // ---- groups -----------------------------------------------------------------
@@ -1201,7 +1275,7 @@ awaitable<Result<std::string>> Client::CreateGroup(CreateGroupRequest request) {
   auto r = co_await impl->Call(
       WithBody(Spec("CreateGroup", http::verb::post, "/groups"),
                detail::Encode(request), /*idempotent=*/false));
-  co_return IdField(r, "CreateGroup", "groupId");
+  co_return IdField(r, "CreateGroup", "groupId", NoId::kAmbiguous);
 }
 
 awaitable<Status> Client::PatchGroup(std::string group_id,

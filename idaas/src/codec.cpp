@@ -189,14 +189,12 @@ std::string Encode(const CreateGroupRequest& r) {
   json::object o;
   o["groupName"] = r.group_name;
   Put(o, "groupExternalId", r.group_external_id);
-  Put(o, "description", r.description);
   return json::serialize(o);
 }
 
 std::string Encode(const PatchGroupRequest& r) {
   json::object o;
   Put(o, "groupName", r.group_name);
-  Put(o, "description", r.description);
   return json::serialize(o);
 }
 

@@ -31,10 +31,23 @@ std::string_view Trim(std::string_view s) {
 }
 
 bool AllDigits(std::string_view s) {
-  if (s.empty() || s.size() > 12) return false;
+  if (s.empty()) return false;
   for (char c : s)
     if (c < '0' || c > '9') return false;
   return true;
+}
+
+// A run of digits as a count of `unit`, saturated at kMaxParsedWait: no
+// length of input can overflow (a server may send "99999999999999999999").
+std::chrono::milliseconds SaturatedWait(std::string_view digits,
+                                        std::chrono::milliseconds unit) {
+  const int64_t limit = kMaxParsedWait / unit;
+  int64_t n = 0;
+  for (char c : digits) {
+    n = n * 10 + (c - '0');
+    if (n >= limit) return kMaxParsedWait;
+  }
+  return n * unit;
 }
 
 }  // namespace
@@ -43,7 +56,7 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(
     std::string_view value, std::chrono::system_clock::time_point now) {
   value = Trim(value);
   if (AllDigits(value)) {
-    return std::chrono::seconds(std::stoll(std::string(value)));
+    return SaturatedWait(value, std::chrono::seconds(1));
   }
   // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (the other obsolete
   // formats are not sent by any server we talk to).
@@ -53,6 +66,15 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(
   if (end == nullptr || *end != '\0') return std::nullopt;
   time_t t = timegm(&tm);
   if (t == static_cast<time_t>(-1)) return std::nullopt;
+  // Compare in seconds first: system_clock counts nanoseconds, so a date
+  // a few centuries ahead would overflow it in from_time_t.
+  const int64_t ahead_s =
+      static_cast<int64_t>(t) -
+      static_cast<int64_t>(std::chrono::system_clock::to_time_t(now));
+  if (ahead_s >= std::chrono::duration_cast<std::chrono::seconds>(
+                     kMaxParsedWait).count())
+    return kMaxParsedWait;
+  if (ahead_s <= 0) return std::chrono::milliseconds(0);
   auto at = std::chrono::system_clock::from_time_t(t);
   if (at <= now) return std::chrono::milliseconds(0);
   // Round up: never earlier than the date.
@@ -67,8 +89,11 @@ std::optional<std::chrono::milliseconds> ParseTimeLeft(
   auto rest = value.substr(pos + kKey.size());
   size_t n = 0;
   while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
-  if (n == 0 || n > 12) return std::nullopt;
-  return std::chrono::milliseconds(std::stoll(std::string(rest.substr(0, n))));
+  // "TimeLeft:-5", "TimeLeft:x" or "TimeLeft:1.5": not a wait we understand.
+  if (n == 0 || (n < rest.size() && rest[n] != ',' && rest[n] != ' ' &&
+                 rest[n] != ';'))
+    return std::nullopt;
+  return SaturatedWait(rest.substr(0, n), std::chrono::milliseconds(1));
 }
 
 }  // namespace idsync::idaas::detail

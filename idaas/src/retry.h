@@ -36,12 +36,20 @@ std::chrono::milliseconds BackoffDelay(int retry,
                                        std::chrono::milliseconds max_delay,
                                        std::mt19937_64& rng);
 
-// Retry-After: delta seconds or an HTTP-date (relative to `now`). nullopt if
-// unparsable. A date in the past gives 0.
+// The longest wait a parser reports. Anything longer (a huge number, a date
+// years ahead) comes back as this value, so callers compare it with their own
+// cap without overflowing a duration.
+inline constexpr std::chrono::milliseconds kMaxParsedWait =
+    std::chrono::hours(24 * 366);
+
+// Retry-After: delta seconds or an IMF-fixdate HTTP-date (relative to `now`),
+// saturated at kMaxParsedWait. nullopt if unparsable (negative, fractional,
+// garbage, other date forms). A date in the past gives 0.
 std::optional<std::chrono::milliseconds> ParseRetryAfter(
     std::string_view value, std::chrono::system_clock::time_point now);
 
-// "...,TimeLeft:<ms>,..." from an x-ratelimit-* header; nullopt if absent.
+// "...,TimeLeft:<ms>,..." from an x-ratelimit-* header, saturated at
+// kMaxParsedWait; nullopt if absent or not a non-negative integer.
 std::optional<std::chrono::milliseconds> ParseTimeLeft(std::string_view value);
 
 }  // namespace idsync::idaas::detail

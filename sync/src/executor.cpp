@@ -143,6 +143,10 @@ struct Outcome {
   int attempts = 0;
   std::string created_id;   // for creates
   bool fatal = false;       // stop the whole apply (store failure)
+  // A create that may have been applied (its answer was lost or a 5xx) and
+  // could not be settled by a lookup: its journal entry stays in flight, so
+  // the next cycle's recovery looks it up before anything is planned.
+  bool in_doubt = false;
 };
 
 }  // namespace
@@ -321,8 +325,13 @@ class Executor::Impl {
           op.kind == OpKind::kGroupCreate) {
         failed_keys_.insert({op.entity, op.target.key});
       }
-      (void)store_.JournalFail(journal_id, result.error, /*final=*/true, now);
-      if (log) log->warn("{} failed: {}", op.id, result.error);
+      if (!result.in_doubt) {
+        (void)store_.JournalFail(journal_id, result.error, /*final=*/true, now);
+      }
+      if (log) {
+        log->warn("{} failed{}: {}", op.id,
+                  result.in_doubt ? " (left for recovery to look up)" : "", result.error);
+      }
       Finish(op, OpResult{OpResult::Status::kFailed, result.error, result.attempts, ""}, outcome);
     }
   }
@@ -391,6 +400,11 @@ class Executor::Impl {
   static Outcome Failed(std::string why) {
     Outcome o;
     o.error = std::move(why);
+    return o;
+  }
+  // A failure after an ambiguous create: see Outcome::in_doubt.
+  static Outcome InDoubt(Outcome o) {
+    o.in_doubt = true;
     return o;
   }
   static Outcome Ok(int attempts = 1) {
@@ -629,8 +643,11 @@ class Executor::Impl {
         id = *found;
       } else if (e.ambiguous && IsMissing(found.error())) {
         auto again = co_await client_.CreateOrganizationalUnit(req);
+        if (!again && again.error().ambiguous) co_return InDoubt(Failed(again.error()));
         if (!again) co_return Failed(again.error());
         id = *again;
+      } else if (e.ambiguous) {
+        co_return InDoubt(Failed(found.error()));
       } else {
         co_return Failed(e);
       }
@@ -673,10 +690,14 @@ class Executor::Impl {
       // The create may have happened (its response was lost) or an earlier
       // run made it: look it up by external id before anything is resent.
       auto found = co_await FindCreatedUser(client_, op.target.key, req.username);
-      if (!found && !IsMissing(found.error())) co_return Failed(found.error());
+      if (!found && !IsMissing(found.error())) {
+        if (e.ambiguous) co_return InDoubt(Failed(found.error()));
+        co_return Failed(found.error());
+      }
       if (!found) {
         if (!e.ambiguous) co_return Failed(e);  // e.g. the username is taken
         auto again = co_await client_.CreateUser(req);
+        if (!again && again.error().ambiguous) co_return InDoubt(Failed(again.error()));
         if (!again) co_return Failed(again.error());
         r = std::move(again);
       } else {
@@ -730,8 +751,11 @@ class Executor::Impl {
         id = *found;
       } else if (e.ambiguous && IsMissing(found.error())) {
         auto again = co_await client_.CreateGroup(req);
+        if (!again && again.error().ambiguous) co_return InDoubt(Failed(again.error()));
         if (!again) co_return Failed(again.error());
         id = *again;
+      } else if (e.ambiguous) {
+        co_return InDoubt(Failed(found.error()));
       } else {
         co_return Failed(e);
       }

@@ -355,6 +355,48 @@ TEST(CsvConnector, MapsValidRecordsAndReportsEachBadOne) {
                                                "Sales<>Sales"}));
 }
 
+// IDaaS takes at most 64 characters (code points) in username and
+// displayName; a longer one is a rejected record with a clear reason, not a
+// 400 from the API in the middle of an apply.
+TEST(CsvConnector, NamesLongerThan64CharactersAreRejected) {
+  std::string e64;
+  for (int i = 0; i < 64; ++i) e64 += "\xC3\xA9";  // 128 bytes, 64 characters
+  TempDir dir;
+  dir.Write("people.csv",
+            "employee_id,first_name,last_name,email,department\n"
+            "1,A," + e64 + "," + std::string(64, 'a') + "@example.com,Eng\n"
+            "2,B,b," + std::string(65, 'b') + "@example.com,Eng\n"
+            "3,\xC3\xA9," + e64 + ",c@example.com,Eng\n");
+  auto s = MustRead(dir, R"(source:
+  type: csv
+  path: people.csv
+  users: {key: employee_id}
+  ous: {from: path, column: department}
+mapping:
+  username: "{email | local_part}"
+  display_name: "{last_name}"
+  email: "{email}"
+)");
+  ASSERT_NE(FindUser(s, "1"), nullptr);  // exactly 64 of each fits
+  EXPECT_EQ(FindUser(s, "1")->display_name, e64);
+  s = MustRead(dir, R"(source:
+  type: csv
+  path: people.csv
+  users: {key: employee_id}
+  ous: {from: path, column: department}
+mapping:
+  username: "{email | local_part}"
+  display_name: "{first_name}{last_name}"
+  email: "{email}"
+)");
+  EXPECT_EQ(Rejections(s),
+            (std::vector<std::string>{
+                "people.csv:2 display_name: display name is longer than 64 characters",
+                "people.csv:3 username: username is longer than 64 characters",
+                "people.csv:4 display_name: display name is longer than 64 characters",
+            }));
+}
+
 TEST(CsvConnector, FieldsGroupsAndEnabled) {
   TempDir dir;
   dir.Write("people.csv",

@@ -88,6 +88,8 @@ idaas::ClientStats SampleApi() {
   api.actions["Weird\"Action\n"].no_response = 1;
   api.throttled = 7;
   api.retries = 8;
+  api.server_wait_over_cap = 2;
+  api.token_clock_skew_s = -3600;
   return api;
 }
 
@@ -138,6 +140,8 @@ TEST(Metrics, ValuesFollowTheStatus) {
   EXPECT_TRUE(has("idsync_last_success_timestamp_seconds 1700000001.5"));
   EXPECT_TRUE(has("idsync_api_requests_total{action=\"CreateUser\",class=\"4xx\"} 1"));
   EXPECT_TRUE(has("idsync_api_throttled_total 7"));
+  EXPECT_TRUE(has("idsync_api_throttle_wait_over_cap_total 2"));
+  EXPECT_TRUE(has("idsync_api_token_clock_skew_seconds -3600"));  // a clock an hour off
   // Histogram buckets are cumulative and end with +Inf == count.
   EXPECT_TRUE(has("idsync_api_request_duration_seconds_bucket{action=\"CreateUser\",le=\"0.005\"} 4"));
   EXPECT_TRUE(has("idsync_api_request_duration_seconds_bucket{action=\"CreateUser\",le=\"0.05\"} 10"));

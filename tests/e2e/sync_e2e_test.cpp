@@ -222,6 +222,111 @@ TEST_F(SyncE2eTest, LostCreateResponsesAreLookedUpNotResent) {
   EXPECT_EQ(CountAction(log, "CreateUser"), static_cast<int>(people.size()));
 }
 
+// A gateway that commits and then answers 502/503/504: the executor treats
+// the 5xx like a lost response and looks each create up by external id
+// before any resend, so no user, OU or group exists twice.
+TEST_F(SyncE2eTest, ServerErrorsAfterCommitLeaveNoDuplicates) {
+  StartEmulator({"--faults", "5xx_after_commit=0.3"});
+  auto people = People(30);
+  WriteSource(people);
+  int code = -1;
+  for (int i = 0; i < 5 && code != 0; ++i) code = Idsync({"apply", "--yes"}).exit_code;
+  Admin("POST", "/_emulator/config", R"({"faults": ""})");
+  auto final_run = Idsync({"apply", "--yes"});
+  ASSERT_EQ(final_run.exit_code, 0) << final_run.out << final_run.err;
+  ExpectConverged(people);
+  auto log = Requests();
+  int faulted_creates = 0;
+  for (const auto& r : log) {
+    faulted_creates += std::string_view(r.at("action").as_string()).starts_with("Create") &&
+                       r.at("fault").as_string() == "5xx_after_commit";
+  }
+  EXPECT_GT(faulted_creates, 0);
+  auto state = State();
+  std::map<std::string, size_t> objects;
+  for (auto [array, field] : {std::pair{"users", "userExternalId"},
+                              std::pair{"organizationalUnits", "organizationalUnitExternalId"},
+                              std::pair{"groups", "groupExternalId"}}) {
+    std::map<std::string, int> per_key;
+    for (const auto& e : state.at(array).as_array()) ++per_key[std::string(e.at(field).as_string())];
+    EXPECT_GT(per_key.size(), 1u) << array;
+    for (const auto& [key, n] : per_key) EXPECT_EQ(n, 1) << array << " " << key;
+    objects[array] = per_key.size();
+  }
+  // Every faulted create was looked up, never sent a second time (a resend
+  // would have met a 409 here, but a duplicate at a service without
+  // external-id uniqueness).
+  EXPECT_EQ(CountAction(log, "CreateUser"), static_cast<int>(objects["users"]));
+  EXPECT_EQ(CountAction(log, "CreateOrganizationalUnit"),
+            static_cast<int>(objects["organizationalUnits"]) - 1);  // the root
+  EXPECT_EQ(CountAction(log, "CreateGroup"), static_cast<int>(objects["groups"]));
+}
+
+// A create that fails ambiguously, is looked up (absent), resent and fails
+// ambiguously again is in doubt: it stays in flight in the journal, and the
+// next cycle's recovery looks it up before anything is planned, instead of
+// the run closing it as failed and a later plan creating it blindly. The
+// lookups answer misses with 200 {}, which both must take as "absent".
+TEST_F(SyncE2eTest, CreatesStillInDoubtAreLeftForRecovery) {
+  auto people = People(12);
+  WriteSource(people);
+  // Lookups answer a miss with 200 and no id, as some Alibaba services do:
+  // the executor and recovery must read that as "not there", not an error.
+  Admin("POST", "/_emulator/config",
+        R"({"faults": "5xx=1", "faultOperations": ["CreateOrganizationalUnit"],
+            "lookupMiss": "200"})");
+  auto faulty = Idsync({"apply", "--yes"});
+  EXPECT_NE(faulty.exit_code, 0) << faulty.out;
+  auto journal = [&]() {
+    auto status = Idsync({"status", "--format", "json"});
+    EXPECT_EQ(status.exit_code, 0) << status.err;
+    auto st = json::parse(status.out).as_object();
+    const auto& j = st.at("journal").as_object();
+    return j.if_contains("in_flight") ? j.at("in_flight").as_int64() : 0;
+  };
+  auto log = Requests();
+  const int sent = CountAction(log, "CreateOrganizationalUnit");
+  EXPECT_GT(sent, 0);
+  EXPECT_EQ(sent % 2, 0);  // each one: create, lookup, one resend
+  EXPECT_EQ(CountAction(log, "GetOrganizationalUnitIdByExternalId"), sent / 2);
+  EXPECT_EQ(journal(), sent / 2);
+
+  Admin("POST", "/_emulator/config", R"({"faults": "", "faultOperations": []})");
+  ClearRequests();
+  auto final_run = Idsync({"apply", "--yes"});
+  ASSERT_EQ(final_run.exit_code, 0) << final_run.out << final_run.err;
+  ExpectConverged(people);
+  EXPECT_EQ(journal(), 0);
+  // Recovery looked each one up before the plan created it.
+  log = Requests();
+  EXPECT_GE(CountAction(log, "GetOrganizationalUnitIdByExternalId"), sent / 2);
+  std::map<std::string, int> per_key;
+  const json::object state = State();
+  for (const auto& ou : state.at("organizationalUnits").as_array())
+    ++per_key[std::string(ou.at("organizationalUnitExternalId").as_string())];
+  for (const auto& [key, n] : per_key) EXPECT_EQ(n, 1) << key;
+}
+
+// A server asking to wait a day is not obeyed: the creates fail as throttled
+// at once and the run reports them, instead of the process sleeping while
+// it looks healthy.
+TEST_F(SyncE2eTest, ThrottlingWaitPastTheCapFailsTheRunPromptly) {
+  WriteSource(People(6));
+  Admin("POST", "/_emulator/config",
+        R"({"faults": "throttle=1", "faultOperations": ["CreateUser"],
+            "retryAfter": "86400"})");
+  auto start = std::chrono::steady_clock::now();
+  auto run = Idsync({"apply", "--yes"});
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(30));
+  EXPECT_NE(run.exit_code, 0) << run.out;
+  EXPECT_NE((run.out + run.err).find("max_server_wait"), std::string::npos)
+      << run.out << run.err;
+  auto log = Requests();
+  // Each create was tried once: no retry, no wait.
+  EXPECT_EQ(CountAction(log, "CreateUser"), 6);
+}
+
 int IntegrityCheck(const std::string& db, std::string* message) {
   sqlite3* handle = nullptr;
   if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {

@@ -27,12 +27,51 @@ TEST(RetryAfter, DeltaSecondsAndDates) {
   EXPECT_FALSE(ParseRetryAfter("", now));
 }
 
+// Whatever the server sends, the parsers neither overflow nor throw: huge
+// values saturate (the caller's cap then refuses them), nonsense is no hint.
+TEST(RetryAfter, HugeNegativeAndGarbage) {
+  auto now = std::chrono::system_clock::from_time_t(784111777);
+  EXPECT_EQ(ParseRetryAfter("900", now), std::chrono::milliseconds(900000));
+  EXPECT_EQ(ParseRetryAfter("99999999999", now), kMaxParsedWait);
+  EXPECT_EQ(ParseRetryAfter("99999999999999999999999999999999", now),
+            kMaxParsedWait);
+  EXPECT_EQ(ParseRetryAfter("31622400", now), kMaxParsedWait);  // 366 days
+  EXPECT_EQ(ParseRetryAfter("31622399", now),
+            std::chrono::milliseconds(31622399000));
+  EXPECT_FALSE(ParseRetryAfter("-5", now));
+  EXPECT_FALSE(ParseRetryAfter("1.5", now));
+  EXPECT_FALSE(ParseRetryAfter("5s", now));
+  EXPECT_FALSE(ParseRetryAfter("\x01\xff", now));
+  // Dates far ahead (past what a nanosecond clock can hold) saturate; dates
+  // far behind are 0; the obsolete forms are not parsed.
+  EXPECT_EQ(ParseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            kMaxParsedWait);
+  EXPECT_EQ(ParseRetryAfter("Mon, 07 Nov 1994 08:49:37 GMT", now),
+            std::chrono::milliseconds(86400000));
+  EXPECT_EQ(ParseRetryAfter("Thu, 01 Jan 1970 00:00:00 GMT", now),
+            std::chrono::milliseconds(0));
+  EXPECT_EQ(ParseRetryAfter("Mon, 01 Jan 1000 00:00:00 GMT", now),
+            std::chrono::milliseconds(0));
+  EXPECT_FALSE(ParseRetryAfter("Sunday, 06-Nov-94 08:49:37 GMT", now));
+  EXPECT_FALSE(ParseRetryAfter("Sun Nov  6 08:49:37 1994", now));
+}
+
 TEST(TimeLeft, Parses) {
   EXPECT_EQ(ParseTimeLeft("Limit:10,Remain:0,TimeLeft:1500,Reset:2"),
             std::chrono::milliseconds(1500));
   EXPECT_EQ(ParseTimeLeft("TimeLeft:7"), std::chrono::milliseconds(7));
   EXPECT_FALSE(ParseTimeLeft("Limit:10"));
   EXPECT_FALSE(ParseTimeLeft("TimeLeft:x"));
+}
+
+TEST(TimeLeft, HugeNegativeAndGarbage) {
+  EXPECT_EQ(ParseTimeLeft("TimeLeft:999999999999999999999999,Remain:0"),
+            kMaxParsedWait);
+  EXPECT_EQ(ParseTimeLeft("TimeLeft:31622400000"), kMaxParsedWait);
+  EXPECT_FALSE(ParseTimeLeft("TimeLeft:-5,Remain:0"));
+  EXPECT_FALSE(ParseTimeLeft("TimeLeft:1.5"));
+  EXPECT_FALSE(ParseTimeLeft("TimeLeft:12ms"));
+  EXPECT_FALSE(ParseTimeLeft("TimeLeft:"));
 }
 
 TEST(Backoff, FullJitterWithinCap) {

@@ -41,6 +41,10 @@ struct FaultRates {
   double server_error = 0;       // 500/503 with a JSON body, nothing applied
   double reset = 0;              // close the connection, nothing applied
   double drop_after_commit = 0;  // writes only: apply, then close silently
+  double throttle = 0;           // 429 Throttling.User, nothing applied
+  // Writes only: apply, then answer 502/503/504 as a gateway would after
+  // the backend committed.
+  double server_error_after_commit = 0;
 };
 
 // Start-up configuration. The identity fields describe the default state and,
@@ -70,6 +74,22 @@ struct Options {
   // 0 = no limit.
   uint64_t keepalive_requests = 0;
   size_t request_log_capacity = 100000;
+
+  // Wire edges of the real service, set through /_emulator/config only.
+  // Throttled answers carry these verbatim as Retry-After and as the TimeLeft
+  // of x-ratelimit-user-api instead of the computed wait (huge, negative or
+  // garbage hints). Empty: computed.
+  std::string retry_after;
+  std::string time_left;
+  // Added to the token response's expires_at (a server clock that is off).
+  int64_t token_expires_at_skew_s = 0;
+  // false: the token response has no expires_in (only expires_at).
+  bool token_expires_in = true;
+  // true: a lookup (GetUserIdBy*, GetOrganizationalUnitIdByExternalId) with
+  // no match answers 200 {} instead of 404.
+  bool lookup_miss_200 = false;
+  // Operation names (e.g. "CreateGroup") the faults apply to; empty: all.
+  std::vector<std::string> fault_operations;
 };
 
 struct Request {
@@ -99,7 +119,9 @@ struct RequestLogEntry {
   int64_t time_ms = 0;
   std::string method, path, query, action, operation, client_id, request_id;
   int status = 0;
-  std::string fault;  // "", "reset", "5xx", "drop_after_commit", "throttled"
+  // "", "reset", "5xx", "drop_after_commit", "5xx_after_commit",
+  // "throttled" (by qps or the throttle fault)
+  std::string fault;
 };
 
 class Emulator {

@@ -57,6 +57,10 @@ struct Options {
   std::chrono::milliseconds base_delay{200};  // backoff: rand(0, min(max,
   std::chrono::milliseconds max_delay{30000};  //   base * 2^n))
   double retry_budget_percent = 20;  // retries allowed as % of first attempts
+  // The longest server-requested wait (Retry-After / TimeLeft) honoured. A
+  // throttled response asking for more fails the call at once as kThrottled
+  // instead of parking every request for hours.
+  std::chrono::milliseconds max_server_wait{15 * 60 * 1000};
   std::string ca_file;               // PEM bundle; empty: system trust store
   bool allow_insecure_http = false;  // plain http to a non-loopback host
   size_t body_limit = 64u << 20;     // response body limit in bytes
@@ -94,7 +98,16 @@ struct ClientStats {
   uint64_t reconnects = 0;          // kept-alive connections found closed
   uint64_t pipelined = 0;           // requests written behind an unanswered one
   uint64_t ambiguous_writes = 0;
+  // Throttled responses whose wait exceeded Options::max_server_wait.
+  uint64_t server_wait_over_cap = 0;
   double current_qps = 0;           // the rate limiter's current rate (0: none)
+  // The last token's expires_at minus (local clock at receipt + expires_in),
+  // in seconds: how far the server's clock is ahead (+) or behind (-) ours.
+  // 0 when the response did not carry both fields.
+  int64_t token_clock_skew_s = 0;
+  // Tokens whose expires_at alone was implausible (past, or more than a day
+  // ahead) and that got a conservative default lifetime instead.
+  uint64_t token_expiry_untrusted = 0;
 };
 
 class Client {

@@ -224,15 +224,16 @@ struct Group {
   int64_t update_time = 0;
 };
 
+// CreateGroup and PatchGroup take no description in the 2022-02-25 API
+// (only groupName and groupExternalId); a group's description can be read
+// but not written through it.
 struct CreateGroupRequest {
   std::string group_name;  // required
   std::optional<std::string> group_external_id;
-  std::optional<std::string> description;  // sent only when set
 };
 
 struct PatchGroupRequest {
   std::optional<std::string> group_name;
-  std::optional<std::string> description;  // sent only when set
 };
 
 struct GroupPage {
