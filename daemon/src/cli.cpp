@@ -208,7 +208,7 @@ int Main(int argc, char** argv) {
   SetUpLogging(EffectiveLevel(g, cfg.log.level),
                g.log_format.empty() ? cfg.log.format : g.log_format);
 
-  if (refresh->parsed()) return RunRefresh(cfg, std::cout, std::cerr);
+  if (refresh->parsed()) return RunRefresh(cfg, std::cout, std::cerr, isatty(STDERR_FILENO));
   if (status->parsed()) return RunStatus(cfg, format, std::cout, std::cerr);
 
   CycleOptions options;

@@ -94,6 +94,29 @@ std::string Rfc3339(int64_t ms) {
   return buf;
 }
 
+store::RefreshOptions RefreshOptionsFor(const config::Config& cfg) {
+  store::RefreshOptions o;
+  o.need_custom_fields = !cfg.mapping.custom_fields.empty();
+  return o;
+}
+
+std::string RefreshProgressLine(const char* phase, const store::RefreshStats& st,
+                                double seconds) {
+  char buf[200];
+  const double rate = seconds > 0 ? static_cast<double>(st.api_calls) / seconds : 0;
+  std::string left;
+  if (st.listings_expected > st.listings_read && st.listings_read > 0 && seconds > 1) {
+    double per_item = seconds / static_cast<double>(st.listings_read);
+    left = ", ~" + std::to_string(static_cast<int64_t>(
+                       per_item * static_cast<double>(st.listings_expected - st.listings_read))) +
+           " s left";
+  }
+  std::snprintf(buf, sizeof buf, "refresh: %s: %lld users read, %lld calls (%.0f/s), %.0f s%s",
+                phase, static_cast<long long>(st.users_listed),
+                static_cast<long long>(st.api_calls), rate, seconds, left.c_str());
+  return buf;
+}
+
 sync::Policy PolicyFromConfig(const config::Config& cfg, int64_t allow_deletes) {
   sync::Policy p;
   const auto& c = cfg.policy;
@@ -245,14 +268,28 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   int64_t now = NowMs();
   bool stale = state->last_full_refresh_ms == 0 ||
                now - state->last_full_refresh_ms >= cfg.store.full_refresh_interval.count();
-  if (options.force_refresh || stale || state->scope != current_scope) {
+  // A mirror read without custom fields cannot be compared with a mapping
+  // that now reads them: read it again, with them.
+  const store::RefreshOptions refresh_options = RefreshOptionsFor(cfg);
+  auto mirror_fields = st.GetMeta(kMirrorCustomFieldsMeta);
+  const bool lacks_fields = refresh_options.need_custom_fields &&
+                            (!mirror_fields || !*mirror_fields || **mirror_fields != "1");
+  if (options.force_refresh || stale || lacks_fields || state->scope != current_scope) {
     if (log) log->info("refreshing the cache of the provisioning scope");
-    auto refreshed = store::FullRefreshSync(io, st, client, now);
+    auto refreshed = store::FullRefreshSync(io, st, client, now, refresh_options);
     if (!refreshed) {
       finish(1, "refreshing the cache failed: " + refreshed.error().message);
       return result;
     }
+    (void)st.SetMeta(kMirrorCustomFieldsMeta, refresh_options.need_custom_fields ? "1" : "0");
+    if (log) {
+      log->info("refreshed the cache: {} users, {} OUs, {} groups in {} API calls ({} user "
+                "details, {} reused)",
+                refreshed->users, refreshed->ous, refreshed->groups, refreshed->api_calls,
+                refreshed->user_details, refreshed->users_reused);
+    }
     result.refreshed = true;
+    result.refresh_api_calls = refreshed->api_calls;
     state = st.LoadState();
     if (!state) {
       finish(1, "loading the cache failed: " + state.error().message);
@@ -286,22 +323,39 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   return result;
 }
 
-int RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err) {
+int RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err,
+               bool show_progress) {
   std::string error;
   auto s = Session::Create(cfg, &error);
   if (!s || !s->OpenStore(cfg, &error)) {
     err << "idsync refresh: " << error << "\n";
     return 1;
   }
-  auto refreshed = store::FullRefreshSync(s->io(), *s->store(), s->client(), NowMs());
+  store::RefreshOptions options = RefreshOptionsFor(cfg);
+  const auto started = std::chrono::steady_clock::now();
+  if (show_progress) {
+    options.on_progress = [&err, started, last = started](const char* phase,
+                                                          const store::RefreshStats& st) mutable {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::milliseconds(200)) return;
+      last = now;
+      err << "\r" << RefreshProgressLine(phase, st, SecondsSince(started)) << "\x1b[K"
+          << std::flush;
+    };
+  }
+  auto refreshed = store::FullRefreshSync(s->io(), *s->store(), s->client(), NowMs(), options);
+  if (show_progress) err << "\r\x1b[K" << std::flush;
   if (!refreshed) {
     err << "idsync refresh: " << refreshed.error().message
         << " (the previous cache is unchanged)\n";
     return 1;
   }
+  (void)s->store()->SetMeta(kMirrorCustomFieldsMeta, options.need_custom_fields ? "1" : "0");
   out << "refreshed the cache: " << refreshed->users << " users, " << refreshed->ous << " OUs, "
       << refreshed->groups << " groups, " << refreshed->memberships << " memberships ("
-      << refreshed->api_calls << " API calls)\n";
+      << refreshed->api_calls << " API calls, " << refreshed->user_details
+      << " of them user details; " << refreshed->users_reused
+      << " users unchanged since the last refresh)\n";
   if (!refreshed->orphaned_links.empty()) {
     out << refreshed->orphaned_links.size()
         << " linked object(s) are no longer in the scope; the next plan shows what follows\n";

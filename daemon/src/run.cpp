@@ -462,6 +462,7 @@ void Daemon::CycleDone(CycleResult result, std::string trigger, int64_t started_
                                       : "error";
   c.error = result.error;
   c.refreshed = result.refreshed;
+  c.refresh_api_calls = result.refresh_api_calls;
   c.planned = result.plan.CountsByKind();
   if (result.did_apply) {
     for (const auto& op : result.plan.operations) {

@@ -135,6 +135,10 @@ std::string RenderMetrics(const DaemonStatus& s, const idaas::ClientStats& api) 
   e.Family("idsync_last_cycle_duration_seconds", "gauge", "How long the last cycle took.");
   e.Sample("idsync_last_cycle_duration_seconds", {},
            s.has_last_cycle ? Seconds(s.last_cycle.finished_ms - s.last_cycle.started_ms) : 0);
+  e.Family("idsync_last_cycle_refresh_api_calls", "gauge",
+           "API calls of the last cycle's full refresh of the cache (0: no refresh).");
+  e.Sample("idsync_last_cycle_refresh_api_calls", {},
+           s.has_last_cycle ? static_cast<double>(s.last_cycle.refresh_api_calls) : 0);
   e.Family("idsync_last_cycle_timestamp_seconds", "gauge", "When the last cycle ended (Unix time).");
   e.Sample("idsync_last_cycle_timestamp_seconds", {},
            s.has_last_cycle ? Seconds(s.last_cycle.finished_ms) : 0);
@@ -287,6 +291,7 @@ std::string RenderStatusJson(const DaemonStatus& s, int64_t now_ms) {
     l["exit_code"] = c.exit_code;
     l["error"] = c.error;
     l["refreshed_cache"] = c.refreshed;
+    l["refresh_api_calls"] = c.refresh_api_calls;
     json::object planned;
     for (const auto& [kind, n] : c.planned) planned[kind] = n;
     l["planned"] = std::move(planned);

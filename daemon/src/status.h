@@ -23,6 +23,7 @@ struct CycleSummary {
   int exit_code = 0;
   std::string error;
   bool refreshed = false;
+  int64_t refresh_api_calls = 0;  // calls the cycle's full refresh made
   std::map<std::string, int64_t> planned;                   // by operation kind
   std::map<std::pair<std::string, std::string>, int64_t> results;  // (kind, result)
   std::string report_file;

@@ -1129,9 +1129,25 @@ Response Emulator::Impl::ListUsers(const QueryParams& query) {
   auto ou_id = FindParam(query, "organizationalUnitId");
   if (ou_id && !ou_id->empty()) {
     const Ou& ou = ReferencedOu(*ou_id);
-    for (const std::string& user_id : ou.members) {
-      const User& user = state.users.at(user_id);
-      if (UserInScope(user)) take(user);
+    if (options.ou_listing_subtree) {
+      // Every user with a membership anywhere below, once each, in id order.
+      std::set<std::string> ids;
+      std::vector<const Ou*> stack = {&ou};
+      while (!stack.empty()) {
+        const Ou* cur = stack.back();
+        stack.pop_back();
+        ids.insert(cur->members.begin(), cur->members.end());
+        for (const std::string& child : cur->children) stack.push_back(&state.ous.at(child));
+      }
+      for (const std::string& user_id : ids) {
+        const User& user = state.users.at(user_id);
+        if (UserInScope(user)) take(user);
+      }
+    } else {
+      for (const std::string& user_id : ou.members) {
+        const User& user = state.users.at(user_id);
+        if (UserInScope(user)) take(user);
+      }
     }
   } else {
     for (const auto& [id, user] : state.users) {
@@ -1857,6 +1873,7 @@ json::value Emulator::Impl::ConfigJson() const {
   config["tokenExpiresAtSkew"] = options.token_expires_at_skew_s;
   config["tokenExpiresIn"] = options.token_expires_in;
   config["lookupMiss"] = options.lookup_miss_200 ? "200" : "404";
+  config["ouUserListing"] = options.ou_listing_subtree ? "subtree" : "direct";
   json::array fault_operations;
   for (const auto& name : options.fault_operations) {
     fault_operations.emplace_back(json::string(name));
@@ -1924,6 +1941,13 @@ std::optional<std::string> Emulator::Impl::ApplyConfig(
       return "lookupMiss must be \"404\" or \"200\"";
     }
     next.lookup_miss_200 = miss->get_string() == "200";
+  }
+  if (const json::value* listing = config.if_contains("ouUserListing")) {
+    if (!listing->is_string() ||
+        (listing->get_string() != "direct" && listing->get_string() != "subtree")) {
+      return "ouUserListing must be \"direct\" or \"subtree\"";
+    }
+    next.ou_listing_subtree = listing->get_string() == "subtree";
   }
   if (const json::value* names = config.if_contains("faultOperations")) {
     if (!names->is_array()) return "faultOperations must be an array of names";

@@ -31,6 +31,13 @@ Error Remote(const std::string& what, const idaas::ApiError& e) {
   return Remote(what + ": " + e.ToString());
 }
 
+// The API's largest page.
+constexpr int kPageSize = 100;
+
+void Progress(const RefreshOptions& options, const char* phase, const RefreshStats& stats) {
+  if (options.on_progress) options.on_progress(phase, stats);
+}
+
 // Runs fn(i) for i in [0, n) with at most `concurrency` calls in flight on
 // the current (single-threaded) executor. fn returns false to stop
 // dispatching further items; items in flight finish first.
@@ -66,6 +73,26 @@ asio::awaitable<void> ForEachBounded(size_t n, int concurrency, Fn fn) {
     co_await shared->done.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   if (shared->error) std::rethrow_exception(shared->error);
+}
+
+// Every member of a group, following nextToken to the end. Unlike the
+// client's strict listing, a total that moves while the pages are read is
+// churn, not an error: what was added or removed meanwhile is read by the
+// next refresh. A token the service repeats ends the listing (no loop).
+asio::awaitable<idaas::Result<std::vector<std::string>>> GroupMembers(idaas::Client& client,
+                                                                      const std::string& group,
+                                                                      RefreshStats* stats) {
+  std::vector<std::string> all;
+  std::unordered_set<std::string> tokens;
+  std::string token;
+  do {
+    auto page = co_await client.ListUsersForGroup(group, token, kPageSize);
+    ++stats->api_calls;
+    if (!page) co_return page.error();
+    for (auto& id : page->user_ids) all.push_back(std::move(id));
+    token = page->next_token;
+  } while (!token.empty() && tokens.insert(token).second);
+  co_return all;
 }
 
 sync::IdaasOu ToOu(const idaas::OrganizationalUnit& o) {
@@ -189,10 +216,9 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
         for (const auto& child : children[i]) {
           const std::string& id = child.organizational_unit_id;
           if (id.empty()) co_return Remote("an OU under " + level[i] + " has no id");
-          if (child.parent_id != level[i]) {
-            co_return Remote("OU " + id + " listed under " + level[i] + " has parent " +
-                             child.parent_id);
-          }
+          // Moved while the tree was read: it is found under its new parent
+          // if that level is still to come, else in the next refresh.
+          if (child.parent_id != level[i]) continue;
           if (root_set.count(id) != 0 && roots_seen_as_child.insert(id).second) {
             // A scope root inside another root: already read as a root.
             for (auto& o : mirror.ous) {
@@ -200,65 +226,198 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
             }
             continue;
           }
-          auto [it, inserted] = parent_of.emplace(id, level[i]);
-          if (!inserted) {
-            co_return Remote("OU " + id + " listed twice (under " + it->second + " and " +
-                             level[i] + "); the tree changed during the refresh");
-          }
+          if (!parent_of.emplace(id, level[i]).second) continue;  // moved meanwhile
           mirror.ous.push_back(ToOu(child));
           next.push_back(id);
         }
       }
       level = std::move(next);
+      Progress(options, "OUs", stats);
     }
   }
   std::unordered_set<std::string> ou_ids;
   for (const auto& o : mirror.ous) ou_ids.insert(o.id);
 
-  // 3. Users: the listing, then details per user.
+  // 3. Users, from the user listing of each OU of the tree (ListUsers with
+  // organizationalUnitId): a listing carries every field the mirror keeps
+  // except the primary OU and custom fields, and the OU it lists under is a
+  // membership. About one call per 100 memberships plus one per OU, where a
+  // GetUser per user cost one call per user.
+  std::vector<idaas::User> users;
+  std::vector<std::vector<std::string>> listed_in;  // per user: the OUs listing it
   {
-    auto listed = co_await client.ListAllUsers(std::nullopt);
-    ++stats.api_calls;
-    if (!listed) co_return Remote("ListUsers", listed.error());
-    std::unordered_set<std::string> seen;
-    for (const auto& u : *listed) {
-      if (u.user_id.empty()) co_return Remote("ListUsers returned a user without id");
-      if (!seen.insert(u.user_id).second) {
-        co_return Remote("user " + u.user_id + " listed twice");
+    std::unordered_map<std::string, size_t> index;
+    auto take = [&](size_t ou, std::vector<idaas::User>&& page) {
+      stats.listings_read += static_cast<int64_t>(page.size());
+      for (auto& u : page) {
+        if (u.user_id.empty()) continue;
+        auto [it, fresh] = index.emplace(u.user_id, users.size());
+        if (fresh) {
+          users.push_back(std::move(u));
+          listed_in.emplace_back();
+        }
+        listed_in[it->second].push_back(mirror.ous[ou].id);
       }
-    }
-    std::vector<std::string> ids;
-    ids.reserve(listed->size());
-    for (const auto& u : *listed) ids.push_back(u.user_id);
-    listed->clear();
-    listed->shrink_to_fit();
-    mirror.users.resize(ids.size());
-    co_await ForEachBounded(ids.size(), conc, [&](size_t i) -> asio::awaitable<bool> {
-      auto r = co_await client.GetUser(ids[i]);
+      stats.users_listed = static_cast<int64_t>(users.size());
+      Progress(options, "users", stats);
+    };
+    // First pages (their totals say how many pages follow), then the rest,
+    // all within the concurrency bound. An OU deleted meanwhile lists
+    // nothing: churn, not a failure.
+    const size_t n_ous = mirror.ous.size();
+    std::vector<int64_t> totals(n_ous, 0);
+    std::vector<bool> gone(n_ous, false);
+    auto page = [&](size_t ou, int number) -> asio::awaitable<bool> {
+      auto r = co_await client.ListUsers(mirror.ous[ou].id, number, kPageSize);
       ++stats.api_calls;
       if (!r) {
-        if (!failure) {
-          failure = r.error().kind == idaas::ApiError::Kind::kNotFound
-                        ? Remote("user " + ids[i] +
-                                 " was listed but is gone (changed during the refresh)")
-                        : Remote("GetUser " + ids[i], r.error());
+        if (r.error().kind == idaas::ApiError::Kind::kNotFound) {
+          gone[ou] = true;
+          co_return true;
         }
+        if (!failure) failure = Remote("ListUsers in OU " + mirror.ous[ou].id, r.error());
         co_return false;
       }
-      if (r->user_id != ids[i]) {
-        if (!failure) failure = Remote("GetUser " + ids[i] + " returned user " + r->user_id);
-        co_return false;
+      if (number == 1) {
+        totals[ou] = r->total_count;
+        stats.listings_expected += r->total_count;
       }
-      mirror.users[i] = ToUser(std::move(*r));
+      take(ou, std::move(r->users));
       co_return true;
-    });
+    };
+    co_await ForEachBounded(n_ous, conc, [&](size_t i) { return page(i, 1); });
     if (failure) co_return *failure;
-    for (const auto& u : mirror.users) {
-      if (!u.primary_ou_id.empty() && ou_ids.count(u.primary_ou_id) == 0) {
-        co_return Remote("user " + u.id + " has primary OU " + u.primary_ou_id +
-                         ", which is not in the OU tree read from the scope roots");
+    std::vector<std::pair<size_t, int>> rest;
+    for (size_t ou = 0; ou < n_ous; ++ou) {
+      const int64_t pages = (totals[ou] + kPageSize - 1) / kPageSize;
+      for (int64_t p = 2; p <= pages; ++p) rest.emplace_back(ou, static_cast<int>(p));
+    }
+    co_await ForEachBounded(rest.size(), conc,
+                            [&](size_t i) { return page(rest[i].first, rest[i].second); });
+    if (failure) co_return *failure;
+  }
+  std::unordered_map<std::string, size_t> user_index;
+  for (size_t i = 0; i < users.size(); ++i) user_index.emplace(users[i].user_id, i);
+
+  // Which users the listings describe in full. The service does not say
+  // whether an OU's listing holds its direct members only or its whole
+  // subtree, so both readings must give the right mirror:
+  // - listed under exactly one OU: in a direct listing that OU is the only
+  //   membership and so the primary; in a subtree listing only a member of
+  //   a scope root is listed once, and that root is its primary as well;
+  // - listed under several OUs: the primary (and, for subtree listings,
+  //   which memberships are direct) takes a GetUser, unless the previous
+  //   mirror holds the user unchanged (same updateTime, and its memberships
+  //   give exactly these listings under one reading or the other);
+  // - custom fields appear only in GetUser: when the mapping reads them,
+  //   every new or changed user takes one.
+  auto previous = store.LoadState();
+  if (!previous) co_return previous.error();
+  std::unordered_map<std::string_view, size_t> prev_row;
+  prev_row.reserve(previous->users.size());
+  for (size_t r = 0; r < previous->users.size(); ++r) prev_row.emplace(previous->users.id(r), r);
+  std::unordered_map<std::string, std::string> parent_of;
+  for (const auto& o : mirror.ous) parent_of.emplace(o.id, o.parent_id);
+  auto with_ancestors = [&](const std::vector<std::string>& ids) {
+    std::vector<std::string> out;
+    for (const auto& id : ids) {
+      for (std::string cur = id; !cur.empty() && parent_of.count(cur);) {
+        out.push_back(cur);
+        if (std::find(mirror.scope.ou_ids.begin(), mirror.scope.ou_ids.end(), cur) !=
+            mirror.scope.ou_ids.end()) {
+          break;  // a subtree listing stops at the scope root
+        }
+        cur = parent_of[cur];
       }
     }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  };
+  mirror.users.resize(users.size());
+  std::vector<size_t> details;  // users that take a GetUser
+  for (size_t i = 0; i < users.size(); ++i) {
+    auto& listed = listed_in[i];
+    std::sort(listed.begin(), listed.end());
+    listed.erase(std::unique(listed.begin(), listed.end()), listed.end());
+    const int64_t update_time = users[i].update_time;
+    sync::IdaasUser u = ToUser(std::move(users[i]));
+    auto prev = prev_row.find(u.id);
+    if (prev != prev_row.end() && update_time != 0 &&
+        previous->users.update_time_ms(prev->second) == update_time) {
+      sync::IdaasUser before = previous->users.Get(prev->second);
+      if (before.ou_ids == listed || with_ancestors(before.ou_ids) == listed) {
+        u.primary_ou_id = before.primary_ou_id;
+        u.ou_ids = before.ou_ids;
+        u.custom_fields = before.custom_fields;
+        mirror.users[i] = std::move(u);
+        ++stats.users_reused;
+        continue;
+      }
+    }
+    if (listed.size() == 1 && !options.need_custom_fields) {
+      u.primary_ou_id = listed[0];
+      u.ou_ids = listed;
+      mirror.users[i] = std::move(u);
+      continue;
+    }
+    mirror.users[i] = std::move(u);
+    details.push_back(i);
+  }
+  // Linked users no listing showed: moved or deleted while the listings
+  // paged past them. Each is read on its own, so that the plan never sees a
+  // managed account vanish because of a refresh.
+  std::vector<std::string> unlisted;
+  for (sync::LinkView link : previous->links) {
+    if (link.type == sync::EntityType::kUser && !user_index.count(std::string(link.idaas_id))) {
+      unlisted.emplace_back(link.idaas_id);
+    }
+  }
+  std::sort(unlisted.begin(), unlisted.end());
+  unlisted.erase(std::unique(unlisted.begin(), unlisted.end()), unlisted.end());
+  prev_row.clear();
+  { sync::CachedState release = std::move(*previous); }  // its memory, before the reads
+  std::vector<bool> dropped(mirror.users.size(), false);
+  std::vector<std::optional<sync::IdaasUser>> found(unlisted.size());
+  const size_t n_details = details.size();
+  co_await ForEachBounded(n_details + unlisted.size(), conc, [&](size_t k) -> asio::awaitable<bool> {
+    const std::string id = k < n_details ? mirror.users[details[k]].id : unlisted[k - n_details];
+    auto r = co_await client.GetUser(id);
+    ++stats.api_calls;
+    ++stats.user_details;
+    Progress(options, "user details", stats);
+    if (!r) {
+      if (r.error().kind == idaas::ApiError::Kind::kNotFound) {
+        if (k < n_details) dropped[details[k]] = true;  // deleted meanwhile
+        co_return true;
+      }
+      if (!failure) failure = Remote("GetUser " + id, r.error());
+      co_return false;
+    }
+    if (r->user_id != id) {
+      if (!failure) failure = Remote("GetUser " + id + " returned user " + r->user_id);
+      co_return false;
+    }
+    sync::IdaasUser u = ToUser(std::move(*r));
+    if (k < n_details) {
+      mirror.users[details[k]] = std::move(u);
+    } else {
+      found[k - n_details] = std::move(u);
+    }
+    co_return true;
+  });
+  if (failure) co_return *failure;
+  {
+    std::vector<sync::IdaasUser> kept;
+    kept.reserve(mirror.users.size() + found.size());
+    for (size_t i = 0; i < mirror.users.size(); ++i) {
+      if (!dropped[i]) kept.push_back(std::move(mirror.users[i]));
+    }
+    for (auto& u : found) {
+      // Still in the scope's tree: it was only missed by the paging.
+      if (u && ou_ids.count(u->primary_ou_id)) kept.push_back(std::move(*u));
+    }
+    mirror.users = std::move(kept);
   }
 
   // 4. Groups and their members.
@@ -272,43 +431,32 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
       if (!seen.insert(g.group_id).second) co_return Remote("group " + g.group_id + " listed twice");
       mirror.groups.push_back(ToGroup(g));
     }
+    std::vector<bool> gone(mirror.groups.size(), false);
     co_await ForEachBounded(mirror.groups.size(), conc, [&](size_t i) -> asio::awaitable<bool> {
       auto& g = mirror.groups[i];
-      auto r = co_await client.ListAllUsersForGroup(g.id);
-      ++stats.api_calls;
+      auto r = co_await GroupMembers(client, g.id, &stats);
       if (!r) {
+        if (r.error().kind == idaas::ApiError::Kind::kNotFound) {
+          gone[i] = true;  // deleted meanwhile
+          co_return true;
+        }
         if (!failure) failure = Remote("ListUsersForGroup " + g.id, r.error());
         co_return false;
       }
       g.member_ids = std::move(*r);
+      // A member added while the pages were read may show twice.
       std::sort(g.member_ids.begin(), g.member_ids.end());
-      if (std::adjacent_find(g.member_ids.begin(), g.member_ids.end()) != g.member_ids.end()) {
-        if (!failure) failure = Remote("group " + g.id + " lists a member twice");
-        co_return false;
-      }
+      g.member_ids.erase(std::unique(g.member_ids.begin(), g.member_ids.end()),
+                         g.member_ids.end());
+      Progress(options, "groups", stats);
       co_return true;
     });
     if (failure) co_return *failure;
-  }
-
-  // 5. Count check: the totals must not have moved while we read.
-  {
-    auto users = co_await client.ListUsers(std::nullopt, 1, 1);
-    ++stats.api_calls;
-    if (!users) co_return Remote("ListUsers (count check)", users.error());
-    if (users->total_count != static_cast<int64_t>(mirror.users.size())) {
-      co_return Remote("user count changed during the refresh (read " +
-                       std::to_string(mirror.users.size()) + ", now " +
-                       std::to_string(users->total_count) + ")");
+    std::vector<sync::IdaasGroup> kept;
+    for (size_t i = 0; i < mirror.groups.size(); ++i) {
+      if (!gone[i]) kept.push_back(std::move(mirror.groups[i]));
     }
-    auto groups = co_await client.ListGroups("", 1);
-    ++stats.api_calls;
-    if (!groups) co_return Remote("ListGroups (count check)", groups.error());
-    if (groups->total_count != static_cast<int64_t>(mirror.groups.size())) {
-      co_return Remote("group count changed during the refresh (read " +
-                       std::to_string(mirror.groups.size()) + ", now " +
-                       std::to_string(groups->total_count) + ")");
-    }
+    mirror.groups = std::move(kept);
   }
 
   auto replaced = store.ReplaceMirror(mirror, now_ms);

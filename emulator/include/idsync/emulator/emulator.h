@@ -88,6 +88,10 @@ struct Options {
   // true: a lookup (GetUserIdBy*, GetOrganizationalUnitIdByExternalId) with
   // no match answers 200 {} instead of 404.
   bool lookup_miss_200 = false;
+  // true: ListUsers filtered by organizationalUnitId lists the OU's whole
+  // subtree, not only its direct members. The service does not document
+  // which it does; the client must be right under both.
+  bool ou_listing_subtree = false;
   // Operation names (e.g. "CreateGroup") the faults apply to; empty: all.
   std::vector<std::string> fault_operations;
 };

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "idsync/idaas/client.h"
@@ -15,25 +16,39 @@
 
 namespace idsync::store {
 
-struct RefreshOptions {
-  // GetUser / ListOrganizationalUnits / ListUsersForGroup calls in flight at
-  // once (the client's rate limiter and pool still apply).
-  int concurrency = 8;
-};
-
 struct RefreshStats {
   int64_t users = 0, ous = 0, groups = 0, memberships = 0;
-  int64_t api_calls = 0;  // calls made by the refresh (pages counted once per listing)
+  int64_t api_calls = 0;      // every call the refresh made, each page counted
+  int64_t users_listed = 0;   // users read from the OU listings so far
+  int64_t listings_expected = 0;  // memberships the OU listings announced (for an ETA)
+  int64_t listings_read = 0;      // ... and those read so far
+  int64_t user_details = 0;   // GetUser calls (several OUs, custom fields, missed by paging)
+  int64_t users_reused = 0;   // users whose details came unchanged from the previous mirror
   // Links whose IDaaS object is no longer in the scope (see ReplaceStats).
   std::vector<sync::Link> orphaned_links;
 };
 
+struct RefreshOptions {
+  // Calls in flight at once (the client's rate limiter and pool still apply).
+  int concurrency = 8;
+  // The mapping reads custom fields, which only GetUser returns: every new
+  // or changed user then takes one.
+  bool need_custom_fields = false;
+  // Called as the refresh advances (phase: "OUs", "users", "user details",
+  // "groups"), for a progress line; on the refresh's thread.
+  std::function<void(const char* phase, const RefreshStats&)> on_progress;
+};
+
 // Reads the scope (GetApplicationProvisioningScope), the OU tree from the
 // scope roots (GetOrganizationalUnit + ListOrganizationalUnits per parent),
-// every user (ListUsers, then GetUser per user for the primary OU, OU
-// memberships and custom fields), every group and its members, checks the
-// result (no duplicates, parents and primary OUs known, user and group
-// totals unchanged at the end), then calls store.ReplaceMirror.
+// the users of each OU (ListUsers by organizationalUnitId: fields and
+// memberships; GetUser only for users whose primary OU or custom fields the
+// listings cannot give and the previous mirror does not hold unchanged),
+// every group and its members, then calls store.ReplaceMirror. A live
+// tenant may change meanwhile: objects deleted during the read are left
+// out, linked users that the paging missed are read one by one, duplicates
+// are merged — churn is never a reason to fail, nor to drop a managed
+// account from the mirror (docs/store.md "Full refresh").
 //
 // Errors: kRemote for a failed or inconsistent read (message names the call
 // or the inconsistency), or the store's error from ReplaceMirror.
