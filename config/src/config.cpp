@@ -22,8 +22,7 @@ bool IsLoopbackHost(std::string host) {
 
 Secret ReadSecret(MapReader& r, const std::string& key, bool required,
                   const LoadOptions& options) {
-  if (options.resolve_secrets) return r.SecretRef(key, required);
-  return Secret(r.String(key, "", required), "");
+  return r.SecretRef(key, required, options.resolve_secrets);
 }
 
 void ParseIdaas(const YAML::Node& node, const std::string& file,

@@ -394,9 +394,14 @@ std::string MapReader::ExistingFile(const std::string& key, bool required) {
   return s;
 }
 
-Secret MapReader::SecretRef(const std::string& key, bool required) {
+Secret MapReader::SecretRef(const std::string& key, bool required, bool resolve) {
   std::string ref = String(key, "", required);
   if (ref.empty()) return {};
+  if (auto problem = SecretReferenceProblem(ref)) {
+    Problem(key, std::move(*problem));
+    return {};
+  }
+  if (!resolve) return Secret(ref, "");
   Secret secret;
   std::string error;
   if (!ResolveSecret(ref, &secret, &error)) {
