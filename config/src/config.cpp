@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "idsync/config/loopback.h"
 #include "idsync/config/yaml_reader.h"
 
 namespace idsync::config {
@@ -12,13 +13,6 @@ namespace {
 const char* const kMappingFields[] = {
     "username",  "display_name", "email",     "phone_number", "phone_region",
     "external_id", "primary_ou", "extra_ous", "enabled",      "description"};
-
-bool IsLoopbackHost(std::string host) {
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
-}
 
 Secret ReadSecret(MapReader& r, const std::string& key, bool required,
                   const LoadOptions& options) {
@@ -73,7 +67,7 @@ void ParseIdaas(const YAML::Node& node, const std::string& file,
   if (!c->endpoint.empty()) {
     auto url = boost::urls::parse_uri(c->endpoint);
     if (url && url->scheme() == "http" && !c->tls.allow_insecure_http &&
-        !IsLoopbackHost(std::string(url->host()))) {
+        !IsLoopbackHost(url->host())) {
       r.Problem("endpoint",
                 "plain http is allowed only for a loopback endpoint (the "
                 "emulator); use https, or set idaas.tls.allow_insecure_http: "
@@ -211,11 +205,7 @@ bool ValidListen(const std::string& s) {
 }
 
 bool IsLoopbackListen(const std::string& s) {
-  std::string host = s.substr(0, s.rfind(':'));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  return IsLoopbackHost(std::string_view(s).substr(0, s.rfind(':')));
 }
 
 void ParseDaemon(const YAML::Node& node, const std::string& file,

@@ -49,11 +49,6 @@ asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
 
 }  // namespace
 
-bool IsLoopbackHost(std::string host) {
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 std::string Base64(std::string_view in) {
   static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
