@@ -662,6 +662,20 @@ AdminResponse Daemon::HandleAdmin(const AdminRequest& request) {
         }
       }
     }
+    // Overriding a guard is the one request that can make a cycle delete what
+    // the guards protect: it needs proof of the operator, so without a
+    // configured token nobody (any local user, any container sharing the
+    // pod's loopback) may ask for it.
+    if (allow_deletes >= 0 && !request.authenticated) {
+      r.status = 403;
+      r.body =
+          "{\"error\":\"allow_deletes overrides a guard and needs the admin token: set "
+          "daemon.admin_token and send Authorization: Bearer <token>; or stop the daemon "
+          "and run idsync apply --allow-deletes N\"}\n";
+      log_->warn("admin request refused: allow_deletes={} without the admin token",
+                 allow_deletes);
+      return r;
+    }
     bool queued_behind = cycle_running_;
     if (allow_deletes >= 0) {
       log_->warn("admin request: next cycle may delete or disable up to {} object(s) per type "
