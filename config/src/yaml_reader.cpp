@@ -365,6 +365,15 @@ std::string MapReader::Url(const std::string& key, bool required) {
     Problem(key, "URL has no host: " + Quote(s));
     return "";
   }
+  // Boost.URL 1.81 reads "http://127.0.0.1.nip.io/x" as host 127.0.0.1 and
+  // path ".nip.io/x" (an IPv4 prefix of a name); RFC 3986 wants the path
+  // after an authority to be empty or start with '/'. Refused, so that a
+  // name is never taken for the address it starts with.
+  if (!parsed->encoded_path().empty() && parsed->encoded_path().front() != '/') {
+    Problem(key, "is not a valid URL (the host must be followed by :PORT, /, ? or #): " +
+                     Quote(s));
+    return "";
+  }
   return s;
 }
 
