@@ -13,7 +13,8 @@ bool IsLoopbackHost(std::string_view host) {
   }
   if (host.size() == 9) {
     std::string lower(host);
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : lower)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (lower == "localhost") return true;
   }
   std::string text(host);  // inet_pton needs a terminated string

@@ -10,10 +10,11 @@
 
 namespace idsync::daemon {
 
-bool WritePrivateFileAtomically(const std::string& path, const std::string& text,
-                                std::string* error) {
+bool WritePrivateFileAtomically(const std::string& path,
+                                const std::string& text, std::string* error) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int fd = ::open(tmp.c_str(),
+                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     *error = "cannot write " + tmp + ": " + std::strerror(errno);
     return false;
@@ -37,7 +38,8 @@ bool WritePrivateFileAtomically(const std::string& path, const std::string& text
     return false;
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    *error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+    *error =
+        "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
     ::unlink(tmp.c_str());
     return false;
   }

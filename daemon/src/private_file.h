@@ -11,7 +11,7 @@ namespace idsync::daemon {
 // chmod-ed to it even if it existed, so the result is 0600 whatever the
 // umask and whatever mode an earlier `path` had (the rename replaces it).
 // On failure returns false and sets *error (names the file and the cause).
-bool WritePrivateFileAtomically(const std::string& path, const std::string& text,
-                                std::string* error);
+bool WritePrivateFileAtomically(const std::string& path,
+                                const std::string& text, std::string* error);
 
 }  // namespace idsync::daemon

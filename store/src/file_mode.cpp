@@ -29,10 +29,12 @@ std::string Octal(mode_t mode) {
 
 Result<void> MakeDbFilesPrivate(const std::string& db_path, bool exists) {
   if (!exists) {
-    int fd = ::open(db_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = ::open(db_path.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0 && errno != EEXIST) {
       return Error{Error::Code::kIo,
-                   "state database " + db_path + ": cannot create: " + std::strerror(errno)};
+                   "state database " + db_path +
+                       ": cannot create: " + std::strerror(errno)};
     }
     if (fd >= 0) ::close(fd);
   }
@@ -43,12 +45,13 @@ Result<void> MakeDbFilesPrivate(const std::string& db_path, bool exists) {
     if ((st.st_mode & 077) == 0) continue;
     mode_t tight = st.st_mode & 07700;
     if (::chmod(path.c_str(), tight) == 0) {
-      Warn(path + " had mode " + Octal(st.st_mode) + " (readable beyond its owner); set to " +
-           Octal(tight) + ": the state database holds personal data");
+      Warn(path + " had mode " + Octal(st.st_mode) +
+           " (readable beyond its owner); set to " + Octal(tight) +
+           ": the state database holds personal data");
     } else {
       Warn(path + " has mode " + Octal(st.st_mode) +
-           " (readable beyond its owner) and cannot be changed: " + std::strerror(errno) +
-           "; make it owner-only (chmod 600)");
+           " (readable beyond its owner) and cannot be changed: " +
+           std::strerror(errno) + "; make it owner-only (chmod 600)");
     }
   }
   return {};

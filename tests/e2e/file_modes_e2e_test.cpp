@@ -54,8 +54,11 @@ TEST_F(FileModesE2eTest, EveryCommandWritesOwnerOnlyFiles) {
   // exits (the last connection to close removes them), so that they can be
   // checked; they and the database are made world-readable first.
   sqlite3* reader = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(db.c_str(), &reader, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(reader, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr),
+  ASSERT_EQ(
+      sqlite3_open_v2(db.c_str(), &reader, SQLITE_OPEN_READWRITE, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "SELECT count(*) FROM sqlite_master", nullptr,
+                         nullptr, nullptr),
             SQLITE_OK);
   for (const char* suffix : {"", "-wal", "-shm"}) {
     ASSERT_EQ(::chmod((db + suffix).c_str(), 0644), 0) << suffix;
@@ -66,14 +69,17 @@ TEST_F(FileModesE2eTest, EveryCommandWritesOwnerOnlyFiles) {
     EXPECT_EQ(Mode(db + suffix), 0600u) << suffix;
   }
   // Tightening is said, naming the file and both modes.
-  EXPECT_NE(refresh.err.find(db + " had mode 0644"), std::string::npos) << refresh.err;
+  EXPECT_NE(refresh.err.find(db + " had mode 0644"), std::string::npos)
+      << refresh.err;
   EXPECT_NE(refresh.err.find("set to 0600"), std::string::npos) << refresh.err;
   sqlite3_close(reader);
 
   // Nothing else idsync left under the test folder is readable by others.
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.path())) {
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(dir_.path())) {
     std::string path = e.path().string();
-    if (path.ends_with(".csv") && path != csv) continue;  // the test's own source
+    if (path.ends_with(".csv") && path != csv)
+      continue;  // the test's own source
     if (path.ends_with(".yaml")) continue;
     EXPECT_EQ(Mode(path) & 077, 0u) << path;
   }

@@ -32,7 +32,8 @@ class SecretScanE2eTest : public SyncE2eTest {
   void SetUp() override { StartEmulator({"--client-secret", kClientSecret}); }
 
   std::map<std::string, std::string> Env() const {
-    return {{"IDSYNC_E2E_SECRET", kClientSecret}, {"IDSYNC_ADMIN_TOKEN", kAdminToken}};
+    return {{"IDSYNC_E2E_SECRET", kClientSecret},
+            {"IDSYNC_ADMIN_TOKEN", kAdminToken}};
   }
 
   // Runs idsync with `args` and keeps what it printed, under `name`.
@@ -53,7 +54,8 @@ class SecretScanE2eTest : public SyncE2eTest {
 TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
   WriteSource(People(12));
   WriteConfig(
-      "daemon:\n  interval: 1h\n  admin_listen: 127.0.0.1:0\n  shutdown_grace: 10s\n"
+      "daemon:\n  interval: 1h\n  admin_listen: 127.0.0.1:0\n  shutdown_grace: "
+      "10s\n"
       "  admin_token: env:IDSYNC_ADMIN_TOKEN\n  report_dir: reports\n"
       "log: {level: trace}\n");
 
@@ -63,14 +65,18 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
     args.insert(args.begin() + 1, trace.begin(), trace.end());
     return args;
   };
-  EXPECT_EQ(Run("check-config", with_trace({"check-config"}), config_).exit_code, 0);
-  EXPECT_EQ(Run("check-config --connect", with_trace({"check-config", "--connect"}), config_)
+  EXPECT_EQ(
+      Run("check-config", with_trace({"check-config"}), config_).exit_code, 0);
+  EXPECT_EQ(Run("check-config --connect",
+                with_trace({"check-config", "--connect"}), config_)
                 .exit_code,
             0);
   EXPECT_EQ(Run("plan", with_trace({"plan"}), config_).exit_code, 2);
   for (std::string format : {"json", "csv", "html", "text"}) {
     Run("plan " + format,
-        with_trace({"plan", "--format", format, "-o", dir_.path() + "/plan." + format}), config_);
+        with_trace({"plan", "--format", format, "-o",
+                    dir_.path() + "/plan." + format}),
+        config_);
   }
   auto apply = Run("apply", with_trace({"apply", "--yes"}), config_);
   EXPECT_EQ(apply.exit_code, 0) << apply.err;
@@ -83,9 +89,11 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
   // hold the values on purpose); what idsync printed about them is scanned.
   testing::TempDir bad;
   const std::string valid = testing::ReadFile(config_);
-  std::string pasted = std::regex_replace(valid, std::regex("client_secret: env:IDSYNC_E2E_SECRET"),
-                                          std::string("client_secret: ") + kPasted);
-  pasted = std::regex_replace(pasted, std::regex("admin_token: env:IDSYNC_ADMIN_TOKEN"),
+  std::string pasted = std::regex_replace(
+      valid, std::regex("client_secret: env:IDSYNC_E2E_SECRET"),
+      std::string("client_secret: ") + kPasted);
+  pasted = std::regex_replace(pasted,
+                              std::regex("admin_token: env:IDSYNC_ADMIN_TOKEN"),
                               std::string("admin_token: ") + kAdminToken);
   // The source's secrets are read once the rest is valid: these keep the
   // client secret a reference.
@@ -93,20 +101,25 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
   std::string feed = std::regex_replace(
       valid, source_block,
       "source:\n  type: hrfeed\n  url: https://hr.example.com/feed\n"
-      "  hrfeed:\n    auth: {type: bearer, token: " + std::string(kPastedFeed) + "}\n");
+      "  hrfeed:\n    auth: {type: bearer, token: " +
+          std::string(kPastedFeed) + "}\n");
   std::string ldap = std::regex_replace(
       valid, source_block,
       "source:\n  type: ldap\n  url: ldaps://ldap.example.com\n  ldap:\n"
-      "    base_dn: dc=example,dc=com\n    bind_dn: cn=idsync,dc=example,dc=com\n"
-      "    bind_password: " + std::string(kPastedLdap) + "\n");
+      "    base_dn: dc=example,dc=com\n    bind_dn: "
+      "cn=idsync,dc=example,dc=com\n"
+      "    bind_password: " +
+          std::string(kPastedLdap) + "\n");
   for (const auto& [name, text, key] :
        {std::tuple{"pasted", pasted, "idaas.client_secret"},
         {"feed", feed, "source.hrfeed.auth.token"},
         {"ldap", ldap, "source.ldap.bind_password"}}) {
     std::string file = bad.Write(std::string(name) + ".yaml", text);
-    auto check = Run(std::string("check-config ") + name, {"check-config"}, file);
+    auto check =
+        Run(std::string("check-config ") + name, {"check-config"}, file);
     EXPECT_EQ(check.exit_code, 1) << name << ": " << check.err;
-    EXPECT_NE(check.err.find(std::string(key) + ": not a secret reference"), std::string::npos)
+    EXPECT_NE(check.err.find(std::string(key) + ": not a secret reference"),
+              std::string::npos)
         << check.err;
     Run(std::string("plan ") + name, {"plan"}, file);
   }
@@ -114,9 +127,12 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
   // The daemon at trace level: cycles started by the admin endpoint, refused
   // admin calls, a reload, and an expired access token replaced mid-run.
   auto daemon = std::make_unique<testing::Process>(
-      std::vector<std::string>{IDSYNC_BIN, "run", "-c", config_, "--log-level", "trace"}, Env());
+      std::vector<std::string>{IDSYNC_BIN, "run", "-c", config_, "--log-level",
+                               "trace"},
+      Env());
   std::string address;
-  static const std::regex kListening("admin endpoint listening on http://([^\\s]+)");
+  static const std::regex kListening(
+      "admin endpoint listening on http://([^\\s]+)");
   for (auto deadline = std::chrono::steady_clock::now() + 20s;
        address.empty() && std::chrono::steady_clock::now() < deadline;) {
     std::smatch m;
@@ -126,12 +142,14 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
   }
   ASSERT_FALSE(address.empty()) << daemon->Stderr();
   HttpClient admin(address);
-  std::map<std::string, std::string> auth = {{"authorization", std::string("Bearer ") + kAdminToken}};
+  std::map<std::string, std::string> auth = {
+      {"authorization", std::string("Bearer ") + kAdminToken}};
   auto last_run = [&] {
     auto r = admin.Send("GET", "/v1/status", "", auth);
     if (!r || !r->json.is_object()) return int64_t{0};
     auto* last = r->json.as_object().if_contains("last_cycle");
-    return last && last->is_object() ? last->as_object().at("run_id").as_int64() : int64_t{0};
+    return last && last->is_object() ? last->as_object().at("run_id").as_int64()
+                                     : int64_t{0};
   };
   auto wait_run = [&](int64_t at_least) {
     for (auto deadline = std::chrono::steady_clock::now() + 60s;
@@ -145,10 +163,17 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
   int64_t first = wait_run(1);
   ASSERT_GT(first, 0) << daemon->Stderr();
   EXPECT_EQ(admin.Send("GET", "/metrics", "", auth)->status, 200);
-  EXPECT_EQ(admin.Send("GET", "/metrics", "", {{"authorization", "Bearer wrong-token-123"}})->status,
+  EXPECT_EQ(admin
+                .Send("GET", "/metrics", "",
+                      {{"authorization", "Bearer wrong-token-123"}})
+                ->status,
             401);
-  EXPECT_EQ(admin.Send("POST", "/v1/sync", "", {{"origin", "http://evil.example"}})->status, 403);
-  EXPECT_EQ(admin.Send("POST", "/v1/sync?allow_deletes=1", "", auth)->status, 202);
+  EXPECT_EQ(
+      admin.Send("POST", "/v1/sync", "", {{"origin", "http://evil.example"}})
+          ->status,
+      403);
+  EXPECT_EQ(admin.Send("POST", "/v1/sync?allow_deletes=1", "", auth)->status,
+            202);
   int64_t second = wait_run(first + 1);
   ASSERT_GT(second, first) << daemon->Stderr();
   // The access token expires: the next cycle is refused once and fetches a
@@ -168,9 +193,11 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
   // today: debug lines are the most there is), reloaded, and fetched tokens
   // at least twice.
   EXPECT_NE(daemon_err.find(" debug: "), std::string::npos) << daemon_err;
-  EXPECT_NE(daemon_err.find("configuration reloaded"), std::string::npos) << daemon_err;
+  EXPECT_NE(daemon_err.find("configuration reloaded"), std::string::npos)
+      << daemon_err;
   size_t fetched = 0;
-  for (size_t at = 0; (at = daemon_err.find("GenerateToken: new token", at)) != std::string::npos;
+  for (size_t at = 0; (at = daemon_err.find("GenerateToken: new token", at)) !=
+                      std::string::npos;
        ++at) {
     ++fetched;
   }
@@ -187,7 +214,8 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
   auto issued = Admin("GET", "/_emulator/tokens").at("tokens").as_array();
   // check-config --connect, plan x5, apply, refresh, the daemon twice at least.
   EXPECT_GE(issued.size(), 9u);
-  for (const auto& t : issued) scanner.Add("access token", std::string(t.as_string()));
+  for (const auto& t : issued)
+    scanner.Add("access token", std::string(t.as_string()));
 
   std::vector<Leak> leaks;
   for (const auto& [name, text] : outputs_) {
@@ -202,7 +230,8 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
   // daemon's cycle reports (owner-only, like every report).
   EXPECT_GE(files, 8u);
   size_t cycle_reports = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir_.path() + "/reports")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(dir_.path() + "/reports")) {
     ++cycle_reports;
     struct stat st {};
     ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
