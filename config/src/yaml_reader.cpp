@@ -14,6 +14,20 @@ namespace {
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 
+// "scheme://user:pass@host/..." as "scheme://***@host/...": the authority
+// ends at the first '/', '?' or '#' after "//", and its last '@' ends the
+// user information. Unchanged when there is none.
+std::string RedactUserinfo(const std::string& url) {
+  auto start = url.find("//");
+  if (start == std::string::npos) return url;
+  start += 2;
+  auto end = url.find_first_of("/?#", start);
+  if (end == std::string::npos) end = url.size();
+  auto at = url.rfind('@', end == 0 ? 0 : end - 1);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + "***" + url.substr(at);
+}
+
 std::string Describe(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Map: return "a mapping";
@@ -351,6 +365,14 @@ std::vector<std::string> MapReader::StringList(const std::string& key,
 std::string MapReader::Url(const std::string& key, bool required) {
   std::string s = String(key, "", required);
   if (s.empty()) return s;
+  // A URL may carry a password (https://user:pass@host): messages show it
+  // with everything before the host's '@' replaced, and it is refused, since
+  // credentials belong in secret references.
+  if (std::string shown = RedactUserinfo(s); shown != s) {
+    Problem(key, "must not contain user:password@ (credentials go in a secret reference, "
+                 "e.g. source.hrfeed.auth): " + Quote(shown));
+    return "";
+  }
   auto parsed = boost::urls::parse_uri(s);
   if (!parsed) {
     Problem(key, "is not a valid URL: " + Quote(s));

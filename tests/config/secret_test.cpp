@@ -137,6 +137,30 @@ TEST(SecretTest, ConfigNeverEchoesALiteralSecret) {
   }
 }
 
+// A password in a URL is a secret in a key that is not one: refused, and the
+// message shows the URL without it.
+TEST(SecretTest, ACredentialInAUrlIsRefusedWithoutShowingIt) {
+  for (const char* url : {"https://svc:S3cr3tPw@eiam.example.com",
+                          "https://svc:S3cr3tPw@eiam.example.com/",
+                          "https://a@b:S3cr3tPw@eiam.example.com?x=1"}) {
+    Diagnostics d;
+    LoadOptions opts;
+    opts.resolve_secrets = false;
+    LoadFromString(std::string("idaas:\n  endpoint: ") + url +
+                       "\n  instance_id: i\n  application_id: a\n"
+                       "  client_secret: env:X\nsource: {type: csv}\n"
+                       "mapping: {username: \"{u}\"}\ntarget: {root_ou: ou_1}\n",
+                   "t.yaml", &d, opts);
+    ASSERT_EQ(d.size(), 1u) << url;
+    auto p = d.Sorted()[0];
+    EXPECT_EQ(p.key_path, "idaas.endpoint");
+    EXPECT_NE(p.message.find("must not contain user:password@"), std::string::npos);
+    EXPECT_NE(p.message.find("'https://***@eiam.example.com"), std::string::npos)
+        << p.message;
+    EXPECT_EQ(p.message.find("S3cr3tPw"), std::string::npos) << p.message;
+  }
+}
+
 TEST(SecretTest, ConfigReportsSecretProblemsAtTheKey) {
   unsetenv("IDSYNC_NOT_SET");
   Diagnostics d;
