@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "idsync/config/loopback.h"
 #include "idsync/config/yaml_reader.h"
 
 namespace idsync::config {
@@ -13,17 +14,9 @@ const char* const kMappingFields[] = {
     "username",  "display_name", "email",     "phone_number", "phone_region",
     "external_id", "primary_ou", "extra_ous", "enabled",      "description"};
 
-bool IsLoopbackHost(std::string host) {
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
-}
-
 Secret ReadSecret(MapReader& r, const std::string& key, bool required,
                   const LoadOptions& options) {
-  if (options.resolve_secrets) return r.SecretRef(key, required);
-  return Secret(r.String(key, "", required), "");
+  return r.SecretRef(key, required, options.resolve_secrets);
 }
 
 void ParseIdaas(const YAML::Node& node, const std::string& file,
@@ -74,7 +67,7 @@ void ParseIdaas(const YAML::Node& node, const std::string& file,
   if (!c->endpoint.empty()) {
     auto url = boost::urls::parse_uri(c->endpoint);
     if (url && url->scheme() == "http" && !c->tls.allow_insecure_http &&
-        !IsLoopbackHost(std::string(url->host()))) {
+        !IsLoopbackHost(url->host())) {
       r.Problem("endpoint",
                 "plain http is allowed only for a loopback endpoint (the "
                 "emulator); use https, or set idaas.tls.allow_insecure_http: "
@@ -212,11 +205,7 @@ bool ValidListen(const std::string& s) {
 }
 
 bool IsLoopbackListen(const std::string& s) {
-  std::string host = s.substr(0, s.rfind(':'));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  return IsLoopbackHost(std::string_view(s).substr(0, s.rfind(':')));
 }
 
 void ParseDaemon(const YAML::Node& node, const std::string& file,

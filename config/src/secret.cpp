@@ -58,15 +58,36 @@ bool ReadSecretFile(const std::string& path, bool check_mode, std::string* value
 
 }  // namespace
 
+std::optional<std::string> SecretReferenceProblem(const std::string& reference) {
+  if (reference.starts_with("env:")) {
+    if (reference.size() == 4) {
+      return "env: needs a variable name, e.g. env:IDSYNC_CLIENT_SECRET";
+    }
+    return std::nullopt;
+  }
+  if (reference.starts_with("file:")) {
+    if (reference.size() == 5 || reference[5] != '/') {
+      return "file: needs an absolute path, e.g. file:/etc/idsync/secret";
+    }
+    return std::nullopt;
+  }
+  if (reference.starts_with("credential:") && ValidName(reference.substr(11))) {
+    return std::nullopt;
+  }
+  return "not a secret reference (the value is not shown, it may be the secret "
+         "itself): give env:NAME, file:/PATH or credential:NAME, never a "
+         "literal value";
+}
+
 bool ResolveSecret(const std::string& reference, Secret* out,
                    std::string* error) {
+  if (auto problem = SecretReferenceProblem(reference)) {
+    *error = std::move(*problem);
+    return false;
+  }
   std::string value;
   if (reference.starts_with("env:")) {
     std::string name = reference.substr(4);
-    if (name.empty()) {
-      *error = "env: needs a variable name, e.g. env:IDSYNC_CLIENT_SECRET";
-      return false;
-    }
     const char* v = std::getenv(name.c_str());
     if (v == nullptr || *v == '\0') {
       *error = "environment variable " + name + " is not set or empty";
@@ -74,22 +95,11 @@ bool ResolveSecret(const std::string& reference, Secret* out,
     }
     value = v;
   } else if (reference.starts_with("file:")) {
-    std::string path = reference.substr(5);
-    if (path.empty() || path[0] != '/') {
-      *error = "file: needs an absolute path, e.g. file:/etc/idsync/secret";
+    if (!ReadSecretFile(reference.substr(5), /*check_mode=*/true, &value, error)) {
       return false;
     }
-    if (!ReadSecretFile(path, /*check_mode=*/true, &value, error)) return false;
   } else {
-    std::string name = reference.starts_with("credential:")
-                           ? reference.substr(11)
-                           : reference;
-    if (!ValidName(name)) {
-      *error =
-          "a secret must be given as env:NAME, file:/PATH or credential:NAME, "
-          "never as a literal value";
-      return false;
-    }
+    std::string name = reference.substr(11);
     const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
     if (dir == nullptr || *dir == '\0') {
       *error = "credential " + name +

@@ -14,6 +14,20 @@ namespace {
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 
+// "scheme://user:pass@host/..." as "scheme://***@host/...": the authority
+// ends at the first '/', '?' or '#' after "//", and its last '@' ends the
+// user information. Unchanged when there is none.
+std::string RedactUserinfo(const std::string& url) {
+  auto start = url.find("//");
+  if (start == std::string::npos) return url;
+  start += 2;
+  auto end = url.find_first_of("/?#", start);
+  if (end == std::string::npos) end = url.size();
+  auto at = url.rfind('@', end == 0 ? 0 : end - 1);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + "***" + url.substr(at);
+}
+
 std::string Describe(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Map: return "a mapping";
@@ -351,6 +365,14 @@ std::vector<std::string> MapReader::StringList(const std::string& key,
 std::string MapReader::Url(const std::string& key, bool required) {
   std::string s = String(key, "", required);
   if (s.empty()) return s;
+  // A URL may carry a password (https://user:pass@host): messages show it
+  // with everything before the host's '@' replaced, and it is refused, since
+  // credentials belong in secret references.
+  if (std::string shown = RedactUserinfo(s); shown != s) {
+    Problem(key, "must not contain user:password@ (credentials go in a secret reference, "
+                 "e.g. source.hrfeed.auth): " + Quote(shown));
+    return "";
+  }
   auto parsed = boost::urls::parse_uri(s);
   if (!parsed) {
     Problem(key, "is not a valid URL: " + Quote(s));
@@ -363,6 +385,15 @@ std::string MapReader::Url(const std::string& key, bool required) {
   }
   if (parsed->host().empty()) {
     Problem(key, "URL has no host: " + Quote(s));
+    return "";
+  }
+  // Boost.URL 1.81 reads "http://127.0.0.1.nip.io/x" as host 127.0.0.1 and
+  // path ".nip.io/x" (an IPv4 prefix of a name); RFC 3986 wants the path
+  // after an authority to be empty or start with '/'. Refused, so that a
+  // name is never taken for the address it starts with.
+  if (!parsed->encoded_path().empty() && parsed->encoded_path().front() != '/') {
+    Problem(key, "is not a valid URL (the host must be followed by :PORT, /, ? or #): " +
+                     Quote(s));
     return "";
   }
   return s;
@@ -394,9 +425,14 @@ std::string MapReader::ExistingFile(const std::string& key, bool required) {
   return s;
 }
 
-Secret MapReader::SecretRef(const std::string& key, bool required) {
+Secret MapReader::SecretRef(const std::string& key, bool required, bool resolve) {
   std::string ref = String(key, "", required);
   if (ref.empty()) return {};
+  if (auto problem = SecretReferenceProblem(ref)) {
+    Problem(key, std::move(*problem));
+    return {};
+  }
+  if (!resolve) return Secret(ref, "");
   Secret secret;
   std::string error;
   if (!ResolveSecret(ref, &secret, &error)) {

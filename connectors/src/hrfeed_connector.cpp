@@ -28,7 +28,7 @@ class HrFeedConnector : public Connector {
     }
     if (!url_.empty()) {
       auto u = boost::urls::parse_uri(url_);
-      if (u && u->scheme() == "http" && !IsLoopbackHost(std::string(u->host()))) {
+      if (u && u->scheme() == "http" && !IsLoopbackHost(u->host())) {
         r.Problem("url", "plain http is allowed only to loopback addresses; use https");
       }
     }

@@ -49,11 +49,6 @@ asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
 
 }  // namespace
 
-bool IsLoopbackHost(std::string host) {
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 std::string Base64(std::string_view in) {
   static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -89,6 +84,12 @@ HttpResult HttpGet(const std::string& url, const std::vector<std::pair<std::stri
     return out;
   }
   boost::urls::url_view u = *parsed;
+  // See MapReader::Url: Boost.URL 1.81 takes an IPv4 prefix of a name
+  // ("127.0.0.1.nip.io") for the host and the rest for the path.
+  if (!u.encoded_path().empty() && u.encoded_path().front() != '/') {
+    out.error = "invalid URL";
+    return out;
+  }
   bool tls = u.scheme() == "https";
   if (!tls && u.scheme() != "http") {
     out.error = "unsupported URL scheme '" + std::string(u.scheme()) + "'";

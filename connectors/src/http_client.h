@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "idsync/config/loopback.h"
+
 namespace idsync::connectors {
 
 struct HttpResult {
@@ -21,7 +23,8 @@ HttpResult HttpGet(const std::string& url,
                    const std::string& ca_file, std::chrono::milliseconds timeout,
                    size_t body_limit);
 
-bool IsLoopbackHost(std::string host);
+// The one loopback test (config/loopback.h), shared by the HR feed and LDAP.
+using config::IsLoopbackHost;
 std::string Base64(std::string_view in);
 
 }  // namespace idsync::connectors

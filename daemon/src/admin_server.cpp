@@ -1,6 +1,7 @@
 #include "admin_server.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <list>
+#include <set>
 
 namespace idsync::daemon {
 
@@ -32,12 +34,41 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 bool IsProbe(std::string_view path) { return path == "/healthz" || path == "/readyz"; }
 
+// GET and HEAD change nothing; anything else (POST, PUT, ...) may.
+bool IsSafeMethod(http::verb method) {
+  return method == http::verb::get || method == http::verb::head;
+}
+
+std::array<unsigned char, 32> Sha256(std::string_view data) {
+  std::array<unsigned char, 32> out{};
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &size, EVP_sha256(), nullptr);
+  return out;
+}
+
 bool TokenMatches(std::string_view header, const std::string& token) {
   constexpr std::string_view kScheme = "Bearer ";
-  if (header.size() != kScheme.size() + token.size()) return false;
-  if (!beast::iequals(header.substr(0, kScheme.size()), kScheme)) return false;
-  // Constant time, so the comparison does not leak how much of a guess matched.
-  return CRYPTO_memcmp(header.data() + kScheme.size(), token.data(), token.size()) == 0;
+  if (header.size() < kScheme.size() ||
+      !beast::iequals(header.substr(0, kScheme.size()), kScheme)) {
+    return false;
+  }
+  // Constant time, so the comparison leaks neither how much of a guess
+  // matched nor (comparing digests of equal size) the token's length.
+  auto presented = Sha256(header.substr(kScheme.size()));
+  auto expected = Sha256(token);
+  return CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "host:port" as a client writes it in Host: IPv6 in brackets.
+std::string HostPort(const asio::ip::address& address, unsigned short port) {
+  std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(port);
 }
 
 bool ParseListen(const std::string& listen, tcp::endpoint* out, std::string* error) {
@@ -73,6 +104,58 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl> {
   AdminHandler handler;
   std::list<beast::tcp_stream*> open;  // for Stop()
   bool stopped = false;
+  // Host values naming this endpoint (lower case), set once bound.
+  std::set<std::string> hosts;
+  // Bound to 0.0.0.0 or ::: the address a client used is not known, so any
+  // IP literal with our port passes; names do not (DNS rebinding needs one).
+  bool wildcard = false;
+  unsigned short port = 0;
+
+  void SetAddresses(const std::string& listen_host, const tcp::endpoint& bound) {
+    port = bound.port();
+    std::string suffix = ":" + std::to_string(port);
+    hosts.insert(Lower(listen_host) + suffix);
+    hosts.insert(HostPort(bound.address(), port));
+    if (bound.address().is_loopback() || bound.address().is_unspecified()) {
+      for (const char* h : {"localhost", "127.0.0.1", "[::1]"}) hosts.insert(h + suffix);
+    }
+    wildcard = bound.address().is_unspecified();
+  }
+
+  bool HostAllowed(std::string_view host_header) const {
+    std::string host = Lower(host_header);
+    if (hosts.count(host)) return true;
+    if (!wildcard) return false;
+    auto colon = host.rfind(':');
+    if (colon == std::string::npos || host.substr(colon + 1) != std::to_string(port)) {
+      return false;
+    }
+    std::string name = host.substr(0, colon);
+    if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
+      name = name.substr(1, name.size() - 2);
+    } else if (name.find(':') != std::string::npos) {
+      return false;  // an IPv6 literal must be bracketed
+    }
+    boost::system::error_code ec;
+    asio::ip::make_address(name, ec);
+    return !ec;
+  }
+
+  // Why the request is refused before the handler sees it, or "" to go on.
+  std::string Refusal(const http::request<http::string_body>& req, std::string_view path) const {
+    bool safe = IsSafeMethod(req.method());
+    if (!safe && req.find(http::field::origin) != req.end()) {
+      return "refused: a request with an Origin header comes from a web browser, which may "
+             "not change the daemon's state; use curl or another non-browser client\n";
+    }
+    bool open_to_any_host = safe && (IsProbe(path) || path == "/metrics");
+    if (!open_to_any_host && !HostAllowed(req[http::field::host])) {
+      return "refused: the Host header must name this endpoint (e.g. 127.0.0.1:" +
+             std::to_string(port) + " or localhost:" + std::to_string(port) +
+             " on loopback); other names are refused against DNS rebinding\n";
+    }
+    return "";
+  }
 
   http::response<http::string_body> Answer(const http::request<http::string_body>& req) {
     AdminRequest r;
@@ -83,8 +166,11 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl> {
     if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
 
     AdminResponse a;
-    if (!token.empty() && !IsProbe(r.path) &&
-        !TokenMatches(req[http::field::authorization], token)) {
+    r.authenticated = !token.empty() && TokenMatches(req[http::field::authorization], token);
+    if (std::string refusal = Refusal(req, r.path); !refusal.empty()) {
+      a.status = 403;
+      a.body = std::move(refusal);
+    } else if (!token.empty() && !IsProbe(r.path) && !r.authenticated) {
       a.status = 401;
       a.body = "a bearer token is required\n";
       a.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"idsync\"");
@@ -179,6 +265,12 @@ std::unique_ptr<AdminServer> AdminServer::Start(asio::any_io_executor executor,
     *error = "cannot listen on " + listen + ": " + ec.message();
     return nullptr;
   }
+  auto bound = impl->acceptor.local_endpoint(ec);
+  if (ec) {
+    *error = "cannot listen on " + listen + ": " + ec.message();
+    return nullptr;
+  }
+  impl->SetAddresses(listen.substr(0, listen.rfind(':')), bound);
   asio::co_spawn(executor, impl->Accept(), asio::detached);
   return std::unique_ptr<AdminServer>(new AdminServer(std::move(impl)));
 }

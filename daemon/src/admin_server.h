@@ -19,6 +19,10 @@ struct AdminRequest {
   std::string method;  // GET, POST, ...
   std::string path;    // without the query
   std::string query;   // after '?', undecoded
+  // A token is configured and the request carried it. Without a configured
+  // token this is false: what needs proof of the operator (overriding a
+  // guard) must then be refused, not assumed.
+  bool authenticated = false;
 };
 
 struct AdminResponse {
@@ -33,9 +37,16 @@ using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;
 class AdminServer {
  public:
   // Binds `listen` ("HOST:PORT", "[::1]:PORT"; port 0 picks a free one).
-  // With a non-empty token every path except the probes /healthz and
-  // /readyz needs "Authorization: Bearer <token>". nullptr and `error` set
-  // when the address cannot be bound.
+  // The server refuses, before the handler sees them (docs/operations.md,
+  // "Security of the admin endpoint"):
+  //  - with 403, a request other than GET/HEAD that carries an Origin header
+  //    (a web browser: a page's form or fetch must not start cycles);
+  //  - with 403, a request whose Host is not this endpoint's address (DNS
+  //    rebinding), except GET/HEAD of the probes and /metrics, which stay
+  //    open to probes and scrapers that address the daemon by any name;
+  //  - with 401, when a token is set, every path except the probes without
+  //    "Authorization: Bearer <token>" (compared in constant time).
+  // nullptr and `error` set when the address cannot be bound.
   static std::unique_ptr<AdminServer> Start(boost::asio::any_io_executor executor,
                                             const std::string& listen, std::string token,
                                             AdminHandler handler, std::string* error);

@@ -1,5 +1,7 @@
 #include "idsync/daemon/cli.h"
 
+#include <sys/stat.h>
+
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +18,7 @@
 
 #include "check_config.h"
 #include "engine.h"
+#include "private_file.h"
 #include "run.h"
 #include "idsync/config/config.h"
 #include "idsync/connectors/connectors.h"
@@ -83,25 +86,15 @@ void ProgressBar(int64_t done, int64_t total) {
   std::fflush(stderr);
 }
 
-// Writes to stdout, or atomically to FILE (temp file, then rename), so that a
-// reader never sees half a report.
+// Writes to stdout, or atomically and owner-only to FILE.
 bool WriteReport(const std::string& report, const std::string& output) {
   if (output.empty() || output == "-") {
     std::cout << report << std::flush;
     return true;
   }
-  std::string tmp = output + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << report;
-    f.flush();
-    if (!f) {
-      std::cerr << "cannot write the report to " << tmp << "\n";
-      return false;
-    }
-  }
-  if (std::rename(tmp.c_str(), output.c_str()) != 0) {
-    std::cerr << "cannot write the report to " << output << ": " << std::strerror(errno) << "\n";
+  std::string error;
+  if (!WritePrivateFileAtomically(output, report, &error)) {
+    std::cerr << "cannot write the report: " << error << "\n";
     return false;
   }
   return true;
@@ -110,6 +103,12 @@ bool WriteReport(const std::string& report, const std::string& output) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  // The state database (names, e-mail addresses, phone numbers), its -wal and
+  // -shm files, the reports and any folder idsync creates are the owner's
+  // only, for every command and whatever umask the shell, the container
+  // runtime or the init system left us. The store and the report writer also
+  // set 0600 explicitly (a pre-existing file, a caller that skips Main).
+  ::umask(077);
   CLI::App app{
       "idsync keeps an Alibaba Cloud IDaaS application's accounts, "
       "organizational units and groups in step with an authoritative "

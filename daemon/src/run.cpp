@@ -25,6 +25,7 @@
 
 #include "admin_server.h"
 #include "engine.h"
+#include "private_file.h"
 #include "idsync/config/config.h"
 #include "idsync/connectors/connectors.h"
 #include "idsync/daemon/logging.h"
@@ -92,26 +93,6 @@ class InstanceLock {
 };
 
 void Notify(const std::string& state) { sd_notify(0, state.c_str()); }
-
-// Writes `text` to `path` through a temporary file and a rename, so that a
-// reader never sees half a report.
-bool WriteAtomically(const std::string& path, const std::string& text, std::string* error) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.flush();
-    if (!f) {
-      *error = "cannot write " + tmp;
-      return false;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    *error = "cannot rename " + tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  return true;
-}
 
 // Keeps the newest `keep` cycle reports in `dir`.
 void PruneReports(const std::string& dir, size_t keep) {
@@ -434,7 +415,7 @@ void Daemon::StartCycle() {
       std::snprintf(name, sizeof name, "cycle-%010lld.json", static_cast<long long>(result.run_id));
       report_file = (std::filesystem::path(cfg->daemon.report_dir) / name).string();
       std::string report = sync::Render("json", result.ReportInputFor(*cfg));
-      if (WriteAtomically(report_file, report, &report_error)) {
+      if (WritePrivateFileAtomically(report_file, report, &report_error)) {
         PruneReports(cfg->daemon.report_dir, kReportsKept);
       } else {
         report_file.clear();
@@ -682,6 +663,20 @@ AdminResponse Daemon::HandleAdmin(const AdminRequest& request) {
         }
       }
     }
+    // Overriding a guard is the one request that can make a cycle delete what
+    // the guards protect: it needs proof of the operator, so without a
+    // configured token nobody (any local user, any container sharing the
+    // pod's loopback) may ask for it.
+    if (allow_deletes >= 0 && !request.authenticated) {
+      r.status = 403;
+      r.body =
+          "{\"error\":\"allow_deletes overrides a guard and needs the admin token: set "
+          "daemon.admin_token and send Authorization: Bearer <token>; or stop the daemon "
+          "and run idsync apply --allow-deletes N\"}\n";
+      log_->warn("admin request refused: allow_deletes={} without the admin token",
+                 allow_deletes);
+      return r;
+    }
     bool queued_behind = cycle_running_;
     if (allow_deletes >= 0) {
       log_->warn("admin request: next cycle may delete or disable up to {} object(s) per type "
@@ -702,8 +697,8 @@ AdminResponse Daemon::HandleAdmin(const AdminRequest& request) {
 }  // namespace
 
 int RunDaemon(const RunOptions& options) {
-  // The state database and the reports hold personal data: owner-only,
-  // whatever umask the container runtime or init system left us.
+  // Main() set the umask to 077 already; this keeps it for callers that
+  // start the daemon without Main (the daemon's unit tests).
   ::umask(077);
   Daemon daemon(options);
   return daemon.Run();

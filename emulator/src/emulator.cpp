@@ -473,6 +473,9 @@ struct Emulator::Impl {
   std::mt19937_64 rng;
   State state;
   std::unordered_map<std::string, Token> tokens;
+  // Every access token issued, also expired and revoked ones (the oldest
+  // dropped past 10,000): tests search their logs for them.
+  std::deque<std::string> issued_tokens;
   std::unordered_map<std::string, Bucket> buckets;
   std::deque<RequestLogEntry> log;
   uint64_t next_sequence = 0;
@@ -1585,6 +1588,8 @@ Response Emulator::Impl::HandleToken(const Request& request,
   int64_t ttl_us = options.token_ttl.count();
   int64_t expires_at_us = now_us + ttl_us;
   tokens[access_token] = Token{found->client_id, expires_at_us};
+  issued_tokens.push_back(access_token);
+  if (issued_tokens.size() > 10000) issued_tokens.pop_front();
   json::object body;
   body["access_token"] = access_token;
   body["token_type"] = "Bearer";
@@ -2074,6 +2079,7 @@ Response Emulator::Impl::HandleAdmin(const Request& request,
     options = initial_options;
     state = DefaultState();
     tokens.clear();
+    issued_tokens.clear();
     buckets.clear();
     log.clear();
     return Empty();
@@ -2087,6 +2093,11 @@ Response Emulator::Impl::HandleAdmin(const Request& request,
       Throw(405, "InvalidAction.MethodNotAllowed", "GET/POST");
     }
     return JsonResponse(200, ConfigJson());
+  }
+  if (path == "/_emulator/tokens" && method == "GET") {
+    json::array all;
+    for (const auto& token : issued_tokens) all.emplace_back(token);
+    return JsonResponse(200, json::object{{"tokens", std::move(all)}});
   }
   if (path == "/_emulator/tokens/expire" && method == "POST") {
     // Expired rather than erased, so clients see "expired", not "unknown".

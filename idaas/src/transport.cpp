@@ -18,6 +18,8 @@
 
 #include <cerrno>
 
+#include "idsync/config/loopback.h"
+
 namespace idsync::idaas::detail {
 
 namespace ssl = asio::ssl;
@@ -67,15 +69,10 @@ std::optional<std::string> ParseEndpoint(const std::string& text,
                               : (out->tls ? "443" : "80");
   out->host_header = std::string(url->encoded_host_and_port());
   error_code ec;
-  auto addr = asio::ip::make_address(out->host, ec);
-  if (!ec) {
-    out->ip_literal = true;
-    out->loopback = addr.is_loopback();
-  } else {
-    std::string h = out->host;
-    for (auto& ch : h) ch = static_cast<char>(std::tolower(ch));
-    out->loopback = h == "localhost" || h.ends_with(".localhost");
-  }
+  asio::ip::make_address(out->host, ec);
+  if (!ec) out->ip_literal = true;
+  // The one loopback test; "x.localhost" is not loopback (DNS answers it).
+  out->loopback = config::IsLoopbackHost(out->host);
   return std::nullopt;
 }
 

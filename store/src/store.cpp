@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "file_mode.h"
 #include "lock.h"
 #include "migrations.h"
 #include "pack.h"
@@ -164,6 +165,9 @@ Result<void> Store::Impl::OpenDb(const OpenOptions& options) {
   auto exists = CheckExistingFile(path);
   if (!exists) return exists.error();
   if (!*exists && read_only) return NotFound(path, "no such file");
+  if (!read_only) {
+    if (auto r = detail::MakeDbFilesPrivate(path, *exists); !r) return r.error();
+  }
   if (auto r = db.Open(path, read_only, /*create=*/!*exists); !r) return r.error();
 
   // quick_check before anything writes (journal_mode=WAL would).

@@ -120,8 +120,10 @@ json::object OpJson(const ReportInput& in, const Operation& op) {
 std::string Rfc4180(const std::string& s) {
   bool quote = s.find_first_of(",\"\r\n") != std::string::npos ||
                (!s.empty() && (s.front() == ' ' || s.back() == ' '));
-  // Cells starting with these are formulas to spreadsheet programs.
-  bool formula = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
+  // Cells starting with these are formulas to spreadsheet programs; TAB and
+  // CR too, since spreadsheets trim them and then read the formula behind.
+  bool formula = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' ||
+                                s[0] == '@' || s[0] == '\t' || s[0] == '\r');
   std::string v = formula ? "'" + s : s;
   if (!quote && !formula) return v;
   std::string out = "\"";

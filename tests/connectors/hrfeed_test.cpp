@@ -229,6 +229,36 @@ TEST(HrFeedHttps, UntrustedServerFailsTheHandshake) {
   EXPECT_TRUE(server.Requests().empty());
 }
 
+// A name that merely starts with "127." is a DNS name anyone can point
+// anywhere: plain http to it is refused like to any other remote host.
+TEST(HrFeedConfig, PlainHttpOnlyToARealLoopbackAddress) {
+  for (const char* host : {"127.example.com", "127.0.0.1.nip.io", "localhost.", "[::1]",
+                           "127.0.0.1", "LOCALHOST"}) {
+    TempDir dir;
+    config::Diagnostics d;
+    std::string yaml = std::string("source:\n  type: hrfeed\n  url: http://") + host +
+                       ":8080/feed\n  hrfeed: {records: /data}\n  users: {key: id}\n"
+                       "  ous: {from: path, column: d}\n" + kFeedMapping;
+    auto cfg = LoadConfig(dir, yaml, &d);
+    std::vector<std::string> p;
+    for (const auto& problem : d.Sorted()) p.push_back(problem.ToString());
+    if (p.empty()) p = Validate(cfg);
+    // Refused as remote, or (Boost.URL reads "127.0.0.1.nip.io" as host
+    // 127.0.0.1 plus a path) as not a URL.
+    bool refused = false;
+    for (const auto& problem : p) {
+      refused |= problem.find("plain http is allowed only to loopback") != std::string::npos ||
+                 problem.find("source.url: is not a valid URL") != std::string::npos;
+    }
+    bool loopback = std::string(host) == "[::1]" || std::string(host) == "127.0.0.1" ||
+                    std::string(host) == "LOCALHOST";
+    EXPECT_EQ(refused, !loopback) << host << ": " << (p.empty() ? "" : p[0]);
+    if (loopback) {
+      EXPECT_TRUE(p.empty()) << host << ": " << p[0];
+    }
+  }
+}
+
 TEST(HrFeedConfig, ValidationProblems) {
   TempDir dir;
   config::Diagnostics d;

@@ -171,7 +171,8 @@ class AdminServerTest : public ::testing::Test {
         [this](const AdminRequest& r) {
           ++handled_;
           AdminResponse a;
-          a.body = r.method + " " + r.path + " ?" + r.query;
+          a.body = r.method + " " + r.path + " ?" + r.query +
+                   (r.authenticated ? " (authenticated)" : "");
           return a;
         },
         &error);
@@ -226,10 +227,53 @@ TEST_F(AdminServerTest, ProbesAreOpenEverythingElseNeedsTheToken) {
   EXPECT_EQ(refused->Header("www-authenticate"), "Bearer realm=\"idsync\"");
   auto allowed = http.Send("POST", "/v1/sync?allow_deletes=3", "", {{"authorization", "Bearer tok"}});
   EXPECT_EQ(allowed->status, 200);
-  EXPECT_EQ(allowed->body, "POST /v1/sync ?allow_deletes=3");
+  EXPECT_EQ(allowed->body, "POST /v1/sync ?allow_deletes=3 (authenticated)");
   EXPECT_EQ(allowed->Header("cache-control"), "no-store");
   EXPECT_EQ(handled_, 2);
   EXPECT_EQ(http.connections_opened(), 1);  // kept alive throughout
+}
+
+// A web page can make the operator's browser POST to the endpoint (a form),
+// and through DNS rebinding address it under the attacker's name: requests
+// that change state with an Origin header, or with a Host that is not this
+// endpoint, never reach the handler, token or not.
+TEST_F(AdminServerTest, BrowserAndRebindingRequestsAreRefused) {
+  emulator_test::HttpClient http(Address());
+  std::string port = std::to_string(port_);
+  std::map<std::string, std::string> auth = {{"authorization", "Bearer tok"}};
+  auto with = [&](std::map<std::string, std::string> more) {
+    more.insert(auth.begin(), auth.end());
+    return more;
+  };
+  for (const char* origin : {"http://evil.example", "null", "http://127.0.0.1"}) {
+    auto r = http.Send("POST", "/v1/sync", "", with({{"origin", origin}}));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 403) << origin;
+    EXPECT_NE(r->body.find("Origin"), std::string::npos) << r->body;
+  }
+  for (const std::string& host :
+       std::vector<std::string>{"evil.example:" + port, "127.0.0.1.nip.io:" + port,
+                                "127.0.0.1:1", "127.0.0.1", "localhost.:" + port, ""}) {
+    auto r = http.Send("POST", "/v1/sync", "", with({{"host", host}}));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 403) << host;
+    EXPECT_NE(r->body.find("Host"), std::string::npos) << r->body;
+    EXPECT_EQ(http.Send("GET", "/v1/status", "", with({{"host", host}}))->status, 403) << host;
+  }
+  EXPECT_EQ(handled_, 0);
+  // Every name of a loopback listen address is accepted, in any case.
+  for (const std::string& host : std::vector<std::string>{
+           "127.0.0.1:" + port, "localhost:" + port, "LocalHost:" + port, "[::1]:" + port}) {
+    EXPECT_EQ(http.Send("POST", "/v1/sync", "", with({{"host", host}}))->status, 200) << host;
+  }
+  EXPECT_EQ(handled_, 4);
+  // Probes and scrapers may use any name; GET changes nothing, and a GET
+  // with an Origin (a page's fetch) cannot read the answer without CORS.
+  EXPECT_EQ(http.Send("GET", "/healthz", "", {{"host", "idsync.svc:80"}})->status, 200);
+  EXPECT_EQ(http.Send("GET", "/readyz", "", {{"host", "x"}, {"origin", "http://a"}})->status, 200);
+  EXPECT_EQ(http.Send("GET", "/metrics", "", with({{"host", "prometheus-target:9"}}))->status,
+            200);
+  EXPECT_EQ(http.Send("GET", "/metrics", "", {{"host", "prometheus-target:9"}})->status, 401);
 }
 
 TEST_F(AdminServerTest, OversizedRequestsAreRefusedWithoutReachingTheHandler) {

@@ -57,6 +57,12 @@ class DaemonProcess {
                                                   bool with_token = true) {
     return admin_->Send("POST", target, "", Headers(with_token));
   }
+  std::optional<emulator_test::HttpResponse> Send(const std::string& method,
+                                                  const std::string& target,
+                                                  std::map<std::string, std::string> headers) {
+    return admin_->Send(method, target, "", headers);
+  }
+  const std::string& address() const { return address_; }
   std::optional<emulator_test::HttpResponse> GetWithAuthorization(const std::string& target,
                                                                   const std::string& value) {
     return admin_->Send("GET", target, "", {{"authorization", value}});
@@ -431,6 +437,49 @@ TEST_F(DaemonE2eTest, TheAdminTokenIsEnforcedExceptOnTheProbes) {
   EXPECT_FALSE(status.at("triggers").as_object().contains("admin"));
   // The token never reaches the logs.
   EXPECT_EQ(daemon.Stderr().find(kAdminToken), std::string::npos);
+  daemon.process().Signal(SIGTERM);
+  EXPECT_EQ(daemon.process().Wait(20s), 0);
+}
+
+// Without daemon.admin_token, anyone who reaches the port (any local user,
+// any container sharing the pod's loopback, a web page in the operator's
+// browser) could otherwise lift max_deletes for the next cycle.
+TEST_F(DaemonE2eTest, WithoutATokenNoGuardOverrideAndNoBrowserOrRebindingTrigger) {
+  WriteSource(People(5));
+  WriteConfig("daemon:\n  interval: 1h\n  admin_listen: 127.0.0.1:0\n  shutdown_grace: 10s\n");
+  DaemonProcess daemon(config_);
+  ASSERT_TRUE(daemon.WaitForAdmin()) << daemon.Stderr();
+  daemon.WaitForCycle(1);
+  std::string port = daemon.address().substr(daemon.address().rfind(':') + 1);
+
+  auto override = daemon.Post("/v1/sync?allow_deletes=5", false);
+  ASSERT_TRUE(override.has_value());
+  EXPECT_EQ(override->status, 403);
+  EXPECT_NE(override->body.find("daemon.admin_token"), std::string::npos) << override->body;
+  // A token the daemon does not have proves nothing either.
+  EXPECT_EQ(daemon.Post("/v1/sync?allow_deletes=5")->status, 403);
+  // A plain form POST from a page, and a request through a rebound DNS name.
+  auto form = daemon.Send("POST", "/v1/sync", {{"origin", "http://evil.example"},
+                                               {"content-type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(form->status, 403) << form->body;
+  auto rebound = daemon.Send("POST", "/v1/sync", {{"host", "rebind.evil.example:" + port}});
+  EXPECT_EQ(rebound->status, 403) << rebound->body;
+  EXPECT_EQ(daemon.Send("GET", "/v1/status", {{"host", "rebind.evil.example:" + port}})->status,
+            403);
+  std::this_thread::sleep_for(300ms);
+  auto status = daemon.Status();
+  EXPECT_EQ(status.at("last_cycle").as_object().at("run_id").as_int64(), 1);
+  EXPECT_FALSE(status.at("triggers").as_object().contains("admin"));
+  EXPECT_NE(daemon.Stderr().find("allow_deletes=5 without the admin token"), std::string::npos);
+
+  // Probes and a local Prometheus need nothing, under any name.
+  EXPECT_EQ(daemon.Send("GET", "/healthz", {{"host", "anything:1"}})->status, 200);
+  EXPECT_EQ(daemon.Send("GET", "/readyz", {})->status, 200);
+  EXPECT_EQ(daemon.Send("GET", "/metrics", {{"host", "idsync.monitoring.svc:9464"}})->status, 200);
+  // A plain trigger from a local client still works, by either loopback name.
+  auto trigger = daemon.Send("POST", "/v1/sync", {{"host", "localhost:" + port}});
+  EXPECT_EQ(trigger->status, 202) << trigger->body;
+  EXPECT_EQ(daemon.WaitForCycle(2).at("trigger").as_string(), "admin");
   daemon.process().Signal(SIGTERM);
   EXPECT_EQ(daemon.process().Wait(20s), 0);
 }

@@ -104,6 +104,25 @@ TEST(ReportTest, CsvQuotesAndDefusesFormulas) {
   EXPECT_NE(csv.find("skipped,blocked by guard max_deletes.user"), std::string::npos) << csv;
 }
 
+// OWASP's CSV injection list: besides = + - @, a leading TAB or CR, which
+// spreadsheets strip before reading the formula behind it.
+TEST(ReportTest, CsvDefusesEveryFormulaLead) {
+  for (std::string lead : {"=", "+", "-", "@", "\t", "\r"}) {
+    Plan p;
+    Operation op;
+    op.id = "user.create:E1";
+    op.kind = OpKind::kUserCreate;
+    op.target = {"E1", ""};
+    op.display = lead + "HYPERLINK(\"http://x\")";
+    p.operations = {op};
+    std::string csv = RenderCsv(Input(p));
+    std::string row = csv.substr(csv.find("\r\n") + 2);
+    EXPECT_NE(row.find(",\"'" + lead + "HYPERLINK("), std::string::npos)
+        << "lead " << static_cast<int>(lead[0]) << ": " << row;
+    EXPECT_EQ(row.find("," + lead + "HYPERLINK("), std::string::npos) << row;
+  }
+}
+
 TEST(ReportTest, HtmlIsSelfContainedAndEscaped) {
   Plan p = SamplePlan();
   std::string html = RenderHtml(Input(p));

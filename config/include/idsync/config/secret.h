@@ -3,6 +3,7 @@
 // to a logger or a report by mistake without leaking.
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -29,13 +30,20 @@ class Secret {
   std::string value_;
 };
 
-// Resolves a secret reference:
-//   env:NAME        the environment variable NAME
-//   file:PATH       the first line of PATH; refused if group or others may read it
-//   credential:NAME or a bare NAME
-//                   $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential=)
-// On failure returns false and sets *error to a message that names the
-// variable, file or credential but never the value.
+// The forms of a secret reference (there is no other; a bare word is refused
+// rather than taken as a credential name, since a value pasted into the YAML
+// by mistake would otherwise be echoed back as one):
+//   env:NAME         the environment variable NAME
+//   file:/PATH       the first line of the file; refused if group or others may
+//                    read it
+//   credential:NAME  $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential=)
+// Returns a message for a reference that is none of these, which never
+// repeats the text (it may be the secret itself); nullopt when well formed.
+std::optional<std::string> SecretReferenceProblem(const std::string& reference);
+
+// Resolves a secret reference (see above). On failure returns false and sets
+// *error to a message that names the variable, file or credential but never
+// the value.
 bool ResolveSecret(const std::string& reference, Secret* out,
                    std::string* error);
 

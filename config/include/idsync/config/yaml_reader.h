@@ -68,8 +68,11 @@ class MapReader {
   std::string Path(const std::string& key, const std::string& def);
   // `path` made absolute against the config file's folder.
   std::string ResolvePath(const std::string& path) const;
-  // A secret reference resolved as in ResolveSecret.
-  Secret SecretRef(const std::string& key, bool required);
+  // A secret reference resolved as in ResolveSecret; with `resolve` false
+  // only its form is checked (the value is left empty). A malformed
+  // reference is reported without its text and yields an empty Secret, so
+  // neither a diagnostic nor Secret::reference() can carry a pasted value.
+  Secret SecretRef(const std::string& key, bool required, bool resolve = true);
 
   // Reports unknown keys. Call once after all Get* calls.
   void Finish();
