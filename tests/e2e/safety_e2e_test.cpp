@@ -9,6 +9,7 @@
 #include <string>
 
 #include "e2e_fixture.h"
+#include "idsync/store/store.h"
 
 namespace idsync {
 namespace {
@@ -203,6 +204,62 @@ TEST_F(ExampleSafetyTest, AnotherSourcesAccountWithOurKeyIsNeverAdopted) {
     }
   }
   EXPECT_TRUE(reported) << json::serialize(plan.report.at("conflicts"));
+}
+
+// A disable for a person who left, interrupted after IDaaS applied it and
+// before its completion was recorded: recovery must keep the delete timer
+// and the "idsync disabled it" mark, as the completed operation would have —
+// else she is never deleted, nor re-enabled when she comes back.
+TEST_F(ExampleSafetyTest, ARecoveredDisableKeepsItsDeleteTimer) {
+  const std::string grace = IdOf("1001");
+  const std::string row = "1001,Grace,Thompson,grace.thompson@example.com,13800010037,D11,"
+                          "Senior Engineer,active,all-staff;engineering,CC-101\r\n";
+  EditPeople(row, "");
+  auto plan = Plan();
+  ASSERT_EQ(plan.exit_code, 2) << plan.err;
+  json::object disable;
+  for (const auto& v : plan.report.at("operations").as_array()) {
+    if (v.at("kind").as_string() == "user.disable" && v.at("idaas_id").as_string() == grace) {
+      disable = v.as_object();
+    }
+  }
+  ASSERT_FALSE(disable.empty()) << json::serialize(plan.report.at("operations"));
+  // The request reached IDaaS...
+  json::object state = State();
+  for (auto& u : state.at("users").as_array()) {
+    if (u.at("userId").as_string() == grace) u.as_object()["status"] = "disabled";
+  }
+  Admin("PUT", "/_emulator/state", json::serialize(state));
+  // ... and the run died with the operation in flight.
+  {
+    auto opened = store::Store::Open(folder_ + "/state/idsync-csv.db");
+    ASSERT_TRUE(opened.has_value()) << opened.error().message;
+    store::JournalEntry e;
+    e.op_id = std::string(disable.at("id").as_string());
+    e.kind = "user.disable";
+    e.entity = sync::EntityType::kUser;
+    e.target = "1001|" + grace;
+    e.payload = json::serialize(disable);
+    e.created_ms = 1;
+    auto ids = (*opened)->JournalAdd({e});
+    ASSERT_TRUE(ids.has_value()) << ids.error().message;
+    ASSERT_TRUE((*opened)->JournalMarkInFlight(ids->at(0), 2).has_value());
+  }
+  // The next plan recovers it: her account needs nothing more (her group
+  // removals, separate operations, are still to do), and no second
+  // "missing since" mark restarts her delete timer.
+  auto after = Plan();
+  for (const auto& v : after.report.at("operations").as_array()) {
+    if (v.at("idaas_id").as_string() == grace) ADD_FAILURE() << json::serialize(v);
+  }
+  // Back in the source, she is re-enabled: idsync disabled her.
+  dir_.Write("csv/people.csv", original_);
+  auto back = Plan();
+  bool enabled = false;
+  for (const auto& v : back.report.at("operations").as_array()) {
+    enabled |= v.at("kind").as_string() == "user.enable" && v.at("idaas_id").as_string() == grace;
+  }
+  EXPECT_TRUE(enabled) << json::serialize(back.report.at("operations"));
 }
 
 }  // namespace
