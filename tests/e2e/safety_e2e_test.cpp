@@ -262,5 +262,24 @@ TEST_F(ExampleSafetyTest, ARecoveredDisableKeepsItsDeleteTimer) {
   EXPECT_TRUE(enabled) << json::serialize(back.report.at("operations"));
 }
 
+// An Active Directory group larger than its range limit comes as
+// member;range=0-1499 (the first slice only). Read as empty it would lose
+// every managed member: the read fails instead, naming the attribute, and
+// nothing is planned.
+TEST_F(SyncE2eTest, ARangedMemberAttributeFailsTheReadInsteadOfEmptyingTheGroup) {
+  std::string folder = UseExample("ldif");
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  std::string ldif = testing::ReadFile(folder + "/directory.ldif");
+  size_t at = ldif.find("\nmember: ");
+  ASSERT_NE(at, std::string::npos);
+  ldif.replace(at, 9, "\nmember;range=0-1499: ");
+  dir_.Write("ldif/directory.ldif", ldif);
+  ClearRequests();
+  auto plan = Idsync({"plan", "--format", "json"});
+  EXPECT_EQ(plan.exit_code, 1) << plan.out << plan.err;
+  EXPECT_NE(plan.err.find("member;range=0-1499"), std::string::npos) << plan.err;
+  EXPECT_EQ(CountWrites(Requests()), 0);
+}
+
 }  // namespace
 }  // namespace idsync
