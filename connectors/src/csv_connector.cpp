@@ -13,6 +13,25 @@ std::string Trimmed(std::string_view s) {
   return std::string(s);
 }
 
+// A UTF-16 or UTF-32 export (Excel's "Unicode text", PowerShell's default)
+// is not a CSV the parser can read, and its header would only ever look
+// like a wrong delimiter: said as what it is. Text files hold no NUL byte.
+std::optional<std::string> WrongEncoding(std::string_view data) {
+  auto starts = [&](std::string_view bom) { return data.substr(0, bom.size()) == bom; };
+  if (starts(std::string_view("\x00\x00\xfe\xff", 4)) ||
+      starts(std::string_view("\xff\xfe\x00\x00", 4))) {
+    return std::string("the file is UTF-32 (it starts with a UTF-32 byte-order mark)");
+  }
+  if (starts("\xff\xfe") || starts("\xfe\xff")) {
+    return std::string("the file is UTF-16 (it starts with a UTF-16 byte-order mark)");
+  }
+  std::string_view head = data.substr(0, 4096);
+  if (head.find('\0') != std::string_view::npos) {
+    return std::string("the file holds NUL bytes: it is not UTF-8 text (UTF-16?)");
+  }
+  return std::nullopt;
+}
+
 // Reads a CSV file with a header; calls row(fields, line) for each good row
 // and bad(line, reason, raw) for malformed ones, where raw is the record's
 // text when it may still yield its key (RecoverFields), else empty. Returns
@@ -24,6 +43,9 @@ std::optional<ReadError> ReadCsv(
     const std::function<void(int64_t, std::string, std::string_view)>& bad) {
   std::string data, err;
   if (!MapFile(path, &data, &err)) return ReadError{err};
+  if (auto encoding = WrongEncoding(data)) {
+    return ReadError{path + ": " + *encoding + "; export the file as UTF-8", true};
+  }
   CsvOptions co;
   co.delimiter = o.csv_delimiter;
   co.quote = o.csv_quote;
@@ -34,7 +56,8 @@ std::optional<ReadError> ReadCsv(
   parser.Parse(data, [&](const CsvRecord& rec) {
     if (need_header) {
       if (!rec.error.empty()) {
-        fatal = ReadError{path + ":" + std::to_string(rec.line) + ": malformed header: " + rec.error};
+        fatal = ReadError{path + ":" + std::to_string(rec.line) + ": malformed header: " + rec.error,
+                          true};
         return false;
       }
       columns->clear();
@@ -43,7 +66,8 @@ std::optional<ReadError> ReadCsv(
         for (size_t j = 0; j < i; ++j) {
           if ((*columns)[i] == (*columns)[j] && !(*columns)[i].empty()) {
             fatal = ReadError{path + ":" + std::to_string(rec.line) + ": duplicate column '" +
-                              (*columns)[i] + "' in the header"};
+                                  (*columns)[i] + "' in the header",
+                              true};
             return false;
           }
         }
@@ -68,7 +92,7 @@ std::optional<ReadError> ReadCsv(
     return true;
   });
   if (fatal) return fatal;
-  if (need_header) return ReadError{path + ": empty file (no header line)"};
+  if (need_header) return ReadError{path + ": empty file (no header line)", true};
   return std::nullopt;
 }
 
@@ -146,7 +170,8 @@ class CsvConnector : public Connector {
         if (c < 0 && !name.empty() && name[0] != '$' && !bind_error) {
           bind_error = ReadError{path_ + ": column '" + name +
                                  "' used by the configuration is not in the header (wrong "
-                                 "delimiter or file?)"};
+                                 "delimiter or file?)",
+                                 true};
         }
         col_of_slot[s] = c;
       }
@@ -211,10 +236,13 @@ std::optional<ReadError> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder
     name = ColumnIndex(columns, o.ou_name);
     desc = o.ou_description.empty() ? -1 : ColumnIndex(columns, o.ou_description);
     for (auto [col, key] : {std::pair{id, o.ou_id}, {parent, o.ou_parent}, {name, o.ou_name}}) {
-      if (col < 0) fatal = ReadError{o.ou_file + ": column '" + key + "' is not in the header"};
+      if (col < 0) {
+        fatal = ReadError{o.ou_file + ": column '" + key + "' is not in the header", true};
+      }
     }
     if (!o.ou_description.empty() && desc < 0) {
-      fatal = ReadError{o.ou_file + ": column '" + o.ou_description + "' is not in the header"};
+      fatal = ReadError{o.ou_file + ": column '" + o.ou_description + "' is not in the header",
+                        true};
     }
   };
   auto err = ReadCsv(

@@ -215,6 +215,16 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   result.timings.cache = SecondsSince(step);
   reader.join();
   auto& snapshot = *read;
+  if (!snapshot && snapshot.error().unusable) {
+    // A verdict on the source, like the other source-trust guards: nothing
+    // is planned from it, nothing is written, and the cycle is blocked.
+    result.plan.guards.push_back(sync::GuardVerdict{
+        std::string(kUnusableSourceGuard), true, 0, 0,
+        snapshot.error().message + ": the source cannot be what the configuration describes, "
+                                   "so nothing is planned or written"});
+    finish(3, "");
+    return result;
+  }
   if (!snapshot) {
     finish(1, "reading the source failed: " + snapshot.error().message);
     return result;

@@ -105,6 +105,9 @@ store::RefreshOptions RefreshOptionsFor(const config::Config& cfg);
 // "refresh: users: 12000 users read, 240 calls (950/s), 12 s, ~30 s left".
 std::string RefreshProgressLine(const char* phase, const store::RefreshStats& stats,
                                 double seconds);
+// The guard a cycle trips when the source cannot be read as configured
+// (connectors::ReadError::unusable): besides the planner's guards.
+inline constexpr char kUnusableSourceGuard[] = "unusable_source";
 // Store meta: "1" when the mirror was read with custom fields.
 inline constexpr char kMirrorCustomFieldsMeta[] = "mirror_custom_fields";
 

@@ -162,11 +162,13 @@ std::string RenderMetrics(const DaemonStatus& s, const idaas::ClientStats& api) 
   }
   e.Family("idsync_guard_tripped", "gauge",
            "1 when the guard withheld writes in the last cycle; they stay withheld until overridden.");
-  for (const char* name : kGuards) {
+  auto guard_sample = [&](const char* name) {
     bool tripped = false;
     for (const auto& g : s.guards) tripped |= g.name == name && g.tripped;
     e.Sample("idsync_guard_tripped", {{"guard", name}}, tripped ? 1 : 0);
-  }
+  };
+  for (const char* name : kGuards) guard_sample(name);
+  guard_sample(kUnusableSourceGuard);
   if (s.source_read) {
     e.Family("idsync_source_records", "gauge", "Records in the source at the last cycle.");
     e.Sample("idsync_source_records", {{"entity", "user"}}, static_cast<double>(s.source_users));

@@ -4,6 +4,7 @@
 // take nothing from the person concerned — or trip a guard and exit 3.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <set>
 #include <string>
@@ -280,6 +281,65 @@ TEST_F(SyncE2eTest, ARangedMemberAttributeFailsTheReadInsteadOfEmptyingTheGroup)
   EXPECT_NE(plan.err.find("member;range=0-1499"), std::string::npos) << plan.err;
   EXPECT_EQ(CountWrites(Requests()), 0);
 }
+
+}  // namespace
+}  // namespace idsync
+
+namespace idsync {
+namespace {
+
+using namespace e2e;  // NOLINT: the fixture's helpers
+
+// R1: a source that cannot be what the configuration describes is refused
+// as a whole: exit 3 with a guard verdict, nothing written, every account
+// kept. (0 bytes, header only, truncated to half, the wrong delimiter, the
+// wrong encoding.)
+class UnusableSourceTest : public SyncE2eTest,
+                           public ::testing::WithParamInterface<const char*> {};
+
+std::string Unusable(const std::string& kind, const std::string& csv) {
+  if (kind == "empty") return "";
+  if (kind == "header_only") return csv.substr(0, csv.find('\n') + 1);
+  if (kind == "truncated") {
+    size_t half = csv.size() / 2;
+    return csv.substr(0, csv.find('\n', half) + 1);
+  }
+  if (kind == "wrong_delimiter") {
+    std::string out = csv;
+    std::replace(out.begin(), out.end(), ',', ';');
+    return out;
+  }
+  // wrong_encoding: a UTF-16LE export (Excel's "Unicode text"), with its BOM.
+  std::string out = "\xff\xfe";
+  for (char c : csv) {
+    out.push_back(c);
+    out.push_back('\0');
+  }
+  return out;
+}
+
+TEST_P(UnusableSourceTest, IsRefusedWithAGuardVerdictAndExit3) {
+  auto people = People(40);
+  WriteSource(people);
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  dir_.Write("people.csv", Unusable(GetParam(), Csv(people)));
+  ClearRequests();
+  auto plan = Idsync({"plan", "--format", "json"});
+  EXPECT_EQ(plan.exit_code, 3) << plan.out << plan.err;
+  auto apply = Idsync({"apply", "--yes"});
+  EXPECT_EQ(apply.exit_code, 3) << apply.out << apply.err;
+  EXPECT_EQ(CountWrites(Requests()), 0);
+  auto status = Idsync({"status", "--format", "json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("\"tripped\":true"), std::string::npos) << status.out;
+  for (const auto& [ext, u] : UsersByExternalId()) {
+    EXPECT_EQ(u.at("status").as_string(), "enabled") << ext;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(R1, UnusableSourceTest,
+                         ::testing::Values("empty", "header_only", "truncated", "wrong_delimiter",
+                                           "wrong_encoding"));
 
 }  // namespace
 }  // namespace idsync

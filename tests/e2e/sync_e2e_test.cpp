@@ -45,8 +45,8 @@ TEST_F(SyncE2eTest, ConvergesThenASecondRunMakesNoWriteCalls) {
 }
 
 // The source is read on its own thread beside the cache load: a source that
-// cannot be used still ends the cycle with its own error, before recovery,
-// and nothing is written.
+// cannot be used still ends the cycle with its own verdict, before recovery,
+// and nothing is written; a missing file is an operational error (exit 1).
 TEST_F(SyncE2eTest, UnusableSourceFailsTheCycleWhileTheCacheLoadsBesideIt) {
   auto people = People(10);
   WriteSource(people);
@@ -54,11 +54,14 @@ TEST_F(SyncE2eTest, UnusableSourceFailsTheCycleWhileTheCacheLoadsBesideIt) {
   dir_.Write("people.csv", "id;name\n1;x\n");  // the wrong delimiter: no mapped column
   ClearRequests();
   auto plan = Idsync({"plan"});
-  EXPECT_EQ(plan.exit_code, 1) << plan.out << plan.err;
-  EXPECT_NE(plan.err.find("idsync plan: reading the source failed: "), std::string::npos)
-      << plan.err;
-  EXPECT_NE(plan.err.find("is not in the header"), std::string::npos) << plan.err;
+  EXPECT_EQ(plan.exit_code, 3) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("unusable_source"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("is not in the header"), std::string::npos) << plan.out;
   EXPECT_EQ(CountWrites(Requests()), 0);
+  std::filesystem::remove(dir_.path() + "/people.csv");
+  auto missing = Idsync({"plan"});
+  EXPECT_EQ(missing.exit_code, 1) << missing.out << missing.err;
+  EXPECT_NE(missing.err.find("file not found"), std::string::npos) << missing.err;
   WriteSource(people);
   auto again = Idsync({"plan"});
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;

@@ -21,6 +21,12 @@ namespace idsync::connectors {
 // fails yields no snapshot at all.
 struct ReadError {
   std::string message;
+  // The source was read, but it cannot be what the configuration describes
+  // (an empty file, no header, a column the mapping names missing: the
+  // wrong delimiter or file, the wrong encoding). Not an operational
+  // failure but a verdict on the source: the cycle trips the
+  // `unusable_source` guard (exit 3) and writes nothing.
+  bool unusable = false;
 };
 
 // A value or a ReadError; small on purpose.
