@@ -567,3 +567,92 @@ TEST_F(DaemonE2eTest, AnInvalidConfigAtStartFailsWithEveryProblem) {
 
 }  // namespace
 }  // namespace idsync
+
+namespace idsync {
+namespace {
+
+// R12 and R7 through `idsync run`: a server that answers every call with 500,
+// then credentials revoked, for what stands in for hours (the failure
+// backoff capped at 2 s instead of the default 1 h). The daemon keeps
+// running, its calls stay bounded, status and metrics name the failure, the
+// secret shows in no log line, and the first success recovers it without a
+// restart.
+TEST_F(DaemonE2eTest, PersistentFailuresAreBoundedNamedAndRecoverWithoutARestart) {
+  auto people = People(10);
+  WriteSource(people);
+  WriteDaemonConfig("  failure_backoff_max: 2s\n  jitter: 0\n");
+  // A 1 s interval: a healthy daemon would make a cycle a second.
+  std::string yaml = testing::ReadFile(config_);
+  yaml.replace(yaml.find("interval: 1h"), 12, "interval: 1s");
+  config_ = dir_.Write("idsync.yaml", yaml);
+  DaemonProcess daemon(config_);
+  ASSERT_TRUE(daemon.WaitForAdmin()) << daemon.Stderr();
+  EXPECT_EQ(daemon.WaitForCycle(1).at("outcome").as_string(), "ok") << daemon.Stderr();
+
+  // Every call fails with a server error.
+  Admin("POST", "/_emulator/config", R"({"faults":"5xx=1"})");
+  ClearRequests();
+  const auto failing_since = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(8s);
+  auto log = Requests();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - failing_since).count();
+  auto status = daemon.Status();
+  ASSERT_TRUE(status.contains("last_cycle")) << daemon.Stderr();
+  EXPECT_EQ(status.at("last_cycle").at("outcome").as_string(), "error");
+  std::string error(status.at("last_cycle").at("error").as_string());
+  EXPECT_NE(error.find("500"), std::string::npos) << error;
+  std::string metrics = daemon.Metrics();
+  EXPECT_GE(Sample(metrics, "idsync_consecutive_failed_cycles"), 2) << metrics;
+  // Cycles every 2 s at most once the backoff is capped, each at most
+  // retry.max_attempts (6) calls: bounded, never a hot loop.
+  const double cycles = seconds / 1.0 + 1;  // at most one per interval while backing off
+  EXPECT_LE(static_cast<double>(log.size()), cycles * 6) << log.size() << " calls in " << seconds
+                                                        << " s";
+  EXPECT_GE(log.size(), 2u);  // it did keep trying
+  EXPECT_TRUE(daemon.process().Running());
+
+  // The client's credentials are revoked: every token request is refused.
+  Admin("POST", "/_emulator/config", R"({"faults":""})");
+  json::object state = State();
+  auto& client = state.at("clients").as_array()[0].as_object();
+  const std::string secret(client.at("clientSecret").as_string());
+  client["clientSecret"] = "rotated-by-an-administrator";
+  Admin("PUT", "/_emulator/state", json::serialize(state));
+  ClearRequests();
+  std::this_thread::sleep_for(6s);
+  log = Requests();
+  int token_requests = 0;
+  for (const auto& r : log) {
+    token_requests += std::string(r.at("path").as_string()).find("/oauth2/") != std::string::npos;
+  }
+  EXPECT_GE(token_requests, 1);
+  EXPECT_LE(token_requests, 6 * 2) << "a hot loop of token requests";
+  status = daemon.Status();
+  error = std::string(status.at("last_cycle").at("error").as_string());
+  EXPECT_EQ(status.at("last_cycle").at("outcome").as_string(), "error");
+  EXPECT_TRUE(error.find("401") != std::string::npos ||
+              error.find("invalid_client") != std::string::npos ||
+              error.find("credential") != std::string::npos)
+      << error;
+
+  // Restored: the next cycle succeeds, no restart.
+  client["clientSecret"] = secret;
+  Admin("PUT", "/_emulator/state", json::serialize(state));
+  people[2].last = "Recovered";
+  WriteSource(people);
+  auto took = WaitUntil([&] { return DisplayName(people[2].id) == "First2 Recovered"; });
+  EXPECT_TRUE(took.has_value()) << daemon.Stderr();
+  // The cycle that wrote it finishes a moment after its write.
+  EXPECT_TRUE(WaitUntil([&] {
+    auto s = daemon.Status();
+    auto* last = s.if_contains("last_cycle");
+    return last && last->at("outcome").as_string() == "ok";
+  }).has_value());
+  EXPECT_EQ(daemon.Stderr().find(kSecret), std::string::npos) << "the secret is in a log line";
+  daemon.process().Signal(SIGTERM);
+  EXPECT_EQ(daemon.process().Wait(20s), 0);
+}
+
+}  // namespace
+}  // namespace idsync
