@@ -223,6 +223,13 @@ int Main(int argc, char** argv) {
     std::cerr << "idsync " << options.command << ": " << result.error << "\n";
     if (result.plan.operations.empty() && result.plan.guards.empty()) return kError;
   }
+  if (result.did_apply && (result.applied.failed > 0 || result.applied.not_run > 0)) {
+    // Said where a person running it sees it, not only in the report.
+    std::cerr << "idsync " << options.command << ": " << result.applied.failed
+              << " operation(s) failed and " << result.applied.not_run << " did not run"
+              << (result.applied.first_error.empty() ? "" : "; first: " + result.applied.first_error)
+              << "\n";
+  }
   auto render_start = std::chrono::steady_clock::now();
   std::string report = sync::Render(format, result.ReportInputFor(cfg));
   if (!WriteReport(report, output)) return kError;

@@ -278,6 +278,9 @@ class Executor::Impl {
       ++phase_failures_;
       if (outcome.first_error.empty()) outcome.first_error = op.id + ": " + result.error;
       if (phase_failures_ > options_.max_failures_per_phase) budget_exhausted_ = true;
+    } else if (result.status == OpResult::Status::kNotRun && outcome.first_error.empty()) {
+      // Why nothing more ran (the store failed, a stop): the run's headline.
+      outcome.first_error = op.id + ": " + result.error;
     }
     outcome.results[op.id] = std::move(result);
     ++finished_;

@@ -53,6 +53,17 @@ int64_t CountFailed(const ReportInput& in) {
   return n;
 }
 
+// Planned operations an apply did not run (stopped, a failed phase, or the
+// journal could not be written): not a success either.
+int64_t CountNotRun(const ReportInput& in) {
+  int64_t n = 0;
+  for (const auto& op : in.plan->operations) {
+    const OpResult* r = ResultOf(in, op);
+    n += r == nullptr || r->status == OpResult::Status::kNotRun;
+  }
+  return n;
+}
+
 // The report's context without results, for skipped operations (they never
 // ran). Built once per render: copying the results per skipped operation
 // made a large report quadratic.
@@ -209,7 +220,11 @@ std::string OpLine(const ReportInput& in, const Operation& op) {
   if (in.applied) {
     const OpResult* r = ResultOf(in, op);
     if (r && r->status == OpResult::Status::kFailed) line += "  FAILED: " + r->error;
-    else if (!r || r->status == OpResult::Status::kNotRun) line += "  (not run)";
+    else if (r && r->status == OpResult::Status::kNotRun && !r->error.empty()) {
+      line += "  (not run: " + r->error + ")";
+    } else if (!r || r->status == OpResult::Status::kNotRun) {
+      line += "  (not run)";
+    }
   }
   return line + "\n";
 }
@@ -219,7 +234,7 @@ std::string OpLine(const ReportInput& in, const Operation& op) {
 std::string ReportStatus(const ReportInput& in) {
   const Plan& p = *in.plan;
   if (in.applied) {
-    if (CountFailed(in) > 0) return "partial";
+    if (CountFailed(in) > 0 || CountNotRun(in) > 0) return "partial";
     if (p.AnyGuardTripped()) return "blocked";
     return "converged";
   }
@@ -442,7 +457,9 @@ std::string RenderText(const ReportInput& in) {
   else if (status == "changes_pending") out << p.operations.size() << " change(s) pending";
   else if (status == "blocked") out << "blocked by a safety guard (see Guards)";
   else if (status == "converged") out << "applied " << p.operations.size() << " change(s)";
-  else if (status == "partial") out << CountFailed(in) << " operation(s) failed";
+  else if (status == "partial") {
+    out << CountFailed(in) << " operation(s) failed, " << CountNotRun(in) << " not run";
+  }
   out << " (exit " << in.exit_code << ")\n";
   return out.str();
 }
