@@ -1093,6 +1093,78 @@ Result<void> Store::JournalComplete(int64_t id, const MirrorUpdate& update,
   return tx.Commit();
 }
 
+Result<JournalCommitResult> Store::JournalCommit(const JournalBatch& batch, int64_t now_ms) {
+  if (auto r = impl_->CheckWritable(); !r) return r.error();
+  JournalCommitResult out;
+  if (batch.close.empty() && batch.mark_in_flight.empty()) return out;
+  Db& db = impl_->db;
+  detail::Packer& packer = impl_->packer;
+  Transaction tx(db);
+  if (auto r = tx.Begin(); !r) return r.error();
+  // Whatever fails below, no touch of this batch must leak into the next
+  // transaction's re-pack (it would be harmless, but costs a re-pack).
+  struct ClearOnExit {
+    detail::Packer& p;
+    ~ClearOnExit() { p.Clear(); }
+  } clear_on_exit{packer};
+  auto done = db.Prepare(
+      "UPDATE journal SET state = 'done', updated_ms = ?, last_error = '' "
+      "WHERE id = ? AND state IN ('pending', 'in_flight')");
+  if (!done) return done.error();
+  auto failed = db.Prepare(
+      "UPDATE journal SET state = 'failed', last_error = ?, updated_ms = ? "
+      "WHERE id = ? AND state IN ('pending', 'in_flight')");
+  if (!failed) return failed.error();
+  auto savepoint = db.Prepare("SAVEPOINT journal_close");
+  if (!savepoint) return savepoint.error();
+  auto rollback = db.Prepare("ROLLBACK TO journal_close");
+  if (!rollback) return rollback.error();
+  auto release = db.Prepare("RELEASE journal_close");
+  if (!release) return release.error();
+
+  for (size_t i = 0; i < batch.close.size(); ++i) {
+    const JournalClose& c = batch.close[i];
+    if (auto r = db.Run(**savepoint, "journal savepoint"); !r) return r.error();
+    Result<void> r;
+    if (c.done) {
+      (*done)->Bind(1, now_ms).Bind(2, c.id);
+      r = db.Run(**done, "complete journal entry");
+    } else {
+      (*failed)->Bind(1, c.error).Bind(2, now_ms).Bind(3, c.id);
+      r = db.Run(**failed, "fail journal entry");
+    }
+    if (r && sqlite3_changes(db.raw()) == 0) r = impl_->JournalStateError(c.id);
+    // The rows only: the touched packs are re-packed once, below.
+    if (r && c.done) r = impl_->ApplyRows(c.update);
+    if (!r) {
+      // Only this entry is undone; a busy or I/O error is not the entry's
+      // fault and fails the whole batch instead.
+      const Error::Code code = r.error().code;
+      if (code == Error::Code::kBusy || code == Error::Code::kIo ||
+          code == Error::Code::kCorrupt) {
+        return r.error();
+      }
+      if (auto rb = db.Run(**rollback, "journal rollback"); !rb) return rb.error();
+      out.rejected.emplace_back(i, Error{code, "journal entry " + std::to_string(c.id) +
+                                                   " not closed: " + r.error().message});
+    }
+    if (auto rel = db.Run(**release, "journal release"); !rel) return rel.error();
+  }
+
+  auto mark = db.Prepare(
+      "UPDATE journal SET state = 'in_flight', attempts = attempts + 1, updated_ms = ? "
+      "WHERE id = ? AND state IN ('pending', 'in_flight')");
+  if (!mark) return mark.error();
+  for (int64_t id : batch.mark_in_flight) {
+    (*mark)->Bind(1, now_ms).Bind(2, id);
+    if (auto r = db.Run(**mark, "mark in flight"); !r) return r.error();
+    if (sqlite3_changes(db.raw()) == 0) return impl_->JournalStateError(id);
+  }
+  if (auto r = packer.Flush(); !r) return r.error();
+  if (auto r = tx.Commit(); !r) return r.error();
+  return out;
+}
+
 Result<void> Store::JournalFail(int64_t id, const std::string& error, bool final,
                                 int64_t now_ms) {
   if (auto r = impl_->CheckWritable(); !r) return r;
