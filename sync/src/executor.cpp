@@ -164,7 +164,12 @@ class Executor::Impl {
     for (size_t i = 0; i < cached_.users.size(); ++i) user_row_.emplace(cached_.users.id(i), i);
     for (const auto& ou : cached_.ous) ous_.emplace(ou.id, ou);
     for (size_t g = 0; g < cached_.groups.size(); ++g) {
-      groups_.emplace(cached_.groups[g].id, cached_.Group(g));
+      IdaasGroup group = cached_.Group(g);
+      // ApplyToCurrent merges into sorted member lists.
+      if (!std::is_sorted(group.member_ids.begin(), group.member_ids.end())) {
+        std::sort(group.member_ids.begin(), group.member_ids.end());
+      }
+      groups_.emplace(group.id, std::move(group));
     }
   }
 
@@ -484,9 +489,16 @@ class Executor::Impl {
     for (const auto& m : u.add_members) {
       auto it = groups_.find(m.group_id);
       if (it == groups_.end()) continue;
+      // The list is kept sorted: merge rather than re-sort it, since a large
+      // group grows by one chunk per operation.
       auto& ids = it->second.member_ids;
-      ids.insert(ids.end(), m.user_ids.begin(), m.user_ids.end());
-      SortUnique(ids);
+      std::vector<std::string> added = m.user_ids;
+      SortUnique(added);
+      const auto mid = static_cast<std::ptrdiff_t>(ids.size());
+      ids.insert(ids.end(), std::make_move_iterator(added.begin()),
+                 std::make_move_iterator(added.end()));
+      std::inplace_merge(ids.begin(), ids.begin() + mid, ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     }
     for (const auto& m : u.remove_members) {
       auto it = groups_.find(m.group_id);
