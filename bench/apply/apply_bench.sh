@@ -78,8 +78,7 @@ curl -s -X DELETE "http://$addr/_emulator/requests" >/dev/null
 emu_cpu() { awk '{print ($14 + $15) / 100}' "/proc/$ep/stat"; }
 emu_before=$(emu_cpu)
 # PERF="perf record -g -o FILE" profiles the apply.
-/usr/bin/time -f "%e %U %S" -o time.txt ${PERF:-} "$idsync" apply --yes -c idsync.yaml \
-  --format json -o report.json >apply.out 2>apply.err || rc=$?
+/usr/bin/time -f "%e %U %S" -o time.txt ${PERF:-} "$idsync" apply --yes -c idsync.yaml >apply.out 2>apply.err || rc=$?
 rc=${rc:-0}
 read -r wall user sys < <(tail -1 time.txt)
 emu_s=$(awk -v a="$emu_before" -v b="$(emu_cpu)" 'BEGIN {printf "%.2f", b - a}')
@@ -89,9 +88,5 @@ log = json.load(sys.stdin)["requests"]
 w = [r for r in log if r["method"] in ("POST", "PATCH", "DELETE")
      and "/oauth2/" not in r["path"] and "/_/actions/" not in r["path"]]
 print(len(w))')
-done_ops=$(python3 -c '
-import json, sys
-r = json.load(open("report.json"))
-ops = r.get("operations", [])
-print(sum(1 for o in ops if o.get("result", {}).get("status") == "done"))' 2>/dev/null || echo "?")
+done_ops=$(sed -n 's/^Result: applied \([0-9]*\) change.*/\1/p' apply.out)
 echo "apply_bench mode=$mode people=$n exit=$rc seconds=$wall user_s=$user sys_s=$sys emulator_cpu_s=$emu_s ops_done=$done_ops writes=$writes"
