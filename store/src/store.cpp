@@ -131,6 +131,11 @@ class Store::Impl {
   }
   // After a failed UPDATE ... WHERE id = ? AND state IN (unfinished).
   Error JournalStateError(int64_t id);
+  // One try of Store::JournalCommit; `isolate` puts each close under a
+  // savepoint. Without it, an entry's own failure sets *rejected and fails
+  // the call (nothing committed).
+  Result<JournalCommitResult> JournalCommitOnce(const JournalBatch& batch, int64_t now_ms,
+                                                bool isolate, bool* rejected);
 };
 
 namespace {
@@ -1095,6 +1100,96 @@ Result<void> Store::JournalComplete(int64_t id, const MirrorUpdate& update,
                                      " not completed: " + r.error().message};
   }
   return tx.Commit();
+}
+
+Result<JournalCommitResult> Store::JournalCommit(const JournalBatch& batch, int64_t now_ms) {
+  if (auto r = impl_->CheckWritable(); !r) return r.error();
+  if (batch.close.empty() && batch.mark_in_flight.empty()) return JournalCommitResult{};
+  // Optimistically without savepoints: a SAVEPOINT per entry costs SQLite a
+  // statement journal each, and an entry is rarely rejected. When one is,
+  // the whole transaction is rolled back and done again entry by entry.
+  bool rejected = false;
+  auto r = impl_->JournalCommitOnce(batch, now_ms, /*isolate=*/false, &rejected);
+  if (!r && rejected) r = impl_->JournalCommitOnce(batch, now_ms, /*isolate=*/true, &rejected);
+  return r;
+}
+
+Result<JournalCommitResult> Store::Impl::JournalCommitOnce(const JournalBatch& batch,
+                                                           int64_t now_ms, bool isolate,
+                                                           bool* rejected) {
+  JournalCommitResult out;
+  Transaction tx(db);
+  if (auto r = tx.Begin(); !r) return r.error();
+  // Whatever fails below, no touch of this batch must leak into the next
+  // transaction's re-pack (it would be harmless, but costs a re-pack).
+  struct ClearOnExit {
+    detail::Packer& p;
+    ~ClearOnExit() { p.Clear(); }
+  } clear_on_exit{packer};
+  auto done = db.Prepare(
+      "UPDATE journal SET state = 'done', updated_ms = ?, last_error = '' "
+      "WHERE id = ? AND state IN ('pending', 'in_flight')");
+  if (!done) return done.error();
+  auto failed = db.Prepare(
+      "UPDATE journal SET state = 'failed', last_error = ?, updated_ms = ? "
+      "WHERE id = ? AND state IN ('pending', 'in_flight')");
+  if (!failed) return failed.error();
+  auto savepoint = db.Prepare("SAVEPOINT journal_close");
+  if (!savepoint) return savepoint.error();
+  auto rollback = db.Prepare("ROLLBACK TO journal_close");
+  if (!rollback) return rollback.error();
+  auto release = db.Prepare("RELEASE journal_close");
+  if (!release) return release.error();
+
+  for (size_t i = 0; i < batch.close.size(); ++i) {
+    const JournalClose& c = batch.close[i];
+    if (isolate) {
+      if (auto r = db.Run(**savepoint, "journal savepoint"); !r) return r.error();
+    }
+    Result<void> r;
+    if (c.done) {
+      (*done)->Bind(1, now_ms).Bind(2, c.id);
+      r = db.Run(**done, "complete journal entry");
+    } else {
+      (*failed)->Bind(1, c.error).Bind(2, now_ms).Bind(3, c.id);
+      r = db.Run(**failed, "fail journal entry");
+    }
+    if (r && sqlite3_changes(db.raw()) == 0) r = JournalStateError(c.id);
+    // The rows only: the touched packs are re-packed once, below.
+    if (r && c.done) r = ApplyRows(c.update);
+    if (!r) {
+      // A busy or I/O error is not the entry's fault: the whole batch fails.
+      const Error::Code code = r.error().code;
+      if (code == Error::Code::kBusy || code == Error::Code::kIo ||
+          code == Error::Code::kCorrupt) {
+        return r.error();
+      }
+      if (!isolate) {
+        *rejected = true;  // the caller tries again, entry by entry
+        return r.error();
+      }
+      // Only this entry is undone.
+      if (auto rb = db.Run(**rollback, "journal rollback"); !rb) return rb.error();
+      out.rejected.emplace_back(i, Error{code, "journal entry " + std::to_string(c.id) +
+                                                   " not closed: " + r.error().message});
+    }
+    if (isolate) {
+      if (auto rel = db.Run(**release, "journal release"); !rel) return rel.error();
+    }
+  }
+
+  auto mark = db.Prepare(
+      "UPDATE journal SET state = 'in_flight', attempts = attempts + 1, updated_ms = ? "
+      "WHERE id = ? AND state IN ('pending', 'in_flight')");
+  if (!mark) return mark.error();
+  for (int64_t id : batch.mark_in_flight) {
+    (*mark)->Bind(1, now_ms).Bind(2, id);
+    if (auto r = db.Run(**mark, "mark in flight"); !r) return r.error();
+    if (sqlite3_changes(db.raw()) == 0) return JournalStateError(id);
+  }
+  if (auto r = packer.Flush(); !r) return r.error();
+  if (auto r = tx.Commit(); !r) return r.error();
+  return out;
 }
 
 Result<void> Store::JournalFail(int64_t id, const std::string& error, bool final,

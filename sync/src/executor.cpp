@@ -153,6 +153,9 @@ struct Outcome {
 
 class Executor::Impl {
  public:
+  // Operations of one wave with their journal ids.
+  using Wave = std::vector<std::pair<const Operation*, int64_t>>;
+
   Impl(store::Store& store, idaas::Client& client, const CachedState& cached,
        ExecutorOptions options)
       : store_(store), client_(client), cached_(cached), options_(std::move(options)) {
@@ -161,7 +164,12 @@ class Executor::Impl {
     for (size_t i = 0; i < cached_.users.size(); ++i) user_row_.emplace(cached_.users.id(i), i);
     for (const auto& ou : cached_.ous) ous_.emplace(ou.id, ou);
     for (size_t g = 0; g < cached_.groups.size(); ++g) {
-      groups_.emplace(cached_.groups[g].id, cached_.Group(g));
+      IdaasGroup group = cached_.Group(g);
+      // ApplyToCurrent merges into sorted member lists.
+      if (!std::is_sorted(group.member_ids.begin(), group.member_ids.end())) {
+        std::sort(group.member_ids.begin(), group.member_ids.end());
+      }
+      groups_.emplace(group.id, std::move(group));
     }
   }
 
@@ -209,6 +217,7 @@ class Executor::Impl {
     }
 
     // Phases, then waves, in order; operations of one wave run concurrently.
+    started_ = last_commit_ = std::chrono::steady_clock::now();
     size_t i = 0;
     while (i < plan.operations.size()) {
       size_t j = i;
@@ -221,11 +230,12 @@ class Executor::Impl {
         current_phase_ = first.phase;
         phase_failures_ = 0;
       }
-      std::vector<std::pair<const Operation*, int64_t>> wave;
+      Wave wave;
       for (size_t k = i; k < j; ++k) wave.emplace_back(&plan.operations[k], (*ids)[k]);
       co_await RunWave(wave, outcome);
       i = j;
     }
+    FinalFlush(outcome);
     for (const auto& [id, r] : outcome.results) {
       outcome.done += r.status == OpResult::Status::kDone;
       outcome.failed += r.status == OpResult::Status::kFailed;
@@ -242,19 +252,131 @@ class Executor::Impl {
     return stopped_ || budget_exhausted_ || fatal_;
   }
 
-  asio::awaitable<void> RunWave(const std::vector<std::pair<const Operation*, int64_t>>& wave,
-                                ApplyOutcome& outcome) {
+  // ---- group commit -----------------------------------------------------
+  //
+  // Journal writes are grouped (docs/store.md, "Group commit"): the
+  // operations of a wave are marked in flight a batch at a time, in one
+  // transaction, before any of them is sent; each finished operation's close
+  // (done with its mirror update, or failed) is queued and committed with the
+  // next batch's marks, or on its own after kCloseInterval or kMaxCloses, at
+  // the end of each wave and at the end of the run. An operation whose close
+  // is not committed yet is still in flight on disk, so a crash leaves it to
+  // recovery, which looks it up: the same as a crash just after the request.
+
+  // Store-only operations write nothing to IDaaS: they need no in-flight
+  // mark, their close alone records them.
+  static bool StoreOnly(const Operation& op) {
+    return op.kind == OpKind::kAdopt || op.kind == OpKind::kUserMarkMissing;
+  }
+
+  // Operations to mark per transaction: about kMarkAhead of the rate seen so
+  // far, at least two per connection and at most kMaxMarks. A crash costs
+  // recovery one lookup per marked operation not yet sent, so a slow
+  // (rate-limited) run marks few at a time, a fast one many.
+  size_t MarkBatchSize() const {
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    const size_t floor = static_cast<size_t>(std::max(8, 2 * options_.concurrency));
+    if (elapsed < 0.02) return floor;
+    const auto by_rate = static_cast<size_t>(static_cast<double>(finished_) / elapsed * kMarkAhead);
+    return std::clamp(by_rate, floor, kMaxMarks);
+  }
+
+  // One group commit: the queued closes, then `marks` in flight. false when
+  // it failed: nothing of it is on disk, the closes stay queued for the final
+  // flush, and the run stops (fatal_).
+  bool Commit(std::vector<int64_t> marks, ApplyOutcome& outcome) {
+    auto log = spdlog::get("sync");
+    store::JournalBatch batch;
+    batch.close.reserve(closes_.size());
+    for (auto& c : closes_) batch.close.push_back(std::move(c.close));
+    batch.mark_in_flight = std::move(marks);
+    auto r = store_.JournalCommit(batch, options_.now_ms());
+    last_commit_ = std::chrono::steady_clock::now();
+    if (!r) {
+      // Kept for the final flush.
+      for (size_t k = 0; k < closes_.size(); ++k) closes_[k].close = std::move(batch.close[k]);
+      fatal_ = true;
+      if (outcome.first_error.empty()) {
+        outcome.first_error = "cannot write the journal: " + r.error().message;
+      }
+      if (log) log->error("cannot write the journal: {}", r.error().message);
+      return false;
+    }
+    for (const auto& [index, error] : r->rejected) {
+      const PendingClose& c = closes_[index];
+      // IDaaS has the change but the store could not record it: stop, and
+      // let recovery at the next start resolve the in-flight entry.
+      fatal_ = true;
+      if (!c.close.done) continue;  // its failure stands; the entry stays in flight
+      if (log) log->error("{}: applied but not recorded: {}", c.op->id, error.message);
+      Unrecorded(*c.op, error.message, outcome);
+    }
+    closes_.clear();
+    return true;
+  }
+
+  // A done operation whose close could not be committed is reported failed.
+  void Unrecorded(const Operation& op, const std::string& why, ApplyOutcome& outcome) {
+    OpResult& r = outcome.results[op.id];
+    r.status = OpResult::Status::kFailed;
+    r.error = "applied in IDaaS but not recorded: " + why;
+    if (outcome.first_error.empty()) outcome.first_error = op.id + ": " + r.error;
+  }
+
+  // The last commit of the run: what is still queued. If it fails, the
+  // operations it held stay in flight on disk (recovery looks them up) and
+  // those that were done are reported failed.
+  void FinalFlush(ApplyOutcome& outcome) {
+    if (closes_.empty()) return;
+    if (Commit({}, outcome)) return;
+    for (const auto& c : closes_) {
+      if (c.close.done) Unrecorded(*c.op, "the journal could not be written", outcome);
+    }
+    closes_.clear();
+  }
+
+  // Queues the close of a finished operation; commits when enough are
+  // queued or the last commit is old.
+  void QueueClose(const Operation& op, store::JournalClose close, ApplyOutcome& outcome) {
+    closes_.push_back(PendingClose{&op, std::move(close)});
+    if (closes_.size() >= kMaxCloses ||
+        std::chrono::steady_clock::now() - last_commit_ >= kCloseInterval) {
+      (void)Commit({}, outcome);
+    }
+  }
+
+  // Makes sure wave[next_] may be sent: its in-flight mark is committed.
+  // Marks the next batch once fewer than half a batch are marked ahead, so
+  // the workers rarely find the window empty. false when a commit failed.
+  bool EnsureMarked(const Wave& wave, ApplyOutcome& outcome) {
+    const size_t batch = MarkBatchSize();
+    if (marked_ > next_ && (marked_ - next_ > batch / 2 || marked_ == wave.size())) return true;
+    size_t end = std::min(wave.size(), marked_ + batch);
+    std::vector<int64_t> marks;
+    for (size_t k = marked_; k < end; ++k) {
+      if (!StoreOnly(*wave[k].first)) marks.push_back(wave[k].second);
+    }
+    // Store-only operations need no transaction before they run.
+    if (!marks.empty() && !Commit(std::move(marks), outcome)) return marked_ > next_;
+    marked_ = end;
+    return true;
+  }
+
+  asio::awaitable<void> RunWave(const Wave& wave, ApplyOutcome& outcome) {
     auto ex = co_await asio::this_coro::executor;
     asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
-    size_t next = 0;
+    next_ = 0;
+    marked_ = 0;
     int active = std::min<int>(options_.concurrency, static_cast<int>(wave.size()));
     const int workers = active;
     for (int w = 0; w < workers; ++w) {
       asio::co_spawn(
           ex,
           [&]() -> asio::awaitable<void> {
-            while (next < wave.size()) {
-              auto [op, journal_id] = wave[next++];
+            while (next_ < wave.size()) {
+              if (!ShouldStop() && !EnsureMarked(wave, outcome)) continue;  // now fatal_
+              auto [op, journal_id] = wave[next_++];
               co_await RunOne(*op, journal_id, outcome);
             }
           },
@@ -271,6 +393,9 @@ class Executor::Impl {
           });
     }
     co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+    // The next wave may depend on this one (created ids): its closes go to
+    // disk before anything of the next is marked.
+    if (!closes_.empty()) (void)Commit({}, outcome);
   }
 
   void Finish(const Operation& op, OpResult result, ApplyOutcome& outcome) {
@@ -287,55 +412,42 @@ class Executor::Impl {
     if (options_.on_progress) options_.on_progress(finished_, total_);
   }
 
+  // Runs one operation whose in-flight mark (unless it is store-only) is
+  // committed, or closes it as not run when the apply is stopping.
   asio::awaitable<void> RunOne(const Operation& op, int64_t journal_id, ApplyOutcome& outcome) {
     auto log = spdlog::get("sync");
     if (ShouldStop()) {
       std::string why = stopped_ ? "not run: stopping" : budget_exhausted_
                                                              ? "not run: too many failures in this phase"
                                                              : "not run: the state store failed";
-      (void)store_.JournalFail(journal_id, why, /*final=*/true, options_.now_ms());
-      Finish(op, OpResult{OpResult::Status::kNotRun, why, 0, ""}, outcome);
-      co_return;
-    }
-    if (auto marked = store_.JournalMarkInFlight(journal_id, options_.now_ms()); !marked) {
-      fatal_ = true;
-      std::string why = "not sent: cannot journal it: " + marked.error().message;
+      QueueClose(op, store::JournalClose{journal_id, false, {}, why}, outcome);
       Finish(op, OpResult{OpResult::Status::kNotRun, why, 0, ""}, outcome);
       co_return;
     }
     store::MirrorUpdate update;
     Outcome result = co_await Execute(op, &update);
-    int64_t now = options_.now_ms();
     if (result.ok) {
-      if (auto c = store_.JournalComplete(journal_id, update, now); !c) {
-        // IDaaS has the change but the store could not record it: stop, and
-        // let recovery at the next start resolve the in-flight entry.
-        fatal_ = true;
-        if (log) log->error("{}: applied but not recorded: {}", op.id, c.error().message);
-        Finish(op, OpResult{OpResult::Status::kFailed, "applied in IDaaS but not recorded: " +
-                                                           c.error().message,
-                            result.attempts, result.created_id},
-               outcome);
-        co_return;
-      }
       if (!result.created_id.empty()) ids_[{op.entity, op.target.key}] = result.created_id;
+      // The in-memory copies move on now: later operations of this run build
+      // on them. Should the close not commit, the run stops (fatal_).
       ApplyToCurrent(update);
       if (log) log->debug("{} done", op.id);
       Finish(op, OpResult{OpResult::Status::kDone, "", result.attempts, result.created_id},
              outcome);
+      QueueClose(op, store::JournalClose{journal_id, true, std::move(update), ""}, outcome);
     } else {
       if (op.kind == OpKind::kOuCreate || op.kind == OpKind::kUserCreate ||
           op.kind == OpKind::kGroupCreate) {
         failed_keys_.insert({op.entity, op.target.key});
-      }
-      if (!result.in_doubt) {
-        (void)store_.JournalFail(journal_id, result.error, /*final=*/true, now);
       }
       if (log) {
         log->warn("{} failed{}: {}", op.id,
                   result.in_doubt ? " (left for recovery to look up)" : "", result.error);
       }
       Finish(op, OpResult{OpResult::Status::kFailed, result.error, result.attempts, ""}, outcome);
+      if (!result.in_doubt) {
+        QueueClose(op, store::JournalClose{journal_id, false, {}, result.error}, outcome);
+      }
     }
   }
 
@@ -380,9 +492,16 @@ class Executor::Impl {
     for (const auto& m : u.add_members) {
       auto it = groups_.find(m.group_id);
       if (it == groups_.end()) continue;
+      // The list is kept sorted: merge rather than re-sort it, since a large
+      // group grows by one chunk per operation.
       auto& ids = it->second.member_ids;
-      ids.insert(ids.end(), m.user_ids.begin(), m.user_ids.end());
-      SortUnique(ids);
+      std::vector<std::string> added = m.user_ids;
+      SortUnique(added);
+      const auto mid = static_cast<std::ptrdiff_t>(ids.size());
+      ids.insert(ids.end(), std::make_move_iterator(added.begin()),
+                 std::make_move_iterator(added.end()));
+      std::inplace_merge(ids.begin(), ids.begin() + mid, ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     }
     for (const auto& m : u.remove_members) {
       auto it = groups_.find(m.group_id);
@@ -781,6 +900,19 @@ class Executor::Impl {
   std::unordered_map<std::string, IdaasUser> users_;
   std::unordered_map<std::string, IdaasOu> ous_;
   std::unordered_map<std::string, IdaasGroup> groups_;
+  // Group commit (see Commit).
+  struct PendingClose {
+    const Operation* op;
+    store::JournalClose close;
+  };
+  static constexpr double kMarkAhead = 0.25;  // seconds of operations
+  static constexpr size_t kMaxMarks = 1024;
+  static constexpr size_t kMaxCloses = 4096;
+  static constexpr std::chrono::milliseconds kCloseInterval{1000};
+  std::vector<PendingClose> closes_;
+  size_t next_ = 0;    // the wave's next operation to run
+  size_t marked_ = 0;  // the wave's operations before this one may be sent
+  std::chrono::steady_clock::time_point started_, last_commit_;
   Phase current_phase_ = Phase::kOuCreate;
   int phase_failures_ = 0;
   int64_t total_ = 0, finished_ = 0;
@@ -897,11 +1029,52 @@ asio::awaitable<RecoveryOutcome> Executor::Recover(store::Store& store, idaas::C
     ++out.unresolved;
     co_return out;
   }
+  // The resolutions are committed in groups, like the executor's closes: a
+  // crash during recovery leaves the uncommitted ones unfinished, and the
+  // next recovery resolves them again (lookups are read-only).
+  enum class Counted { kDone, kAbsent, kAbandoned };
+  std::vector<store::JournalClose> closes;
+  std::vector<Counted> counted;
+  auto last_commit = std::chrono::steady_clock::now();
+  auto flush = [&] {
+    if (closes.empty()) return;
+    auto r = store.JournalCommit(store::JournalBatch{std::move(closes), {}}, options.now_ms());
+    last_commit = std::chrono::steady_clock::now();
+    std::vector<bool> rejected(counted.size(), false);
+    if (!r) {
+      out.unresolved += static_cast<int64_t>(counted.size());
+      if (out.first_error.empty()) out.first_error = r.error().message;
+      rejected.assign(counted.size(), true);
+    } else {
+      for (const auto& [index, error] : r->rejected) {
+        rejected[index] = true;
+        ++out.unresolved;
+        if (out.first_error.empty()) out.first_error = error.message;
+      }
+    }
+    for (size_t k = 0; k < counted.size(); ++k) {
+      if (rejected[k]) continue;
+      switch (counted[k]) {
+        case Counted::kDone: ++out.resolved_done; break;
+        case Counted::kAbsent: ++out.resolved_absent; break;
+        case Counted::kAbandoned: ++out.abandoned; break;
+      }
+    }
+    closes.clear();
+    counted.clear();
+  };
+  auto close = [&](store::JournalClose c, Counted what) {
+    closes.push_back(std::move(c));
+    counted.push_back(what);
+    if (closes.size() >= 4096 ||
+        std::chrono::steady_clock::now() - last_commit >= std::chrono::seconds(1)) {
+      flush();
+    }
+  };
   for (const auto& e : *entries) {
-    int64_t now = options.now_ms();
     if (e.state == store::JournalEntry::State::kPending) {
-      (void)store.JournalFail(e.id, "not sent: the run that planned it stopped first", true, now);
-      ++out.abandoned;
+      close({e.id, false, {}, "not sent: the run that planned it stopped first"},
+            Counted::kAbandoned);
       continue;
     }
     auto t = ParsePayload(e.payload);
@@ -909,8 +1082,7 @@ asio::awaitable<RecoveryOutcome> Executor::Recover(store::Store& store, idaas::C
     // Store-only operations (adopt, mark_missing) have nothing to look up:
     // the next plan decides again.
     if (!t || !type || t->kind == "adopt" || t->kind == "user.mark_missing") {
-      (void)store.JournalFail(e.id, "interrupted; re-planned", true, now);
-      ++out.resolved_absent;
+      close({e.id, false, {}, "interrupted; re-planned"}, Counted::kAbsent);
       continue;
     }
     auto unresolved = [&](const ApiError& err) {
@@ -929,8 +1101,8 @@ asio::awaitable<RecoveryOutcome> Executor::Recover(store::Store& store, idaas::C
       }
     }
     if (id.empty()) {
-      (void)store.JournalFail(e.id, "not applied (nothing carries this record's key)", true, now);
-      ++out.resolved_absent;
+      close({e.id, false, {}, "not applied (nothing carries this record's key)"},
+            Counted::kAbsent);
       continue;
     }
     store::MirrorUpdate update;
@@ -955,14 +1127,10 @@ asio::awaitable<RecoveryOutcome> Executor::Recover(store::Store& store, idaas::C
       unresolved(read.error());
       continue;
     }
-    if (auto c = store.JournalComplete(e.id, update, now); !c) {
-      ++out.unresolved;
-      if (out.first_error.empty()) out.first_error = c.error().message;
-      continue;
-    }
-    ++out.resolved_done;
     if (log) log->info("recovered {}: {} is {}", e.op_id, id, read ? "present" : "gone");
+    close({e.id, true, std::move(update), ""}, Counted::kDone);
   }
+  flush();
   co_return out;
 }
 

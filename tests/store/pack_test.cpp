@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -169,6 +170,61 @@ TEST(StorePack, IncrementalEditsKeepThePacksEqualToTheRows) {
   EXPECT_EQ(CountRows(path, "SELECT count(*) FROM link_pack"), 0);
   EXPECT_EQ(CountRows(path, "SELECT count(*) FROM member_pack"), 0);
   EXPECT_EQ(Load(store), Loaded{});
+}
+
+// Group commit re-packs once per batch, after every close of the batch, and
+// a rejected close (rolled back to its savepoint after it touched chunks)
+// leaves no trace in the packs.
+TEST(StorePack, JournalCommitBatchesKeepThePacksEqualToTheRows) {
+  TempDir dir;
+  const std::string path = dir.path() + "/state.db";
+  auto opened = Store::Open(path);
+  ASSERT_STORE_OK(opened);
+  Store& store = **opened;
+  ASSERT_STORE_OK(store.ReplaceMirror(MakeMirror(50), 5));
+  std::mt19937 rng(11);
+  int next_user = 1000;
+  for (int round = 0; round < 6; ++round) {
+    std::vector<JournalEntry> entries(700);
+    for (size_t k = 0; k < entries.size(); ++k) {
+      entries[k].op_id = "op" + std::to_string(round) + "." + std::to_string(k);
+      entries[k].kind = "user.create";
+    }
+    auto ids = store.JournalAdd(entries);
+    ASSERT_STORE_OK(ids);
+    JournalBatch batch;
+    std::set<size_t> bad;
+    for (size_t k = 0; k < ids->size(); ++k) {
+      const int i = next_user++;
+      MirrorUpdate up;
+      up.upsert_users.push_back(MakeUser(i, i % 3 ? "ou_root" : "ou_extra"));
+      up.upsert_links.push_back({sync::EntityType::kUser, "K" + std::to_string(rng() % 100000),
+                                 up.upsert_users.back().id, sync::Ownership::kCreated, 0, false});
+      up.add_members.push_back({"group_a", {up.upsert_users.back().id}});
+      if (rng() % 50 == 0) {  // a second key for user 0's id: rejected
+        up.upsert_links.push_back({sync::EntityType::kUser, "dup" + std::to_string(k),
+                                   MakeUser(0).id, sync::Ownership::kAdopted, 0, false});
+        bad.insert(k);
+      }
+      batch.close.push_back({(*ids)[k], true, std::move(up), ""});
+    }
+    // MakeUser(0) needs a link for the duplicate to be one.
+    if (round == 0) {
+      MirrorUpdate link0;
+      link0.upsert_links.push_back({sync::EntityType::kUser, "zero", MakeUser(0).id,
+                                    sync::Ownership::kAdopted, 0, false});
+      ASSERT_STORE_OK(store.ApplyUpdate(link0));
+    }
+    auto r = store.JournalCommit(batch, 10);
+    ASSERT_STORE_OK(r);
+    std::set<size_t> rejected;
+    for (const auto& [index, error] : r->rejected) rejected.insert(index);
+    EXPECT_EQ(rejected, bad) << "round " << round;
+    ASSERT_EQ(Load(store), LoadFromRows(store)) << "round " << round;
+  }
+  EXPECT_GT(CountRows(path, "SELECT count(*) FROM link_pack"), 1);
+  EXPECT_LE(CountRows(path, "SELECT max(links) FROM link_pack"),
+            static_cast<int64_t>(2 * detail::kRangeChunk));
 }
 
 // A failed update leaves rows and packs as they were.

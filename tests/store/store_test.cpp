@@ -579,6 +579,153 @@ TEST(StoreJournal, CompleteIsAtomicWithItsMirrorUpdate) {
   EXPECT_EQ(state->links.size(), 2u);
 }
 
+// Group commit: closes and marks of many entries in one transaction.
+TEST(StoreJournal, CommitClosesAndMarksManyEntriesInOneTransaction) {
+  TempDir dir;
+  const std::string path = dir.path() + "/state.db";
+  auto store = OpenOk(path);
+  ASSERT_TRUE(store);
+  ASSERT_STORE_OK(store->ReplaceMirror(MakeMirror(2), 1));
+  auto ids = store->JournalAdd({Entry("a", "user.create"), Entry("b", "user.create"),
+                                Entry("c", "user.patch"), Entry("d", "adopt"),
+                                Entry("e", "user.create"), Entry("f", "user.create")});
+  ASSERT_STORE_OK(ids);
+  const auto id = [&](size_t k) { return (*ids)[k]; };
+
+  JournalBatch marks;
+  marks.mark_in_flight = {id(0), id(1), id(2)};
+  auto r = store->JournalCommit(marks, 10);
+  ASSERT_STORE_OK(r);
+  EXPECT_TRUE(r->rejected.empty());
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(store->JournalGet(id(k))->state, JournalEntry::State::kInFlight);
+    EXPECT_EQ(store->JournalGet(id(k))->attempts, 1);
+  }
+
+  // a done with its user and link, b failed, d (store-only, never marked)
+  // done from pending; e and f marked in the same transaction.
+  JournalBatch batch;
+  MirrorUpdate a;
+  a.upsert_users = {MakeUser(7)};
+  a.upsert_links = {{sync::EntityType::kUser, "Ea", MakeUser(7).id, sync::Ownership::kCreated,
+                     0, false}};
+  batch.close.push_back({id(0), true, a, ""});
+  batch.close.push_back({id(1), false, {}, "409 username taken"});
+  MirrorUpdate d;
+  d.upsert_links = {{sync::EntityType::kUser, "Ed", MakeUser(0).id, sync::Ownership::kAdopted,
+                     0, false}};
+  batch.close.push_back({id(3), true, d, ""});
+  batch.mark_in_flight = {id(4), id(5)};
+  r = store->JournalCommit(batch, 20);
+  ASSERT_STORE_OK(r);
+  EXPECT_TRUE(r->rejected.empty());
+
+  store.reset();
+  store = OpenOk(path);  // what is on disk
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->JournalGet(id(0))->state, JournalEntry::State::kDone);
+  EXPECT_EQ(store->JournalGet(id(1))->state, JournalEntry::State::kFailed);
+  EXPECT_EQ(store->JournalGet(id(1))->last_error, "409 username taken");
+  EXPECT_EQ(store->JournalGet(id(2))->state, JournalEntry::State::kInFlight);
+  EXPECT_EQ(store->JournalGet(id(3))->state, JournalEntry::State::kDone);
+  EXPECT_EQ(store->JournalGet(id(3))->attempts, 0);
+  EXPECT_EQ(store->JournalGet(id(4))->state, JournalEntry::State::kInFlight);
+  EXPECT_EQ(store->JournalGet(id(5))->state, JournalEntry::State::kInFlight);
+  auto state = store->LoadState();
+  ASSERT_STORE_OK(state);
+  EXPECT_EQ(state->users.size(), 3u);
+  EXPECT_EQ(AllLinks(*state),
+            (std::vector<sync::Link>{a.upsert_links[0], d.upsert_links[0]}));
+}
+
+TEST(StoreJournal, CommitRejectsOnlyTheEntryWhoseUpdateFails) {
+  TempDir dir;
+  const std::string path = dir.path() + "/state.db";
+  auto store = OpenOk(path);
+  ASSERT_TRUE(store);
+  Mirror m = MakeMirror(3);
+  ASSERT_STORE_OK(store->ReplaceMirror(m, 1));
+  ASSERT_STORE_OK(store->ApplyUpdate(LinkUpdate({sync::EntityType::kUser, "k0", m.users[0].id,
+                                                 sync::Ownership::kCreated, 0, false})));
+  auto ids = store->JournalAdd({Entry("x", "user.create"), Entry("y", "user.create"),
+                                Entry("z", "user.create")});
+  ASSERT_STORE_OK(ids);
+  JournalBatch marks;
+  marks.mark_in_flight = *ids;
+  ASSERT_STORE_OK(store->JournalCommit(marks, 2));
+
+  MirrorUpdate x;  // fine
+  x.upsert_users = {MakeUser(8)};
+  x.upsert_links = {{sync::EntityType::kUser, "k8", MakeUser(8).id, sync::Ownership::kCreated,
+                     0, false}};
+  // Like CompleteIsAtomicWithItsMirrorUpdate: a user, a membership, a
+  // delete, then a second key for an already-linked id.
+  MirrorUpdate y;
+  y.upsert_users = {MakeUser(9)};
+  y.add_members = {{"group_a", {MakeUser(9).id}}};
+  y.delete_user_ids = {m.users[2].id};
+  y.upsert_links = {{sync::EntityType::kUser, "k9", MakeUser(9).id, sync::Ownership::kCreated,
+                     0, false},
+                    {sync::EntityType::kUser, "other", m.users[0].id,
+                     sync::Ownership::kAdopted, 0, false}};
+  MirrorUpdate z;  // fine, after the failing one
+  z.upsert_links = {{sync::EntityType::kUser, "k1", m.users[1].id, sync::Ownership::kAdopted,
+                     0, false}};
+  JournalBatch batch;
+  batch.close = {{(*ids)[0], true, x, ""}, {(*ids)[1], true, y, ""}, {(*ids)[2], true, z, ""}};
+  auto r = store->JournalCommit(batch, 3);
+  ASSERT_STORE_OK(r);
+  ASSERT_EQ(r->rejected.size(), 1u);
+  EXPECT_EQ(r->rejected[0].first, 1u);
+  EXPECT_EQ(r->rejected[0].second.code, Error::Code::kInvalid) << r->rejected[0].second.message;
+
+  store.reset();
+  store = OpenOk(path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->JournalGet((*ids)[0])->state, JournalEntry::State::kDone);
+  EXPECT_EQ(store->JournalGet((*ids)[1])->state, JournalEntry::State::kInFlight);
+  EXPECT_EQ(store->JournalGet((*ids)[2])->state, JournalEntry::State::kDone);
+  auto state = store->LoadState();
+  ASSERT_STORE_OK(state);
+  // m's three users and x's; nothing of y (user 2 is still there, user 9 not).
+  std::vector<sync::IdaasUser> want = m.users;
+  want.push_back(MakeUser(8));
+  EXPECT_EQ(AllUsers(*state), want);
+  EXPECT_EQ(AllGroups(*state), m.groups);
+  std::vector<std::string> keys;
+  for (const auto& l : AllLinks(*state)) keys.push_back(l.source_key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"k0", "k1", "k8"}));
+}
+
+TEST(StoreJournal, CommitWithAClosedEntryToMarkCommitsNothing) {
+  TempDir dir;
+  const std::string path = dir.path() + "/state.db";
+  auto store = OpenOk(path);
+  ASSERT_TRUE(store);
+  ASSERT_STORE_OK(store->ReplaceMirror(MakeMirror(2), 1));
+  auto ids = store->JournalAdd({Entry("a", "user.create"), Entry("b", "user.create"),
+                                Entry("c", "user.create")});
+  ASSERT_STORE_OK(ids);
+  JournalBatch first;
+  first.close = {{(*ids)[2], false, {}, "gone"}};
+  ASSERT_STORE_OK(store->JournalCommit(first, 2));
+
+  // Closing a and marking b and the closed c: the marks are all or none,
+  // and a failed call leaves everything as it was, a's close included.
+  JournalBatch batch;
+  MirrorUpdate a;
+  a.upsert_links = {{sync::EntityType::kUser, "ka", MakeUser(0).id, sync::Ownership::kAdopted,
+                     0, false}};
+  batch.close = {{(*ids)[0], true, a, ""}};
+  batch.mark_in_flight = {(*ids)[1], (*ids)[2]};
+  auto r = store->JournalCommit(batch, 3);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Error::Code::kInvalid);
+  EXPECT_EQ(store->JournalGet((*ids)[0])->state, JournalEntry::State::kPending);
+  EXPECT_EQ(store->JournalGet((*ids)[1])->state, JournalEntry::State::kPending);
+  EXPECT_EQ(store->LoadState()->links.size(), 0u);
+}
+
 // ----------------------------------------------------------- runs, meta --
 
 TEST(StoreRuns, BeginFinishRecent) {

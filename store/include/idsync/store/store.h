@@ -9,7 +9,8 @@
 //
 // Durability: WAL with synchronous=FULL, so every method that returns success
 // has committed durably. Every method that changes state is one transaction:
-// on error nothing of it is applied.
+// on error nothing of it is applied (JournalCommit's entries are each
+// all-or-nothing within its one transaction).
 #pragma once
 
 #include <boost/assert/source_location.hpp>
@@ -20,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "idsync/sync/state.h"
@@ -105,6 +107,29 @@ struct MirrorUpdate {
   bool empty() const;
 };
 
+// How one journal entry ends, for Store::JournalCommit.
+struct JournalClose {
+  int64_t id = 0;
+  // done: the update is applied with it. failed: closed for good with `error`
+  // (the update is ignored).
+  bool done = true;
+  MirrorUpdate update;
+  std::string error;
+};
+
+// One group commit of the journal (Store::JournalCommit): what finished since
+// the last one, and the entries about to be sent.
+struct JournalBatch {
+  std::vector<JournalClose> close;      // applied first, in order
+  std::vector<int64_t> mark_in_flight;  // then marked, all or none
+};
+
+struct JournalCommitResult {
+  // Entries of `close` that were left as they were, by index, with why (an
+  // update that violates a constraint, or an entry that is not unfinished).
+  std::vector<std::pair<size_t, Error>> rejected;
+};
+
 struct JournalEntry {
   enum class State { kPending, kInFlight, kDone, kFailed };
   int64_t id = 0;      // assigned by JournalAdd
@@ -181,6 +206,15 @@ class Store {
   // transaction: either both happen or neither.
   Result<void> JournalComplete(int64_t id, const MirrorUpdate& update,
                                int64_t now_ms);
+  // Group commit: closes `batch.close` and marks `batch.mark_in_flight` in
+  // flight (attempts + 1) in ONE transaction, so one fsync covers them all.
+  // Each close is all-or-nothing on its own, under a savepoint: one that
+  // fails (e.g. its update violates a constraint) is rolled back alone,
+  // its entry stays as it was and it is listed in `rejected`; the others
+  // commit. The marks are all or none: one that fails fails the call. The
+  // packed mirror is re-packed once for the whole batch, before the commit.
+  // An error (kBusy, kIo, a failed mark ...) means nothing was committed.
+  Result<JournalCommitResult> JournalCommit(const JournalBatch& batch, int64_t now_ms);
   // Records the error; `final` closes the entry as failed, otherwise it goes
   // back to pending for a retry.
   Result<void> JournalFail(int64_t id, const std::string& error, bool final,
