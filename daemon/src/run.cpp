@@ -628,7 +628,7 @@ AdminResponse Daemon::HandleAdmin(const AdminRequest& request) {
   if (request.path == "/v1/status") {
     if (!only("GET")) return r;
     r.content_type = "application/json";
-    r.body = RenderStatusJson(status_, NowMs());
+    r.body = RenderStatusJson(status_, NowMs(), ApiStats());
     return r;
   }
   if (request.path == "/v1/sync") {

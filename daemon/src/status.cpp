@@ -254,7 +254,7 @@ std::string RenderMetrics(const DaemonStatus& s, const idaas::ClientStats& api) 
   return e.Take();
 }
 
-std::string RenderStatusJson(const DaemonStatus& s, int64_t now_ms) {
+std::string RenderStatusJson(const DaemonStatus& s, int64_t now_ms, const idaas::ClientStats& api) {
   namespace json = boost::json;
   auto time = [](int64_t ms) -> json::value {
     if (ms == 0) return nullptr;
@@ -332,6 +332,14 @@ std::string RenderStatusJson(const DaemonStatus& s, int64_t now_ms) {
   json::object triggers;
   for (const auto& [t, n] : s.triggers) triggers[t] = n;
   o["triggers"] = std::move(triggers);
+  // The token's lifetime as the service stated it against this host's
+  // clock: a large skew means its expires_at was not trusted (the local
+  // clock and expires_in decide), which an operator should know of.
+  json::object token;
+  token["refreshes"] = api.token_refreshes;
+  token["clock_skew_seconds"] = api.token_clock_skew_s;
+  token["expiry_untrusted"] = api.token_expiry_untrusted;
+  o["token"] = std::move(token);
   return json::serialize(o) + "\n";
 }
 

@@ -65,7 +65,8 @@ struct DaemonStatus {
 std::string RenderMetrics(const DaemonStatus& status, const idaas::ClientStats& api);
 
 // The /v1/status document (see docs/operations.md).
-std::string RenderStatusJson(const DaemonStatus& status, int64_t now_ms);
+std::string RenderStatusJson(const DaemonStatus& status, int64_t now_ms,
+                             const idaas::ClientStats& api = {});
 
 // Adds the counters of `from` to `into` (a client replaced after a reload).
 void AccumulateStats(idaas::ClientStats* into, const idaas::ClientStats& from);

@@ -9,10 +9,6 @@
 namespace idsync::sync {
 namespace {
 
-bool HasNoAnchor(std::string_view external_id, std::string_view id) {
-  return external_id.empty() || external_id == id;
-}
-
 template <class Views>
 void SortUnique(Views* v) {
   if (!std::is_sorted(v->begin(), v->end())) std::sort(v->begin(), v->end());

@@ -9,16 +9,6 @@
 #include "planner.h"
 
 namespace idsync::sync {
-namespace {
-
-// IDaaS defaults an unset external id to the object's own id, so such an
-// object carries no anchor from any source.
-bool HasNoAnchor(std::string_view external_id, std::string_view id) {
-  return external_id.empty() || external_id == id;
-}
-
-}  // namespace
-
 void Planner::PlanOus() {
   // Users may be placed directly in target.root_ou.
   ou_ref_[kRootOuKey] = ObjectRef{"", policy_.root_ou_id};

@@ -11,10 +11,6 @@
 namespace idsync::sync {
 namespace {
 
-bool HasNoAnchor(std::string_view external_id, std::string_view id) {
-  return external_id.empty() || external_id == id;
-}
-
 std::string FormatDays(int64_t ms) {
   return std::to_string(ms / (24LL * 3600 * 1000)) + "d";
 }

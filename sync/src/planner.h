@@ -20,6 +20,12 @@
 
 namespace idsync::sync {
 
+// IDaaS defaults an unset external id to the object's own id, so such an
+// object carries no anchor from any source.
+inline bool HasNoAnchor(std::string_view external_id, std::string_view id) {
+  return external_id.empty() || external_id == id;
+}
+
 class Planner {
  public:
   Planner(const SourceSnapshot& source, const CachedState& cached,
