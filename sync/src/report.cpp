@@ -744,7 +744,9 @@ std::string RenderHtml(const ReportInput& in) {
     }
     int64_t max = 1;
     for (const auto& r : rows) max = std::max(max, r.second);
-    const int bar_h = 18, gap = 6, label_w = 220, width = 360;
+    // Compact, so that two charts fit side by side in a 1400 px window and
+    // the operations table is not pushed far below the fold.
+    const int bar_h = 14, gap = 4, label_w = 200, width = 300;
     int height = static_cast<int>(rows.size()) * (bar_h + gap);
     h << "<svg role=\"img\" width=\"" << width + label_w + 70 << "\" height=\"" << height
       << "\" xmlns=\"http://www.w3.org/2000/svg\">";
@@ -762,10 +764,10 @@ std::string RenderHtml(const ReportInput& in) {
           cls += " add";
         }
       }
-      h << "<text x=\"0\" y=\"" << y + 13 << "\">" << HtmlEscape(label) << "</text><rect class=\""
+      h << "<text x=\"0\" y=\"" << y + 11 << "\">" << HtmlEscape(label) << "</text><rect class=\""
         << cls << "\" x=\"" << label_w << "\" y=\"" << y << "\" width=\"" << std::max(w, 1)
         << "\" height=\"" << bar_h << "\"/><text x=\"" << label_w + std::max(w, 1) + 6
-        << "\" y=\"" << y + 13 << "\">" << n << "</text>";
+        << "\" y=\"" << y + 11 << "\">" << n << "</text>";
       y += bar_h + gap;
     }
     h << "</svg></div>\n";
