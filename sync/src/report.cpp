@@ -776,25 +776,38 @@ std::string RenderHtml(const ReportInput& in) {
   std::vector<std::pair<std::string, int64_t>> by_kind;
   for (const auto& [k, n] : p.CountsByKind()) by_kind.emplace_back(k, n);
   chart("Operations by kind", by_kind, true);
-  // One label per distinct OU reference, not per operation: the OU names
-  // live in a std::map, and a million lookups of long keys add up.
-  std::unordered_map<std::string, int64_t> by_ou_map;
-  std::unordered_map<std::string, std::string> ou_label;  // ref key/id -> label
+  // Counted per OU reference (key, else id), not per name: departments of
+  // the same name under different parents ("Team1" in every division) are
+  // different OUs. Names are looked up once per OU, not per operation.
+  struct OuCount {
+    const ObjectRef* ref = nullptr;
+    int64_t n = 0;
+  };
+  std::unordered_map<std::string_view, OuCount> by_ref;
+  int64_t group_ops = 0;
   for (const auto& op : p.operations) {
-    std::string ou;
-    if (op.entity == EntityType::kOu) {
-      ou = op.display;
-    } else if (op.entity == EntityType::kGroup) {
-      ou = "(groups)";
-    } else {
-      const std::string& ref = op.ou.key.empty() ? op.ou.id : op.ou.key;
-      auto it = ou_label.find(ref);
-      if (it == ou_label.end()) it = ou_label.emplace(ref, OuLabel(p, op.ou)).first;
-      ou = it->second;
+    if (op.entity == EntityType::kGroup) {
+      ++group_ops;
+      continue;
     }
-    by_ou_map[ou.empty() ? "(no OU)" : ou]++;
+    const ObjectRef& ref = op.entity == EntityType::kOu ? op.target : op.ou;
+    OuCount& c = by_ref[ref.key.empty() ? std::string_view(ref.id) : std::string_view(ref.key)];
+    if (c.ref == nullptr) c.ref = &ref;
+    ++c.n;
   }
-  std::vector<std::pair<std::string, int64_t>> by_ou(by_ou_map.begin(), by_ou_map.end());
+  std::vector<std::pair<std::string, int64_t>> by_ou;
+  std::unordered_map<std::string, int> name_uses;
+  for (const auto& [key, c] : by_ref) {
+    std::string name = key.empty() ? "(no OU)" : OuLabel(p, *c.ref);
+    ++name_uses[name];
+    by_ou.emplace_back(std::move(name), c.n);
+  }
+  size_t i = 0;
+  for (const auto& [key, c] : by_ref) {  // the same order as above
+    std::string& label = by_ou[i++].first;
+    if (name_uses[label] > 1 && !key.empty() && key != label) label += " (" + std::string(key) + ")";
+  }
+  if (group_ops > 0) by_ou.emplace_back("(groups)", group_ops);
   std::sort(by_ou.begin(), by_ou.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });

@@ -117,6 +117,23 @@ TEST(ReportTest, HtmlIsSelfContainedAndEscaped) {
   EXPECT_NE(html.find("TRIPPED"), std::string::npos);
 }
 
+// Departments of the same name under different parents are different OUs
+// in the chart, told apart by their keys.
+TEST(ReportTest, HtmlChartsCountOusByReferenceNotName) {
+  Plan p;
+  for (const char* key : {"A/Team1", "B/Team1", "B/Team1"}) {
+    Operation op;
+    op.id = std::string("user.create:") + key + std::to_string(p.operations.size());
+    op.kind = OpKind::kUserCreate;
+    op.ou = {key, ""};
+    p.operations.push_back(op);
+  }
+  p.ou_names = {{"A/Team1", "Team1"}, {"B/Team1", "Team1"}};
+  std::string html = RenderHtml(Input(p));
+  EXPECT_NE(html.find("Team1 (A/Team1)</text>"), std::string::npos) << html;
+  EXPECT_NE(html.find("Team1 (B/Team1)</text>"), std::string::npos) << html;
+}
+
 // Markup in the data must not end the <script> that embeds the rows.
 TEST(ReportTest, HtmlEmbeddedRowsCannotCloseTheScript) {
   Plan p = SamplePlan();
