@@ -670,7 +670,10 @@ constexpr char kHtmlOpsScript[] = R"JS(<script>
     next.disabled = to >= match.length;
   }
   var timer = null;
-  text.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(filter, 150); });
+  text.addEventListener('input', function () {
+    clearTimeout(timer);
+    timer = setTimeout(filter, 150);
+  });
   sec.addEventListener('change', filter);
   kind.addEventListener('change', filter);
   size.addEventListener('change', function () { page = 0; draw(); });
@@ -755,12 +758,10 @@ std::string RenderHtml(const ReportInput& in) {
       int w = static_cast<int>(static_cast<double>(n) / static_cast<double>(max) * width);
       std::string cls = "bar";
       if (color_by_kind) {
-        if (label.find("delete") != std::string::npos || label.find("disable") != std::string::npos ||
-            label.find("remove") != std::string::npos || label.find("failed") != std::string::npos ||
-            label.find("skipped") != std::string::npos) {
+        auto has = [&](const char* word) { return label.find(word) != std::string::npos; };
+        if (has("delete") || has("disable") || has("remove") || has("failed") || has("skipped")) {
           cls += " del";
-        } else if (label.find("create") != std::string::npos || label.find("add") != std::string::npos ||
-                   label == "done") {
+        } else if (has("create") || has("add") || label == "done") {
           cls += " add";
         }
       }
@@ -805,7 +806,9 @@ std::string RenderHtml(const ReportInput& in) {
   size_t i = 0;
   for (const auto& [key, c] : by_ref) {  // the same order as above
     std::string& label = by_ou[i++].first;
-    if (name_uses[label] > 1 && !key.empty() && key != label) label += " (" + std::string(key) + ")";
+    if (name_uses[label] > 1 && !key.empty() && key != label) {
+      label += " (" + std::string(key) + ")";
+    }
   }
   if (group_ops > 0) by_ou.emplace_back("(groups)", group_ops);
   std::sort(by_ou.begin(), by_ou.end(), [](const auto& a, const auto& b) {
@@ -820,8 +823,11 @@ std::string RenderHtml(const ReportInput& in) {
       failed += r.status == OpResult::Status::kFailed;
     }
     const int64_t not_run = static_cast<int64_t>(p.operations.size()) - done - failed;
-    chart("Results", {{"done", done}, {"failed", failed}, {"not run", std::max<int64_t>(not_run, 0)},
-                      {"skipped", static_cast<int64_t>(p.skipped.size())}},
+    chart("Results",
+          {{"done", done},
+           {"failed", failed},
+           {"not run", std::max<int64_t>(not_run, 0)},
+           {"skipped", static_cast<int64_t>(p.skipped.size())}},
           true);
   }
   h << "</div>\n";

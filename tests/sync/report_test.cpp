@@ -178,7 +178,9 @@ TEST(ReportTest, HtmlOfALargePlanIsBoundedAndFast) {
     op.display = "leaver" + std::to_string(i);
     p.skipped.push_back({op, "blocked by guard max_deletes.user", "max_deletes.user"});
   }
-  for (int d = 0; d < 2000; ++d) p.ou_names["D" + std::to_string(d)] = "Department " + std::to_string(d);
+  for (int d = 0; d < 2000; ++d) {
+    p.ou_names["D" + std::to_string(d)] = "Department " + std::to_string(d);
+  }
   p.source_users = kOps;
 
   auto t0 = std::chrono::steady_clock::now();
@@ -218,6 +220,28 @@ TEST(ReportTest, HtmlOfALargePlanIsBoundedAndFast) {
     ++static_rows;
   }
   EXPECT_EQ(static_rows, 100u);
+}
+
+// After an apply, a failure deep in a plan too large for the page is still
+// listed (failures are sampled first), with its error.
+TEST(ReportTest, HtmlOfAnApplyKeepsFailuresInThePage) {
+  Plan p;
+  ReportInput in = Input(p);
+  in.applied = true;
+  for (int i = 0; i < 60'000; ++i) {
+    Operation op;
+    op.id = "user.create:E" + std::to_string(i);
+    op.kind = OpKind::kUserCreate;
+    op.display = "user" + std::to_string(i);
+    p.operations.push_back(op);
+    in.results[op.id] = {OpResult::Status::kDone, "", 1, "user_" + std::to_string(i)};
+  }
+  in.results["user.create:E59999"] = {OpResult::Status::kFailed, "409 EntityAlreadyExists", 3, ""};
+  std::string html = RenderHtml(in);
+  EXPECT_NE(html.find("data-left-out=\"10000\""), std::string::npos);
+  EXPECT_NE(html.find("\"user59999\""), std::string::npos) << "the failure is embedded";
+  EXPECT_NE(html.find("failed: 409 EntityAlreadyExists"), std::string::npos);
+  EXPECT_NE(html.find("<h2>Results</h2>"), std::string::npos);
 }
 
 TEST(ReportTest, TextSaysWhatWillHappen) {
