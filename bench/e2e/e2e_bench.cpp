@@ -28,6 +28,7 @@
 // rate_limit {qps: 100000, burst: 100000} and 4 connections.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -187,6 +188,9 @@ class Emulator {
     if (pipe(out) != 0) Die("pipe");
     pid_ = fork();
     if (pid_ == 0) {
+      // Die() ends the bench with _Exit, skipping destructors: the emulator
+      // must not outlive it.
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
       dup2(out[1], STDOUT_FILENO);
       close(out[0]);
       close(out[1]);
