@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 
 #include "idsync/sync/report.h"
 
@@ -133,6 +134,133 @@ TEST(ReportTest, HtmlIsSelfContainedAndEscaped) {
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_NE(html.find("Operations by OU"), std::string::npos);
   EXPECT_NE(html.find("TRIPPED"), std::string::npos);
+}
+
+// Departments of the same name under different parents are different OUs
+// in the chart, told apart by their keys.
+TEST(ReportTest, HtmlChartsCountOusByReferenceNotName) {
+  Plan p;
+  for (const char* key : {"A/Team1", "B/Team1", "B/Team1"}) {
+    Operation op;
+    op.id = std::string("user.create:") + key + std::to_string(p.operations.size());
+    op.kind = OpKind::kUserCreate;
+    op.ou = {key, ""};
+    p.operations.push_back(op);
+  }
+  p.ou_names = {{"A/Team1", "Team1"}, {"B/Team1", "Team1"}};
+  std::string html = RenderHtml(Input(p));
+  EXPECT_NE(html.find("Team1 (A/Team1)</text>"), std::string::npos) << html;
+  EXPECT_NE(html.find("Team1 (B/Team1)</text>"), std::string::npos) << html;
+}
+
+// Markup in the data must not end the <script> that embeds the rows.
+TEST(ReportTest, HtmlEmbeddedRowsCannotCloseTheScript) {
+  Plan p = SamplePlan();
+  p.operations[0].display = "</script><script>alert(1)</script><!--";
+  std::string html = RenderHtml(Input(p));
+  EXPECT_EQ(html.find("</script><script>alert"), std::string::npos);
+  EXPECT_EQ(html.find("<!--"), std::string::npos);
+  EXPECT_NE(html.find("\\u003c/script\\u003e"), std::string::npos);
+  // A small plan is embedded whole: nothing is said to be left out.
+  EXPECT_EQ(html.find("left out"), std::string::npos);
+}
+
+// 200,000 operations: the page stays bounded, says how many operations it
+// left out and where the full list is, keeps the rare kinds (here the 5
+// skipped disables) in its sample, and renders in linear time — the old page
+// wrote one table row per operation.
+TEST(ReportTest, HtmlOfALargePlanIsBoundedAndFast) {
+  constexpr int kOps = 200'000, kSkipped = 5;
+  Plan p;
+  p.operations.reserve(kOps);
+  for (int i = 0; i < kOps; ++i) {
+    const bool create = i % 10 != 0;
+    const std::string n = std::to_string(i);
+    Operation op;
+    op.kind = create ? OpKind::kUserCreate : OpKind::kUserPatch;
+    op.phase = create ? Phase::kUserCreate : Phase::kUserUpdate;
+    op.id = std::string(OpKindName(op.kind)) + ":E" + n;
+    op.target = {"E" + n, create ? "" : "user_" + n};
+    op.display = "user" + n;
+    op.ou = {"D" + std::to_string(i % 2000), ""};
+    op.changes = {{"display_name", create ? "" : "Old Name " + n, "First" + n + " Last" + n}};
+    if (create) op.changes.push_back({"email", "", "user" + n + "@example.com"});
+    op.origin = {"people.csv", i + 2};
+    p.operations.push_back(std::move(op));
+  }
+  for (int i = 0; i < kSkipped; ++i) {
+    Operation op;
+    op.kind = OpKind::kUserDisable;
+    op.phase = Phase::kUserDisable;
+    op.id = "user.disable:M" + std::to_string(i);
+    op.target = {"M" + std::to_string(i), "user_m" + std::to_string(i)};
+    op.display = "leaver" + std::to_string(i);
+    p.skipped.push_back({op, "blocked by guard max_deletes.user", "max_deletes.user"});
+  }
+  for (int d = 0; d < 2000; ++d) {
+    p.ou_names["D" + std::to_string(d)] = "Department " + std::to_string(d);
+  }
+  p.source_users = kOps;
+
+  auto t0 = std::chrono::steady_clock::now();
+  std::string html = RenderHtml(Input(p));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Generous for a Debug build on a shared 2-core VM; Release takes ~0.1 s.
+  EXPECT_LT(seconds, 5.0);
+  EXPECT_LT(html.size(), 20u << 20) << "the page must stay bounded";
+
+  const size_t left_out = kOps + kSkipped - 50'000;
+  EXPECT_NE(html.find("data-left-out=\"" + std::to_string(left_out) + "\""), std::string::npos);
+  EXPECT_NE(html.find(std::to_string(left_out) + " operations are left out"), std::string::npos);
+  EXPECT_NE(html.find("--format csv"), std::string::npos);
+  EXPECT_NE(html.find("Operations by kind"), std::string::npos);
+
+  const std::string open = "<script type=\"application/json\" id=\"ops-data\">";
+  size_t from = html.find(open);
+  ASSERT_NE(from, std::string::npos);
+  from += open.size();
+  size_t to = html.find("</script>", from);
+  ASSERT_NE(to, std::string::npos);
+  auto data = boost::json::parse(html.substr(from, to - from)).as_object();
+  const auto& rows = data.at("rows").as_array();
+  EXPECT_EQ(rows.size(), 50'000u);
+  int skipped = 0, patches = 0;
+  for (const auto& r : rows) {
+    skipped += r.as_array()[0].as_int64() == 1;
+    patches += r.as_array()[1].as_int64() == static_cast<int>(OpKind::kUserPatch);
+  }
+  EXPECT_EQ(skipped, kSkipped) << "rare kinds are kept whole";
+  // 20,000 patches fit in their half of the rest, so the creates get the remainder.
+  EXPECT_EQ(patches, 20'000);
+  // Only the first page is plain HTML rows.
+  size_t static_rows = 0;
+  for (size_t at = html.find("<tr><td class=\"num\">"); at != std::string::npos;
+       at = html.find("<tr><td class=\"num\">", at + 1)) {
+    ++static_rows;
+  }
+  EXPECT_EQ(static_rows, 100u);
+}
+
+// After an apply, a failure deep in a plan too large for the page is still
+// listed (failures are sampled first), with its error.
+TEST(ReportTest, HtmlOfAnApplyKeepsFailuresInThePage) {
+  Plan p;
+  ReportInput in = Input(p);
+  in.applied = true;
+  for (int i = 0; i < 60'000; ++i) {
+    Operation op;
+    op.id = "user.create:E" + std::to_string(i);
+    op.kind = OpKind::kUserCreate;
+    op.display = "user" + std::to_string(i);
+    p.operations.push_back(op);
+    in.results[op.id] = {OpResult::Status::kDone, "", 1, "user_" + std::to_string(i)};
+  }
+  in.results["user.create:E59999"] = {OpResult::Status::kFailed, "409 EntityAlreadyExists", 3, ""};
+  std::string html = RenderHtml(in);
+  EXPECT_NE(html.find("data-left-out=\"10000\""), std::string::npos);
+  EXPECT_NE(html.find("\"user59999\""), std::string::npos) << "the failure is embedded";
+  EXPECT_NE(html.find("failed: 409 EntityAlreadyExists"), std::string::npos);
+  EXPECT_NE(html.find("<h2>Results</h2>"), std::string::npos);
 }
 
 TEST(ReportTest, TextSaysWhatWillHappen) {
