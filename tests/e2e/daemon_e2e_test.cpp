@@ -604,7 +604,7 @@ TEST_F(DaemonE2eTest, PersistentFailuresAreBoundedNamedAndRecoverWithoutARestart
   EXPECT_NE(error.find("500"), std::string::npos) << error;
   std::string metrics = daemon.Metrics();
   EXPECT_GE(Sample(metrics, "idsync_consecutive_failed_cycles"), 2) << metrics;
-  EXPECT_GE(status.at("token").at("refreshes").as_uint64(), 1u);
+  EXPECT_GE(status.at("token").at("refreshes").to_number<int64_t>(), 1);
   // Cycles every 2 s at most once the backoff is capped, each at most
   // retry.max_attempts (6) calls: bounded, never a hot loop.
   const double cycles = seconds / 1.0 + 1;  // at most one per interval while backing off
