@@ -203,6 +203,8 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
       co_await ForEachBounded(level.size(), conc, [&](size_t i) -> asio::awaitable<bool> {
         auto r = co_await client.ListAllOrganizationalUnits(level[i]);
         ++stats.api_calls;
+        // Deleted since it was listed: no children (and no users, below).
+        if (!r && r.error().kind == idaas::ApiError::Kind::kNotFound) co_return true;
         if (!r) {
           if (!failure) failure = Remote("ListOrganizationalUnits under " + level[i], r.error());
           co_return false;
@@ -295,6 +297,22 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
     co_await ForEachBounded(rest.size(), conc,
                             [&](size_t i) { return page(rest[i].first, rest[i].second); });
     if (failure) co_return *failure;
+    // An OU deleted while it was read is not in IDaaS any more: nor in the
+    // mirror (memberships in it were dropped with it).
+    std::unordered_set<std::string> gone_ids;
+    for (size_t ou = 0; ou < n_ous; ++ou) {
+      if (gone[ou]) gone_ids.insert(mirror.ous[ou].id);
+    }
+    if (!gone_ids.empty()) {
+      std::erase_if(mirror.ous,
+                    [&](const sync::IdaasOu& o) { return gone_ids.count(o.id) > 0; });
+      for (const auto& id : gone_ids) ou_ids.erase(id);
+      for (auto& in : listed_in) {
+        in.erase(std::remove_if(in.begin(), in.end(),
+                                [&](const std::string& id) { return gone_ids.count(id) > 0; }),
+                 in.end());
+      }
+    }
   }
   std::unordered_map<std::string, size_t> user_index;
   for (size_t i = 0; i < users.size(); ++i) user_index.emplace(users[i].user_id, i);

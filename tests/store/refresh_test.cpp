@@ -453,6 +453,17 @@ TEST_F(RefreshTest, SubtreeListingsGiveTheSameMirror) {
 TEST_F(RefreshTest, ARefreshOfALiveTenantFinishes) {
   Emulator emu;
   Directory d = MakeDirectory(4000);
+  // Empty departments that the churn deletes while they are read.
+  auto& ous = d.state.as_object()["organizationalUnits"].as_array();
+  for (int i = 0; i < 60; ++i) {
+    ous.push_back(json::object{{"organizationalUnitId", "ou_empty_" + std::to_string(i)},
+                               {"organizationalUnitName", "Empty " + std::to_string(i)},
+                               {"parentId", "ou_root"},
+                               {"description", ""},
+                               {"organizationalUnitExternalId", "XE" + std::to_string(i)},
+                               {"organizationalUnitSourceType", "build_in"},
+                               {"organizationalUnitSourceId", kInstance}});
+  }
   ASSERT_NO_FATAL_FAILURE(emu.PutState(d.state));
   auto client = MakeClient(emu.ClientOptions());
   ASSERT_TRUE(client);
@@ -475,6 +486,9 @@ TEST_F(RefreshTest, ARefreshOfALiveTenantFinishes) {
     if (!c) return;
     for (int i = 0; !stop && i < 600; ++i) {
       const auto& victim = d.expected.users[static_cast<size_t>(i * 6 + 1) % d.expected.users.size()];
+      if (i < 60 && i % 2 == 0) {
+        (void)idaas::RunSync(io, (*c)->DeleteOrganizationalUnit("ou_empty_" + std::to_string(i)));
+      }
       if (i % 3 == 0) {
         if (idaas::RunSync(io, (*c)->DeleteUser(victim.id))) deleted.insert(victim.id);
       } else if (i % 3 == 1) {
@@ -515,6 +529,10 @@ TEST_F(RefreshTest, ARefreshOfALiveTenantFinishes) {
   auto truth = emu.Admin("GET", "/_emulator/state");
   EXPECT_EQ(static_cast<size_t>(quiet->users),
             json::parse(truth.body).at("users").as_array().size());
+  // Every OU but the one outside the scope; the deleted ones are gone.
+  EXPECT_EQ(static_cast<size_t>(quiet->ous),
+            json::parse(truth.body).at("organizationalUnits").as_array().size() - 1);
+  EXPECT_LT(quiet->ous, 86 + 60);
 }
 
 TEST_F(RefreshTest, EmptyScopeIsRefused) {
