@@ -773,7 +773,11 @@ std::string RenderHtml(const ReportInput& in) {
     h << "<svg role=\"img\" width=\"" << width + label_w + 70 << "\" height=\"" << height
       << "\" xmlns=\"http://www.w3.org/2000/svg\">";
     int y = 0;
-    for (const auto& [label, n] : rows) {
+    for (const auto& row : rows) {
+      // Not a structured binding: lambdas below capture it (C++20 allows
+      // that, clang 14 of the fuzz build does not).
+      const auto& label = row.first;
+      const auto& n = row.second;
       int w = static_cast<int>(static_cast<double>(n) / static_cast<double>(max) * width);
       std::string cls = "bar";
       if (color_by_kind) {
