@@ -142,7 +142,9 @@ bool Planner::OwnKind(std::string_view source_type, std::string_view source_id) 
 
 bool Planner::Present(EntityType type, std::string_view key) const {
   const auto& rejected = rejected_keys_[static_cast<int>(type)];
-  if (rejected.count(std::string(key))) return true;
+  // Called once per link (a million per plan at scale): no key copy unless
+  // some record of this type was rejected.
+  if (!rejected.empty() && rejected.count(std::string(key))) return true;
   switch (type) {
     case EntityType::kUser: return desired_index_.contains(key);
     case EntityType::kOu: return desired_ou_.count(std::string(key)) > 0;
