@@ -481,6 +481,23 @@ struct Emulator::Impl {
   uint64_t next_sequence = 0;
   std::function<void(const RequestLogEntry&)> observer;
 
+  // Bumped after every request that may change the state (everything but
+  // the Developer API's reads), so caches derived from the state know when
+  // they are stale.
+  uint64_t generation = 0;
+
+  // The users one listing shows, kept across its pages: a listing of
+  // 200,000 users is read in 2,000 pages, and finding the visible users
+  // again for each page made a full read quadratic.
+  struct ListingCache {
+    uint64_t generation = 0;
+    const Client* client = nullptr;
+    std::string ou_id;  // "" = every user
+    bool subtree = false;
+    bool valid = false;
+    std::vector<const User*> users;
+  } listing_cache;
+
   // Per-request context (the emulator handles one request at a time).
   std::string request_id;
   Client* client = nullptr;
@@ -914,6 +931,8 @@ struct Emulator::Impl {
   Response PatchUser(const std::string& id, const Body& body);
   Response DeleteUser(const std::string& id);
   Response ListUsers(const QueryParams& query);
+  // The users a listing of `ou` (nullptr: of all users) shows this client, in id order.
+  const std::vector<const User*>& VisibleUsers(const Ou* ou, const std::string& ou_id);
   Response CreateOu(const Body& body);
   Response PatchOu(const std::string& id, const Body& body);
   Response DeleteOu(const std::string& id);
@@ -1121,46 +1140,56 @@ Response Emulator::Impl::DeleteUser(const std::string& id) {
 
 Response Emulator::Impl::ListUsers(const QueryParams& query) {
   PageNumber page = PageParams(query);
-  json::array data;
-  int64_t total = 0;
-  auto take = [&](const User& user) {
-    if (total >= page.offset && static_cast<int>(data.size()) < page.size) {
-      data.emplace_back(UserJson(user, false));
-    }
-    ++total;
-  };
   auto ou_id = FindParam(query, "organizationalUnitId");
-  if (ou_id && !ou_id->empty()) {
-    const Ou& ou = ReferencedOu(*ou_id);
-    if (options.ou_listing_subtree) {
-      // Every user with a membership anywhere below, once each, in id order.
-      std::set<std::string> ids;
-      std::vector<const Ou*> stack = {&ou};
-      while (!stack.empty()) {
-        const Ou* cur = stack.back();
-        stack.pop_back();
-        ids.insert(cur->members.begin(), cur->members.end());
-        for (const std::string& child : cur->children) stack.push_back(&state.ous.at(child));
-      }
-      for (const std::string& user_id : ids) {
-        const User& user = state.users.at(user_id);
-        if (UserInScope(user)) take(user);
-      }
-    } else {
-      for (const std::string& user_id : ou.members) {
-        const User& user = state.users.at(user_id);
-        if (UserInScope(user)) take(user);
-      }
-    }
-  } else {
-    for (const auto& [id, user] : state.users) {
-      if (UserInScope(user)) take(user);
-    }
+  const std::string listed_ou = ou_id ? *ou_id : std::string();
+  const Ou* ou = listed_ou.empty() ? nullptr : &ReferencedOu(listed_ou);
+  const std::vector<const User*>& users = VisibleUsers(ou, listed_ou);
+  json::array data;
+  const auto total = static_cast<int64_t>(users.size());
+  for (int64_t i = page.offset; i < total && static_cast<int>(data.size()) < page.size; ++i) {
+    data.emplace_back(UserJson(*users[static_cast<size_t>(i)], false));
   }
   json::object body;
   body["totalCount"] = total;
   body["data"] = std::move(data);
   return JsonResponse(200, body);
+}
+
+const std::vector<const User*>& Emulator::Impl::VisibleUsers(const Ou* ou,
+                                                             const std::string& ou_id) {
+  ListingCache& cache = listing_cache;
+  const bool subtree = ou != nullptr && options.ou_listing_subtree;
+  if (cache.valid && cache.generation == generation && cache.client == client &&
+      cache.ou_id == ou_id && cache.subtree == subtree) {
+    return cache.users;
+  }
+  cache.valid = false;
+  cache.users.clear();
+  auto take = [&](const User& user) {
+    if (UserInScope(user)) cache.users.push_back(&user);
+  };
+  if (ou == nullptr) {
+    for (const auto& [id, user] : state.users) take(user);
+  } else if (subtree) {
+    // Every user with a membership anywhere below, once each, in id order.
+    std::set<std::string> ids;
+    std::vector<const Ou*> stack = {ou};
+    while (!stack.empty()) {
+      const Ou* cur = stack.back();
+      stack.pop_back();
+      ids.insert(cur->members.begin(), cur->members.end());
+      for (const std::string& child : cur->children) stack.push_back(&state.ous.at(child));
+    }
+    for (const std::string& user_id : ids) take(state.users.at(user_id));
+  } else {
+    for (const std::string& user_id : ou->members) take(state.users.at(user_id));
+  }
+  cache.generation = generation;
+  cache.client = client;
+  cache.ou_id = ou_id;
+  cache.subtree = subtree;
+  cache.valid = true;
+  return cache.users;
 }
 
 // ------------------------------------------------------------------ OUs
@@ -1620,6 +1649,15 @@ Response Emulator::Impl::HandleRevoke(const Request& request,
 // ------------------------------------------------------------------ entry
 
 Response Emulator::Impl::Handle(const Request& request) {
+  // Whatever path the request takes out of here, a request that may have
+  // changed the state makes every cache derived from it stale.
+  struct StaleOnExit {
+    Impl& impl;
+    bool reads_only = false;
+    ~StaleOnExit() {
+      if (!reads_only) ++impl.generation;
+    }
+  } stale_on_exit{*this};
   now_us = clock();
   request_id = NewRequestId();
   client = nullptr;
@@ -1673,6 +1711,8 @@ Response Emulator::Impl::Handle(const Request& request) {
     }
     const OpInfo info = Info(route->op);
     entry.operation = info.name;
+    stale_on_exit.reads_only = !info.is_write && route->op != Op::kGenerateToken &&
+                               route->op != Op::kRevokeToken;
     if (segments[1] != state.instance_id) {
       Throw(404, "EntityNotExists.Instance",
             "The instance " + segments[1] + " does not exist.");
@@ -2143,6 +2183,7 @@ Response Emulator::BodyTooLarge(const std::string& method,
 }
 
 std::optional<std::string> Emulator::LoadState(std::string_view json) {
+  ++impl_->generation;
   return impl_->LoadState(json);
 }
 

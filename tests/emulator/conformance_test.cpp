@@ -444,6 +444,29 @@ TEST_F(Conformance, ListUsersPagination) {
                  "EntityNotExists.OrganizationalUnit");
 }
 
+// The emulator keeps a listing's users across its pages; a write between
+// two pages must show in the next one (totals and entries), as it would on
+// the service.
+TEST_F(Conformance, ListUsersPagesSeeWritesBetweenPages) {
+  std::string ou = CreateOu("Paged");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 30; ++i) ids.push_back(CreateUser("p" + std::to_string(i), ou));
+  const std::string listing = "/users?organizationalUnitId=" + ou + "&pageSize=20&pageNumber=";
+  EXPECT_EQ(Api("GET", listing + "1").json.at("totalCount").as_int64(), 30);
+  for (int i = 30; i < 35; ++i) CreateUser("p" + std::to_string(i), ou);
+  ASSERT_EQ(Api("DELETE", "/users/" + ids.front()).status, 200);
+  HttpResponse page2 = Api("GET", listing + "2");
+  EXPECT_EQ(page2.json.at("totalCount").as_int64(), 34);
+  EXPECT_EQ(page2.json.at("data").as_array().size(), 14u);
+  for (const auto& user : page2.json.at("data").as_array()) {
+    EXPECT_NE(Str(user, "userId"), ids.front());
+  }
+  // The same pages again without a write in between are the same.
+  EXPECT_EQ(Api("GET", listing + "2").body, page2.body);
+  // A listing of every user is its own listing, not the OU's.
+  EXPECT_EQ(Api("GET", "/users?pageSize=20&pageNumber=2").json.at("totalCount").as_int64(), 34);
+}
+
 TEST_F(Conformance, OrganizationalUnitMemberships) {
   std::string sales = CreateOu("Sales");
   std::string dev = CreateOu("Dev");
