@@ -188,6 +188,8 @@ void ParseStore(const YAML::Node& node, const std::string& file,
   c->full_refresh_interval =
       r.Duration("full_refresh_interval", c->full_refresh_interval,
                  std::chrono::minutes(1));
+  c->integrity_check_interval = r.Duration("integrity_check_interval",
+                                           c->integrity_check_interval, Duration(0));
   r.Finish();
 }
 

@@ -76,7 +76,9 @@ bool Session::OpenStore(const config::Config& cfg, std::string* error) {
   std::filesystem::path db(cfg.store.path);
   std::error_code ec;
   if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path(), ec);
-  auto opened = store::Store::Open(cfg.store.path);
+  store::OpenOptions open_options;
+  open_options.integrity_check_max_age_ms = cfg.store.integrity_check_interval.count();
+  auto opened = store::Store::Open(cfg.store.path, open_options);
   if (!opened) {
     *error = opened.error().message;
     return false;
@@ -377,6 +379,7 @@ int RunStatus(const config::Config& cfg, const std::string& format, std::ostream
               std::ostream& err) {
   store::OpenOptions ro;
   ro.read_only = true;  // works while the daemon holds the writer lock
+  ro.integrity_check_max_age_ms = cfg.store.integrity_check_interval.count();
   auto opened = store::Store::Open(cfg.store.path, ro);
   if (!opened) {
     err << "idsync status: " << opened.error().message << "\n";

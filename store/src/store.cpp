@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -60,6 +61,8 @@ bool MirrorUpdate::empty() const {
 namespace {
 
 constexpr const char* kMetaLastRefresh = "last_full_refresh_ms";
+// When the last `PRAGMA quick_check` passed (ms since the epoch).
+constexpr const char* kMetaIntegrityCheckedMs = "integrity_checked_ms";
 constexpr const char* kMetaUserCount = "mirror.user_count";
 constexpr const char* kMetaUserBytes = "mirror.user_bytes";
 
@@ -123,6 +126,7 @@ class Store::Impl {
   Result<void> UpsertOu(const sync::IdaasOu& o);
   Result<std::optional<int64_t>> GroupRid(const std::string& id);
   Result<std::optional<std::string>> GetMetaLocked(const char* key);
+  bool IntegrityCheckDue(const OpenOptions& options);
   Result<void> SetMetaLocked(const char* key, const std::string& value);
   Result<std::vector<sync::Link>> OrphanedLinks();
   Result<void> CheckWritable() const {
@@ -176,7 +180,8 @@ Result<void> Store::Impl::OpenDb(const OpenOptions& options) {
   if (auto r = db.Open(path, read_only, /*create=*/!*exists); !r) return r.error();
 
   // quick_check before anything writes (journal_mode=WAL would).
-  {
+  const bool check = IntegrityCheckDue(options);
+  if (check) {
     auto st = db.PrepareOnce("PRAGMA quick_check(5)");
     if (!st) {
       Error e = st.error();
@@ -260,7 +265,26 @@ Result<void> Store::Impl::OpenDb(const OpenOptions& options) {
   auto v = db.QueryInt("PRAGMA user_version");
   if (!v) return v.error();
   version = static_cast<int>(*v);
-  return EnsurePacks();
+  if (auto r = EnsurePacks(); !r) return r;
+  if (check) return SetMetaLocked(kMetaIntegrityCheckedMs, std::to_string(WallMs()));
+  return {};
+}
+
+// Due when asked for on every open, when no check has passed yet (or the
+// record cannot be read: a damaged file must not skip its check), when the
+// last one is too old, or when the clock went back past it.
+bool Store::Impl::IntegrityCheckDue(const OpenOptions& options) {
+  if (options.integrity_check_max_age_ms <= 0) return true;
+  auto table = db.QueryInt(
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+  if (!table || *table == 0) return true;
+  auto last = GetMetaLocked(kMetaIntegrityCheckedMs);
+  if (!last || !*last) return true;
+  int64_t checked = 0;
+  auto [end, ec] = std::from_chars((*last)->data(), (*last)->data() + (*last)->size(), checked);
+  if (ec != std::errc() || end != (*last)->data() + (*last)->size()) return true;
+  const int64_t now = WallMs();
+  return checked > now || now - checked >= options.integrity_check_max_age_ms;
 }
 
 // After migration to v3, or when this build packs differently: the packs

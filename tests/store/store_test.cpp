@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "process.h"
 #include "store_test_util.h"
@@ -150,6 +151,56 @@ TEST(StoreOpen, CorruptionIsDetectedAndTheFileIsUntouched) {
   ASSERT_FALSE(ro.has_value());
   EXPECT_EQ(ro.error().code, Error::Code::kCorrupt);
   EXPECT_EQ(ReadFile(path), before);
+}
+
+// quick_check reads the whole file, so with a maximum age it runs only when
+// the last check that passed is older (or in the future), and records when it passed.
+TEST(StoreOpen, TheIntegrityCheckRunsWhenItsLastPassIsTooOld) {
+  TempDir dir;
+  const std::string path = dir.path() + "/state.db";
+  const OpenOptions hourly{.integrity_check_max_age_ms = 3600 * 1000};
+  auto checked_ms = [&] {
+    auto store = Store::Open(path, hourly);
+    EXPECT_TRUE(store.has_value());
+    auto v = (*store)->GetMeta("integrity_checked_ms");
+    EXPECT_TRUE(v && *v);
+    return v && *v ? std::stoll(**v) : int64_t{-1};
+  };
+  const int64_t first = checked_ms();
+  ASSERT_GT(first, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(checked_ms(), first);  // fresh: not checked again
+  for (int64_t stale : {first - 2 * 3600 * 1000, first + 48 * 3600 * 1000}) {
+    {
+      auto store = OpenOk(path);
+      ASSERT_STORE_OK(store->SetMeta("integrity_checked_ms", std::to_string(stale)));
+    }
+    const int64_t again = checked_ms();
+    EXPECT_NE(again, stale);
+    EXPECT_GE(again, first);
+  }
+  {
+    auto store = OpenOk(path);
+    ASSERT_STORE_OK(store->SetMeta("integrity_checked_ms", "garbage"));
+  }
+  EXPECT_GE(checked_ms(), first);
+
+  // A damaged file whose last check is old is refused, as on every open.
+  {
+    auto store = OpenOk(path);
+    ASSERT_STORE_OK(store->ReplaceMirror(MakeMirror(3000), 1));
+    ASSERT_STORE_OK(store->SetMeta("integrity_checked_ms", std::to_string(first - 7200 * 1000)));
+  }
+  const auto size = std::filesystem::file_size(path);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>((size / 4096 / 2) * 4096));
+    std::string junk(4096, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto damaged = Store::Open(path, hourly);
+  ASSERT_FALSE(damaged.has_value());
+  EXPECT_EQ(damaged.error().code, Error::Code::kCorrupt) << damaged.error().message;
 }
 
 TEST(StoreOpen, TruncatedDatabaseIsDetected) {

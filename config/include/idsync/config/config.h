@@ -102,6 +102,8 @@ struct PolicyConfig {
 struct StoreConfig {
   std::string path = "/var/lib/idsync/state.db";
   Duration full_refresh_interval = std::chrono::hours(24);
+  // How often the state database's integrity is checked on open (0: on every open).
+  Duration integrity_check_interval = std::chrono::hours(24);
 };
 
 struct DaemonConfig {

@@ -55,6 +55,11 @@ struct OpenOptions {
   // Status readers: no lock, no migration, no writes. The database must exist
   // and be at the current schema version.
   bool read_only = false;
+  // `PRAGMA quick_check` reads the whole file (seconds for a cache of a
+  // million users), so it runs when the last check that passed is older than
+  // this, not on every open: 0 checks on every open. Corruption met between
+  // checks is still reported (SQLITE_CORRUPT -> Error::Code::kCorrupt).
+  int64_t integrity_check_max_age_ms = 0;
 };
 
 // A whole fresh read of the provisioning scope, for ReplaceMirror.
