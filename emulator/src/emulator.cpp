@@ -498,6 +498,17 @@ struct Emulator::Impl {
     std::vector<const User*> users;
   } listing_cache;
 
+  // The same for token-paged listings (groups, a group's members, a user's
+  // groups): the visible entries of `container`, in id order.
+  struct TokenPageCache {
+    uint64_t generation = 0;
+    const Client* client = nullptr;
+    const void* container = nullptr;
+    std::string filter;
+    bool valid = false;
+    std::vector<const void*> entries;
+  } token_page_cache;
+
   // Per-request context (the emulator handles one request at a time).
   std::string request_id;
   Client* client = nullptr;
@@ -850,10 +861,13 @@ struct Emulator::Impl {
   }
 
   // Token paging over an id-sorted container: the token names the last id
-  // returned, so pages stay consistent while entries come and go.
+  // returned, so pages stay consistent while entries come and go. The
+  // visible entries of a listing are kept across its pages (see
+  // `token_page_cache`); `filter` names what else `visible` depends on.
   template <typename Ids, typename Visible, typename Emit>
-  json::object TokenPage(const QueryParams& query, const Ids& ids,
-                         Visible visible, Emit emit) {
+  json::object TokenPage(const QueryParams& query, const Ids& ids, Visible visible, Emit emit,
+                         const std::string& filter = std::string()) {
+    using Entry = typename Ids::value_type;
     int max_results = IntParam(query, "maxResults", kDefaultPageSize, 1,
                                kMaxPageSize);
     std::string after;
@@ -863,24 +877,37 @@ struct Emulator::Impl {
       }
       after = token->substr(2);
     }
-    json::array data;
-    int64_t total = 0;
-    std::string last;
-    bool more = false;
-    for (const auto& entry : ids) {
-      const std::string& id = KeyOf(entry);
-      if (!visible(entry)) continue;
-      ++total;
-      if (!after.empty() && id <= after) continue;
-      if (static_cast<int>(data.size()) < max_results) {
-        data.emplace_back(emit(entry));
-        last = id;
-      } else {
-        more = true;
+    TokenPageCache& cache = token_page_cache;
+    if (!(cache.valid && cache.generation == generation && cache.client == client &&
+          cache.container == &ids && cache.filter == filter)) {
+      cache.valid = false;
+      cache.entries.clear();
+      for (const auto& entry : ids) {
+        if (visible(entry)) cache.entries.push_back(&entry);
       }
+      cache.generation = generation;
+      cache.client = client;
+      cache.container = &ids;
+      cache.filter = filter;
+      cache.valid = true;
     }
+    auto key = [](const void* entry) -> const std::string& {
+      return KeyOf(*static_cast<const Entry*>(entry));
+    };
+    auto it = cache.entries.begin();
+    if (!after.empty()) {
+      it = std::upper_bound(cache.entries.begin(), cache.entries.end(), after,
+                            [&](const std::string& a, const void* e) { return a < key(e); });
+    }
+    json::array data;
+    std::string last;
+    for (; it != cache.entries.end() && static_cast<int>(data.size()) < max_results; ++it) {
+      data.emplace_back(emit(*static_cast<const Entry*>(*it)));
+      last = key(*it);
+    }
+    const bool more = it != cache.entries.end();
     json::object body;
-    body["totalCount"] = total;
+    body["totalCount"] = static_cast<int64_t>(cache.entries.size());
     body["maxResults"] = max_results;
     body["nextToken"] = more ? "NT" + last : std::string();
     body["data"] = std::move(data);
@@ -1337,7 +1364,7 @@ Response Emulator::Impl::ListGroups(const QueryParams& query) {
         return GroupInScope(entry.second) &&
                entry.second.name.compare(0, prefix.size(), prefix) == 0;
       },
-      [&](const auto& entry) { return GroupJson(entry.second); });
+      [&](const auto& entry) { return GroupJson(entry.second); }, "name:" + prefix);
   return JsonResponse(200, body);
 }
 

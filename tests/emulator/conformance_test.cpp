@@ -700,6 +700,28 @@ TEST_F(Conformance, ListGroupsTokenPagination) {
                  "InvalidParameter.NextToken");
 }
 
+// Token-paged listings keep their visible entries across pages: another
+// listing in between, or a write, must not leak into the next page.
+TEST_F(Conformance, TokenPagesSeeWritesAndNotOtherListings) {
+  for (int i = 0; i < 30; ++i) CreateGroup("team" + std::to_string(i));
+  CreateGroup("other");
+  HttpResponse page1 = Api("GET", "/groups?groupNameStartWith=team&maxResults=20");
+  EXPECT_EQ(page1.json.at("totalCount").as_int64(), 30);
+  EXPECT_EQ(Api("GET", "/groups?maxResults=20").json.at("totalCount").as_int64(), 31);
+  const std::string token = Str(page1.json, "nextToken");
+  HttpResponse page2 =
+      Api("GET", "/groups?groupNameStartWith=team&maxResults=20&nextToken=" + token);
+  EXPECT_EQ(page2.json.at("totalCount").as_int64(), 30);
+  EXPECT_EQ(page2.json.at("data").as_array().size(), 10u);
+  CreateGroup("team30");
+  HttpResponse after_write =
+      Api("GET", "/groups?groupNameStartWith=team&maxResults=20&nextToken=" + token);
+  EXPECT_EQ(after_write.json.at("totalCount").as_int64(), 31);
+  // The new group's random id sorts before or after the token.
+  const size_t rest = after_write.json.at("data").as_array().size();
+  EXPECT_TRUE(rest == 10u || rest == 11u) << rest;
+}
+
 TEST_F(Conformance, GroupMembership) {
   std::string group = CreateGroup("devs");
   std::vector<std::string> users;
