@@ -486,28 +486,42 @@ struct Emulator::Impl {
   // they are stale.
   uint64_t generation = 0;
 
-  // The users one listing shows, kept across its pages: a listing of
-  // 200,000 users is read in 2,000 pages, and finding the visible users
-  // again for each page made a full read quadratic.
-  struct ListingCache {
+  // What a listing shows, kept across its pages until the next write: a
+  // listing of 200,000 users is read in 2,000 pages, and finding the visible
+  // entries again for each page made a full read quadratic. A client reads
+  // several listings at once (one per connection), so a few are kept.
+  struct Listing {
     uint64_t generation = 0;
     const Client* client = nullptr;
-    std::string ou_id;  // "" = every user
-    bool subtree = false;
-    bool valid = false;
-    std::vector<const User*> users;
-  } listing_cache;
+    const void* container = nullptr;  // the OU, the group, the map listed
+    std::string filter;               // what else decides visibility
+    std::vector<const void*> entries; // visible entries, in id order
+  };
+  static constexpr size_t kListingsKept = 16;
+  std::vector<Listing> listings;
+  size_t next_listing = 0;
 
-  // The same for token-paged listings (groups, a group's members, a user's
-  // groups): the visible entries of `container`, in id order.
-  struct TokenPageCache {
-    uint64_t generation = 0;
-    const Client* client = nullptr;
-    const void* container = nullptr;
-    std::string filter;
-    bool valid = false;
-    std::vector<const void*> entries;
-  } token_page_cache;
+  // The kept listing for these keys, or an empty one taking the place of the oldest
+  // (`*fresh` then says that the caller must fill it).
+  Listing& KeptListing(const void* container, const std::string& filter, bool* fresh) {
+    for (Listing& l : listings) {
+      if (l.generation == generation && l.client == client && l.container == container &&
+          l.filter == filter) {
+        *fresh = false;
+        return l;
+      }
+    }
+    Listing* l = nullptr;
+    if (listings.size() < kListingsKept) {
+      l = &listings.emplace_back();
+    } else {
+      l = &listings[next_listing];
+      next_listing = (next_listing + 1) % kListingsKept;
+    }
+    *l = Listing{generation, client, container, filter, {}};
+    *fresh = true;
+    return *l;
+  }
 
   // Per-request context (the emulator handles one request at a time).
   std::string request_id;
@@ -863,7 +877,7 @@ struct Emulator::Impl {
   // Token paging over an id-sorted container: the token names the last id
   // returned, so pages stay consistent while entries come and go. The
   // visible entries of a listing are kept across its pages (see
-  // `token_page_cache`); `filter` names what else `visible` depends on.
+  // `KeptListing`); `filter` names what else `visible` depends on.
   template <typename Ids, typename Visible, typename Emit>
   json::object TokenPage(const QueryParams& query, const Ids& ids, Visible visible, Emit emit,
                          const std::string& filter = std::string()) {
@@ -877,19 +891,12 @@ struct Emulator::Impl {
       }
       after = token->substr(2);
     }
-    TokenPageCache& cache = token_page_cache;
-    if (!(cache.valid && cache.generation == generation && cache.client == client &&
-          cache.container == &ids && cache.filter == filter)) {
-      cache.valid = false;
-      cache.entries.clear();
+    bool fresh = false;
+    Listing& cache = KeptListing(&ids, filter, &fresh);
+    if (fresh) {
       for (const auto& entry : ids) {
         if (visible(entry)) cache.entries.push_back(&entry);
       }
-      cache.generation = generation;
-      cache.client = client;
-      cache.container = &ids;
-      cache.filter = filter;
-      cache.valid = true;
     }
     auto key = [](const void* entry) -> const std::string& {
       return KeyOf(*static_cast<const Entry*>(entry));
@@ -958,8 +965,9 @@ struct Emulator::Impl {
   Response PatchUser(const std::string& id, const Body& body);
   Response DeleteUser(const std::string& id);
   Response ListUsers(const QueryParams& query);
-  // The users a listing of `ou` (nullptr: of all users) shows this client, in id order.
-  const std::vector<const User*>& VisibleUsers(const Ou* ou, const std::string& ou_id);
+  // The users (`const User*`) a listing of `ou` (nullptr: of all users) shows
+  // this client, in id order.
+  const std::vector<const void*>& VisibleUsers(const Ou* ou);
   Response CreateOu(const Body& body);
   Response PatchOu(const std::string& id, const Body& body);
   Response DeleteOu(const std::string& id);
@@ -1170,11 +1178,11 @@ Response Emulator::Impl::ListUsers(const QueryParams& query) {
   auto ou_id = FindParam(query, "organizationalUnitId");
   const std::string listed_ou = ou_id ? *ou_id : std::string();
   const Ou* ou = listed_ou.empty() ? nullptr : &ReferencedOu(listed_ou);
-  const std::vector<const User*>& users = VisibleUsers(ou, listed_ou);
+  const std::vector<const void*>& users = VisibleUsers(ou);
   json::array data;
   const auto total = static_cast<int64_t>(users.size());
   for (int64_t i = page.offset; i < total && static_cast<int>(data.size()) < page.size; ++i) {
-    data.emplace_back(UserJson(*users[static_cast<size_t>(i)], false));
+    data.emplace_back(UserJson(*static_cast<const User*>(users[static_cast<size_t>(i)]), false));
   }
   json::object body;
   body["totalCount"] = total;
@@ -1182,18 +1190,14 @@ Response Emulator::Impl::ListUsers(const QueryParams& query) {
   return JsonResponse(200, body);
 }
 
-const std::vector<const User*>& Emulator::Impl::VisibleUsers(const Ou* ou,
-                                                             const std::string& ou_id) {
-  ListingCache& cache = listing_cache;
+const std::vector<const void*>& Emulator::Impl::VisibleUsers(const Ou* ou) {
   const bool subtree = ou != nullptr && options.ou_listing_subtree;
-  if (cache.valid && cache.generation == generation && cache.client == client &&
-      cache.ou_id == ou_id && cache.subtree == subtree) {
-    return cache.users;
-  }
-  cache.valid = false;
-  cache.users.clear();
+  bool fresh = false;
+  Listing& cache = KeptListing(ou != nullptr ? static_cast<const void*>(ou) : &state.users,
+                               subtree ? "subtree" : "direct", &fresh);
+  if (!fresh) return cache.entries;
   auto take = [&](const User& user) {
-    if (UserInScope(user)) cache.users.push_back(&user);
+    if (UserInScope(user)) cache.entries.push_back(&user);
   };
   if (ou == nullptr) {
     for (const auto& [id, user] : state.users) take(user);
@@ -1211,12 +1215,7 @@ const std::vector<const User*>& Emulator::Impl::VisibleUsers(const Ou* ou,
   } else {
     for (const std::string& user_id : ou->members) take(state.users.at(user_id));
   }
-  cache.generation = generation;
-  cache.client = client;
-  cache.ou_id = ou_id;
-  cache.subtree = subtree;
-  cache.valid = true;
-  return cache.users;
+  return cache.entries;
 }
 
 // ------------------------------------------------------------------ OUs
