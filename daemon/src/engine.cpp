@@ -127,6 +127,8 @@ sync::Policy PolicyFromConfig(const config::Config& cfg, int64_t allow_deletes) 
   p.match = c.match;
   p.max_deletes_count = c.max_deletes.count;
   p.max_deletes_percent = c.max_deletes.percent;
+  p.max_moves_count = c.max_moves.count;
+  p.max_moves_percent = c.max_moves.percent;
   p.allow_empty_source = c.empty_source == "allow";
   p.min_source_percent = c.min_source_percent;
   p.max_invalid_percent = c.max_invalid_percent;
