@@ -243,6 +243,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   exec_options.instance_id = cfg.idaas.instance_id;
   exec_options.stop = options.stop;
   exec_options.on_progress = options.on_progress;
+  exec_options.ou_mover = options.ou_mover;
   step = std::chrono::steady_clock::now();
   auto recovered = idaas::RunSync(io, sync::Executor::Recover(st, client, exec_options));
   result.timings.recover = SecondsSince(step);
@@ -311,8 +312,10 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
 
   // 5. Plan (pure), with the guards.
   step = std::chrono::steady_clock::now();
-  result.plan = sync::ComputePlan(*snapshot, *state, current_scope,
-                                  PolicyFromConfig(cfg, options.allow_deletes), NowMs());
+  sync::Policy policy = PolicyFromConfig(cfg, options.allow_deletes);
+  policy.allow_ou_moves = options.ou_mover != nullptr;
+  policy.account_quota = options.account_quota;
+  result.plan = sync::ComputePlan(*snapshot, *state, current_scope, policy, NowMs());
   result.timings.plan = SecondsSince(step);
   const bool tripped = result.plan.AnyGuardTripped();
   if (!options.apply) {
