@@ -485,7 +485,7 @@ void Guards::CheckMoves(std::vector<Operation>* ops) {
               std::to_string(policy_.max_moves_count) + " or " +
               FormatPercent(policy_.max_moves_percent) + " of " +
               std::to_string(facts_.managed_ous) + " managed OUs = " + std::to_string(limit) +
-              "); the first " + std::to_string(limit) + " are done, " +
+              "); the first " + std::to_string(limit) + " go ahead, " +
               std::to_string(count - limit) + " wait. Check the source, then raise "
               "policy.max_moves, or let the next cycles move the rest";
   Block(v.name, ops, [&](const Operation& op) {
@@ -525,7 +525,7 @@ void Guards::CheckQuota(std::vector<Operation>* ops) {
   v.message = std::to_string(count) + " account creates exceed what is left of the account "
               "quota (" + std::to_string(q.used) + " of " + std::to_string(q.max) +
               " used, " + std::to_string(v.limit) + " left); " +
-              std::to_string(count - v.limit) + " are withheld (from '" + *over.begin() +
+              std::to_string(count - v.limit) + " withheld (from '" + *over.begin() +
               "' on, by source key). Raise the application's quota in IDaaS, or free accounts";
   // An account this plan would create: referred to by key, with no id yet.
   auto uncreated = [&](const ObjectRef& r) { return r.id.empty() && over.count(r.key) > 0; };
