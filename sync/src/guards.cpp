@@ -505,8 +505,10 @@ void Guards::CheckQuota(std::vector<Operation>* ops) {
   }
   const int64_t count = static_cast<int64_t>(creates.size());
   GuardVerdict v{"quota", false, count, 0, ""};
-  if (!policy_.account_quota) {
-    v.message = "account quota unknown (no admin credentials)";
+  // A maximum of 0 is no maximum the service reported, not a full tenant.
+  if (!policy_.account_quota || policy_.account_quota->max <= 0) {
+    v.message = policy_.account_quota ? "the admin API reports no maximum account quota"
+                                      : "account quota unknown (no admin credentials)";
     plan_->guards.push_back(v);
     return;
   }

@@ -226,5 +226,14 @@ TEST(QuotaTest, AFullQuotaWithholdsEveryCreate) {
   EXPECT_EQ(p.CountsByKind()["user.create"], 0);
 }
 
+// No maximum reported (0) is not a full tenant.
+TEST(QuotaTest, NoReportedMaximumWithholdsNothing) {
+  World w = ThreeNewPeople();
+  w.policy.account_quota = Policy::AccountQuota{5, 0};
+  Plan p = w.Compute();
+  EXPECT_FALSE(Guard(p, "quota").tripped);
+  EXPECT_EQ(p.CountsByKind()["user.create"], 3);
+}
+
 }  // namespace
 }  // namespace idsync::sync

@@ -54,8 +54,9 @@ struct Policy {
   // the percentage of managed OUs (at least 1).
   int64_t max_moves_count = 100;
   double max_moves_percent = 20;
-  // The application's account quota as the admin API reports it (used and
-  // maximum accounts); unknown without admin credentials.
+  // The application's account quota as the admin API reports it
+  // (GetApplicationProvisioningScope UsedQuota, MaxQuota); unknown without
+  // admin credentials. A max of 0 or less counts as unknown.
   struct AccountQuota {
     int64_t used = 0;
     int64_t max = 0;
