@@ -150,8 +150,17 @@ RC_GTEST_PROP(OuMoveProperty, MovesAppliedInPlanOrderNeverCycle, ()) {
   RC_CLASSIFY(refused, "a move refused as a cycle");
   TreeModel tree = MirrorOf(g.w);
   std::map<int, std::set<std::string>> moved_in_wave;
+  std::map<std::string, int> wave_of_move;  // by OU id
   for (const auto& op : p.operations) {
-    if (op.kind == OpKind::kOuMove) moved_in_wave[op.wave].insert(op.target.id);
+    if (op.kind != OpKind::kOuMove) continue;
+    moved_in_wave[op.wave].insert(op.target.id);
+    wave_of_move[op.target.id] = op.wave;
+  }
+  // Parents first: a move under a department that is moved too comes in a
+  // later wave than that department's move.
+  for (const auto& op : p.operations) {
+    if (op.kind != OpKind::kOuMove || !wave_of_move.count(op.ou.id)) continue;
+    RC_ASSERT(op.wave > wave_of_move[op.ou.id]);
   }
   int wave = -1;
   TreeModel before_wave = tree;
