@@ -145,6 +145,15 @@ void ParseTarget(const YAML::Node& node, const std::string& file,
   r.Finish();
 }
 
+// A guard's bound: {count, percent}, the smaller of the two applies.
+void ParseBound(MapReader& policy, const char* name, const std::string& file, Diagnostics* d,
+                int64_t* count, double* percent) {
+  MapReader r(policy.Raw(name), std::string("policy.") + name, file, d);
+  *count = r.Int("count", *count, 0, 1'000'000'000);
+  *percent = r.Percent("percent", *percent);
+  r.Finish();
+}
+
 void ParsePolicy(const YAML::Node& node, const std::string& file,
                  Diagnostics* d, PolicyConfig* c) {
   MapReader r(node, "policy", file, d);
@@ -168,10 +177,8 @@ void ParsePolicy(const YAML::Node& node, const std::string& file,
   } else {
     r.Raw("match");
   }
-  MapReader md(r.Raw("max_deletes"), "policy.max_deletes", file, d);
-  c->max_deletes.count = md.Int("count", c->max_deletes.count, 0, 1'000'000'000);
-  c->max_deletes.percent = md.Percent("percent", c->max_deletes.percent);
-  md.Finish();
+  ParseBound(r, "max_deletes", file, d, &c->max_deletes.count, &c->max_deletes.percent);
+  ParseBound(r, "max_moves", file, d, &c->max_moves.count, &c->max_moves.percent);
   c->empty_source = r.Enum("empty_source", c->empty_source, {"refuse", "allow"});
   c->min_source_percent = r.Percent("min_source_percent", c->min_source_percent);
   c->max_invalid_percent =

@@ -129,6 +129,8 @@ sync::Policy PolicyFromConfig(const config::Config& cfg, int64_t allow_deletes) 
   p.match = c.match;
   p.max_deletes_count = c.max_deletes.count;
   p.max_deletes_percent = c.max_deletes.percent;
+  p.max_moves_count = c.max_moves.count;
+  p.max_moves_percent = c.max_moves.percent;
   p.allow_empty_source = c.empty_source == "allow";
   p.min_source_percent = c.min_source_percent;
   p.max_invalid_percent = c.max_invalid_percent;
@@ -243,6 +245,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   exec_options.instance_id = cfg.idaas.instance_id;
   exec_options.stop = options.stop;
   exec_options.on_progress = options.on_progress;
+  exec_options.ou_mover = options.ou_mover;
   step = std::chrono::steady_clock::now();
   auto recovered = idaas::RunSync(io, sync::Executor::Recover(st, client, exec_options));
   result.timings.recover = SecondsSince(step);
@@ -311,8 +314,10 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
 
   // 5. Plan (pure), with the guards.
   step = std::chrono::steady_clock::now();
-  result.plan = sync::ComputePlan(*snapshot, *state, current_scope,
-                                  PolicyFromConfig(cfg, options.allow_deletes), NowMs());
+  sync::Policy policy = PolicyFromConfig(cfg, options.allow_deletes);
+  policy.allow_ou_moves = options.ou_mover != nullptr;
+  policy.account_quota = options.account_quota;
+  result.plan = sync::ComputePlan(*snapshot, *state, current_scope, policy, NowMs());
   result.timings.plan = SecondsSince(step);
   const bool tripped = result.plan.AnyGuardTripped();
   if (!options.apply) {

@@ -63,6 +63,11 @@ struct CycleOptions {
   // Asked before applying a non-empty plan; false cancels (exit 1).
   std::function<bool(const sync::Plan&)> confirm;
   std::function<void(int64_t done, int64_t total)> on_progress;
+  // The admin API's part in a cycle (admin credentials configured): moves
+  // departments, and reports the account quota. Without a mover the plan
+  // allows no move, so an ou.move is never planned that cannot be sent.
+  sync::OuMover* ou_mover = nullptr;
+  std::optional<sync::Policy::AccountQuota> account_quota;
 };
 
 struct CycleResult {

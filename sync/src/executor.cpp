@@ -180,8 +180,8 @@ class Executor::Impl {
     // Seed key -> id from everything the plan already knows.
     for (const auto& op : plan.operations) {
       Remember(op.entity, op.target);
-      if (op.kind == OpKind::kOuCreate || op.kind == OpKind::kUserCreate ||
-          op.kind == OpKind::kUserSetPrimaryOu) {
+      if (op.kind == OpKind::kOuCreate || op.kind == OpKind::kOuMove ||
+          op.kind == OpKind::kUserCreate || op.kind == OpKind::kUserSetPrimaryOu) {
         Remember(EntityType::kOu, op.ou);
       }
       for (const auto& r : op.refs) {
@@ -541,6 +541,7 @@ class Executor::Impl {
     std::string why;
     switch (op.kind) {
       case OpKind::kOuCreate: co_return co_await CreateOu(op, update);
+      case OpKind::kOuMove: co_return co_await MoveOu(op, update);
       case OpKind::kUserCreate: co_return co_await CreateUser(op, update);
       case OpKind::kGroupCreate: co_return co_await CreateGroup(op, update);
 
@@ -781,6 +782,51 @@ class Executor::Impl {
     Outcome o = Ok(attempts);
     o.created_id = id;
     co_return o;
+  }
+
+  // Whether `ancestor` is on the chain of `id`'s parents as this run has
+  // them (the mirror plus what this run changed), `id` included.
+  bool IsAtOrBelow(std::string id, const std::string& ancestor) {
+    for (size_t steps = 0; steps <= ous_.size() && !id.empty(); ++steps) {
+      if (id == ancestor) return true;
+      auto ou = CurrentOu(id);
+      if (!ou) return false;
+      id = ou->parent_id;
+    }
+    return false;
+  }
+
+  asio::awaitable<Outcome> MoveOu(const Operation& op, store::MirrorUpdate* update) {
+    std::string why;
+    if (options_.ou_mover == nullptr) {
+      co_return Failed("not sent: moving a department needs the admin API (no admin "
+                       "credentials configured)");
+    }
+    auto parent = Resolve(EntityType::kOu, op.ou, &why);
+    if (!parent) co_return Failed(why);
+    const std::string& id = op.target.id;
+    // The plan orders moves so that none can cycle; an earlier move that
+    // failed can still leave the new parent inside this OU.
+    if (IsAtOrBelow(*parent, id)) {
+      co_return Failed("not sent: the new parent " + *parent + " is inside OU " + id +
+                       " now (an earlier move did not happen), so the move would make a cycle");
+    }
+    auto r = co_await options_.ou_mover->Move(id, *parent);
+    if (!r) {
+      // The answer may have been lost after the move happened: IDaaS says
+      // where the OU is. If it cannot be read either, the entry stays in
+      // flight and recovery reads it before the next plan.
+      auto now = co_await client_.GetOrganizationalUnit(id);
+      if (!now) co_return InDoubt(Failed(r.error()));
+      if (now->parent_id != *parent) co_return Failed(r.error());
+      update->upsert_ous.push_back(FromApi(*now));
+      co_return Ok(r.error().attempts + 1);
+    }
+    if (auto ou = CurrentOu(id)) {
+      ou->parent_id = *parent;
+      update->upsert_ous.push_back(*ou);
+    }
+    co_return Ok();
   }
 
   asio::awaitable<Outcome> CreateUser(const Operation& op, store::MirrorUpdate* update) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
+#include <tuple>
 
 namespace idsync::sync {
 namespace {
@@ -26,10 +28,28 @@ bool IsLoss(const Operation& op) {
 // The bound max_deletes sets over `managed` objects: the smaller of the
 // count and the percentage, and at least 1 so that a small directory can
 // still lose one.
+int64_t Bound(int64_t count, double percent, int64_t managed) {
+  int64_t by_percent =
+      std::max<int64_t>(1, static_cast<int64_t>(std::floor(percent * managed / 100.0)));
+  return std::min(count, by_percent);
+}
 int64_t DeleteLimit(const Policy& p, int64_t managed) {
-  int64_t by_percent = std::max<int64_t>(
-      1, static_cast<int64_t>(std::floor(p.max_deletes_percent * managed / 100.0)));
-  return std::min(p.max_deletes_count, by_percent);
+  return Bound(p.max_deletes_count, p.max_deletes_percent, managed);
+}
+
+// Splits the refs `which` selects out of a membership chunk: the part
+// returned (its id suffixed, so that it stays unique) is withheld, `op`
+// keeps the rest.
+template <class Pred>
+std::optional<Operation> SplitOffRefs(Operation* op, const std::string& suffix, Pred which) {
+  Operation held = *op;
+  held.refs.clear();
+  std::vector<ObjectRef> rest;
+  for (auto& r : op->refs) (which(r) ? held.refs : rest).push_back(std::move(r));
+  op->refs = std::move(rest);
+  if (held.refs.empty()) return std::nullopt;
+  held.id += suffix;
+  return held;
 }
 
 int64_t Removals(const Operation& op) { return static_cast<int64_t>(op.refs.size()); }
@@ -87,6 +107,8 @@ void Guards::CheckOuDeletes(std::vector<Operation>* ops) {
   CheckUnkeyedRejects(ops, true);
   CheckMaxDeletes(EntityType::kOu, ops);
   ApplySourceTrust(ops);
+  CheckMoves(ops);
+  CheckQuota(ops);
 }
 
 // The source itself looks wrong: too many rejected records (corrupt), or
@@ -413,16 +435,12 @@ void Guards::CheckProtected(std::vector<Operation>* ops) {
     }
     if (op.kind == OpKind::kGroupRemoveMembers) {
       // Split the protected members out of the chunk; the rest go ahead.
-      Operation held = op;
-      held.refs.clear();
-      std::vector<ObjectRef> rest;
-      for (auto& r : op.refs) (is_protected(r.id) ? held.refs : rest).push_back(std::move(r));
-      if (!held.refs.empty()) {
-        v.value += static_cast<int64_t>(held.refs.size());
-        held.id += ":protected";
-        Withhold(std::move(held), v.name);
+      auto held = SplitOffRefs(&op, ":protected",
+                               [&](const ObjectRef& r) { return is_protected(r.id); });
+      if (held) {
+        v.value += static_cast<int64_t>(held->refs.size());
+        Withhold(std::move(*held), v.name);
       }
-      op.refs = std::move(rest);
       if (op.refs.empty()) continue;
     }
     keep.push_back(std::move(op));
@@ -436,6 +454,97 @@ void Guards::CheckProtected(std::vector<Operation>* ops) {
   } else {
     v.message = "no protected account affected";
   }
+  plan_->guards.push_back(v);
+}
+
+// Moving a department moves everyone in it and under it: a reorganisation
+// larger than max_moves is for a person to confirm. The moves kept are the
+// first in plan order (rounds, then keys), so that a kept move never waits
+// for a withheld one (plan_moves.cpp).
+void Guards::CheckMoves(std::vector<Operation>* ops) {
+  std::vector<const Operation*> moves;
+  for (const auto& op : *ops) {
+    if (op.kind == OpKind::kOuMove) moves.push_back(&op);
+  }
+  const int64_t count = static_cast<int64_t>(moves.size());
+  const int64_t limit = Bound(policy_.max_moves_count, policy_.max_moves_percent,
+                              facts_.managed_ous);
+  GuardVerdict v{"max_moves", false, count, limit, ""};
+  if (count <= limit) {
+    v.message = std::to_string(count) + " of at most " + std::to_string(limit);
+    plan_->guards.push_back(v);
+    return;
+  }
+  std::sort(moves.begin(), moves.end(), [](const Operation* a, const Operation* b) {
+    return std::tie(a->wave, a->target.key) < std::tie(b->wave, b->target.key);
+  });
+  std::set<std::string> over;  // op ids beyond the limit
+  for (size_t i = static_cast<size_t>(limit); i < moves.size(); ++i) over.insert(moves[i]->id);
+  v.tripped = true;
+  v.message = std::to_string(count) + " department moves exceed max_moves (" +
+              std::to_string(policy_.max_moves_count) + " or " +
+              FormatPercent(policy_.max_moves_percent) + " of " +
+              std::to_string(facts_.managed_ous) + " managed OUs = " + std::to_string(limit) +
+              "); the first " + std::to_string(limit) + " go ahead, " +
+              std::to_string(count - limit) + " wait. Check the source, then raise "
+              "policy.max_moves, or let the next cycles move the rest";
+  Block(v.name, ops, [&](const Operation& op) {
+    return op.kind == OpKind::kOuMove && over.count(op.id) > 0;
+  });
+  plan_->guards.push_back(v);
+}
+
+// The application may hold only so many accounts: creates beyond what is
+// left would fail halfway through the phase. The creates kept are the first
+// by source key; a withheld create takes with it everything that needs the
+// new account (its secondary OUs, its group memberships).
+void Guards::CheckQuota(std::vector<Operation>* ops) {
+  std::vector<std::string> creates;
+  for (const auto& op : *ops) {
+    if (op.kind == OpKind::kUserCreate) creates.push_back(op.target.key);
+  }
+  const int64_t count = static_cast<int64_t>(creates.size());
+  GuardVerdict v{"quota", false, count, 0, ""};
+  // A maximum of 0 is no maximum the service reported, not a full tenant.
+  if (!policy_.account_quota || policy_.account_quota->max <= 0) {
+    v.message = policy_.account_quota ? "the admin API reports no maximum account quota"
+                                      : "account quota unknown (no admin credentials)";
+    plan_->guards.push_back(v);
+    return;
+  }
+  const auto& q = *policy_.account_quota;
+  v.limit = std::max<int64_t>(0, q.max - q.used);
+  if (count <= v.limit) {
+    v.message = std::to_string(count) + " account creates, " + std::to_string(v.limit) +
+                " left of the quota (" + std::to_string(q.used) + " of " +
+                std::to_string(q.max) + " used)";
+    plan_->guards.push_back(v);
+    return;
+  }
+  std::sort(creates.begin(), creates.end());
+  std::set<std::string> over(creates.begin() + v.limit, creates.end());
+  v.tripped = true;
+  v.message = std::to_string(count) + " account creates exceed what is left of the account "
+              "quota (" + std::to_string(q.used) + " of " + std::to_string(q.max) +
+              " used, " + std::to_string(v.limit) + " left); " +
+              std::to_string(count - v.limit) + " withheld (from '" + *over.begin() +
+              "' on, by source key). Raise the application's quota in IDaaS, or free accounts";
+  // An account this plan would create: referred to by key, with no id yet.
+  auto uncreated = [&](const ObjectRef& r) { return r.id.empty() && over.count(r.key) > 0; };
+  std::vector<Operation> keep;
+  keep.reserve(ops->size());
+  for (auto& op : *ops) {
+    if (op.entity == EntityType::kUser && uncreated(op.target)) {
+      Withhold(std::move(op), v.name);
+      continue;
+    }
+    if (op.kind == OpKind::kGroupAddMembers) {
+      if (auto held = SplitOffRefs(&op, ":quota", uncreated)) Withhold(std::move(*held), v.name);
+      if (op.refs.empty()) continue;
+    }
+    keep.push_back(std::move(op));
+  }
+  *ops = std::move(keep);
   plan_->guards.push_back(v);
 }
 

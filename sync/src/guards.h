@@ -42,7 +42,8 @@ class Guards {
   // which users and groups stay decides which OUs can go.
   void CheckDraft(std::vector<Operation>* ops);
   // After OU deletes are planned: max_deletes.ou, and the source-trust and
-  // unreadable-record guards again over the OU deletes.
+  // unreadable-record guards again over the OU deletes; then max_moves and
+  // quota, which take nothing away and depend on no other guard.
   void CheckOuDeletes(std::vector<Operation>* ops);
 
  private:
@@ -53,6 +54,8 @@ class Guards {
   void TieRemovalsToLosses(std::vector<Operation>* ops);
   void CheckMemberships(std::vector<Operation>* ops);
   void CheckProtected(std::vector<Operation>* ops);
+  void CheckMoves(std::vector<Operation>* ops);
+  void CheckQuota(std::vector<Operation>* ops);
   // Moves the operations `which` selects to plan.skipped under `guard`.
   template <class Pred>
   void Block(const std::string& guard, std::vector<Operation>* ops, Pred which);

@@ -11,6 +11,7 @@ namespace idsync::sync {
 const char* PhaseName(Phase p) {
   switch (p) {
     case Phase::kOuCreate: return "ou-create";
+    case Phase::kOuMove: return "ou-move";
     case Phase::kUserCreate: return "user-create";
     case Phase::kUserUpdate: return "user-update";
     case Phase::kUserEnable: return "user-enable";
@@ -45,6 +46,7 @@ const char* OpKindName(OpKind k) {
     case OpKind::kGroupDelete: return "group.delete";
     case OpKind::kGroupAddMembers: return "group.members.add";
     case OpKind::kGroupRemoveMembers: return "group.members.remove";
+    case OpKind::kOuMove: return "ou.move";
   }
   return "unknown";
 }

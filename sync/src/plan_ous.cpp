@@ -177,8 +177,12 @@ void Planner::PlanOus() {
                                                    : "matched by name under the same parent";
       Emit(std::move(op));
     }
-    // The API cannot move an OU: a changed parent is for a person to fix.
-    if (existing->parent_id != parent.id) {
+    if (existing->parent_id != parent.id && policy_.allow_ou_moves) {
+      // Ordered and checked with the other moves once every OU is planned.
+      move_candidates_.push_back({ou, existing, parent});
+    } else if (existing->parent_id != parent.id) {
+      // The Developer API cannot move an OU: a changed parent is for a
+      // person to fix.
       std::string want = parent.id.empty() ? "the new OU '" + parent.key + "'" : parent.id;
       AddConflict(Conflict::Kind::kOuReparent, EntityType::kOu, ou->key, {existing->id},
                   "department '" + ou->name + "' moved in the source: IDaaS has it under " +

@@ -16,6 +16,7 @@ Plan Planner::Run() {
   IndexCached();
   ComputeScope();
   PlanOus();
+  PlanOuMoves();
   PlanUsers();
   PlanGroups();
   ResolveProtected();

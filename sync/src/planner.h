@@ -1,8 +1,8 @@
 // The planner behind sync::ComputePlan, split by concern: planner.cpp runs
-// the passes and indexes the cached state, plan_ous.cpp / plan_users.cpp /
-// plan_groups.cpp plan each entity type, guards.cpp withholds what a guard
-// trips on. Internal to sync/; pure like ComputePlan (no I/O, no clock, no
-// logging, deterministic order).
+// the passes and indexes the cached state, plan_ous.cpp / plan_moves.cpp /
+// plan_users.cpp / plan_groups.cpp plan each entity type, guards.cpp
+// withholds what a guard trips on. Internal to sync/; pure like ComputePlan
+// (no I/O, no clock, no logging, deterministic order).
 #pragma once
 
 #include <cstdint>
@@ -62,6 +62,17 @@ class Planner {
   // ---- plan_ous.cpp ------------------------------------------------------
   void PlanOus();
   void PlanOuDeletes();
+
+  // ---- plan_moves.cpp ----------------------------------------------------
+  // A linked department whose parent changed in the source, when moves are
+  // allowed (Policy::allow_ou_moves).
+  struct MoveCandidate {
+    const DesiredOu* ou;
+    const IdaasOu* existing;
+    ObjectRef to;  // the new parent: root_ou, an existing OU, or one this plan creates
+  };
+  void PlanOuMoves();
+  void RefuseMove(const MoveCandidate& m, const std::string& why);
 
   // ---- plan_users.cpp ----------------------------------------------------
   // One per source user, so kept small: the rare reasons live in reasons_.
@@ -142,6 +153,7 @@ class Planner {
   // What this run decides.
   ViewMap<ObjectRef> ou_ref_;  // OU key (a view of the source's) -> ref
   std::unordered_set<std::string> ou_unavailable_;
+  std::vector<MoveCandidate> move_candidates_;
   // Per source user (by index): how this run refers to it, for group
   // members; kNoRef when it is not written this run.
   static constexpr uint32_t kNoRef = 0xffffffff, kCreatedRef = 0xfffffffe;

@@ -216,6 +216,10 @@ std::string OpLine(const ReportInput& in, const Operation& op) {
                       op.kind == OpKind::kUserSetPrimaryOu)) {
     line += op.kind == OpKind::kOuCreate ? " under " + ou : " in " + ou;
   }
+  if (op.kind == OpKind::kOuMove && !op.changes.empty()) {
+    // Names for people; the change that follows keeps the ids.
+    line += " from " + OuLabel(*in.plan, ObjectRef{"", op.changes[0].old_value}) + " to " + ou;
+  }
   std::string changes = ChangesText(op);
   if (!changes.empty()) line += ": " + changes;
   if (!op.reason.empty()) line += " [" + op.reason + "]";

@@ -259,6 +259,21 @@ TEST_F(ConfigTest, PercentAcceptsSignAndPlainNumber) {
   EXPECT_NE(Only().message.find("from 0 to 100"), std::string::npos);
 }
 
+TEST_F(ConfigTest, MaxMovesHasDefaultsAndIsCheckedLikeMaxDeletes) {
+  Config c = Parse(ValidYaml());
+  ASSERT_TRUE(diags_.empty()) << Dump();
+  EXPECT_EQ(c.policy.max_moves.count, 100);
+  EXPECT_DOUBLE_EQ(c.policy.max_moves.percent, 20);
+  c = Parse(ValidYaml() + "policy:\n  max_moves: {count: 3, percent: 50%}\n");
+  ASSERT_TRUE(diags_.empty()) << Dump();
+  EXPECT_EQ(c.policy.max_moves.count, 3);
+  EXPECT_DOUBLE_EQ(c.policy.max_moves.percent, 50);
+  Parse(ValidYaml() + "policy:\n  max_moves: {count: -1}\n");
+  EXPECT_EQ(Only().key_path, "policy.max_moves.count");
+  Parse(ValidYaml() + "policy:\n  max_moves: {moves: 3}\n");
+  EXPECT_EQ(Only().key_path, "policy.max_moves.moves");
+}
+
 TEST_F(ConfigTest, AdminListenIsChecked) {
   Parse(ValidYaml() + "daemon:\n  admin_listen: localhost\n");
   EXPECT_EQ(Only().key_path, "daemon.admin_listen");

@@ -12,32 +12,6 @@
 namespace idsync::sync {
 namespace {
 
-// "kind target" for each operation, in plan order.
-std::vector<std::string> Ops(const Plan& p) {
-  std::vector<std::string> out;
-  for (const auto& op : p.operations) {
-    out.push_back(std::string(OpKindName(op.kind)) + " " +
-                  (op.target.key.empty() ? op.target.id : op.target.key));
-  }
-  return out;
-}
-
-const Operation* Find(const Plan& p, OpKind kind, const std::string& key) {
-  for (const auto& op : p.operations) {
-    if (op.kind == kind && op.target.key == key) return &op;
-  }
-  return nullptr;
-}
-
-const GuardVerdict& Guard(const Plan& p, const std::string& name) {
-  for (const auto& g : p.guards) {
-    if (g.name == name) return g;
-  }
-  static GuardVerdict none;
-  ADD_FAILURE() << "no guard " << name;
-  return none;
-}
-
 using V = std::vector<std::string>;
 
 TEST(PlanTest, FirstRunCreatesInPhaseOrder) {

@@ -2,6 +2,8 @@
 // state to plan between, with helpers to build both sides.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -111,5 +113,31 @@ struct World {
     return ComputePlan(source, state, cached.scope, policy, now);
   }
 };
+
+// "kind target" for each operation, in plan order.
+inline std::vector<std::string> Ops(const Plan& p) {
+  std::vector<std::string> out;
+  for (const auto& op : p.operations) {
+    out.push_back(std::string(OpKindName(op.kind)) + " " +
+                  (op.target.key.empty() ? op.target.id : op.target.key));
+  }
+  return out;
+}
+
+inline const Operation* Find(const Plan& p, OpKind kind, const std::string& key) {
+  for (const auto& op : p.operations) {
+    if (op.kind == kind && op.target.key == key) return &op;
+  }
+  return nullptr;
+}
+
+inline const GuardVerdict& Guard(const Plan& p, const std::string& name) {
+  for (const auto& g : p.guards) {
+    if (g.name == name) return g;
+  }
+  static GuardVerdict none;
+  ADD_FAILURE() << "no guard " << name;
+  return none;
+}
 
 }  // namespace idsync::sync

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "idsync/sync/report.h"
+#include "plan_world.h"
 
 namespace idsync::sync {
 namespace {
@@ -273,6 +274,53 @@ TEST(ReportTest, TextSaysWhatWillHappen) {
   EXPECT_NE(text.find("people.csv:7 E7 email: invalid email"), std::string::npos) << text;
   EXPECT_NE(text.find("Result: blocked by a safety guard (see Guards) (exit 3)"), std::string::npos)
       << text;
+}
+
+// A department move names both parents in every format, and the max_moves
+// and quota verdicts are listed with the other guards.
+TEST(ReportTest, MovesAndTheirGuardsAreShown) {
+  World w;
+  w.policy.allow_ou_moves = true;
+  w.policy.max_moves_percent = 100;
+  w.policy.account_quota = Policy::AccountQuota{10, 10};
+  w.Ou("D1", "Engineering");
+  w.CachedOu("ou_d1", "Engineering", kRoot, "D1");
+  w.Ou("D2", "Sales", "D1");
+  w.CachedOu("ou_d2", "Sales", kRoot, "D2");
+  w.User("E1", "alice");
+  Plan p = w.Compute();
+  ASSERT_EQ(Ops(p), (std::vector<std::string>{"ou.move D2"}));
+  ReportInput in = Input(p);
+
+  const std::string text = RenderText(in);
+  EXPECT_NE(text.find("ou.move               Sales (D2) from Root to Engineering: parent "
+                      "\"ou_root\" -> \"ou_d1\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("TRIPPED  quota"), std::string::npos) << text;
+  EXPECT_NE(text.find("ok       max_moves"), std::string::npos) << text;
+
+  auto j = boost::json::parse(RenderJson(in)).as_object();
+  const auto& op = j.at("operations").as_array().at(0).as_object();
+  EXPECT_EQ(op.at("kind").as_string(), "ou.move");
+  EXPECT_EQ(op.at("phase").as_string(), "ou-move");
+  EXPECT_EQ(op.at("ou").at("name").as_string(), "Engineering");
+  EXPECT_EQ(op.at("changes").as_array().at(0).at("old").as_string(), "ou_root");
+  std::vector<std::string> tripped;
+  for (const auto& g : j.at("summary").at("guards_tripped").as_array()) {
+    tripped.emplace_back(g.as_string());
+  }
+  EXPECT_EQ(tripped, (std::vector<std::string>{"quota"}));
+  const auto& skipped = j.at("skipped").as_array().at(0).as_object();
+  EXPECT_EQ(skipped.at("guard").as_string(), "quota");
+
+  const std::string csv = RenderCsv(in);
+  EXPECT_NE(csv.find("ou.move:D2,ou-move,ou.move,ou,D2,ou_d2,Sales,Engineering,"),
+            std::string::npos)
+      << csv;
+  const std::string html = RenderHtml(in);
+  EXPECT_NE(html.find("max_moves"), std::string::npos);
+  EXPECT_NE(html.find("ou.move"), std::string::npos);
 }
 
 }  // namespace

@@ -86,11 +86,19 @@ struct MaxDeletes {
   double percent = 5;    // of managed objects of that type
 };
 
+// Department moves per run (they need admin credentials): a reorganisation
+// larger than this is for a person to confirm.
+struct MaxMoves {
+  int64_t count = 100;  // per run
+  double percent = 20;  // of managed OUs
+};
+
 struct PolicyConfig {
   std::string on_missing = "disable";  // disable | delete | ignore
   Duration delete_after = std::chrono::hours(24 * 30);
   std::vector<std::string> match = {"external_id", "username", "email"};
   MaxDeletes max_deletes;
+  MaxMoves max_moves;
   std::string empty_source = "refuse";  // refuse | allow
   // A source with fewer users than this % of the managed users is "near
   // empty" and refused like an empty one.

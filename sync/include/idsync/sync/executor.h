@@ -17,6 +17,7 @@
 
 #include "idsync/idaas/client.h"
 #include "idsync/store/store.h"
+#include "idsync/sync/ou_mover.h"
 #include "idsync/sync/plan.h"
 #include "idsync/sync/report.h"
 #include "idsync/sync/state.h"
@@ -39,6 +40,10 @@ struct ExecutorOptions {
   std::function<void(int64_t finished, int64_t total)> on_progress;
   // Set (e.g. by SIGTERM) to stop starting operations; those in flight finish.
   const std::atomic<bool>* stop = nullptr;
+  // Moves departments (ou.move); not owned. nullptr: no admin credentials,
+  // so the plan must have been computed without Policy::allow_ou_moves (an
+  // ou.move then fails without being sent).
+  OuMover* ou_mover = nullptr;
 };
 
 struct ApplyOutcome {
@@ -72,7 +77,8 @@ class Executor {
   // Resolves journal entries a previous run left unfinished, before anything
   // is planned: pending entries were never sent and are closed; in-flight
   // ones are looked up in IDaaS (a create by its external id, then by
-  // username) and the mirror is updated with what is really there.
+  // username; any other write, an ou.move included, by reading its target)
+  // and the mirror is updated with what is really there.
   static boost::asio::awaitable<RecoveryOutcome> Recover(store::Store& store,
                                                          idaas::Client& client,
                                                          ExecutorOptions options);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,12 +46,29 @@ struct Policy {
   // `apply --allow-deletes N`: this run may delete/disable up to N objects
   // per entity type despite max_deletes and the near-empty guard. -1: none.
   int64_t allow_deletes = -1;
+  // Whether departments can be moved (the engine sets it only when admin
+  // credentials are configured: the Developer API cannot move an OU). Off: a
+  // changed parent is an ou_reparent conflict, as before.
+  bool allow_ou_moves = false;
+  // policy.max_moves: OU moves per run, at most the smaller of the count and
+  // the percentage of managed OUs (at least 1).
+  int64_t max_moves_count = 100;
+  double max_moves_percent = 20;
+  // The application's account quota as the admin API reports it
+  // (GetApplicationProvisioningScope UsedQuota, MaxQuota); unknown without
+  // admin credentials. A max of 0 or less counts as unknown.
+  struct AccountQuota {
+    int64_t used = 0;
+    int64_t max = 0;
+  };
+  std::optional<AccountQuota> account_quota;
 };
 
 // Execution phases, in order (design §4). The executor finishes a phase
 // before it starts the next.
 enum class Phase : uint8_t {
   kOuCreate = 1,        // OU creates (parents first, by wave) and renames
+  kOuMove,              // OU moves (by wave: a new parent is settled first)
   kUserCreate,          // user creates
   kUserUpdate,          // patches, primary-OU moves, OU memberships, adoption
   kUserEnable,
@@ -83,6 +101,7 @@ enum class OpKind : uint8_t {
   kGroupDelete,
   kGroupAddMembers,   // ≤ 100 users per operation
   kGroupRemoveMembers,
+  kOuMove,            // a department to another parent (admin API); `ou`: the new parent
 };
 const char* OpKindName(OpKind k);  // "user.create", "group.members.add", ...
 // Whether the operation sends a write to IDaaS (adopt/mark-missing do not).
@@ -113,14 +132,17 @@ struct Operation {
   std::string id;  // stable and unique in the plan, e.g. "user.create:E1001"
   Phase phase = Phase::kUserUpdate;
   // Order within a phase: the executor finishes each wave before the next.
-  // OU creates: depth (parents first); OU deletes: children first; user
+  // OU creates: depth (parents first); OU moves: the round in which the new
+  // parent's ancestry is final (see plan_moves.cpp); OU deletes: children
+  // first; user
   // updates: 0 patches, 1 primary-OU moves, 2 secondary-OU changes.
   int wave = 0;
   OpKind kind = OpKind::kUserPatch;
   EntityType entity = EntityType::kUser;
   ObjectRef target;          // the object operated on
   std::string display;       // username, OU or group name, for reports
-  // ou.create: the parent; user.create / set_primary_ou: the new primary OU;
+  // ou.create: the parent; ou.move: the new parent (`changes` has the old
+  // one as "parent"); user.create / set_primary_ou: the new primary OU;
   // other user operations: the account's current primary OU (context only).
   ObjectRef ou;
   std::vector<FieldChange> changes;
@@ -136,7 +158,7 @@ struct Conflict {
     kDuplicateSource,     // the same username (etc.) from two source records
     kTakenByUnmanaged,    // username/email/phone held by an account idsync does not manage
     kTakenByManaged,      // held by another managed account that keeps it
-    kOuReparent,          // a department moved; the API cannot move an OU
+    kOuReparent,          // a department moved and cannot be moved here (no admin API, scope, cycle)
     kLinkedElsewhere,     // a matched account is already linked to another key
     kForeignSource,       // an object of another source carries this record's external id
     kRenameCycle,         // renames that each need a value another one gives up (a swap)
@@ -166,7 +188,7 @@ inline constexpr const char* kGuardNames[] = {
     "invalid_records",        "empty_source",     "near_empty_source",
     "rejected_without_key",   "max_deletes.user", "max_deletes.group",
     "max_deletes.membership", "max_deletes.group_members", "protected_users",
-    "max_deletes.ou"};
+    "max_deletes.ou",         "max_moves",        "quota"};
 
 struct GuardVerdict {
   std::string name;  // one of kGuardNames
