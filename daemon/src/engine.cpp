@@ -211,7 +211,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     if (!error.empty()) summary.counts["error"] = 1;
     (void)st.FinishRun(result.run_id, summary, NowMs());
     if (!error.empty()) (void)st.SetMeta("last_error", error);
-    if (auto counts = st.Counts()) result.journal = counts->journal;
+    if (auto journal = st.JournalCounts()) result.journal = std::move(*journal);
   };
 
   step = std::chrono::steady_clock::now();

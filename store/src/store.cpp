@@ -1357,6 +1357,17 @@ Result<std::vector<RunSummary>> Store::RecentRuns(int limit) {
 
 // -------------------------------------------------------------- counts --
 
+Result<std::map<std::string, int64_t>> Store::JournalCounts() {
+  Db& db = impl_->db;
+  auto st = db.PrepareOnce("SELECT state, count(*) FROM journal GROUP BY state");
+  if (!st) return st.error();
+  std::map<std::string, int64_t> journal;
+  int rc;
+  while ((rc = st->Step()) == SQLITE_ROW) journal[std::string(st->Text(0))] = st->Int(1);
+  if (rc != SQLITE_DONE) return db.Fail(rc, "count journal");
+  return journal;
+}
+
 Result<StoreCounts> Store::Counts() {
   Db& db = impl_->db;
   ReadTx tx(db);
@@ -1386,15 +1397,9 @@ Result<StoreCounts> Store::Counts() {
     }
     if (rc != SQLITE_DONE) return db.Fail(rc, "count links");
   }
-  {
-    auto st = db.PrepareOnce("SELECT state, count(*) FROM journal GROUP BY state");
-    if (!st) return st.error();
-    int rc;
-    while ((rc = st->Step()) == SQLITE_ROW) {
-      c.journal[std::string(st->Text(0))] = st->Int(1);
-    }
-    if (rc != SQLITE_DONE) return db.Fail(rc, "count journal");
-  }
+  auto journal = JournalCounts();
+  if (!journal) return journal.error();
+  c.journal = std::move(*journal);
   auto last = impl_->GetMetaLocked(kMetaLastRefresh);
   if (!last) return last.error();
   c.last_full_refresh_ms = ParseInt(*last);

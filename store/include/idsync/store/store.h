@@ -247,6 +247,9 @@ class Store {
   Result<std::optional<std::string>> GetMeta(const std::string& key);
   Result<void> SetMeta(const std::string& key, const std::string& value);
   Result<StoreCounts> Counts();
+  // Only StoreCounts::journal: what every cycle reports, without counting the
+  // mirror's tables (a tenth of a quiet cycle at 200,000 users).
+  Result<std::map<std::string, int64_t>> JournalCounts();
 
   class Impl;
 
