@@ -75,7 +75,9 @@ class KillPointsE2eTest : public SyncE2eTest {
   // External ids of every object of `entity` ("user", "ou", "group") in the
   // emulator.
   std::set<std::string> ExternalIds(const std::string& entity) {
-    const char* kind = entity == "user" ? "users" : entity == "ou" ? "organizationalUnits" : "groups";
+    const char* kind = entity == "user" ? "users"
+                       : entity == "ou" ? "organizationalUnits"
+                                        : "groups";
     const char* field = entity == "user" ? "userExternalId"
                         : entity == "ou" ? "organizationalUnitExternalId"
                                          : "groupExternalId";
@@ -93,7 +95,8 @@ class KillPointsE2eTest : public SyncE2eTest {
   // flight: an operation was marked, and its request never left.
   bool KillBeforeAWrite(int n) {
     ClearRequests();
-    auto r = Idsync({"apply", "--yes"}, WithShim({{"IDSYNC_KILL_BEFORE_WRITE", std::to_string(n)}}));
+    auto r = Idsync({"apply", "--yes"},
+                    WithShim({{"IDSYNC_KILL_BEFORE_WRITE", std::to_string(n)}}));
     if (r.term_signal != SIGKILL) {
       EXPECT_EQ(r.exit_code, 0) << r.out << r.err;  // fewer than n writes: a clean run
       return false;
@@ -114,10 +117,13 @@ class KillPointsE2eTest : public SyncE2eTest {
     ClearRequests();
     Admin("POST", "/_emulator/config",
           R"({"faults":"hold_after_commit=1","faultOperations":[")" + operation + R"("]})");
-    Process p({IDSYNC_BIN, "apply", "--yes", "-c", config_}, {{"IDSYNC_E2E_SECRET", "emulator-secret"}});
+    Process p({IDSYNC_BIN, "apply", "--yes", "-c", config_},
+              {{"IDSYNC_E2E_SECRET", "emulator-secret"}});
     bool held = false;
     for (int i = 0; i < 600 && !held && p.Running(); ++i) {
-      for (const auto& r : Requests()) held = held || r.at("fault").as_string() == "hold_after_commit";
+      for (const auto& r : Requests()) {
+        held = held || r.at("fault").as_string() == "hold_after_commit";
+      }
       if (!held) std::this_thread::sleep_for(10ms);
     }
     p.Signal(SIGKILL);
