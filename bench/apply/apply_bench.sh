@@ -32,32 +32,7 @@ state_args=()
 ep=$!
 for _ in $(seq 200); do [ -s "$dir/emulator.out" ] && break; sleep 0.05; done
 addr=$(head -1 "$dir/emulator.out")
-cat >"$dir/idsync.yaml" <<YAML
-idaas:
-  endpoint: http://$addr
-  instance_id: idaas_emulator
-  application_id: app_emulator
-  client_secret: env:IDSYNC_BENCH_SECRET
-  rate_limit: {qps: 100000, burst: 100000}
-  connections: 4
-  timeout: 30s
-source:
-  type: csv
-  path: people.csv
-  users: {key: employee_id}
-  ous: {from: path, column: department, separator: "/"}
-  groups: {from: column, column: groups, separator: ";"}
-mapping:
-  username: "{email | local_part | lower}"
-  display_name: "{first_name} {last_name}"
-  email: "{email}"
-  primary_ou: "{department}"
-  enabled: "{status} != 'terminated'"
-target:
-  root_ou: ou_emulatorroot00000000000000
-store:
-  path: state/idsync.db
-YAML
+python3 "$here/gen_people.py" config "$addr" "$dir"
 mkdir -p "$dir/state"
 export IDSYNC_BENCH_SECRET=emulator-secret
 cd "$dir"

@@ -5,6 +5,9 @@ gen_people.py create N DIR   people.csv with N people, as tests/e2e/e2e_fixture.
 gen_people.py adopt N DIR    the same, plus emulator-state.json in which every one of them
                              already has an account (external id = employee id), their OUs
                              and groups exist with the same members: the plan is adopts only.
+gen_people.py config ADDR DIR  DIR/idsync.yaml for an emulator at ADDR (the secret from
+                             $IDSYNC_BENCH_SECRET), the e2e tests' mapping; scripts/soak
+                             builds its config with config() too.
 """
 import json
 import sys
@@ -27,13 +30,51 @@ def people(n):
         }
 
 
-def main():
-    mode, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    with open(f"{out}/people.csv", "w") as f:
+def config(address, idaas_extra="  rate_limit: {qps: 100000, burst: 100000}\n", extra="",
+           connections=4):
+    """The idsync config of the benchmarks: `idaas_extra` lines go into `idaas:`, `extra`
+    (more sections) at the end."""
+    return f"""idaas:
+  endpoint: http://{address}
+  instance_id: idaas_emulator
+  application_id: app_emulator
+  client_secret: env:IDSYNC_BENCH_SECRET
+  connections: {connections}
+  timeout: 30s
+{idaas_extra}source:
+  type: csv
+  path: people.csv
+  users: {{key: employee_id}}
+  ous: {{from: path, column: department, separator: "/"}}
+  groups: {{from: column, column: groups, separator: ";"}}
+mapping:
+  username: "{{email | local_part | lower}}"
+  display_name: "{{first_name}} {{last_name}}"
+  email: "{{email}}"
+  primary_ou: "{{department}}"
+  enabled: "{{status}} != 'terminated'"
+target:
+  root_ou: {ROOT}
+store:
+  path: state/idsync.db
+{extra}"""
+
+
+def write_csv(path, rows):
+    with open(path, "w") as f:
         f.write("employee_id,first_name,last_name,email,department,status,groups\n")
-        for p in people(n):
+        for p in rows:
             f.write(f'{p["id"]},{p["first"]},"{p["last"]}",{p["email"]},{p["department"]},'
                     f'{p["status"]},{p["groups"]}\n')
+
+
+def main():
+    if sys.argv[1] == "config":
+        with open(f"{sys.argv[3]}/idsync.yaml", "w") as f:
+            f.write(config(sys.argv[2]))
+        return
+    mode, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    write_csv(f"{out}/people.csv", people(n))
     if mode != "adopt":
         return
     ous, ou_of_path = [], {}

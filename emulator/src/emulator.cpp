@@ -1718,6 +1718,7 @@ Response Emulator::Impl::Handle(const Request& request) {
   Response response;
   bool roll_drop = false;
   bool roll_5xx_after_commit = false;
+  bool roll_hold = false;
   try {
     std::vector<std::string> segments;
     for (std::string_view rest = path.substr(path.empty() ? 0 : 1);;) {
@@ -1803,7 +1804,8 @@ Response Emulator::Impl::Handle(const Request& request) {
       const double draw =
           targeted && faults.reset + faults.server_error +
                               faults.drop_after_commit + faults.throttle +
-                              faults.server_error_after_commit >
+                              faults.server_error_after_commit +
+                              faults.hold_after_commit >
                           0
               ? Uniform()
               : 1.0;
@@ -1831,6 +1833,9 @@ Response Emulator::Impl::Handle(const Request& request) {
       upto += faults.drop_after_commit;
       roll_5xx_after_commit = info.is_write && draw >= upto &&
                               draw < upto + faults.server_error_after_commit;
+      upto += faults.server_error_after_commit;
+      roll_hold = info.is_write && draw >= upto &&
+                  draw < upto + faults.hold_after_commit;
 
       // Authorization.
       auto has = [&](std::string_view permission) {
@@ -1909,7 +1914,10 @@ Response Emulator::Impl::Handle(const Request& request) {
                              "the gateway lost the answer.");
   }
   const LatencyRange& latency = options.latency;
-  if (latency.max.count() > 0) {
+  if (roll_hold && response.status == 200) {
+    entry.fault = "hold_after_commit";
+    response.delay = kHoldAfterCommit;
+  } else if (latency.max.count() > 0) {
     response.delay = latency.min;
     if (latency.max > latency.min) {
       response.delay += std::chrono::microseconds(

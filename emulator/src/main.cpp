@@ -88,7 +88,7 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--faults", faults,
                  "fault rates, e.g. 5xx=0.1,reset=0.05,drop_after_commit=0.05 "
-                 "(also throttle, 5xx_after_commit)");
+                 "(also throttle, 5xx_after_commit, hold_after_commit)");
   auto* seed_option =
       app.add_option("--seed", seed, "random seed for ids and faults");
   app.add_flag("--log-requests", server_options.log_requests,

@@ -211,17 +211,20 @@ std::optional<FaultRates> ParseFaults(std::string_view text,
       rates.drop_after_commit = *rate;
     } else if (name == "throttle") {
       rates.throttle = *rate;
+    } else if (name == "hold_after_commit") {
+      rates.hold_after_commit = *rate;
     } else if (name == "5xx_after_commit") {
       rates.server_error_after_commit = *rate;
     } else {
       *error = "unknown fault '" + name +
-               "' (expected 5xx, reset, drop_after_commit, throttle or "
-               "5xx_after_commit)";
+               "' (expected 5xx, reset, drop_after_commit, throttle, "
+               "5xx_after_commit or hold_after_commit)";
       return std::nullopt;
     }
   }
   if (rates.server_error + rates.reset + rates.drop_after_commit +
-          rates.throttle + rates.server_error_after_commit >
+          rates.throttle + rates.server_error_after_commit +
+          rates.hold_after_commit >
       1.0 + 1e-9) {
     *error = "fault rates add up to more than 1";
     return std::nullopt;
@@ -233,9 +236,10 @@ std::string FormatFaults(const FaultRates& faults) {
   char buffer[240];
   std::snprintf(buffer, sizeof buffer,
                 "5xx=%g,reset=%g,drop_after_commit=%g,throttle=%g,"
-                "5xx_after_commit=%g",
+                "5xx_after_commit=%g,hold_after_commit=%g",
                 faults.server_error, faults.reset, faults.drop_after_commit,
-                faults.throttle, faults.server_error_after_commit);
+                faults.throttle, faults.server_error_after_commit,
+                faults.hold_after_commit);
   return buffer;
 }
 

@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -108,13 +109,27 @@ store:
 
   void WriteSource(const std::vector<Person>& people) { dir_.Write("people.csv", Csv(people)); }
 
-  RunResult Idsync(std::vector<std::string> args) {
+  // Runs idsync with `args` and this test's config; `env` adds to (or
+  // overrides) the secrets' variables.
+  RunResult Idsync(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
     std::vector<std::string> argv = {IDSYNC_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.insert(argv.end(), {"-c", config_});
-    return testing::Run(argv, std::chrono::seconds(120),
-                        {{"IDSYNC_E2E_SECRET", "emulator-secret"},
-                         {"IDSYNC_CLIENT_SECRET", "emulator-secret"}});
+    env.emplace("IDSYNC_E2E_SECRET", "emulator-secret");
+    env.emplace("IDSYNC_CLIENT_SECRET", "emulator-secret");
+    return testing::Run(argv, std::chrono::seconds(120), env);
+  }
+
+  // The environment that loads tests/support/io_fault_shim.c into idsync
+  // with `settings` (its IDSYNC_FAULT* / IDSYNC_KILL_* variables).
+  static std::map<std::string, std::string> WithShim(std::map<std::string, std::string> settings) {
+    const char* asan_env = std::getenv("ASAN_OPTIONS");
+    std::string asan = asan_env ? asan_env : "";
+    settings["LD_PRELOAD"] = IO_FAULT_SHIM;
+    // The shim comes before the sanitizer's runtime in the link order.
+    settings["ASAN_OPTIONS"] = asan + (asan.empty() ? "" : ":") + "verify_asan_link_order=0";
+    settings["IDSYNC_E2E_SECRET"] = "emulator-secret";
+    return settings;
   }
 
   json::value Admin(const std::string& method, const std::string& target,
@@ -162,6 +177,22 @@ store:
       EXPECT_TRUE(out.emplace(ext, u.as_object()).second) << "duplicate account for " << ext;
     }
     return out;
+  }
+
+  // Objects by external id in the emulator; a second object with the same
+  // external id is a duplicate.
+  void ExpectNoDuplicates() {
+    json::object state = State();
+    for (const char* kind : {"users", "organizationalUnits", "groups"}) {
+      const char* field = std::string(kind) == "users"                 ? "userExternalId"
+                          : std::string(kind) == "organizationalUnits" ? "organizationalUnitExternalId"
+                                                                       : "groupExternalId";
+      std::map<std::string, int> seen;
+      for (const auto& o : state.at(kind).as_array()) {
+        ++seen[std::string(o.at(field).as_string())];
+      }
+      for (const auto& [ext, n] : seen) EXPECT_EQ(n, 1) << kind << " " << ext;
+    }
   }
 
   void ExpectConverged(const std::vector<Person>& people) {

@@ -79,22 +79,6 @@ class FaultsE2eTest : public SyncE2eTest {
     }
   }
 
-  // Objects by external id in the emulator; a second object with the same
-  // external id is a duplicate.
-  void ExpectNoDuplicates() {
-    json::object state = State();
-    for (const char* kind : {"users", "organizationalUnits", "groups"}) {
-      const char* field = std::string(kind) == "users"                 ? "userExternalId"
-                          : std::string(kind) == "organizationalUnits" ? "organizationalUnitExternalId"
-                                                                       : "groupExternalId";
-      std::map<std::string, int> seen;
-      for (const auto& o : state.at(kind).as_array()) {
-        ++seen[std::string(o.at(field).as_string())];
-      }
-      for (const auto& [ext, n] : seen) EXPECT_EQ(n, 1) << kind << " " << ext;
-    }
-  }
-
   int throttled_ = 0;
 };
 

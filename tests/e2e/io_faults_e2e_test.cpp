@@ -7,7 +7,6 @@
 // once it clears, without a restart.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +14,7 @@
 #include <thread>
 
 #include "e2e_fixture.h"
+#include "state_db.h"
 
 namespace idsync {
 namespace {
@@ -22,44 +22,15 @@ namespace {
 using namespace e2e;  // NOLINT: the fixture's helpers
 using namespace std::chrono_literals;
 
-std::string IntegrityCheck(const std::string& db) {
-  sqlite3* conn = nullptr;
-  if (sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(conn);
-    return "cannot open";
-  }
-  std::string result;
-  sqlite3_exec(
-      conn, "PRAGMA integrity_check",
-      [](void* out, int, char** values, char**) {
-        *static_cast<std::string*>(out) += values[0] ? values[0] : "";
-        return 0;
-      },
-      &result, nullptr);
-  sqlite3_close(conn);
-  return result;
-}
-
 class IoFaultsE2eTest : public SyncE2eTest {
  protected:
   // The environment that arms the shim for the state folder.
   std::map<std::string, std::string> Fault(const std::string& kind, int after,
                                            const std::string& switch_file = "") {
-    std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
-    return {{"LD_PRELOAD", IO_FAULT_SHIM},
-            {"ASAN_OPTIONS", asan + (asan.empty() ? "" : ":") + "verify_asan_link_order=0"},
-            {"IDSYNC_FAULT", kind},
-            {"IDSYNC_FAULT_PATH", dir_.path() + "/state/"},
-            {"IDSYNC_FAULT_AFTER", std::to_string(after)},
-            {"IDSYNC_FAULT_SWITCH", switch_file},
-            {"IDSYNC_E2E_SECRET", "emulator-secret"}};
-  }
-  testing::RunResult IdsyncWith(const std::map<std::string, std::string>& env,
-                                std::vector<std::string> args) {
-    std::vector<std::string> argv = {IDSYNC_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"-c", config_});
-    return testing::Run(argv, std::chrono::seconds(120), env);
+    return WithShim({{"IDSYNC_FAULT", kind},
+                     {"IDSYNC_FAULT_PATH", dir_.path() + "/state/"},
+                     {"IDSYNC_FAULT_AFTER", std::to_string(after)},
+                     {"IDSYNC_FAULT_SWITCH", switch_file}});
   }
   std::string Db() const { return dir_.path() + "/state/idsync.db"; }
 };
@@ -77,7 +48,7 @@ TEST_F(IoFaultsE2eTest, AFullDiskOrAFailingFsyncLeavesEveryTransactionWholeOrAbs
     SCOPED_TRACE(kind + " after " + std::to_string(after));
     for (size_t i = 0; i < people.size(); i += 7) people[i].last += "x";
     WriteSource(people);
-    auto r = IdsyncWith(Fault(kind, after), {"apply", "--yes"});
+    auto r = Idsync({"apply", "--yes"}, Fault(kind, after));
     if (r.exit_code != 0) {
       ++failed_runs;
       // A clear error, not a crash.

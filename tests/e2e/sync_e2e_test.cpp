@@ -4,7 +4,6 @@
 // crash recovery under SIGKILL.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -17,6 +16,7 @@
 #include <thread>
 
 #include "e2e_fixture.h"
+#include "state_db.h"
 
 namespace idsync {
 namespace {
@@ -330,25 +330,6 @@ TEST_F(SyncE2eTest, ThrottlingWaitPastTheCapFailsTheRunPromptly) {
   EXPECT_EQ(CountAction(log, "CreateUser"), 6);
 }
 
-int IntegrityCheck(const std::string& db, std::string* message) {
-  sqlite3* handle = nullptr;
-  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    *message = "cannot open";
-    sqlite3_close(handle);
-    return -1;
-  }
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(handle, "PRAGMA integrity_check", -1, &stmt, nullptr);
-  int rc = -1;
-  if (sqlite3_step(stmt) == SQLITE_ROW) {
-    *message = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    rc = *message == "ok" ? 0 : 1;
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(handle);
-  return rc;
-}
-
 TEST_F(SyncE2eTest, KilledApplyConvergesOnRestartWithoutDuplicates) {
   // Latency widens the window in which a kill lands between "sent" and
   // "journal commit".
@@ -389,8 +370,7 @@ TEST_F(SyncE2eTest, KilledApplyConvergesOnRestartWithoutDuplicates) {
   auto last = Idsync({"apply", "--yes"});
   ASSERT_EQ(last.exit_code, 0) << last.out << last.err;
   ExpectConverged(b);
-  std::string message;
-  EXPECT_EQ(IntegrityCheck(dir_.path() + "/state/idsync.db", &message), 0) << message;
+  EXPECT_EQ(IntegrityCheck(dir_.path() + "/state/idsync.db"), "ok");
   auto status = Idsync({"status", "--format", "json"});
   ASSERT_EQ(status.exit_code, 0) << status.err;
   auto st = json::parse(status.out).as_object();
@@ -400,22 +380,6 @@ TEST_F(SyncE2eTest, KilledApplyConvergesOnRestartWithoutDuplicates) {
   ClearRequests();
   EXPECT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
   EXPECT_EQ(CountWrites(Requests()), 0);
-}
-
-// One integer from the database (read-only; reads the WAL a killed writer left).
-int64_t QueryDb(const std::string& db, const char* sql) {
-  sqlite3* handle = nullptr;
-  int64_t out = -1;
-  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(handle, sql, -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      out = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(handle);
-  return out;
 }
 
 // Group commit must not send ahead of the journal: whenever apply is killed,

@@ -12,6 +12,14 @@
  *                        exists, so that a test can clear it under a
  *                        running daemon
  *
+ * It also kills the process at a chosen point, to test a crash between
+ * idsync's journal commit and its request (R8):
+ *
+ *   IDSYNC_KILL_BEFORE_WRITE  N: SIGKILL just before the Nth IDaaS write
+ *                        request (an HTTP POST, PATCH or DELETE that is not
+ *                        a token call or a /_/actions/ lookup) is written to
+ *                        a socket, so that request never leaves the process
+ *
  * With none set it does nothing. C, not C++: it must not pull a runtime
  * into processes built with sanitizers (run those with
  * ASAN_OPTIONS=verify_asan_link_order=0). */
@@ -21,8 +29,11 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static long matching_calls;
@@ -49,9 +60,50 @@ static int Fails(int fd, const char* mode) {
   return __atomic_add_fetch(&matching_calls, 1, __ATOMIC_RELAXED) > allowed;
 }
 
+static long write_requests;
+
+/* Whether the bytes about to go out start an IDaaS write request. */
+static int IsWriteRequest(const char* head, size_t n) {
+  static const char* const kMethods[] = {"POST ", "PATCH ", "DELETE "};
+  int is_write = 0;
+  for (size_t i = 0; i < sizeof kMethods / sizeof kMethods[0]; ++i) {
+    size_t len = strlen(kMethods[i]);
+    if (n >= len && memcmp(head, kMethods[i], len) == 0) is_write = 1;
+  }
+  if (!is_write) return 0;
+  const char* line_end = memchr(head, '\r', n);
+  size_t line = line_end ? (size_t)(line_end - head) : n;
+  return memmem(head, line, "/oauth2/", 8) == NULL && memmem(head, line, "/_/actions/", 11) == NULL;
+}
+
+/* Kills the process before the chosen write request leaves it. The request
+ * line may be split over several buffers (Beast writes method, target and
+ * version separately), so the first bytes of all of them are joined. */
+static void MaybeKill(const struct iovec* iov, size_t count) {
+  const char* at = getenv("IDSYNC_KILL_BEFORE_WRITE");
+  if (at == NULL || *at == '\0') return;
+  char head[512];
+  size_t n = 0;
+  for (size_t i = 0; i < count && n < sizeof head; ++i) {
+    size_t take = iov[i].iov_len < sizeof head - n ? iov[i].iov_len : sizeof head - n;
+    memcpy(head + n, iov[i].iov_base, take);
+    n += take;
+  }
+  if (!IsWriteRequest(head, n)) return;
+  if (__atomic_add_fetch(&write_requests, 1, __ATOMIC_RELAXED) == strtol(at, NULL, 10)) {
+    kill(getpid(), SIGKILL);
+  }
+}
+
+static void MaybeKillBuffer(const void* buf, size_t len) {
+  struct iovec one = {(void*)buf, len};
+  MaybeKill(&one, 1);
+}
+
 #define REAL(name, type) ((type)dlsym(RTLD_NEXT, name))
 
 ssize_t write(int fd, const void* buf, size_t count) {
+  MaybeKillBuffer(buf, count);
   if (Fails(fd, "enospc")) {
     errno = ENOSPC;
     return -1;
@@ -89,4 +141,19 @@ int fdatasync(int fd) {
     return -1;
   }
   return REAL("fdatasync", int (*)(int))(fd);
+}
+
+ssize_t writev(int fd, const struct iovec* iov, int count) {
+  MaybeKill(iov, count > 0 ? (size_t)count : 0);
+  return REAL("writev", ssize_t (*)(int, const struct iovec*, int))(fd, iov, count);
+}
+
+ssize_t send(int fd, const void* buf, size_t len, int flags) {
+  MaybeKillBuffer(buf, len);
+  return REAL("send", ssize_t (*)(int, const void*, size_t, int))(fd, buf, len, flags);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+  MaybeKill(msg->msg_iov, msg->msg_iovlen);
+  return REAL("sendmsg", ssize_t (*)(int, const struct msghdr*, int))(fd, msg, flags);
 }

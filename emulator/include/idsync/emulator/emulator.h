@@ -45,7 +45,13 @@ struct FaultRates {
   // Writes only: apply, then answer 502/503/504 as a gateway would after
   // the backend committed.
   double server_error_after_commit = 0;
+  // Writes only: apply, then hold the answer for kHoldAfterCommit, longer
+  // than any client waits, so a test can kill the client while the server
+  // has committed and the client has not heard of it.
+  double hold_after_commit = 0;
 };
+
+inline constexpr std::chrono::minutes kHoldAfterCommit{10};
 
 // Start-up configuration. The identity fields describe the default state and,
 // when set explicitly (the *_set flags), override a loaded state file.
