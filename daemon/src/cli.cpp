@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "private_file.h"
 #include "run.h"
+#include "setup.h"
 #include "idsync/config/config.h"
 #include "idsync/connectors/connectors.h"
 #include "idsync/daemon/logging.h"
@@ -167,6 +168,32 @@ int Main(int argc, char** argv) {
   status->add_option("--format", format, "Output format")
       ->check(CLI::IsMember({"text", "json"}));
 
+  auto* setup = app.add_subcommand(
+      "setup", "Prepare the IDaaS application through the admin API (AccessKey from "
+               "ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET) and print the config snippet (exit 0 "
+               "done, 2 --dry-run found changes, 3 refused to widen the scope, 1 error)");
+  SetupOptions setup_options;
+  setup->add_option("--instance", setup_options.instance_id, "IDaaS instance id")->required();
+  setup->add_option("--ou", setup_options.ous,
+                    "An OU of the provisioning scope (repeatable; the first is target.root_ou)");
+  setup->add_option("--secret-out", setup_options.secret_out,
+                    "File the client secret is written to (0600)")
+      ->required();
+  setup->add_option("--region", setup_options.region, "Region of the instance")
+      ->capture_default_str();
+  setup->add_option("--endpoint", setup_options.endpoint,
+                    "Admin API endpoint (default https://eiam.<region>.aliyuncs.com)");
+  setup->add_option("--developer-endpoint", setup_options.developer_endpoint,
+                    "Developer API endpoint for the snippet (default: from --region, or "
+                    "--endpoint when given: the emulator serves both)");
+  setup->add_option("--name", setup_options.application_name, "Application name")
+      ->capture_default_str();
+  setup->add_option("--ca-file", setup_options.ca_file, "PEM CAs to trust for the admin API");
+  setup->add_flag("--dry-run", setup_options.dry_run, "Only print what would change");
+  setup->add_flag("--widen-scope", setup_options.widen_scope,
+                  "Allow adding OUs to an existing provisioning scope");
+  setup->add_flag("-v,--verbose", g.verbosity, "More log detail (-v debug, -vv trace)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -183,6 +210,7 @@ int Main(int argc, char** argv) {
     int rc = CheckConfig(opts, std::cout, std::cerr);
     return rc;
   }
+  if (setup->parsed()) return RunSetup(setup_options, std::cout, std::cerr);
   if (run->parsed()) {
     RunOptions run_options;
     run_options.config_path = g.config;
