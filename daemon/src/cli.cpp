@@ -19,6 +19,7 @@
 #include "check_config.h"
 #include "engine.h"
 #include "private_file.h"
+#include "doctor.h"
 #include "run.h"
 #include "setup.h"
 #include "idsync/config/config.h"
@@ -168,6 +169,11 @@ int Main(int argc, char** argv) {
   status->add_option("--format", format, "Output format")
       ->check(CLI::IsMember({"text", "json"}));
 
+  auto* doctor = app.add_subcommand(
+      "doctor", "Check the configuration against the admin view of its application, each "
+                "check with a fix (exit 0 all hold, 1 otherwise); needs the admin: section");
+  AddCommonOptions(doctor, &g);
+
   auto* setup = app.add_subcommand(
       "setup", "Prepare the IDaaS application through the admin API (AccessKey from "
                "ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET) and print the config snippet (exit 0 "
@@ -235,6 +241,7 @@ int Main(int argc, char** argv) {
   SetUpLogging(EffectiveLevel(g, cfg.log.level),
                g.log_format.empty() ? cfg.log.format : g.log_format);
 
+  if (doctor->parsed()) return RunDoctor(cfg, std::cout, std::cerr);
   if (refresh->parsed()) return RunRefresh(cfg, std::cout, std::cerr, isatty(STDERR_FILENO));
   if (status->parsed()) return RunStatus(cfg, format, std::cout, std::cerr);
 

@@ -2043,6 +2043,7 @@ std::optional<std::string> Emulator::Impl::ApplyConfig(
   Client* target = nullptr;
   std::optional<std::set<std::string>> permissions;
   std::optional<ProvisioningScope> scope;
+  std::optional<bool> api_invoke;
   if (const json::value* client_config = config.if_contains("client")) {
     if (!client_config->is_object()) return "client must be an object";
     const json::object& object = client_config->get_object();
@@ -2080,10 +2081,15 @@ std::optional<std::string> Emulator::Impl::ApplyConfig(
       }
       scope = std::move(next_scope);
     }
+    if (const json::value* value = object.if_contains("apiInvoke")) {
+      if (!value->is_bool()) return "client.apiInvoke must be a boolean";
+      api_invoke = value->get_bool();
+    }
   }
   options = next;
   if (target != nullptr && permissions) target->permissions = *permissions;
   if (target != nullptr && scope) target->scope = *scope;
+  if (target != nullptr && api_invoke) target->api_invoke_enabled = *api_invoke;
   buckets.clear();
   return std::nullopt;
 }

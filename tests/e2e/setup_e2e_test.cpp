@@ -1,6 +1,7 @@
 // `idsync setup` against the emulator's admin API: from nothing to a working
 // sync with the written secret, a re-run that changes nothing, --dry-run, the
-// refusal to widen a scope, and credentials that never show.
+// refusal to widen a scope, and credentials that never show; then `idsync
+// doctor` on the application it made, ready and misconfigured.
 #include <sys/stat.h>
 
 #include <regex>
@@ -16,6 +17,13 @@ using namespace std::chrono_literals;
 constexpr char kKeyId[] = "emulator-access-key";
 constexpr char kKeySecret[] = "emulator-access-key-secret";
 
+// A value of the config snippet setup prints.
+std::string SnippetValue(const std::string& out, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex("\\n  " + key + ": (\\S+)"))) return "";
+  return m[1];
+}
+
 class SetupE2eTest : public SyncE2eTest {
  protected:
   testing::RunResult Setup(std::vector<std::string> extra,
@@ -30,6 +38,29 @@ class SetupE2eTest : public SyncE2eTest {
   }
   std::string SecretFile() const { return dir_.path() + "/client_secret"; }
 
+  // The quickstart configuration pointed at the application setup made, with
+  // an admin: section; returns the application id.
+  std::string SetUpAndConfigure() {
+    auto r = Setup({"--ou", kRoot});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::string application_id = SnippetValue(r.out, "application_id");
+    std::string yaml = testing::ReadFile(config_);
+    yaml = std::regex_replace(yaml, std::regex("application_id: app_emulator"),
+                              "application_id: " + application_id);
+    yaml = std::regex_replace(yaml, std::regex("client_secret: env:IDSYNC_E2E_SECRET"),
+                              "client_secret: file:" + SecretFile());
+    const std::string key_file = dir_.Write("access_key_secret", std::string(kKeySecret) + "\n");
+    config_ = dir_.Write("idsync.yaml", yaml + "admin:\n  endpoint: http://" + address_ +
+                                            "\n  access_key_id: " + kKeyId +
+                                            "\n  access_key_secret: file:" + key_file + "\n");
+    WriteSource(People(6));
+    return application_id;
+  }
+
+  testing::RunResult Doctor() {
+    return testing::Run({IDSYNC_BIN, "doctor", "-c", config_}, 60s, {});
+  }
+
   // Admin API writes in the emulator's request log.
   int AdminWrites() {
     int n = 0;
@@ -41,12 +72,6 @@ class SetupE2eTest : public SyncE2eTest {
     return n;
   }
 };
-
-std::string SnippetValue(const std::string& out, const std::string& key) {
-  std::smatch m;
-  if (!std::regex_search(out, m, std::regex("\\n  " + key + ": (\\S+)"))) return "";
-  return m[1];
-}
 
 TEST_F(SetupE2eTest, FromNothingThenTheQuickstartSyncsWithTheWrittenSecret) {
   auto r = Setup({"--ou", kRoot});
@@ -66,12 +91,7 @@ TEST_F(SetupE2eTest, FromNothingThenTheQuickstartSyncsWithTheWrittenSecret) {
   EXPECT_EQ(r.err.find(kKeySecret), std::string::npos);
 
   // The snippet's values in the quickstart configuration: a sync works.
-  std::string yaml = testing::ReadFile(config_);
-  yaml = std::regex_replace(yaml, std::regex("application_id: app_emulator"),
-                            "application_id: " + application_id);
-  yaml = std::regex_replace(yaml, std::regex("client_secret: env:IDSYNC_E2E_SECRET"),
-                            "client_secret: file:" + SecretFile());
-  config_ = dir_.Write("idsync.yaml", yaml);
+  EXPECT_EQ(SetUpAndConfigure(), application_id);  // a second run finds it
   auto people = People(12);
   WriteSource(people);
   auto apply = Idsync({"apply", "--yes"});
@@ -126,6 +146,48 @@ TEST_F(SetupE2eTest, CredentialProblemsAreReportedWithoutTheSecret) {
                            60s, {});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_NE(none.err.find("ALIBABA_CLOUD_ACCESS_KEY_ID"), std::string::npos) << none.err;
+}
+
+TEST_F(SetupE2eTest, DoctorOnAReadyApplicationPasses) {
+  SetUpAndConfigure();
+  auto r = Doctor();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("all checks hold"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
+  EXPECT_EQ((r.out + r.err).find(kKeySecret), std::string::npos);
+}
+
+TEST_F(SetupE2eTest, DoctorOnAMisconfiguredApplicationFailsEachCheckWithItsFix) {
+  StartEmulator({"--account-quota", "3"});
+  std::string application_id = SetUpAndConfigure();
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);  // 6 accounts: over the quota of 3
+  Admin("POST", "/_emulator/config",
+        R"({"client":{"clientId":")" + application_id +
+            R"(","permissions":["urn:alibaba:idaas:scope:user:read_all"],)"
+            R"("provisioningScope":{"organizationalUnitIds":[]},"apiInvoke":false}})");
+  dir_.Write("client_secret", "CSEHnot-the-secret\n");
+
+  auto r = Doctor();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  for (const char* check :
+       {"developer_api", "grant_scope", "provisioning_scope", "client_secret", "quota"}) {
+    EXPECT_NE(r.out.find(std::string("FAIL ") + check + ":"), std::string::npos)
+        << check << "\n" << r.out;
+  }
+  EXPECT_NE(r.out.find("ok   application:"), std::string::npos) << r.out;
+  size_t fixes = 0;
+  for (size_t at = r.out.find("fix: "); at != std::string::npos; at = r.out.find("fix: ", at + 1)) {
+    ++fixes;
+  }
+  EXPECT_EQ(fixes, 5u) << r.out;
+  EXPECT_NE(r.out.find("5 check(s) failed"), std::string::npos) << r.out;
+}
+
+TEST_F(SetupE2eTest, DoctorNeedsTheAdminSection) {
+  WriteSource(People(1));
+  auto r = Idsync({"doctor"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("admin:"), std::string::npos) << r.err;
 }
 
 }  // namespace
