@@ -130,6 +130,9 @@ int Main(int argc, char** argv) {
   check->add_flag("--connect", connect,
                   "Also read the source, get a token and the provisioning "
                   "scope");
+  bool check_admin = false;
+  check->add_flag("--admin", check_admin,
+                  "Also check the application through the admin API (idsync doctor)");
 
   auto* plan = app.add_subcommand(
       "plan", "Read the source and print what apply would change; writes "
@@ -213,6 +216,7 @@ int Main(int argc, char** argv) {
     CheckConfigOptions opts;
     opts.config_path = g.config;
     opts.connect = connect;
+    opts.admin = check_admin;
     int rc = CheckConfig(opts, std::cout, std::cerr);
     return rc;
   }

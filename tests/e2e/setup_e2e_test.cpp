@@ -155,6 +155,12 @@ TEST_F(SetupE2eTest, DoctorOnAReadyApplicationPasses) {
   EXPECT_NE(r.out.find("all checks hold"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
   EXPECT_EQ((r.out + r.err).find(kKeySecret), std::string::npos);
+
+  auto check = testing::Run({IDSYNC_BIN, "check-config", "--connect", "--admin", "-c", config_},
+                            60s, {});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("all checks hold"), std::string::npos) << check.out;
+  EXPECT_EQ((check.out + check.err).find(kKeySecret), std::string::npos);
 }
 
 TEST_F(SetupE2eTest, DoctorOnAMisconfiguredApplicationFailsEachCheckWithItsFix) {
@@ -181,6 +187,8 @@ TEST_F(SetupE2eTest, DoctorOnAMisconfiguredApplicationFailsEachCheckWithItsFix) 
   }
   EXPECT_EQ(fixes, 5u) << r.out;
   EXPECT_NE(r.out.find("5 check(s) failed"), std::string::npos) << r.out;
+  auto check = testing::Run({IDSYNC_BIN, "check-config", "--admin", "-c", config_}, 60s, {});
+  EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
 }
 
 TEST_F(SetupE2eTest, DoctorNeedsTheAdminSection) {
