@@ -193,23 +193,35 @@ TEST(AdminClientTest, GatewayRejectionsHaveTheServiceCodesAndKinds) {
   EXPECT_EQ(text.find("not-the-secret"), std::string::npos);
 }
 
-// A request signed by hand, to send with a chosen date or twice.
+// A request signed by hand (with the client's signer), to send with a chosen
+// date, twice, or shaped as another SDK shapes it.
+struct RawCall {
+  std::string action = "ListApplications";
+  detail::NameValues query = {{"InstanceId", kInstance}, {"PageNumber", "1"}};
+  detail::NameValues extra_headers;  // signed when x-acs-*, else only sent
+  bool plus_for_space = false;       // the wire query as Go's url.Values.Encode writes it
+};
+
 HttpReply SignedRequest(const Emulator& emulator, const std::string& date,
-                        const std::string& nonce) {
-  const std::string host = emulator.host() + ":" + emulator.port();
+                        const std::string& nonce, const RawCall& call = {}) {
   detail::Acs3Request signing;
   signing.method = "POST";
   signing.path = "/";
-  signing.query = {{"InstanceId", kInstance}, {"PageNumber", "1"}};
-  signing.headers = {{"host", host},
-                     {"x-acs-action", "ListApplications"},
+  signing.query = call.query;
+  signing.headers = {{"host", emulator.host() + ":" + emulator.port()},
+                     {"x-acs-action", call.action},
                      {"x-acs-version", "2021-12-01"},
                      {"x-acs-date", date},
                      {"x-acs-signature-nonce", nonce},
                      {"x-acs-content-sha256", detail::Sha256Hex("")}};
+  signing.headers.insert(signing.headers.end(), call.extra_headers.begin(),
+                         call.extra_headers.end());
   signing.hashed_payload = detail::Sha256Hex("");
-  http::request<http::string_body> req(http::verb::post,
-                                       "/?" + detail::CanonicalQueryString(signing.query), 11);
+  std::string query = detail::CanonicalQueryString(signing.query);
+  if (call.plus_for_space) {
+    for (size_t at; (at = query.find("%20")) != std::string::npos;) query.replace(at, 3, "+");
+  }
+  http::request<http::string_body> req(http::verb::post, "/?" + query, 11);
   for (const auto& [name, value] : signing.headers) req.set(name, value);
   req.set(http::field::authorization, detail::Acs3Authorization(signing, kKeyId, kKeySecret));
   req.prepare_payload();
@@ -238,6 +250,34 @@ TEST(AdminClientTest, StaleDateAndReplayedNonceAreRefused) {
   // Within the window the date is fine.
   auto skewed = SignedRequest(emulator, AcsDate(std::time(nullptr) - 10 * 60), "nonce-4");
   EXPECT_EQ(skewed.status, 200) << skewed.body;
+}
+
+// The Go SDK's shape (fact sheet §1.2-1.3): the wire query from
+// url.Values.Encode (a space as '+'), seven signed headers with
+// x-acs-credentials-provider, and its user-agent and accept unsigned.
+TEST(AdminClientTest, GoSdkShapedRequestsAreAccepted) {
+  Emulator emulator;
+  RawCall call;
+  call.action = "CreateApplication";
+  call.query = {{"InstanceId", kInstance},
+                {"ApplicationName", "idsync go*sdk~"},
+                {"ApplicationSourceType", "urn:alibaba:idaas:app:source:standard"},
+                {"SsoType", "oidc"}};
+  call.extra_headers = {{"x-acs-credentials-provider", "static_ak"},
+                        {"user-agent",
+                         "AlibabaCloud (linux; amd64) Golang/1.22 Core/0.01 TeaDSL/2"},
+                        {"accept", "application/json"}};
+  call.plus_for_space = true;
+  auto created = SignedRequest(emulator, AcsDate(std::time(nullptr)), "go-nonce-1", call);
+  ASSERT_EQ(created.status, 200) << created.body;
+  ASSERT_TRUE(created.json.is_object());
+
+  asio::io_context io;
+  auto admin = MakeAdmin(io, AdminOptionsFor(emulator));
+  auto app = RunSync(io, admin->GetApplication(
+                             std::string(created.json.at("ApplicationId").as_string())));
+  ASSERT_TRUE(app) << app.error().ToString();
+  EXPECT_EQ(app->application_name, "idsync go*sdk~");
 }
 
 }  // namespace
