@@ -19,6 +19,78 @@ Secret ReadSecret(MapReader& r, const std::string& key, bool required,
   return r.SecretRef(key, required, options.resolve_secrets);
 }
 
+// The rules both API endpoints (`idaas`, `admin`) follow: plain http only to
+// loopback (the emulator) unless idaas.tls allows it, and no path, since the
+// client adds its own.
+void CheckEndpointUrl(MapReader& r, const std::string& endpoint,
+                      bool allow_insecure_http) {
+  if (endpoint.empty()) return;
+  auto url = boost::urls::parse_uri(endpoint);
+  if (url && url->scheme() == "http" && !allow_insecure_http &&
+      !IsLoopbackHost(url->host())) {
+    r.Problem("endpoint",
+              "plain http is allowed only for a loopback endpoint (the "
+              "emulator); use https, or set idaas.tls.allow_insecure_http: "
+              "true");
+  }
+  if (url && !url->encoded_path().empty() && url->encoded_path() != "/") {
+    r.Problem("endpoint",
+              "must be scheme://host[:port] without a path; idsync adds the "
+              "path (instance and application ids, or / for the admin API)");
+  }
+}
+
+// The region in a Developer API host, eiam-developerapi.<region>.aliyuncs.com;
+// "" for any other host (the emulator, a private domain).
+std::string RegionOfDeveloperEndpoint(const std::string& endpoint) {
+  auto url = boost::urls::parse_uri(endpoint);
+  if (!url) return "";
+  std::string host(url->host());
+  const std::string prefix = "eiam-developerapi.";
+  const std::string suffix = ".aliyuncs.com";
+  if (host.size() <= prefix.size() + suffix.size() || host.rfind(prefix, 0) != 0 ||
+      host.compare(host.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return "";
+  }
+  return host.substr(prefix.size(), host.size() - prefix.size() - suffix.size());
+}
+
+bool ValidRegionId(const std::string& region) {
+  return !region.empty() &&
+         region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") ==
+             std::string::npos;
+}
+
+void ParseAdmin(const YAML::Node& node, const std::string& file,
+                const LoadOptions& options, const IdaasConfig& idaas,
+                Diagnostics* d, std::optional<AdminConfig>* out) {
+  MapReader r(node, "admin", file, d);
+  if (!r.present()) return;
+  AdminConfig c;
+  c.location = r.location();
+  c.endpoint = r.Url("endpoint", /*required=*/false);
+  c.region_id = r.String("region_id", RegionOfDeveloperEndpoint(idaas.endpoint));
+  if (r.Has("region_id") && !ValidRegionId(c.region_id)) {
+    r.Problem("region_id", "must be a region id such as cn-hangzhou, got '" +
+                               c.region_id + "'");
+  }
+  if (!r.Has("endpoint") && !r.Has("region_id") && c.region_id.empty()) {
+    r.Problem("region_id",
+              "required when admin.endpoint is absent and idaas.endpoint names no "
+              "region (the admin endpoint is https://eiam.<region_id>.aliyuncs.com)");
+  }
+  if (!r.Has("endpoint") && ValidRegionId(c.region_id)) {
+    c.endpoint = "https://eiam." + c.region_id + ".aliyuncs.com";
+  }
+  CheckEndpointUrl(r, c.endpoint, idaas.tls.allow_insecure_http);
+  c.instance_id = r.String("instance_id", idaas.instance_id);
+  c.access_key_id = r.String("access_key_id", "", /*required=*/true);
+  c.access_key_secret = ReadSecret(r, "access_key_secret", true, options);
+  c.security_token = ReadSecret(r, "security_token", false, options);
+  r.Finish();
+  *out = std::move(c);
+}
+
 void ParseIdaas(const YAML::Node& node, const std::string& file,
                 const LoadOptions& options, Diagnostics* d, IdaasConfig* c) {
   MapReader r(node, "idaas", file, d);
@@ -64,21 +136,7 @@ void ParseIdaas(const YAML::Node& node, const std::string& file,
       tls.Bool("allow_insecure_http", c->tls.allow_insecure_http);
   tls.Finish();
 
-  if (!c->endpoint.empty()) {
-    auto url = boost::urls::parse_uri(c->endpoint);
-    if (url && url->scheme() == "http" && !c->tls.allow_insecure_http &&
-        !IsLoopbackHost(url->host())) {
-      r.Problem("endpoint",
-                "plain http is allowed only for a loopback endpoint (the "
-                "emulator); use https, or set idaas.tls.allow_insecure_http: "
-                "true");
-    }
-    if (url && !url->encoded_path().empty() && url->encoded_path() != "/") {
-      r.Problem("endpoint",
-                "must be scheme://host[:port] without a path; the instance and "
-                "application ids are added by idsync");
-    }
-  }
+  CheckEndpointUrl(r, c->endpoint, c->tls.allow_insecure_http);
   r.Finish();
 }
 
@@ -274,11 +332,12 @@ Config LoadFromString(const std::string& yaml, const std::string& file,
   if (!root.IsMap()) {
     diags->Add({file, 1, 1}, "",
                "the configuration must be a YAML mapping with the sections "
-               "idaas, source, mapping, target, policy, store, daemon, log");
+               "idaas, admin, source, mapping, target, policy, store, daemon, log");
     return cfg;
   }
   MapReader top(root, "", file, diags);
   ParseIdaas(top.Raw("idaas"), file, options, diags, &cfg.idaas);
+  ParseAdmin(top.Raw("admin"), file, options, cfg.idaas, diags, &cfg.admin);
   ParseSource(top.Raw("source"), file, diags, &cfg.source);
   ParseMapping(top.Raw("mapping"), file, diags, &cfg.mapping);
   ParseTarget(top.Raw("target"), file, diags, &cfg.target);

@@ -1,5 +1,6 @@
 #include "check_config.h"
 
+#include "doctor.h"
 #include "engine.h"
 #include "idsync/config/config.h"
 #include "idsync/connectors/connectors.h"
@@ -32,9 +33,18 @@ int CheckConfig(const CheckConfigOptions& options, std::ostream& out,
       << cfg.policy.max_deletes.count << " or " << cfg.policy.max_deletes.percent
       << "%\n"
       << "  store:   " << cfg.store.path << "\n";
+  if (cfg.admin) {
+    out << "  admin:   " << cfg.admin->endpoint << " instance " << cfg.admin->instance_id
+        << ", AccessKey " << cfg.admin->access_key_id << ", secret from "
+        << cfg.admin->access_key_secret.reference() << "\n";
+  }
   if (options.connect) {
     out << "checking the connection:\n";
     if (!CheckConnection(cfg, out, err)) return kError;
+  }
+  if (options.admin) {
+    out << "checking the application through the admin API:\n";
+    return RunDoctor(cfg, out, err);
   }
   return kOk;
 }

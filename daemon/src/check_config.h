@@ -11,6 +11,7 @@ namespace idsync::daemon {
 struct CheckConfigOptions {
   std::string config_path;
   bool connect = false;  // also read the source and reach IDaaS
+  bool admin = false;    // also run idsync doctor's checks (needs the admin: section)
 };
 
 // Returns an ExitCode: kOk when valid, kError otherwise.

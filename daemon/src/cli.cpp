@@ -19,7 +19,9 @@
 #include "check_config.h"
 #include "engine.h"
 #include "private_file.h"
+#include "doctor.h"
 #include "run.h"
+#include "setup.h"
 #include "idsync/config/config.h"
 #include "idsync/connectors/connectors.h"
 #include "idsync/daemon/logging.h"
@@ -128,6 +130,9 @@ int Main(int argc, char** argv) {
   check->add_flag("--connect", connect,
                   "Also read the source, get a token and the provisioning "
                   "scope");
+  bool check_admin = false;
+  check->add_flag("--admin", check_admin,
+                  "Also check the application through the admin API (idsync doctor)");
 
   auto* plan = app.add_subcommand(
       "plan", "Read the source and print what apply would change; writes "
@@ -167,6 +172,37 @@ int Main(int argc, char** argv) {
   status->add_option("--format", format, "Output format")
       ->check(CLI::IsMember({"text", "json"}));
 
+  auto* doctor = app.add_subcommand(
+      "doctor", "Check the configuration against the admin view of its application, each "
+                "check with a fix (exit 0 all hold, 1 otherwise); needs the admin: section");
+  AddCommonOptions(doctor, &g);
+
+  auto* setup = app.add_subcommand(
+      "setup", "Prepare the IDaaS application through the admin API (AccessKey from "
+               "ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET) and print the config snippet (exit 0 "
+               "done, 2 --dry-run found changes, 3 refused to widen the scope, 1 error)");
+  SetupOptions setup_options;
+  setup->add_option("--instance", setup_options.instance_id, "IDaaS instance id")->required();
+  setup->add_option("--ou", setup_options.ous,
+                    "An OU of the provisioning scope (repeatable; the first is target.root_ou)");
+  setup->add_option("--secret-out", setup_options.secret_out,
+                    "File the client secret is written to (0600)")
+      ->required();
+  setup->add_option("--region", setup_options.region, "Region of the instance")
+      ->capture_default_str();
+  setup->add_option("--endpoint", setup_options.endpoint,
+                    "Admin API endpoint (default https://eiam.<region>.aliyuncs.com)");
+  setup->add_option("--developer-endpoint", setup_options.developer_endpoint,
+                    "Developer API endpoint for the snippet (default: from --region, or "
+                    "--endpoint when given: the emulator serves both)");
+  setup->add_option("--name", setup_options.application_name, "Application name")
+      ->capture_default_str();
+  setup->add_option("--ca-file", setup_options.ca_file, "PEM CAs to trust for the admin API");
+  setup->add_flag("--dry-run", setup_options.dry_run, "Only print what would change");
+  setup->add_flag("--widen-scope", setup_options.widen_scope,
+                  "Allow adding OUs to an existing provisioning scope");
+  setup->add_flag("-v,--verbose", g.verbosity, "More log detail (-v debug, -vv trace)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -180,9 +216,11 @@ int Main(int argc, char** argv) {
     CheckConfigOptions opts;
     opts.config_path = g.config;
     opts.connect = connect;
+    opts.admin = check_admin;
     int rc = CheckConfig(opts, std::cout, std::cerr);
     return rc;
   }
+  if (setup->parsed()) return RunSetup(setup_options, std::cout, std::cerr);
   if (run->parsed()) {
     RunOptions run_options;
     run_options.config_path = g.config;
@@ -207,6 +245,7 @@ int Main(int argc, char** argv) {
   SetUpLogging(EffectiveLevel(g, cfg.log.level),
                g.log_format.empty() ? cfg.log.format : g.log_format);
 
+  if (doctor->parsed()) return RunDoctor(cfg, std::cout, std::cerr);
   if (refresh->parsed()) return RunRefresh(cfg, std::cout, std::cerr, isatty(STDERR_FILENO));
   if (status->parsed()) return RunStatus(cfg, format, std::cout, std::cerr);
 

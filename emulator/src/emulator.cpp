@@ -6,9 +6,12 @@
 #include <deque>
 #include <random>
 #include <span>
+#include <strings.h>
 #include <stdexcept>
 #include <unordered_map>
 
+#include "acs3_verifier.h"
+#include "admin_api.h"
 #include "body_fields.h"
 #include "state.h"
 #include "text.h"
@@ -479,6 +482,7 @@ struct Emulator::Impl {
   std::unordered_map<std::string, Bucket> buckets;
   std::deque<RequestLogEntry> log;
   uint64_t next_sequence = 0;
+  Acs3Verifier verifier;  // the admin API's signatures and nonces
   std::function<void(const RequestLogEntry&)> observer;
 
   // Bumped after every request that may change the state (everything but
@@ -959,6 +963,8 @@ struct Emulator::Impl {
   Response HandleRevoke(const Request& request, const QueryParams& query);
   Response HandleAdmin(const Request& request, std::string_view path,
                        const QueryParams& query);
+  Response HandleRpc(const Request& request, const QueryParams& query,
+                     RequestLogEntry* entry);
   Response Handle(const Request& request);
 
   Response CreateUser(const Body& body);
@@ -1628,8 +1634,7 @@ Response Emulator::Impl::HandleToken(const Request& request,
     return OAuthError(400, "invalid_request", "client_id is required");
   }
   Client* found = state.FindClient(*client_id);
-  if (found == nullptr || !client_secret ||
-      *client_secret != found->client_secret ||
+  if (found == nullptr || !client_secret || !found->AcceptsSecret(*client_secret) ||
       found->application_id != application_id) {
     return OAuthError(401, "invalid_client", "client authentication failed");
   }
@@ -1715,6 +1720,18 @@ Response Emulator::Impl::Handle(const Request& request) {
   entry.action = request.acs_action;
   entry.request_id = request_id;
 
+  // The admin API (Eiam 2021-12-01): RPC calls to "/" named by x-acs-action.
+  if (path == "/" && !request.acs_action.empty()) {
+    Response response = HandleRpc(request, query, &entry);
+    response.headers.emplace_back("x-acs-request-id", request_id);
+    entry.status = response.status;
+    entry.sequence = next_sequence++;
+    if (observer) observer(entry);
+    log.push_back(std::move(entry));
+    while (log.size() > options.request_log_capacity) log.pop_front();
+    return response;
+  }
+
   Response response;
   bool roll_drop = false;
   bool roll_5xx_after_commit = false;
@@ -1773,6 +1790,9 @@ Response Emulator::Impl::Handle(const Request& request) {
                   application_id + ".");
       }
       entry.client_id = client->client_id;
+      if (!client->api_invoke_enabled) {
+        Throw(403, "application_api_disabled", "Application api invoke disabled");
+      }
 
       // Throttling: a token bucket per client holding one second of burst.
       if (options.qps > 0) {
@@ -1839,7 +1859,8 @@ Response Emulator::Impl::Handle(const Request& request) {
 
       // Authorization.
       auto has = [&](std::string_view permission) {
-        return client->permissions.contains(std::string(permission));
+        return client->permissions.contains(std::string(permission)) ||
+               client->permissions.contains(OtherScopeSpelling(permission));
       };
       std::string_view missing;
       switch (info.need) {
@@ -1934,6 +1955,63 @@ Response Emulator::Impl::Handle(const Request& request) {
   log.push_back(std::move(entry));
   while (log.size() > options.request_log_capacity) log.pop_front();
   return response;
+}
+
+// ------------------------------------------------------------ admin API
+
+Response Emulator::Impl::HandleRpc(const Request& request, const QueryParams& query,
+                                   RequestLogEntry* entry) {
+  try {
+    const AccessKey* key = nullptr;
+    if (auto rejection = verifier.Verify(request, options.access_keys, now_us, &key)) {
+      throw *rejection;
+    }
+    entry->client_id = key->id;
+    const std::string& action = request.acs_action;
+    entry->operation = action;
+    std::string version;
+    for (const auto& [name, value] : request.headers) {
+      if (name.size() == 13 && strncasecmp(name.c_str(), "x-acs-version", 13) == 0) version = value;
+    }
+    if (version != "2021-12-01") {
+      throw RpcRejection{400, "InvalidVersion", "Specified parameter Version is not valid."};
+    }
+    if (!IsAdminAction(action)) {
+      throw RpcRejection{404, "InvalidApi.NotFound", "Specified api is not found."};
+    }
+    if (!key->allowed_actions.empty() &&
+        std::find(key->allowed_actions.begin(), key->allowed_actions.end(), action) ==
+            key->allowed_actions.end()) {
+      throw RpcRejection{403, "Forbidden.RAM",
+                         "User not authorized to operate on the specified resource "
+                         "(eiam:" + action + ")."};
+    }
+    QueryParams params = query;
+    if (request.content_type.find("application/x-www-form-urlencoded") != std::string::npos) {
+      for (auto& param : ParseQuery(request.body)) params.push_back(std::move(param));
+    }
+    auto instance = FindParam(params, "InstanceId");
+    if (!instance || instance->empty()) {
+      throw RpcRejection{400, "MissingParameter.InstanceId", "InstanceId is mandatory."};
+    }
+    if (*instance != state.instance_id) {
+      throw RpcRejection{404, "ResourceNotFound.Instance",
+                         "The instance " + *instance + " does not exist."};
+    }
+    AdminContext context{&state, NowMs(), options.account_quota,
+                         [this](std::string_view prefix) { return NewId(prefix); },
+                         [this](size_t length) { return RandomAlnum(length); }};
+    json::object body = RunAdminAction(action, params, context);
+    body["RequestId"] = request_id;
+    return JsonResponse(200, body);
+  } catch (const RpcRejection& rejection) {
+    json::object body;
+    body["RequestId"] = request_id;
+    body["HostId"] = "eiam.emulator";
+    body["Code"] = rejection.code;
+    body["Message"] = rejection.message;
+    return JsonResponse(rejection.status, body);
+  }
 }
 
 // ------------------------------------------------------------------ admin
@@ -2039,6 +2117,7 @@ std::optional<std::string> Emulator::Impl::ApplyConfig(
   Client* target = nullptr;
   std::optional<std::set<std::string>> permissions;
   std::optional<ProvisioningScope> scope;
+  std::optional<bool> api_invoke;
   if (const json::value* client_config = config.if_contains("client")) {
     if (!client_config->is_object()) return "client must be an object";
     const json::object& object = client_config->get_object();
@@ -2076,10 +2155,15 @@ std::optional<std::string> Emulator::Impl::ApplyConfig(
       }
       scope = std::move(next_scope);
     }
+    if (const json::value* value = object.if_contains("apiInvoke")) {
+      if (!value->is_bool()) return "client.apiInvoke must be a boolean";
+      api_invoke = value->get_bool();
+    }
   }
   options = next;
   if (target != nullptr && permissions) target->permissions = *permissions;
   if (target != nullptr && scope) target->scope = *scope;
+  if (target != nullptr && api_invoke) target->api_invoke_enabled = *api_invoke;
   buckets.clear();
   return std::nullopt;
 }

@@ -44,9 +44,10 @@ int Run(int argc, char** argv) {
   Options options;
   ServerOptions server_options;
   std::string state_file, permissions, token_ttl, latency, faults;
+  std::vector<std::string> access_keys;
   uint64_t seed = 0;
 
-  CLI::App app{"idaas-emulator: local stand-in for the IDaaS Developer API"};
+  CLI::App app{"idaas-emulator: local stand-in for the IDaaS Developer API and admin API"};
   app.add_option("--listen", server_options.listen,
                  "HOST:PORT to listen on (port 0 = any); the bound address is "
                  "printed as the first line of stdout")
@@ -73,6 +74,14 @@ int Run(int argc, char** argv) {
       "--permissions", permissions,
       "comma-separated permission values of the first client (default: all "
       "four)");
+  app.add_option("--access-key", access_keys,
+                 "an admin API AccessKey as ID:SECRET, or ID:SECRET:Action,Action "
+                 "to allow only those actions (RAM-style); repeatable; replaces the "
+                 "default emulator-access-key:emulator-access-key-secret");
+  app.add_option("--account-quota", options.account_quota,
+                 "the tenant's account quota (MaxQuota of "
+                 "GetApplicationProvisioningScope)")
+      ->capture_default_str();
   app.add_option("--token-ttl", token_ttl,
                  "access token lifetime, e.g. 1200 (seconds), 2s, 500ms")
       ->default_str("1200s");
@@ -110,6 +119,20 @@ int Run(int argc, char** argv) {
   if (perms->count() > 0) {
     options.permissions = idsync::emulator::SplitList(permissions, ',');
     options.permissions_set = true;
+  }
+  if (!access_keys.empty()) {
+    options.access_keys.clear();
+    for (const std::string& spec : access_keys) {
+      auto parts = idsync::emulator::SplitList(spec, ':');
+      if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
+        // The text is not echoed: it holds a secret.
+        std::cerr << "idaas-emulator: --access-key must be ID:SECRET[:Action,...]\n";
+        return 2;
+      }
+      idsync::emulator::AccessKey key{parts[0], parts[1], {}};
+      if (parts.size() == 3) key.allowed_actions = idsync::emulator::SplitList(parts[2], ',');
+      options.access_keys.push_back(std::move(key));
+    }
   }
   if (!token_ttl.empty()) {
     auto ttl = idsync::emulator::ParseDuration(token_ttl, "s");

@@ -132,6 +132,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     request.authorization = std::string(message[http::field::authorization]);
     request.content_type = std::string(message[http::field::content_type]);
     request.acs_action = std::string(message["x-acs-action"]);
+    for (const auto& field : message) {
+      request.headers.emplace_back(std::string(field.name_string()),
+                                   std::string(field.value()));
+    }
     uint64_t limit = emulator_.options().keepalive_requests;
     bool keep_alive = message.keep_alive() && (limit == 0 || ++served_ < limit);
     Enqueue(emulator_.Handle(request), message.version(), keep_alive);

@@ -1,9 +1,18 @@
 #include "state.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace idsync::emulator {
 namespace json = boost::json;
+
+bool Client::AcceptsSecret(std::string_view secret) const {
+  if (secret.empty()) return false;
+  if (secret == client_secret) return true;
+  return std::any_of(secrets.begin(), secrets.end(), [&](const ClientSecret& s) {
+    return s.enabled && s.secret == secret;
+  });
+}
 
 Client* State::FindClient(std::string_view client_id) {
   for (Client& client : clients) {

@@ -21,12 +21,25 @@ struct ProvisioningScope {
 
 // In IDaaS one application has one OAuth client; the client id is usually
 // the application id, but the emulator lets them differ.
+struct ClientSecret {
+  std::string secret_id;  // sci_...
+  std::string secret;
+  bool enabled = true;
+};
+
 struct Client {
   std::string client_id;
-  std::string client_secret;
+  std::string client_secret;  // "" for an application made by the admin API
   std::string application_id;
   std::set<std::string> permissions;
   ProvisioningScope scope;
+  // The admin API's view (Eiam 2021-12-01), in memory only.
+  std::string application_name;  // "" shows as the application id
+  bool api_invoke_enabled = true;     // EnableApplicationApiInvoke
+  std::vector<ClientSecret> secrets;  // CreateApplicationClientSecret, at most 2
+
+  // Whether `secret` authenticates this client at the token endpoint.
+  bool AcceptsSecret(std::string_view secret) const;
 };
 
 struct CustomField {

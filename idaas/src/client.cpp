@@ -18,6 +18,8 @@
 #include <set>
 #include <unordered_set>
 
+#include "acs3_signature.h"
+#include "client_impl.h"
 #include "codec.h"
 #include "idsync/config/config.h"
 #include "rate_limiter.h"
@@ -38,6 +40,9 @@ using asio::awaitable;
 using asio::use_awaitable;
 using Clock = std::chrono::steady_clock;
 using Kind = ApiError::Kind;
+using detail::CallResponse;
+using detail::CallSpec;
+using detail::MakeError;
 
 // ------------------------------------------------------------ ApiError ----
 
@@ -96,6 +101,20 @@ void throw_exception_from_error(const ApiError& e,
   boost::throw_exception(std::runtime_error(e.ToString()), loc);
 }
 
+namespace detail {
+
+ApiError MakeError(Kind kind, std::string code, std::string message,
+                   bool retryable) {
+  ApiError e;
+  e.kind = kind;
+  e.code = std::move(code);
+  e.message = std::move(message);
+  e.retryable = retryable;
+  return e;
+}
+
+}  // namespace detail
+
 // --------------------------------------------------------------- options --
 
 Options OptionsFromConfig(const config::IdaasConfig& c) {
@@ -122,25 +141,8 @@ Options OptionsFromConfig(const config::IdaasConfig& c) {
 
 namespace {
 
-bool Unreserved(unsigned char c) {
-  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-std::string PercentEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (Unreserved(c)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+// The Developer API's paths and forms escape as the admin API's signature does.
+std::string PercentEncode(std::string_view s) { return detail::Rfc3986Escape(s); }
 
 struct Query {
   std::string text;
@@ -153,16 +155,6 @@ struct Query {
   }
 };
 
-ApiError MakeError(Kind kind, std::string code, std::string message,
-                   bool retryable = false) {
-  ApiError e;
-  e.kind = kind;
-  e.code = std::move(code);
-  e.message = std::move(message);
-  e.retryable = retryable;
-  return e;
-}
-
 // Alibaba Cloud services spell these codes both ways ("EntityNotExists.User"
 // and "EntityNotExist.User"), and some answer them with HTTP 400, so the code
 // decides and not only the status.
@@ -173,131 +165,65 @@ bool IsConflictCode(std::string_view code) {
   return code.starts_with("EntityAlreadyExist");
 }
 
-// A call as the transport-independent layer sees it.
-struct CallSpec {
-  const char* action = "";
-  http::verb method = http::verb::get;
-  std::string path;   // after /v2/{instance}/{app}, already encoded
-  std::string query;  // encoded, without '?'
-  std::optional<std::string> body;
-  const char* content_type = "application/json; charset=utf-8";
-  bool idempotent = true;  // safe to send again after an ambiguous failure
-  bool auth = true;        // needs the bearer token
-};
-
-struct CallResponse {
-  int status = 0;
-  json::value body;  // {} for an empty body
-  std::string request_id;
-};
+// The admin API's gateway answers a bad signature or AccessKey with 400, 403
+// or 404 depending on the product page; the code decides, so that an unknown
+// AccessKey (404 InvalidAccessKeyId.NotFound) is not taken for a missing
+// object. Codes: ../shared/idaas-admin-api.md §1.4.
+std::optional<Kind> AdminGatewayKind(std::string_view code) {
+  if (code == "SignatureDoesNotMatch" || code == "IncompleteSignature" ||
+      code == "SignatureNonceUsed" || code.starts_with("InvalidAccessKeyId") ||
+      code.starts_with("InvalidTimeStamp") || code.starts_with("InvalidSecurityToken")) {
+    return Kind::kAuth;
+  }
+  if (code.starts_with("Forbidden") || code.starts_with("NoPermission")) {
+    return Kind::kPermission;
+  }
+  if (code.starts_with("ResourceNotFound") || code == "InvalidApi.NotFound") {
+    return Kind::kNotFound;
+  }
+  if (code.starts_with("ResourceDuplicated")) return Kind::kConflict;
+  return std::nullopt;
+}
 
 }  // namespace
 
 // ------------------------------------------------------------------ Impl --
 
-class Client::Impl : public std::enable_shared_from_this<Impl> {
- public:
-  Impl(asio::any_io_executor ex, Options opt, detail::Endpoint endpoint,
-       std::shared_ptr<asio::ssl::context> ssl_ctx)
-      : ex_(ex),
-        opt_(std::move(opt)),
-        endpoint_(endpoint),
-        transport_(ex, endpoint, std::move(ssl_ctx),
-                   detail::TransportOptions{opt_.timeout, opt_.body_limit,
-                                            opt_.connections,
-                                            opt_.pipeline_depth}),
-        rate_(ex, detail::RateLimiter::Config{
-                      opt_.qps, opt_.burst, opt_.adaptive,
-                      opt_.adaptive_quiet_window, 0.5, 0.5}),
-        budget_(opt_.retry_budget_percent),
-        rng_(std::random_device{}()) {
-    prefix_ = "/v2/" + PercentEncode(opt_.instance_id) + "/" +
-              PercentEncode(opt_.application_id);
-    user_agent_ = "idsync/" IDSYNC_VERSION;
-    if (!opt_.user_agent_suffix.empty())
-      user_agent_ += " " + opt_.user_agent_suffix;
-    log_ = spdlog::get("idaas");
-    if (!log_) log_ = spdlog::default_logger();
-  }
-
-  const Options& options() const { return opt_; }
-
-  void Shutdown() {
-    shutdown_ = true;
-    transport_.Shutdown();
-    rate_.Shutdown();
-    for (auto* t : sleepers_) t->cancel();
-    for (auto& w : token_waiters_) w->cancel();
-  }
-
-  ClientStats Stats() const {
-    std::lock_guard lock(stats_mu_);
-    ClientStats s = stats_;
-    s.connections_opened = transport_.connections_opened();
-    s.reconnects = transport_.reconnects();
-    s.pipelined = transport_.pipelined();
-    s.current_qps = rate_.current_qps();
-    return s;
-  }
-
-  awaitable<Result<CallResponse>> Call(CallSpec spec);
-  awaitable<Result<std::string>> GetToken();
-  awaitable<Result<TokenInfo>> FetchToken();
-
-  std::string P(std::string_view rest) const { return prefix_ + std::string(rest); }
-  const std::string& instance_id() const { return opt_.instance_id; }
-
- private:
-  detail::RequestPtr BuildRequest(const CallSpec& spec,
-                                  const std::string& token) const;
-  ApiError ErrorFromResponse(const CallSpec& spec,
-                             const http::response<http::string_body>& r,
-                             std::chrono::milliseconds* wait) const;
-  ApiError ErrorFromTransport(const CallSpec& spec,
-                              const detail::Exchange& ex) const;
-  awaitable<bool> Sleep(std::chrono::milliseconds d);
-  void RecordResponse(const std::string& action, int status);
-  void RecordCall(const std::string& action, Clock::duration d, bool ok);
-
-  asio::any_io_executor ex_;
-  Options opt_;
-  detail::Endpoint endpoint_;
-  detail::Transport transport_;
-  detail::RateLimiter rate_;
-  detail::RetryBudget budget_;
-  std::mt19937_64 rng_;
-  std::string prefix_;
-  std::string user_agent_;
-  std::shared_ptr<spdlog::logger> log_;
-  bool shutdown_ = false;
-  std::set<asio::steady_timer*> sleepers_;
-
-  // Token state: one refresh at a time; waiters park on timers.
-  std::string token_;
-  Clock::time_point token_refresh_at_{};  // refresh from here on
-  Clock::time_point token_expires_at_{};  // unusable from here on
-  bool refreshing_ = false;
-  std::vector<std::shared_ptr<asio::steady_timer>> token_waiters_;
-  std::optional<ApiError> token_failure_;  // credentials rejected
-  Clock::time_point token_retry_at_{};
-  std::chrono::milliseconds token_backoff_{0};
-
-  mutable std::mutex stats_mu_;
-  ClientStats stats_;
-};
+Client::Impl::Impl(asio::any_io_executor ex, Options opt, detail::Endpoint endpoint,
+                   std::shared_ptr<asio::ssl::context> ssl_ctx)
+    : ex_(ex),
+      opt_(std::move(opt)),
+      endpoint_(endpoint),
+      transport_(ex, endpoint, std::move(ssl_ctx),
+                 detail::TransportOptions{opt_.timeout, opt_.body_limit,
+                                          opt_.connections,
+                                          opt_.pipeline_depth}),
+      rate_(ex, detail::RateLimiter::Config{
+                    opt_.qps, opt_.burst, opt_.adaptive,
+                    opt_.adaptive_quiet_window, 0.5, 0.5}),
+      budget_(opt_.retry_budget_percent),
+      rng_(std::random_device{}()) {
+  prefix_ = "/v2/" + PercentEncode(opt_.instance_id) + "/" +
+            PercentEncode(opt_.application_id);
+  user_agent_ = "idsync/" IDSYNC_VERSION;
+  if (!opt_.user_agent_suffix.empty())
+    user_agent_ += " " + opt_.user_agent_suffix;
+  log_ = spdlog::get("idaas");
+  if (!log_) log_ = spdlog::default_logger();
+}
 
 detail::RequestPtr Client::Impl::BuildRequest(const CallSpec& spec,
                                               const std::string& token) const {
   auto req = std::make_shared<http::request<http::string_body>>();
   req->method(spec.method);
-  std::string target = prefix_ + spec.path;
+  std::string target = spec.rpc ? spec.path : prefix_ + spec.path;
   if (!spec.query.empty()) target += "?" + spec.query;
   req->target(target);
   req->version(11);
   req->keep_alive(true);
   req->set(http::field::host, endpoint_.host_header);
   req->set(http::field::accept, "application/json");
-  req->set("x-acs-version", "2022-02-25");
+  req->set("x-acs-version", spec.version);
   req->set("x-acs-action", spec.action);
   req->set(http::field::user_agent, user_agent_);
   if (spec.auth) req->set(http::field::authorization, "Bearer " + token);
@@ -306,6 +232,7 @@ detail::RequestPtr Client::Impl::BuildRequest(const CallSpec& spec,
     req->body() = *spec.body;
   }
   req->prepare_payload();
+  if (spec.sign) spec.sign(req.get());
   return req;
 }
 
@@ -354,9 +281,13 @@ ApiError Client::Impl::ErrorFromResponse(
   }
   *wait = hint;
   int s = e.http_status;
+  std::optional<Kind> gateway_kind;
+  if (spec.rpc) gateway_kind = AdminGatewayKind(e.code);
   if (throttled) {
     e.kind = Kind::kThrottled;
     e.retryable = true;
+  } else if (gateway_kind) {
+    e.kind = *gateway_kind;
   } else if (s >= 500) {
     e.kind = Kind::kServer;
     if (spec.idempotent) {
@@ -742,8 +673,9 @@ awaitable<Result<std::string>> Client::Impl::GetToken() {
 
 // ---------------------------------------------------------------- Client --
 
-Result<std::unique_ptr<Client>> Client::Create(asio::any_io_executor executor,
-                                               Options options) {
+Result<std::shared_ptr<Client::Impl>> CreateImpl(asio::any_io_executor executor,
+                                                 Options options,
+                                                 bool require_application) {
   auto invalid = [](std::string message) {
     ApiError e = MakeError(Kind::kClient, "InvalidOptions", std::move(message));
     return e;
@@ -756,7 +688,7 @@ Result<std::unique_ptr<Client>> Client::Create(asio::any_io_executor executor,
         "plain http is allowed only for a loopback endpoint unless "
         "allow_insecure_http is set: " + options.endpoint);
   if (options.instance_id.empty()) return invalid("instance_id is empty");
-  if (options.application_id.empty())
+  if (require_application && options.application_id.empty())
     return invalid("application_id is empty");
   if (options.client_id.empty()) options.client_id = options.application_id;
   if (options.connections < 1) options.connections = 1;
@@ -778,9 +710,16 @@ Result<std::unique_ptr<Client>> Client::Create(asio::any_io_executor executor,
       if (ec) return invalid("cannot load the system trust store: " + ec.message());
     }
   }
-  auto impl = std::make_shared<Impl>(executor, std::move(options), endpoint,
-                                     std::move(ctx));
-  return std::unique_ptr<Client>(new Client(std::move(impl)));
+  return std::make_shared<Client::Impl>(executor, std::move(options), endpoint,
+                                        std::move(ctx));
+}
+
+Result<std::unique_ptr<Client>> Client::Create(asio::any_io_executor executor,
+                                               Options options) {
+  auto impl = CreateImpl(std::move(executor), std::move(options),
+                         /*require_application=*/true);
+  if (!impl) return impl.error();
+  return std::unique_ptr<Client>(new Client(std::move(*impl)));
 }
 
 Client::Client(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

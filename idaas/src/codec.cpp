@@ -12,22 +12,6 @@ void Put(json::object& o, std::string_view key, const std::optional<T>& v) {
   if (v) o[key] = *v;
 }
 
-int64_t IntField(const json::object& o, std::string_view key) {
-  auto it = o.find(key);
-  if (it == o.end()) return 0;
-  const auto& v = it->value();
-  if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
-  if (v.is_double()) return static_cast<int64_t>(v.get_double());
-  if (v.is_string()) {
-    try {
-      return std::stoll(std::string(v.get_string()));
-    } catch (...) {
-      return 0;
-    }
-  }
-  return 0;
-}
 
 bool BoolField(const json::object& o, std::string_view key) {
   auto it = o.find(key);
@@ -105,6 +89,23 @@ bool StringArrayField(const json::object& o, std::string_view key,
     out->emplace_back(v.get_string());
   }
   return true;
+}
+
+int64_t IntField(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return 0;
+  const auto& v = it->value();
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
+  if (v.is_double()) return static_cast<int64_t>(v.get_double());
+  if (v.is_string()) {
+    try {
+      return std::stoll(std::string(v.get_string()));
+    } catch (...) {
+      return 0;
+    }
+  }
+  return 0;
 }
 
 std::string EncodeObject(const json::object& o) { return json::serialize(o); }

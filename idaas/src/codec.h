@@ -39,6 +39,8 @@ std::string StringField(const json::object& o, std::string_view key);
 // The first present string field among `keys`.
 std::string StringFieldAny(const json::object& o,
                            std::initializer_list<std::string_view> keys);
+// An integer field (0 when absent or not a number; a numeric string counts).
+int64_t IntField(const json::object& o, std::string_view key);
 bool StringArrayField(const json::object& o, std::string_view key,
                       std::vector<std::string>* out, std::string* error);
 

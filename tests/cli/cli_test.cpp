@@ -66,6 +66,16 @@ TEST(CliTest, EverySubcommandHasHelp) {
   EXPECT_NE(r.out.find("--format"), std::string::npos);
 }
 
+TEST(CliTest, SetupNeedsAnInstanceAndASecretFile) {
+  auto r = Idsync({"setup", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--secret-out"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--widen-scope"), std::string::npos) << r.out;
+  r = Idsync({"setup", "--secret-out", "/tmp/x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--instance"), std::string::npos) << r.err;
+}
+
 TEST(CliTest, UnknownOptionIsAnError) {
   auto r = Idsync({"plan", "--no-such-flag"});
   EXPECT_EQ(r.exit_code, 1);

@@ -358,6 +358,82 @@ TEST_F(ConfigTest, RelativePathsAreResolvedAgainstTheConfigFolder) {
   EXPECT_EQ(c.store.path, "/var/lib/x.db");
 }
 
+TEST_F(ConfigTest, AdminSectionIsOptional) {
+  Config c = Parse(ValidYaml());
+  ASSERT_TRUE(diags_.empty()) << Dump();
+  EXPECT_FALSE(c.admin.has_value());
+}
+
+TEST_F(ConfigTest, AdminDefaultsComeFromTheIdaasSection) {
+  Config c = Parse(ValidYaml() +
+                   "admin:\n  access_key_id: LTAI5tExample\n"
+                   "  access_key_secret: env:IDSYNC_TEST_SECRET\n");
+  ASSERT_TRUE(diags_.empty()) << Dump();
+  ASSERT_TRUE(c.admin.has_value());
+  EXPECT_EQ(c.admin->region_id, "cn-hangzhou");  // from idaas.endpoint's host
+  EXPECT_EQ(c.admin->endpoint, "https://eiam.cn-hangzhou.aliyuncs.com");
+  EXPECT_EQ(c.admin->instance_id, "idaas_abc");
+  EXPECT_EQ(c.admin->access_key_id, "LTAI5tExample");
+  EXPECT_EQ(c.admin->access_key_secret.Reveal(), "s3cr3t-value");
+  EXPECT_TRUE(c.admin->security_token.reference().empty());
+}
+
+TEST_F(ConfigTest, AdminExplicitValuesWin) {
+  setenv("IDSYNC_TEST_STS", "sts-token-value", 1);
+  Config c = Parse(ValidYaml() +
+                   "admin:\n  region_id: ap-southeast-1\n  instance_id: idaas_other\n"
+                   "  access_key_id: STS.abc\n  access_key_secret: env:IDSYNC_TEST_SECRET\n"
+                   "  security_token: env:IDSYNC_TEST_STS\n");
+  unsetenv("IDSYNC_TEST_STS");
+  ASSERT_TRUE(diags_.empty()) << Dump();
+  EXPECT_EQ(c.admin->endpoint, "https://eiam.ap-southeast-1.aliyuncs.com");
+  EXPECT_EQ(c.admin->instance_id, "idaas_other");
+  EXPECT_EQ(c.admin->security_token.Reveal(), "sts-token-value");
+
+  // An endpoint override (the emulator) needs no region.
+  c = Parse(WithEndpoint(ValidYaml(), "http://127.0.0.1:8080") +
+            "admin:\n  endpoint: http://127.0.0.1:8080\n  access_key_id: k\n"
+            "  access_key_secret: env:IDSYNC_TEST_SECRET\n");
+  ASSERT_TRUE(diags_.empty()) << Dump();
+  EXPECT_EQ(c.admin->endpoint, "http://127.0.0.1:8080");
+}
+
+TEST_F(ConfigTest, AdminProblemsNameTheField) {
+  const std::string keys =
+      "  access_key_id: k\n  access_key_secret: env:IDSYNC_TEST_SECRET\n";
+  Parse(ValidYaml() + "admin:\n  access_key_secret: env:IDSYNC_TEST_SECRET\n");
+  EXPECT_EQ(Only().key_path, "admin.access_key_id");
+
+  Parse(ValidYaml() + "admin:\n  access_key_id: k\n");
+  EXPECT_EQ(Only().key_path, "admin.access_key_secret");
+
+  Parse(ValidYaml() + "admin:\n  access_key_id: k\n  access_key_secret: LTAIliteral\n");
+  Problem literal = Only();
+  EXPECT_EQ(literal.key_path, "admin.access_key_secret");
+  EXPECT_EQ(literal.message.find("LTAIliteral"), std::string::npos);
+
+  Parse(ValidYaml() + "admin:\n" + keys + "  security_token: sts-literal\n");
+  Problem token = Only();
+  EXPECT_EQ(token.key_path, "admin.security_token");
+  EXPECT_EQ(token.message.find("sts-literal"), std::string::npos);
+
+  Parse(ValidYaml() + "admin:\n" + keys + "  region_id: CN_Hangzhou\n");
+  EXPECT_EQ(Only().key_path, "admin.region_id");
+
+  // No region in the Developer API host and none given.
+  Parse(WithEndpoint(ValidYaml(), "http://127.0.0.1:8080") + "admin:\n" + keys);
+  EXPECT_EQ(Only().key_path, "admin.region_id");
+
+  Parse(ValidYaml() + "admin:\n" + keys + "  endpoint: http://eiam.example.com\n");
+  EXPECT_NE(Only().message.find("plain http is allowed only for a loopback"),
+            std::string::npos);
+  Parse(ValidYaml() + "admin:\n" + keys + "  endpoint: https://eiam.example.com/x\n");
+  EXPECT_EQ(Only().key_path, "admin.endpoint");
+
+  Parse(ValidYaml() + "admin:\n" + keys + "  acces_key_id: k\n");
+  EXPECT_NE(Only().message.find("did you mean 'access_key_id'"), std::string::npos);
+}
+
 TEST(SuggestTest, OnlyCloseCandidates) {
   EXPECT_EQ(Suggest("endpont", {"endpoint", "timeout"}), "endpoint");
   EXPECT_EQ(Suggest("zzzzzz", {"endpoint", "timeout"}), "");

@@ -3,7 +3,8 @@
 // refresh, status, and `idsync run` at trace level through cycles, admin
 // calls, a reload and a token expiry) run against the emulator with known
 // secrets; then every line they printed and every file they left is searched
-// for the client secret, the admin token, literal secrets pasted into a
+// for the client secret, the admin token, the admin API AccessKey secret (also
+// through `idsync setup`), literal secrets pasted into a
 // configuration and every access token the emulator issued.
 #include <signal.h>
 #include <sys/stat.h>
@@ -22,6 +23,8 @@ using namespace std::chrono_literals;
 
 constexpr char kClientSecret[] = "S2cs-7hQx9VbW2mKp4Lz";
 constexpr char kAdminToken[] = "S2at-Rn5Tq8Yd3Jf6Gw1";
+// The admin API's AccessKey secret (the emulator's key is made to use it).
+constexpr char kAccessKeySecret[] = "S2ak-Wq3Zr7Xn5Pc9Lm";
 // Pasted into a configuration instead of a reference (the example).
 constexpr char kPasted[] = "LTAI5tQzS3cr3tV4lue9";
 constexpr char kPastedLdap[] = "S2ldap-pw-Hk2Vn8Rt";
@@ -29,11 +32,17 @@ constexpr char kPastedFeed[] = "S2feed-tok-Mx4Bq7Wd";
 
 class SecretScanE2eTest : public SyncE2eTest {
  protected:
-  void SetUp() override { StartEmulator({"--client-secret", kClientSecret}); }
+  void SetUp() override {
+    StartEmulator({"--client-secret", kClientSecret, "--access-key",
+                   std::string("emulator-access-key:") + kAccessKeySecret});
+  }
 
   std::map<std::string, std::string> Env() const {
     return {{"IDSYNC_E2E_SECRET", kClientSecret},
-            {"IDSYNC_ADMIN_TOKEN", kAdminToken}};
+            {"IDSYNC_ADMIN_TOKEN", kAdminToken},
+            {"IDSYNC_ACCESS_KEY_SECRET", kAccessKeySecret},
+            {"ALIBABA_CLOUD_ACCESS_KEY_ID", "emulator-access-key"},
+            {"ALIBABA_CLOUD_ACCESS_KEY_SECRET", kAccessKeySecret}};
   }
 
   // Runs idsync with `args` and keeps what it printed, under `name`.
@@ -57,7 +66,20 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
       "daemon:\n  interval: 1h\n  admin_listen: 127.0.0.1:0\n  shutdown_grace: "
       "10s\n"
       "  admin_token: env:IDSYNC_ADMIN_TOKEN\n  report_dir: reports\n"
-      "log: {level: trace}\n");
+      "log: {level: trace}\n"
+      "admin:\n  endpoint: http://" + address_ + "\n  access_key_id: emulator-access-key\n"
+      "  access_key_secret: env:IDSYNC_ACCESS_KEY_SECRET\n");
+
+  // `idsync setup` signs with the AccessKey secret: from nothing, then once more.
+  for (const char* name : {"setup", "setup again"}) {
+    auto r = testing::Run({IDSYNC_BIN, "setup", "-vv", "--instance", "idaas_emulator",
+                           "--endpoint", "http://" + address_, "--ou", e2e::kRoot,
+                           "--secret-out", dir_.path() + "/setup_secret"},
+                          120s, Env());
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    outputs_.emplace_back(std::string(name) + " stdout", r.out);
+    outputs_.emplace_back(std::string(name) + " stderr", r.err);
+  }
 
   // The one-shot commands, at trace level.
   const std::vector<std::string> trace = {"--log-level", "trace"};
@@ -208,6 +230,7 @@ TEST_F(SecretScanE2eTest, NoSecretOrTokenInAnyOutputOrFile) {
   SecretScanner scanner;
   scanner.Add("client secret", kClientSecret);
   scanner.Add("admin token", kAdminToken);
+  scanner.Add("AccessKey secret", kAccessKeySecret);
   scanner.Add("pasted client secret", kPasted);
   scanner.Add("pasted LDAP password", kPastedLdap);
   scanner.Add("pasted HR feed token", kPastedFeed);

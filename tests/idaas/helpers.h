@@ -52,21 +52,13 @@ struct HttpReply {
   json::value json;
 };
 
-// One plain-HTTP request on a fresh connection (admin API, scripted checks).
-inline HttpReply PlainRequest(const std::string& host, const std::string& port,
-                              http::verb method, const std::string& target,
-                              const std::string& body = {}) {
+// Sends `req` as it is on a fresh plain-HTTP connection and reads the reply.
+inline HttpReply SendRaw(const std::string& host, const std::string& port,
+                         const http::request<http::string_body>& req) {
   asio::io_context io;
   tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
   stream.connect(resolver.resolve(host, port));
-  http::request<http::string_body> req(method, target, 11);
-  req.set(http::field::host, host + ":" + port);
-  if (!body.empty()) {
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-  }
-  req.prepare_payload();
   http::write(stream, req);
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
@@ -77,6 +69,20 @@ inline HttpReply PlainRequest(const std::string& host, const std::string& port,
   boost::system::error_code ec;
   out.json = json::parse(out.body, ec);
   return out;
+}
+
+// One plain-HTTP request on a fresh connection (admin API, scripted checks).
+inline HttpReply PlainRequest(const std::string& host, const std::string& port,
+                              http::verb method, const std::string& target,
+                              const std::string& body = {}) {
+  http::request<http::string_body> req(method, target, 11);
+  req.set(http::field::host, host + ":" + port);
+  if (!body.empty()) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+  }
+  req.prepare_payload();
+  return SendRaw(host, port, req);
 }
 
 // The real idaas-emulator on 127.0.0.1, port 0.

@@ -51,6 +51,21 @@ struct IdaasConfig {
   Location location;
 };
 
+// The optional `admin` section: AccessKey credentials for the IDaaS admin API
+// (Eiam 2021-12-01), used by `idsync setup`/`doctor` and for department
+// moves. It shares the transport settings of `idaas` (tls, timeout, retry,
+// rate limit, connections). Absent: Config::admin is empty and nothing that
+// needs the admin API runs.
+struct AdminConfig {
+  std::string endpoint;     // default: https://eiam.<region_id>.aliyuncs.com
+  std::string region_id;    // default: the region of idaas.endpoint
+  std::string instance_id;  // default: idaas.instance_id
+  std::string access_key_id;   // required: the RAM user's AccessKey id
+  Secret access_key_secret;    // required: env:, file:, credential:
+  Secret security_token;       // optional: an STS token (with an STS key pair)
+  Location location;
+};
+
 // The `source` section. Only `type` and the common keys are read here; the
 // connector registered for `type` reads and validates the rest of `node`
 // (connectors::ValidateSourceConfig), so a new connector needs no change here.
@@ -134,6 +149,7 @@ struct LogConfig {
 struct Config {
   std::string file;  // the file it was loaded from
   IdaasConfig idaas;
+  std::optional<AdminConfig> admin;  // the section is optional
   SourceConfig source;
   MappingConfig mapping;
   TargetConfig target;

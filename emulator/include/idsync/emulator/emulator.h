@@ -53,6 +53,17 @@ struct FaultRates {
 
 inline constexpr std::chrono::minutes kHoldAfterCommit{10};
 
+// An AccessKey of the admin API (Eiam 2021-12-01), with a RAM-style allow
+// list of the actions it may call.
+struct AccessKey {
+  std::string id;
+  std::string secret;
+  std::vector<std::string> allowed_actions;  // e.g. "CreateApplication"; empty: all
+};
+
+inline constexpr std::string_view kDefaultAccessKeyId = "emulator-access-key";
+inline constexpr std::string_view kDefaultAccessKeySecret = "emulator-access-key-secret";
+
 // Start-up configuration. The identity fields describe the default state and,
 // when set explicitly (the *_set flags), override a loaded state file.
 struct Options {
@@ -68,6 +79,13 @@ struct Options {
   bool client_id_set = false;
   bool client_secret_set = false;
   bool permissions_set = false;
+
+  // The admin API's AccessKeys (RPC requests to "/").
+  std::vector<AccessKey> access_keys = {
+      {std::string(kDefaultAccessKeyId), std::string(kDefaultAccessKeySecret), {}}};
+  // The tenant's account quota that GetApplicationProvisioningScope reports
+  // as MaxQuota (UsedQuota is the number of users).
+  int64_t account_quota = 1000;
 
   std::chrono::microseconds token_ttl = std::chrono::seconds(1200);
   double qps = 0;  // per client; 0 = unlimited
@@ -108,7 +126,9 @@ struct Request {
   std::string body;
   std::string authorization;  // the Authorization header, if any
   std::string content_type;
-  std::string acs_action;  // the x-acs-action header, informational
+  std::string acs_action;  // the x-acs-action header: selects an admin API action
+  // Every header as received (the admin API verifies signed headers).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 struct Response {
