@@ -14,7 +14,9 @@
 #include <set>
 #include <thread>
 
+#include "admin_ou_mover.h"
 #include "idsync/connectors/connectors.h"
+#include "idsync/idaas/admin_client.h"
 #include "idsync/idaas/client.h"
 #include "idsync/store/refresh.h"
 #include "idsync/store/store.h"
@@ -63,11 +65,22 @@ std::unique_ptr<Session> Session::Create(const config::Config& cfg, std::string*
     return nullptr;
   }
   s->client_ = std::move(*created);
+  if (cfg.admin) {
+    auto admin = idaas::AdminClient::Create(s->io_.get_executor(),
+                                            idaas::AdminOptionsFromConfig(cfg.idaas, *cfg.admin));
+    if (!admin) {
+      *error = "IDaaS admin API client: " + admin.error().ToString();
+      return nullptr;
+    }
+    s->admin_ = std::move(*admin);
+    s->ou_mover_ = std::make_unique<AdminOuMover>(*s->admin_);
+  }
   return s;
 }
 
 Session::~Session() {
   store_.reset();
+  if (admin_) admin_->Shutdown();
   if (client_) client_->Shutdown();
 }
 
@@ -245,7 +258,11 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   exec_options.instance_id = cfg.idaas.instance_id;
   exec_options.stop = options.stop;
   exec_options.on_progress = options.on_progress;
-  exec_options.ou_mover = options.ou_mover;
+  // The admin API's part: given by the caller, or the session's when the
+  // configuration has an `admin:` section (dropped below if it is unreachable).
+  sync::OuMover* ou_mover = options.ou_mover ? options.ou_mover : session->ou_mover();
+  std::optional<sync::Policy::AccountQuota> account_quota = options.account_quota;
+  exec_options.ou_mover = ou_mover;
   step = std::chrono::steady_clock::now();
   auto recovered = idaas::RunSync(io, sync::Executor::Recover(st, client, exec_options));
   result.timings.recover = SecondsSince(step);
@@ -269,6 +286,23 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     return result;
   }
   sync::ProvisioningScope current_scope = FromApi(*scope);
+  if (!account_quota && session->admin() != nullptr) {
+    // The account quota is reported by the admin API only. Unreachable, the
+    // cycle goes on as without admin credentials: no quota guard, and no
+    // move planned that could not be sent.
+    auto admin_scope = idaas::RunSync(
+        io, session->admin()->GetApplicationProvisioningScope(cfg.idaas.application_id));
+    if (admin_scope) {
+      account_quota = sync::Policy::AccountQuota{admin_scope->used_quota, admin_scope->max_quota};
+    } else {
+      if (log) {
+        log->warn("admin API GetApplicationProvisioningScope failed ({}): no quota guard and "
+                  "no department move this cycle",
+                  admin_scope.error().ToString());
+      }
+      if (options.ou_mover == nullptr) ou_mover = nullptr;
+    }
+  }
 
   // 4. The cache: refreshed when never filled, stale, asked for, or when the
   // scope changed since it was filled. What recovery applied is in the
@@ -315,8 +349,8 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   // 5. Plan (pure), with the guards.
   step = std::chrono::steady_clock::now();
   sync::Policy policy = PolicyFromConfig(cfg, options.allow_deletes);
-  policy.allow_ou_moves = options.ou_mover != nullptr;
-  policy.account_quota = options.account_quota;
+  policy.allow_ou_moves = ou_mover != nullptr;
+  policy.account_quota = account_quota;
   result.plan = sync::ComputePlan(*snapshot, *state, current_scope, policy, NowMs());
   result.timings.plan = SecondsSince(step);
   const bool tripped = result.plan.AnyGuardTripped();
@@ -330,6 +364,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     finish(1, "cancelled: nothing was applied");
     return result;
   }
+  exec_options.ou_mover = ou_mover;  // as the plan was computed
   sync::Executor executor(st, client, *state, exec_options);
   result.applied = idaas::RunSync(io, executor.Apply(result.plan, result.run_id));
   result.did_apply = true;

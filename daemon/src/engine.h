@@ -24,6 +24,7 @@ namespace idsync::store {
 class Store;
 }
 namespace idsync::idaas {
+class AdminClient;
 class Client;
 }
 
@@ -45,12 +46,18 @@ class Session {
   void CloseStore() { store_.reset(); }
   store::Store* store() { return store_.get(); }
   idaas::Client& client() { return *client_; }
+  // With an `admin:` section: the admin API client and the department mover
+  // built on it; nullptr without one.
+  idaas::AdminClient* admin() { return admin_.get(); }
+  sync::OuMover* ou_mover() { return ou_mover_.get(); }
   boost::asio::io_context& io() { return io_; }
 
  private:
   Session() = default;
   boost::asio::io_context io_;
   std::unique_ptr<idaas::Client> client_;
+  std::unique_ptr<idaas::AdminClient> admin_;
+  std::unique_ptr<sync::OuMover> ou_mover_;
   std::unique_ptr<store::Store> store_;
 };
 
@@ -63,9 +70,11 @@ struct CycleOptions {
   // Asked before applying a non-empty plan; false cancels (exit 1).
   std::function<bool(const sync::Plan&)> confirm;
   std::function<void(int64_t done, int64_t total)> on_progress;
-  // The admin API's part in a cycle (admin credentials configured): moves
-  // departments, and reports the account quota. Without a mover the plan
-  // allows no move, so an ou.move is never planned that cannot be sent.
+  // The admin API's part in a cycle: moves departments, and reports the
+  // account quota. Without a mover the plan allows no move, so an ou.move is
+  // never planned that cannot be sent. When these are unset and the
+  // configuration has an `admin:` section, the session's admin client
+  // provides both (the quota read each cycle).
   sync::OuMover* ou_mover = nullptr;
   std::optional<sync::Policy::AccountQuota> account_quota;
 };

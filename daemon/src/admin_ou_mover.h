@@ -1,0 +1,27 @@
+// The executor's department mover (sync::OuMover) on the admin API:
+// UpdateOrganizationalUnitParentId, which the Developer API lacks.
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "idsync/idaas/admin_client.h"
+#include "idsync/sync/ou_mover.h"
+
+namespace idsync::daemon {
+
+class AdminOuMover final : public sync::OuMover {
+ public:
+  explicit AdminOuMover(idaas::AdminClient& admin) : admin_(admin) {}
+
+  boost::asio::awaitable<idaas::Status> Move(std::string ou_id,
+                                             std::string new_parent_id) override {
+    co_return co_await admin_.UpdateOrganizationalUnitParentId(std::move(ou_id),
+                                                               std::move(new_parent_id));
+  }
+
+ private:
+  idaas::AdminClient& admin_;
+};
+
+}  // namespace idsync::daemon
