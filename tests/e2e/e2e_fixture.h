@@ -28,6 +28,9 @@ using testing::RunResult;
 using testing::TempDir;
 
 constexpr char kRoot[] = "ou_emulatorroot00000000000000";
+// The emulator's default AccessKey of the admin API.
+constexpr char kKeyId[] = "emulator-access-key";
+constexpr char kKeySecret[] = "emulator-access-key-secret";
 
 struct Person {
   std::string id, first, last, email, department, status, groups;

@@ -16,9 +16,6 @@ namespace {
 
 using namespace e2e;  // NOLINT: the fixture's helpers
 
-constexpr char kKeyId[] = "emulator-access-key";
-constexpr char kKeySecret[] = "emulator-access-key-secret";
-
 class OuMovesE2eTest : public SyncE2eTest {
  protected:
   std::string Db() const { return dir_.path() + "/state/idsync.db"; }

@@ -14,9 +14,6 @@ namespace {
 using namespace e2e;  // NOLINT: the fixture's helpers
 using namespace std::chrono_literals;
 
-constexpr char kKeyId[] = "emulator-access-key";
-constexpr char kKeySecret[] = "emulator-access-key-secret";
-
 // A value of the config snippet setup prints.
 std::string SnippetValue(const std::string& out, const std::string& key) {
   std::smatch m;
