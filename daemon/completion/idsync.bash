@@ -3,6 +3,8 @@
 # that every option of `idsync <command> --help` is completed here.
 # Installed as /usr/share/bash-completion/completions/idsync.
 
+# The words offered never contain blanks, so the usual COMPREPLY=($(compgen ...)) is safe.
+# shellcheck disable=SC2207
 _idsync() {
   local cur prev words cword
   _init_completion || return
