@@ -11,6 +11,8 @@
 #include <map>
 #include <string>
 
+#include <regex>
+
 #include "e2e_fixture.h"
 
 namespace idsync {
@@ -63,6 +65,7 @@ class FaultsE2eTest : public SyncE2eTest {
     // After a 429 the client pauses every request for the server's wait
     // (1 s here): only the requests already in flight may arrive within it.
     for (size_t i = 0; i < log.size(); ++i) {
+      if (log[i].at("fault").as_string() == "hold_after_commit") ++held_;
       if (log[i].at("fault").as_string() != "throttled") continue;
       ++throttled_;
       const int64_t t = log[i].at("timeMs").as_int64();
@@ -80,6 +83,7 @@ class FaultsE2eTest : public SyncE2eTest {
   }
 
   int throttled_ = 0;
+  int held_ = 0;  // writes committed and never answered
 };
 
 TEST_F(FaultsE2eTest, ApplyConvergesUnderEveryFaultWithoutDuplicates) {
@@ -116,6 +120,27 @@ TEST_F(FaultsE2eTest, ApplyConvergesUnderEveryFaultWithoutDuplicates) {
     EXPECT_EQ(u.at("status").as_string(), p.status == "terminated" ? "disabled" : "enabled") << p.id;
     EXPECT_EQ(u.at("displayName").as_string(), p.first + " " + p.last) << p.id;
   }
+  ClearRequests();
+  ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
+  EXPECT_EQ(CountWrites(Requests()), 0);
+}
+
+// R5's timeouts through `idsync apply`: the emulator commits some writes and
+// never answers (`hold_after_commit`), so idsync's request timeout (1 s
+// here) fires on a write that did happen; the executor must look it up
+// before any resend, and repeated applies converge with no duplicate.
+TEST_F(FaultsE2eTest, ApplyConvergesWhenCommittedWritesTimeOut) {
+  StartEmulator({"--faults", "hold_after_commit=0.05"});
+  config_ = dir_.Write("idsync.yaml", std::regex_replace(testing::ReadFile(config_),
+                                                         std::regex("timeout: 5s"), "timeout: 1s"));
+  auto people = People(200);
+  WriteSource(people);
+  const int runs = ApplyUntilConverged(8);
+  std::cerr << "converged in " << runs << " runs, " << held_ << " answers held\n";
+  EXPECT_GT(held_, 0);  // else no request timed out
+  ASSERT_NO_FATAL_FAILURE(ExpectNoDuplicates());
+  Admin("POST", "/_emulator/config", R"({"faults":""})");
+  ExpectConverged(people);
   ClearRequests();
   ASSERT_EQ(Idsync({"apply", "--yes"}).exit_code, 0);
   EXPECT_EQ(CountWrites(Requests()), 0);
