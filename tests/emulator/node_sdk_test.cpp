@@ -30,6 +30,8 @@ TEST(NodeSdkTest, OfficialRuntimeCallsTheAdminApiUnchanged) {
   TempDir dir;
   auto install = idsync::testing::Run({"npm", "install", "--prefix", dir.path(), "--no-audit",
                                        "--no-fund", "--loglevel=error",
+                                       // An unreachable registry fails in seconds, not minutes.
+                                       "--fetch-timeout=20000", "--fetch-retries=1",
                                        "@alicloud/openapi-client@0.4"},
                                       300s);
   if (install.exit_code != 0) {
