@@ -54,7 +54,7 @@ constexpr char kRootOu[] = "ou_emulatorroot00000000000000";  // the emulator's d
 constexpr char kInstance[] = "idaas_emulator";
 constexpr int kOus = 20000, kGroups = 5000, kMissingUsers = 400;
 // Bump when the generated data changes, so that an old DIR is regenerated.
-constexpr char kGeneratorVersion[] = "1";
+constexpr char kGeneratorVersion[] = "2";  // 2: the mirror is marked as read with custom fields
 
 [[noreturn]] void Die(const std::string& what) {
   std::cerr << "plan_bench: " << what << "\n";
@@ -228,7 +228,13 @@ void Generate(const std::string& dir, int users) {
   if (pid == 0) {
     BuildState(dir, db);
     auto store = Store::Open(db);
-    if (!store || !(*store)->SetMeta("bench.plan", Signature(users))) Die("meta");
+    // The mirror holds custom fields, which the mapping reads: without this
+    // mark (daemon/src/engine.h kMirrorCustomFieldsMeta) the first plan would
+    // refresh the whole scope from the emulator, which holds none of it.
+    if (!store || !(*store)->SetMeta("mirror_custom_fields", "1") ||
+        !(*store)->SetMeta("bench.plan", Signature(users))) {
+      Die("meta");
+    }
     std::_Exit(0);
   }
   int status = 0;
