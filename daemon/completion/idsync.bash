@@ -9,13 +9,13 @@ _idsync() {
   local cur prev words cword
   _init_completion || return
 
-  local commands="check-config plan apply run refresh status"
+  local commands="check-config plan apply run refresh status setup doctor"
   local common="-c --config -v --verbose --log-level --log-format -h --help"
 
   local command="" i
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
-      check-config | plan | apply | run | refresh | status)
+      check-config | plan | apply | run | refresh | status | setup | doctor)
         command=${words[i]}
         break
         ;;
@@ -27,8 +27,11 @@ _idsync() {
       _filedir '@(yaml|yml)'
       return
       ;;
-    -o | --output)
+    -o | --output | --secret-out | --ca-file)
       _filedir
+      return
+      ;;
+    --instance | --ou | --region | --endpoint | --developer-endpoint | --name)
       return
       ;;
     --log-level)
@@ -55,7 +58,12 @@ _idsync() {
   local options
   case $command in
     "") COMPREPLY=($(compgen -W "$commands -V --version -h --help" -- "$cur")); return ;;
-    check-config) options="$common --connect" ;;
+    check-config) options="$common --connect --admin" ;;
+    setup)
+      # setup reads no configuration file: its own options only.
+      options="-h --help -v --verbose --instance --ou --secret-out --region --endpoint"
+      options+=" --developer-endpoint --name --ca-file --dry-run --widen-scope"
+      ;;
     plan) options="$common --format -o --output" ;;
     apply) options="$common -y --yes --allow-deletes --format -o --output" ;;
     status) options="$common --format" ;;
