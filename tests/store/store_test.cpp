@@ -119,6 +119,16 @@ TEST(StoreOpen, NewerSchemaIsRefused) {
   EXPECT_EQ(Pragma(path, "user_version"), std::to_string(newer));
 }
 
+// Overwrites a page in the middle of the database file with garbage.
+void DamageMiddlePage(const std::string& path) {
+  const auto size = std::filesystem::file_size(path);
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>((size / 4096 / 2) * 4096));
+  std::string junk(4096, '\0');
+  for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>((i * 7919) & 0xff);
+  f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+}
+
 TEST(StoreOpen, CorruptionIsDetectedAndTheFileIsUntouched) {
   TempDir dir;
   const std::string path = dir.path() + "/state.db";
@@ -129,16 +139,8 @@ TEST(StoreOpen, CorruptionIsDetectedAndTheFileIsUntouched) {
   }
   ASSERT_FALSE(std::filesystem::exists(path + "-wal") &&
                std::filesystem::file_size(path + "-wal") > 0);
-  // Overwrite a page in the middle of the file with garbage.
-  const auto size = std::filesystem::file_size(path);
-  ASSERT_GT(size, 40u * 4096);
-  {
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>((size / 4096 / 2) * 4096));
-    std::string junk(4096, '\0');
-    for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>((i * 7919) & 0xff);
-    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
-  }
+  ASSERT_GT(std::filesystem::file_size(path), 40u * 4096);
+  DamageMiddlePage(path);
   const std::string before = ReadFile(path);
   auto s = Store::Open(path);
   ASSERT_FALSE(s.has_value());
@@ -191,13 +193,7 @@ TEST(StoreOpen, TheIntegrityCheckRunsWhenItsLastPassIsTooOld) {
     ASSERT_STORE_OK(store->ReplaceMirror(MakeMirror(3000), 1));
     ASSERT_STORE_OK(store->SetMeta("integrity_checked_ms", std::to_string(first - 7200 * 1000)));
   }
-  const auto size = std::filesystem::file_size(path);
-  {
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>((size / 4096 / 2) * 4096));
-    std::string junk(4096, '\x5a');
-    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
-  }
+  DamageMiddlePage(path);
   auto damaged = Store::Open(path, hourly);
   ASSERT_FALSE(damaged.has_value());
   EXPECT_EQ(damaged.error().code, Error::Code::kCorrupt) << damaged.error().message;
