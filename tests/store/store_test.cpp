@@ -574,6 +574,21 @@ TEST(StoreJournal, Lifecycle) {
   EXPECT_EQ(store->JournalUnfinished()->size(), 1u);
 }
 
+// An update of `m` (k0 linked to its first user) that creates a user, changes
+// a group, deletes a user and then links a second source key to an
+// already-linked IDaaS id: a constraint violation at the end of the
+// transaction, after everything else was written.
+MirrorUpdate FailingAtTheEnd(const Mirror& m) {
+  MirrorUpdate up;
+  up.upsert_users = {MakeUser(9)};
+  up.add_members = {{"group_a", {MakeUser(9).id}}};
+  up.delete_user_ids = {m.users[2].id};
+  up.upsert_links = {
+      {sync::EntityType::kUser, "k9", MakeUser(9).id, sync::Ownership::kCreated, 0, false},
+      {sync::EntityType::kUser, "other", m.users[0].id, sync::Ownership::kAdopted, 0, false}};
+  return up;
+}
+
 TEST(StoreJournal, CompleteIsAtomicWithItsMirrorUpdate) {
   TempDir dir;
   const std::string path = dir.path() + "/state.db";
@@ -587,17 +602,7 @@ TEST(StoreJournal, CompleteIsAtomicWithItsMirrorUpdate) {
   ASSERT_STORE_OK(ids);
   ASSERT_STORE_OK(store->JournalMarkInFlight((*ids)[0], 2));
 
-  // The update creates a user, changes a group, and then links a second
-  // source key to an already-linked IDaaS id: a constraint violation at the
-  // end of the transaction.
-  MirrorUpdate up;
-  up.upsert_users = {MakeUser(9)};
-  up.add_members = {{"group_a", {MakeUser(9).id}}};
-  up.delete_user_ids = {m.users[2].id};
-  up.upsert_links = {{sync::EntityType::kUser, "k9", MakeUser(9).id,
-                      sync::Ownership::kCreated, 0, false},
-                     {sync::EntityType::kUser, "other", m.users[0].id,
-                      sync::Ownership::kAdopted, 0, false}};
+  MirrorUpdate up = FailingAtTheEnd(m);
   auto r = store->JournalComplete((*ids)[0], up, 3);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, Error::Code::kInvalid) << r.error().message;
@@ -705,16 +710,7 @@ TEST(StoreJournal, CommitRejectsOnlyTheEntryWhoseUpdateFails) {
   x.upsert_users = {MakeUser(8)};
   x.upsert_links = {{sync::EntityType::kUser, "k8", MakeUser(8).id, sync::Ownership::kCreated,
                      0, false}};
-  // Like CompleteIsAtomicWithItsMirrorUpdate: a user, a membership, a
-  // delete, then a second key for an already-linked id.
-  MirrorUpdate y;
-  y.upsert_users = {MakeUser(9)};
-  y.add_members = {{"group_a", {MakeUser(9).id}}};
-  y.delete_user_ids = {m.users[2].id};
-  y.upsert_links = {{sync::EntityType::kUser, "k9", MakeUser(9).id, sync::Ownership::kCreated,
-                     0, false},
-                    {sync::EntityType::kUser, "other", m.users[0].id,
-                     sync::Ownership::kAdopted, 0, false}};
+  const MirrorUpdate y = FailingAtTheEnd(m);
   MirrorUpdate z;  // fine, after the failing one
   z.upsert_links = {{sync::EntityType::kUser, "k1", m.users[1].id, sync::Ownership::kAdopted,
                      0, false}};
