@@ -1,8 +1,10 @@
 // type: csv — an HR export in RFC 4180 CSV. Also reads the id_parent OU file.
 #include <algorithm>
+#include <thread>
 
 #include "connector.h"
 #include "idsync/connectors/parsers.h"
+#include "ordered_mapper.h"
 
 namespace idsync::connectors {
 namespace {
@@ -32,20 +34,26 @@ std::optional<std::string> WrongEncoding(std::string_view data) {
   return std::nullopt;
 }
 
-// Reads a CSV file with a header; calls row(fields, line) for each good row
-// and bad(line, reason, raw) for malformed ones, where raw is the record's
-// text when it may still yield its key (RecoverFields), else empty. Returns
-// an error for a file that cannot be used at all.
-std::optional<ReadError> ReadCsv(
-    const std::string& path, const SourceOptions& o, bool header,
+// Reads the CSV file at `path` into *data, refusing what is not UTF-8 text.
+std::optional<ReadError> LoadCsv(const std::string& path, std::string* data) {
+  std::string err;
+  if (!MapFile(path, data, &err)) return ReadError{err};
+  if (auto encoding = WrongEncoding(*data)) {
+    return ReadError{path + ": " + *encoding + "; export the file as UTF-8", true};
+  }
+  return std::nullopt;
+}
+
+// Parses `data`, the CSV file at `path`, with a header; calls row(fields,
+// line) for each good row and bad(line, reason, raw) for malformed ones,
+// where raw is the record's text when it may still yield its key
+// (RecoverFields), else empty. Returns an error for a file that cannot be
+// used at all.
+std::optional<ReadError> ParseCsv(
+    const std::string& path, std::string_view data, const SourceOptions& o, bool header,
     std::vector<std::string>* columns,
     const std::function<void(const std::vector<std::string_view>&, int64_t)>& row,
     const std::function<void(int64_t, std::string, std::string_view)>& bad) {
-  std::string data, err;
-  if (!MapFile(path, &data, &err)) return ReadError{err};
-  if (auto encoding = WrongEncoding(data)) {
-    return ReadError{path + ": " + *encoding + "; export the file as UTF-8", true};
-  }
   CsvOptions co;
   co.delimiter = o.csv_delimiter;
   co.quote = o.csv_quote;
@@ -94,6 +102,16 @@ std::optional<ReadError> ReadCsv(
   if (fatal) return fatal;
   if (need_header) return ReadError{path + ": empty file (no header line)", true};
   return std::nullopt;
+}
+
+std::optional<ReadError> ReadCsv(
+    const std::string& path, const SourceOptions& o, bool header,
+    std::vector<std::string>* columns,
+    const std::function<void(const std::vector<std::string_view>&, int64_t)>& row,
+    const std::function<void(int64_t, std::string, std::string_view)>& bad) {
+  std::string data;
+  if (auto err = LoadCsv(path, &data)) return err;
+  return ParseCsv(path, data, o, header, columns, row, bad);
 }
 
 // The fields of a rejected record split again (SplitCsvLeniently), and
@@ -176,13 +194,17 @@ class CsvConnector : public Connector {
         col_of_slot[s] = c;
       }
     };
-    auto err = ReadCsv(
-        path_, *opts_, header_, &columns,
+    std::string data;
+    if (auto err = LoadCsv(path_, &data)) return err;
+    // Records are mapped on every core while the parser reads on.
+    OrderedMapper mapper(b, &col_of_slot, data, path_,
+                         std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+    auto err = ParseCsv(
+        path_, data, *opts_, header_, &columns,
         [&](const std::vector<std::string_view>& fields, int64_t line) {
           if (!bound) bind();
           if (bind_error) return;
-          CsvRowView row(&col_of_slot, &fields);
-          b->AddUser(row, sync::Origin{path_, line});
+          mapper.Add(fields, line);
         },
         [&](int64_t line, std::string reason, std::string_view raw) {
           b->CountRead();
@@ -204,6 +226,7 @@ class CsvConnector : public Connector {
     if (err) return err;
     if (!bound) bind();
     if (bind_error) return bind_error;
+    mapper.Finish();
     return std::nullopt;
   }
 

@@ -274,29 +274,34 @@ void SnapshotBuilder::AddGroupEntry(sync::DesiredGroup group, std::vector<std::s
   group_entries_.push_back(GroupEntry{std::move(group), std::move(refs)});
 }
 
-void SnapshotBuilder::AddUser(const AttrView& rec, const sync::Origin& origin,
-                              const std::string& ref) {
+SnapshotBuilder::MappedUser SnapshotBuilder::MapUser(const AttrView& rec,
+                                                     const sync::Origin& origin,
+                                                     const std::string& ref) const {
   const Mapping& m = *m_;
+  MappedUser out;
   std::string err;
+  auto reject = [&](std::string key, const char* field, std::string reason) {
+    out.rejection = sync::Diagnostic{origin, std::move(key), field, std::move(reason),
+                                     sync::EntityType::kUser};
+    return std::move(out);
+  };
   if (m.filter_) {
     bool keep = m.filter_->EvalBool(rec, &err);
     if (!err.empty()) {
-      ++records_read_;
+      out.counted = true;
       // The key is read apart from the filter: it is the record's own.
-      Reject(origin, sync::EntityType::kUser, RecoverUserKey(rec, [](int) { return true; }),
-             "source.users.filter", err);
-      return;
+      return reject(RecoverUserKey(rec, [](int) { return true; }), "source.users.filter", err);
     }
-    if (!keep) return;
+    if (!keep) return out;
   }
-  ++records_read_;
+  out.counted = true;
   Candidate c;
   sync::DesiredUser& u = c.user;
   u.origin = origin;
   c.ref = ref;
   u.key = m.key_ ? m.key_->Eval(rec, &err) : std::string();
   auto fail = [&](const char* field, std::string reason) {
-    Reject(origin, sync::EntityType::kUser, u.key, field, std::move(reason));
+    return reject(u.key, field, std::move(reason));
   };
   if (!err.empty()) return fail("external_id", err);
   if (u.key.empty()) {
@@ -305,30 +310,23 @@ void SnapshotBuilder::AddUser(const AttrView& rec, const sync::Origin& origin,
                                                             : " ('" + opts_->user_key + "' is empty)"));
   }
   // The OU tree from a path column comes from every record read.
-  std::string ou_path;
   if (opts_->ou_from == "path") {
     int slot = m.ou_slot_;
     if (slot >= 0 && rec.Count(slot) > 0) {
-      ou_path = NormalizeOuPath(rec.Value(slot, 0), opts_->ou_separator);
-      if (!ou_path.empty()) AddPathOus(ou_path, origin);
+      out.ou_path = NormalizeOuPath(rec.Value(slot, 0), opts_->ou_separator);
     }
   }
-  auto eval = [&](const std::unique_ptr<Expr>& e, const char* field, std::string* out) {
-    if (!e) return true;
-    *out = e->Eval(rec, &err);
-    if (!err.empty()) {
-      fail(field, err);
-      return false;
-    }
-    return true;
+  auto eval = [&](const std::unique_ptr<Expr>& e, std::string* value) {
+    if (e) *value = e->Eval(rec, &err);
+    return err.empty();
   };
-  if (!eval(m.username_, "username", &u.username)) return;
-  if (!eval(m.display_name_, "display_name", &u.display_name)) return;
-  if (!eval(m.email_, "email", &u.email)) return;
-  if (!eval(m.phone_, "phone_number", &u.phone_number)) return;
-  if (!eval(m.region_, "phone_region", &u.phone_region)) return;
-  if (!eval(m.description_, "description", &u.description)) return;
-  if (!eval(m.primary_ou_, "primary_ou", &u.primary_ou_key)) return;
+  if (!eval(m.username_, &u.username)) return fail("username", err);
+  if (!eval(m.display_name_, &u.display_name)) return fail("display_name", err);
+  if (!eval(m.email_, &u.email)) return fail("email", err);
+  if (!eval(m.phone_, &u.phone_number)) return fail("phone_number", err);
+  if (!eval(m.region_, &u.phone_region)) return fail("phone_region", err);
+  if (!eval(m.description_, &u.description)) return fail("description", err);
+  if (!eval(m.primary_ou_, &u.primary_ou_key)) return fail("primary_ou", err);
   if (m.enabled_) {
     u.enabled = m.enabled_->EvalBool(rec, &err);
     if (!err.empty()) return fail("enabled", err);
@@ -397,7 +395,18 @@ void SnapshotBuilder::AddUser(const AttrView& rec, const sync::Origin& origin,
       }
     }
   }
-  users_.push_back(std::move(c));
+  out.candidate = std::move(c);
+  return out;
+}
+
+void SnapshotBuilder::AddMapped(MappedUser mapped) {
+  if (mapped.counted) ++records_read_;
+  if (!mapped.ou_path.empty()) {
+    AddPathOus(mapped.ou_path,
+               mapped.candidate ? mapped.candidate->user.origin : mapped.rejection->origin);
+  }
+  if (mapped.rejection) rejected_.push_back(std::move(*mapped.rejection));
+  if (mapped.candidate) users_.push_back(std::move(*mapped.candidate));
 }
 
 sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
@@ -448,28 +457,38 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   }
 
   // Duplicate source keys, then duplicate usernames (case-insensitive):
-  // every record involved is excluded. Counted first over views, so that
-  // only the rare duplicates cost a copy.
+  // every record involved is excluded. One pass over views finds the
+  // repeats, so only the rare duplicates cost more than a lookup.
   auto exclude_dups = [&](auto key_of, auto hash, auto equal, auto shown, const char* field,
                           const char* what) {
-    using Map = boost::unordered_flat_map<std::string_view, std::vector<size_t>, decltype(hash),
-                                          decltype(equal)>;
-    boost::unordered_flat_map<std::string_view, uint32_t, decltype(hash), decltype(equal)> count(
+    boost::unordered_flat_map<std::string_view, uint32_t, decltype(hash), decltype(equal)> first(
         users_.size(), hash, equal);
-    for (const auto& c : users_) {
-      if (!c.rejected) ++count[key_of(c.user)];
-    }
-    Map by(0, hash, equal);
+    std::vector<uint32_t> repeats;
     for (size_t i = 0; i < users_.size(); ++i) {
-      if (!users_[i].rejected && count[key_of(users_[i].user)] > 1) {
-        by[key_of(users_[i].user)].push_back(i);
+      if (users_[i].rejected) continue;
+      if (!first.try_emplace(key_of(users_[i].user), static_cast<uint32_t>(i)).second) {
+        repeats.push_back(static_cast<uint32_t>(i));
       }
     }
-    for (auto& [key, idx] : by) {
-      const std::string k = shown(key);
-      for (size_t i : idx) {
+    if (repeats.empty()) return;
+    // Each repeated value with every record holding it, in read order; the
+    // values in the order of their first record.
+    boost::unordered_flat_map<std::string_view, std::vector<size_t>, decltype(hash),
+                              decltype(equal)>
+        by(0, hash, equal);
+    for (uint32_t i : repeats) {
+      auto& idx = by[key_of(users_[i].user)];
+      if (idx.empty()) idx.push_back(first.at(key_of(users_[i].user)));
+      idx.push_back(i);
+    }
+    std::vector<const std::vector<size_t>*> groups;
+    for (const auto& [key, idx] : by) groups.push_back(&idx);
+    std::sort(groups.begin(), groups.end(), [](auto* a, auto* b) { return a->front() < b->front(); });
+    for (const std::vector<size_t>* idx : groups) {
+      const std::string k = shown(key_of(users_[idx->front()].user));
+      for (size_t i : *idx) {
         std::string others;
-        for (size_t j : idx) {
+        for (size_t j : *idx) {
           if (j == i) continue;
           if (!others.empty()) others += ", ";
           others += users_[j].user.origin.ToString();
@@ -580,17 +599,32 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   }
 
   // Users in key order: usually the order they were read in, so check first.
-  std::vector<uint32_t> order;
+  // The sort compares the keys' first eight bytes as one big-endian integer
+  // (the same order as the bytes) and reads the strings only on a tie.
+  struct KeyOf {
+    uint64_t prefix;
+    std::string_view key;
+    uint32_t index;
+  };
+  std::vector<KeyOf> order;
   order.reserve(users_.size());
   for (size_t i = 0; i < users_.size(); ++i) {
-    if (!users_[i].rejected) order.push_back(static_cast<uint32_t>(i));
+    if (users_[i].rejected) continue;
+    std::string_view key = users_[i].user.key;
+    uint64_t prefix = 0;
+    for (size_t b = 0; b < 8; ++b) {
+      prefix = prefix << 8 | (b < key.size() ? static_cast<unsigned char>(key[b]) : 0u);
+    }
+    order.push_back(KeyOf{prefix, key, static_cast<uint32_t>(i)});
   }
-  auto key_less = [&](uint32_t a, uint32_t b) { return users_[a].user.key < users_[b].user.key; };
+  auto key_less = [](const KeyOf& a, const KeyOf& b) {
+    return a.prefix != b.prefix ? a.prefix < b.prefix : a.key < b.key;
+  };
   if (!std::is_sorted(order.begin(), order.end(), key_less)) {
     std::sort(order.begin(), order.end(), key_less);
   }
   snap.users.reserve(order.size());
-  for (uint32_t i : order) snap.users.push_back(std::move(users_[i].user));
+  for (const KeyOf& k : order) snap.users.push_back(std::move(users_[k.index].user));
   for (auto& [k, ou] : ous_) snap.ous.push_back(std::move(ou));
   std::stable_sort(rejected_.begin(), rejected_.end(), [](const auto& a, const auto& b) {
     if (a.origin.file != b.origin.file) return a.origin.file < b.origin.file;

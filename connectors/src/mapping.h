@@ -83,10 +83,33 @@ class SnapshotBuilder {
   SnapshotBuilder(const Mapping* mapping, const SourceOptions* opts)
       : m_(mapping), opts_(opts) {}
 
+  // A user record mapped and validated, not yet added: what AddUser would
+  // add. Built by MapUser, which touches no builder state, so that records
+  // can be mapped on several threads and added in read order.
+  struct Candidate {
+    sync::DesiredUser user;
+    std::string ref;
+    std::vector<std::string> groups;
+    bool rejected = false;
+  };
+  struct MappedUser {
+    bool counted = false;   // counts towards records_read (it passed the filter)
+    std::string ou_path;    // the department path it names, for the OU tree ("": none)
+    std::optional<Candidate> candidate;           // or
+    std::optional<sync::Diagnostic> rejection;    // why it was excluded
+  };
+
   // One user record. `ref` (optional) is how group entries refer to it,
   // e.g. its normalized DN.
   void AddUser(const AttrView& rec, const sync::Origin& origin,
-               const std::string& ref = {});
+               const std::string& ref = {}) {
+    AddMapped(MapUser(rec, origin, ref));
+  }
+  // AddUser in two steps. MapUser is safe to call from several threads at
+  // once; AddMapped must see the records in read order.
+  MappedUser MapUser(const AttrView& rec, const sync::Origin& origin,
+                     const std::string& ref = {}) const;
+  void AddMapped(MappedUser mapped);
   // Excludes a record of kind `entity` and reports why. `key` is the
   // record's source key, or "" only when it cannot be read for certain: the
   // planner treats a keyed rejection as that object being present, and an
@@ -113,12 +136,6 @@ class SnapshotBuilder {
   const Mapping& mapping() const { return *m_; }
 
  private:
-  struct Candidate {
-    sync::DesiredUser user;
-    std::string ref;
-    std::vector<std::string> groups;
-    bool rejected = false;
-  };
   struct GroupEntry {
     sync::DesiredGroup group;
     std::vector<std::string> refs;

@@ -160,50 +160,101 @@ void Planner::PlanMissingGroups(const std::set<std::string, std::less<>>& desire
 // that named its groups.
 void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
                           const IdaasGroup* existing) {
-  std::vector<std::string_view> current;  // member ids, sorted
-  if (existing) {
-    current = cached_.GroupMembers(static_cast<size_t>(existing - cached_.groups.data()));
-    SortUnique(&current);
+  // Rows are compared, not ids: this group's current and wanted member rows
+  // get a stamp no other group uses. Ids of users outside the table (rare)
+  // are compared as strings.
+  const UserTable& users = cached_.users;
+  if (current_mark_.size() != users.size()) {
+    current_mark_.assign(users.size(), 0);
+    wanted_mark_.assign(users.size(), 0);
   }
-  auto is_current = [&](std::string_view id) {
-    return std::binary_search(current.begin(), current.end(), id);
+  const uint32_t stamp = ++member_stamp_;
+  std::vector<uint32_t> current_rows;
+  std::vector<std::string_view> current_external;  // sorted, unique
+  auto add_current = [&](size_t row) {
+    if (!canonical_row_.empty()) row = canonical_row_[row];
+    if (current_mark_[row] == stamp) return;
+    current_mark_[row] = stamp;
+    current_rows.push_back(static_cast<uint32_t>(row));
+  };
+  if (existing) {
+    const size_t gi = static_cast<size_t>(existing - cached_.groups.data());
+    for (uint32_t ref : cached_.members.Refs(gi)) {
+      if (!MemberTable::IsExternal(ref)) {
+        add_current(ref);
+        continue;
+      }
+      std::string_view id = cached_.members.External(ref);
+      if (auto row = user_by_id_.find(id); row != user_by_id_.end()) {
+        add_current(row->second);
+      } else {
+        current_external.push_back(id);
+      }
+    }
+    SortUnique(&current_external);
+  }
+  ViewSet wanted_external;
+  auto want_id = [&](std::string_view id) {
+    if (auto row = user_by_id_.find(id); row != user_by_id_.end()) {
+      wanted_mark_[row->second] = stamp;
+    } else {
+      wanted_external.insert(id);
+    }
   };
   std::vector<ObjectRef> add;
-  ViewSet wanted_ids;
-  std::vector<std::string_view> keys(g.member_keys.begin(), g.member_keys.end());
-  SortUnique(&keys);
-  for (std::string_view key : keys) {
+  auto plan_key = [&](std::string_view key) {
     auto d = desired_index_.find(key);
     const uint32_t ref = d == desired_index_.end() ? kNoRef : ref_row_[d->second];
     if (ref == kNoRef) {
       // Not written this run (rejected, conflicted, skipped): keep what it has.
       if (auto l = user_link_by_key_.find(key); l != user_link_by_key_.end()) {
-        wanted_ids.insert(l->second->idaas_id);
+        want_id(l->second->idaas_id);
       }
-      continue;
+      return;
     }
     if (ref == kCreatedRef) {
       add.push_back(ObjectRef{std::string(key), ""});
-      continue;
+      return;
     }
-    std::string_view id = cached_.users.id(ref);
-    wanted_ids.insert(id);
-    if (!is_current(id)) add.push_back(ObjectRef{std::string(key), std::string(id)});
+    wanted_mark_[ref] = stamp;
+    if (current_mark_[ref] != stamp) {
+      add.push_back(ObjectRef{std::string(key), std::string(users.id(ref))});
+    }
+  };
+  // Connectors hand member keys over sorted and unique; sort a copy only if not.
+  if (std::adjacent_find(g.member_keys.begin(), g.member_keys.end(),
+                         [](const std::string& a, const std::string& b) { return !(a < b); }) ==
+      g.member_keys.end()) {
+    for (const std::string& key : g.member_keys) plan_key(key);
+  } else {
+    std::vector<std::string_view> keys(g.member_keys.begin(), g.member_keys.end());
+    SortUnique(&keys);
+    for (std::string_view key : keys) plan_key(key);
   }
+
+  // Members idsync does not manage were added by hand; leave them.
   std::vector<ObjectRef> remove;
   int64_t managed = 0;
-  for (std::string_view id : current) {
-    // Members idsync does not manage were added by hand; leave them.
-    auto l = user_link_by_id_.find(id);
-    if (l == user_link_by_id_.end()) continue;
+  auto plan_current = [&](const LinkView* link, std::string_view id, bool wanted) {
+    if (link == nullptr) return;
     ++managed;
-    if (wanted_ids.contains(id)) continue;
-    if (rejected_keys_[static_cast<int>(EntityType::kUser)].count(
-            std::string(l->second->source_key))) {
-      continue;
+    if (wanted) return;
+    if (rejected_keys_[static_cast<int>(EntityType::kUser)].count(std::string(link->source_key))) {
+      return;
     }
-    remove.push_back(ObjectRef{std::string(l->second->source_key), std::string(id)});
+    remove.push_back(ObjectRef{std::string(link->source_key), std::string(id)});
+  };
+  for (uint32_t row : current_rows) {
+    plan_current(link_of_row_[row], users.id(row), wanted_mark_[row] == stamp);
   }
+  for (std::string_view id : current_external) {
+    auto l = user_link_by_id_.find(id);
+    plan_current(l == user_link_by_id_.end() ? nullptr : l->second, id,
+                 wanted_external.contains(id));
+  }
+  // In id order, as the group lists its members.
+  std::sort(remove.begin(), remove.end(),
+            [](const ObjectRef& a, const ObjectRef& b) { return a.id < b.id; });
   facts_.group_managed_members[g.key] = managed;
   facts_.managed_memberships += managed;
   EmitChunks(OpKind::kGroupAddMembers, Phase::kMembershipAdd, g, group, add);

@@ -108,9 +108,9 @@ Planner::UserMatch Planner::MatchUser(const DesiredUser& u) {
   m.desired = &u;
   const UserTable& t = cached_.users;
   if (auto link = user_link_by_key_.find(u.key); link != user_link_by_key_.end()) {
-    auto it = user_by_id_.find(link->second->idaas_id);
-    if (it != user_by_id_.end()) {
-      m.row = static_cast<uint32_t>(it->second);
+    const uint32_t row = row_of_link_[static_cast<size_t>(link->second - links_.data())];
+    if (row != kNoRow) {
+      m.row = row;
       return m;
     }
     m.stale_reason = AddReason("the linked account " + std::string(link->second->idaas_id) +

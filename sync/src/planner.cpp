@@ -52,7 +52,17 @@ void Planner::IndexSource() {
 void Planner::IndexCached() {
   const UserTable& users = cached_.users;
   user_by_id_.reserve(users.size());
-  for (size_t i = 0; i < users.size(); ++i) user_by_id_.emplace(users.id(i), i);
+  for (size_t i = 0; i < users.size(); ++i) {
+    if (!user_by_id_.emplace(users.id(i), i).second) {
+      // A mirror holds each id once; should one not, every row of an id
+      // stands for its first, as a lookup by id would.
+      if (canonical_row_.empty()) {
+        canonical_row_.resize(users.size());
+        for (size_t r = 0; r < users.size(); ++r) canonical_row_[r] = static_cast<uint32_t>(r);
+      }
+      canonical_row_[i] = static_cast<uint32_t>(user_by_id_.find(users.id(i))->second);
+    }
+  }
   desired_of_row_.assign(users.size(), nullptr);
   live_user_rows_.assign(users.size(), false);
   for (const auto& ou : cached_.ous) {
@@ -83,6 +93,16 @@ void Planner::IndexCached() {
         ++plan_.managed_groups;
         break;
     }
+  }
+  link_of_row_.assign(users.size(), nullptr);
+  row_of_link_.assign(links_.size(), kNoRow);
+  for (size_t i = 0; i < links_.size(); ++i) {
+    if (links_[i].type != EntityType::kUser) continue;
+    auto it = user_by_id_.find(links_[i].idaas_id);
+    if (it == user_by_id_.end()) continue;
+    row_of_link_[i] = static_cast<uint32_t>(it->second);
+    // As in user_link_by_id_, the last link to an account names it.
+    link_of_row_[it->second] = &links_[i];
   }
   facts_.managed_users = plan_.managed_users;
   facts_.managed_ous = plan_.managed_ous;

@@ -138,6 +138,14 @@ class Planner {
   ViewMap<std::vector<const IdaasOu*>> children_;
   ViewMap<const IdaasGroup*> group_by_id_;
   std::vector<LinkView> links_;
+  // Per cached user row, the user link to it (nullptr: unmanaged); per entry
+  // of links_, the row of its user (kNoRow: none). Joins by integer, so that
+  // a million users and memberships are matched without hashing ids again.
+  static constexpr uint32_t kNoRow = 0xffffffff;
+  std::vector<const LinkView*> link_of_row_;
+  // Empty unless two rows share an id: then each row's first row of its id.
+  std::vector<uint32_t> canonical_row_;
+  std::vector<uint32_t> row_of_link_;
   ViewMap<const LinkView*> user_link_by_key_, user_link_by_id_, ou_link_by_key_, ou_link_by_id_,
       group_link_by_key_, group_link_by_id_;
   ViewSet ou_in_scope_, scope_groups_;
@@ -159,6 +167,10 @@ class Planner {
   static constexpr uint32_t kNoRef = 0xffffffff, kCreatedRef = 0xfffffffe;
   std::vector<uint32_t> ref_row_;
   std::vector<const DesiredUser*> desired_of_row_;  // cached row -> its source record
+  // PlanMembers marks a group's current and wanted member rows with a stamp
+  // of its own, instead of building sets of ids per group.
+  std::vector<uint32_t> current_mark_, wanted_mark_;
+  uint32_t member_stamp_ = 0;
   std::vector<bool> live_user_rows_;
   std::set<size_t> rename_cycle_rows_;  // rows whose renames form a cycle (a swap)
   std::vector<std::string> reasons_;    // see UserMatch

@@ -344,6 +344,11 @@ std::vector<std::string_view> MemberTable::Ids(size_t g, const UserTable& users)
   return out;
 }
 
+std::span<const uint32_t> MemberTable::Refs(size_t g) const {
+  if (g >= groups()) return {};  // a group pushed without StartGroup: no members
+  return std::span<const uint32_t>(refs_).subspan(begin_[g], begin_[g + 1] - begin_[g]);
+}
+
 size_t MemberTable::MemoryBytes() const {
   size_t ext = 0;
   for (const auto& s : external_) ext += sizeof(s) + (s.size() > 15 ? s.capacity() + 1 : 0);

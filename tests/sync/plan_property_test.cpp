@@ -474,5 +474,72 @@ RC_GTEST_PROP(PlanProperties, IdsUniqueNoCollidingWritesDeterministic, ()) {
   RC_ASSERT(again.guards == p.guards);
 }
 
+// 6. Memberships move toward the source and no further. An added member is
+// one the group's record names and the group lacks; a removed member is one
+// the group has, that idsync manages, whose key the record does not name
+// and whose own record was not rejected. Every such member is removed (or
+// its removal withheld, and said so), each at most once, in id order.
+RC_GTEST_PROP(PlanProperties, MembershipsMoveTowardTheSourceAndNoFurther, ()) {
+  Generated g = GenWorld();
+  const World& w = g.w;
+  Plan p = g.w.Compute();
+  RC_LOG() << Summary(g, p);
+  auto cached_group = [&](const std::string& id) -> const IdaasGroup* {
+    for (const auto& cg : w.cached.groups) {
+      if (cg.id == id) return &cg;
+    }
+    return nullptr;
+  };
+  std::vector<const Operation*> ops;
+  for (const auto& op : p.operations) ops.push_back(&op);
+  for (const auto& s : p.skipped) ops.push_back(&s.op);
+  std::set<std::pair<std::string, std::string>> added, removed;  // (group key, member)
+  for (const Operation* op : ops) {
+    if (op->kind != OpKind::kGroupAddMembers && op->kind != OpKind::kGroupRemoveMembers) continue;
+    const DesiredGroup* group = SourceGroup(w, op->target.key);
+    RC_ASSERT(group);
+    const IdaasGroup* current = op->target.id.empty() ? nullptr : cached_group(op->target.id);
+    auto is_member = [&](const std::string& id) {
+      return current != nullptr &&
+             std::count(current->member_ids.begin(), current->member_ids.end(), id) > 0;
+    };
+    auto named = [&](const std::string& key) {
+      return std::count(group->member_keys.begin(), group->member_keys.end(), key) > 0;
+    };
+    for (size_t i = 0; i < op->refs.size(); ++i) {
+      const ObjectRef& ref = op->refs[i];
+      if (op->kind == OpKind::kGroupAddMembers) {
+        RC_ASSERT(named(ref.key));
+        RC_ASSERT(ref.id.empty() || !is_member(ref.id));
+        RC_ASSERT(added.insert({group->key, ref.key}).second);
+      } else {
+        RC_ASSERT(is_member(ref.id));
+        RC_ASSERT(LinkedKey(w, EntityType::kUser, ref.id) == ref.key);
+        RC_ASSERT(!named(ref.key));
+        RC_ASSERT(PresenceOf(g.user_presence, ref.key) != Presence::kRejected);
+        RC_ASSERT(removed.insert({group->key, ref.id}).second);
+        if (i > 0) RC_ASSERT(op->refs[i - 1].id < ref.id);
+      }
+    }
+  }
+  // Completeness of removals, for each group whose record and linked group
+  // both exist (and may be written: in scope, or made by idsync).
+  if (g.unkeyed_user) return;
+  for (const auto& group : w.source.groups) {
+    std::string id;
+    for (const auto& l : w.cached.links) {
+      if (l.type == EntityType::kGroup && l.source_key == group.key) id = l.idaas_id;
+    }
+    const IdaasGroup* current = id.empty() ? nullptr : cached_group(id);
+    if (current == nullptr) continue;
+    for (const auto& member : current->member_ids) {
+      const std::string key = LinkedKey(w, EntityType::kUser, member);
+      if (key.empty() || PresenceOf(g.user_presence, key) == Presence::kRejected) continue;
+      if (std::count(group.member_keys.begin(), group.member_keys.end(), key) > 0) continue;
+      RC_ASSERT(removed.count({group.key, member}) == 1);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace idsync::sync

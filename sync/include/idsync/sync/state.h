@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -260,6 +261,12 @@ class MemberTable {
   void AddRow(uint32_t user_row);
   void AddId(std::string_view user_id);
   std::vector<std::string_view> Ids(size_t g, const UserTable& users) const;
+  // Group g's members as stored, in id order: a UserTable row, or (IsExternal)
+  // a reference to External(ref), the id of a user outside the table. For the
+  // planner, which compares memberships as rows rather than as id strings.
+  std::span<const uint32_t> Refs(size_t g) const;
+  static bool IsExternal(uint32_t ref) { return (ref & kExternal) != 0; }
+  std::string_view External(uint32_t ref) const { return external_[ref & ~kExternal]; }
   size_t MemoryBytes() const;
 
  private:

@@ -1,0 +1,61 @@
+// Maps a file's user records on worker threads while the parser reads on,
+// and adds them to the SnapshotBuilder in read order. Mapping (expressions,
+// validation, the copies into DesiredUser) is most of a large CSV read's CPU;
+// adding in read order keeps the snapshot exactly what a sequential read
+// gives: an OU keeps the origin of the first record that names it, and
+// records and rejections keep their order.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mapping.h"
+
+namespace idsync::connectors {
+
+class OrderedMapper {
+ public:
+  // `data` is the buffer the parser reads (fields inside it are kept as
+  // views; others, e.g. unescaped quoted fields, are copied); `col_of_slot`
+  // maps attribute slots to columns (see CsvRowView) and must be filled
+  // before the first Add. `threads` mapping tasks run at most at once.
+  OrderedMapper(SnapshotBuilder* builder, const std::vector<int>* col_of_slot,
+                std::string_view data, std::string file, unsigned threads);
+  // Waits for tasks still running; their records are dropped (an error path).
+  ~OrderedMapper();
+  OrderedMapper(const OrderedMapper&) = delete;
+  OrderedMapper& operator=(const OrderedMapper&) = delete;
+
+  // One well-formed record of the file: its fields (all records have the
+  // same number) and the line it starts on.
+  void Add(const std::vector<std::string_view>& fields, int64_t line);
+  // Adds everything still queued to the builder; call once after the last Add.
+  void Finish();
+
+ private:
+  struct Batch {
+    size_t width = 0;
+    std::vector<std::string_view> fields;  // width per record
+    std::vector<int64_t> lines;
+    std::deque<std::string> owned;  // fields that do not point into data
+  };
+  using Mapped = std::vector<SnapshotBuilder::MappedUser>;
+
+  Mapped MapBatch(const Batch& batch) const;
+  void Dispatch();
+  void AddFront();
+
+  SnapshotBuilder* builder_;
+  const std::vector<int>* col_of_slot_;
+  std::string_view data_;
+  std::string file_;
+  unsigned threads_;
+  Batch next_;
+  std::deque<std::future<Mapped>> running_;  // in read order
+};
+
+}  // namespace idsync::connectors
