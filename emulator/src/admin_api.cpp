@@ -2,20 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <set>
 
 #include "idsync/emulator/emulator.h"
 
 namespace idsync::emulator {
 namespace json = boost::json;
 namespace {
-
-constexpr std::array<std::string_view, 12> kActions = {
-    "ListApplications",          "CreateApplication",
-    "GetApplication",            "EnableApplicationApiInvoke",
-    "SetApplicationGrantScope",  "GetApplicationGrantScope",
-    "SetApplicationProvisioningScope", "GetApplicationProvisioningScope",
-    "CreateApplicationClientSecret",   "ListApplicationClientSecrets",
-    "UpdateOrganizationalUnitParentId", "GetOrganizationalUnit"};
 
 constexpr size_t kMaxSecrets = 2;
 
@@ -196,6 +189,126 @@ json::object CreateApplication(AdminContext& context, const QueryParams& params)
   return body;
 }
 
+// The actions on one application (ApplicationId), found before they run.
+
+json::object GetApplication(AdminContext& context, const QueryParams&, Client& client) {
+  json::object body;
+  body["Application"] = ApplicationJson(context, client);
+  return body;
+}
+
+json::object EnableApplicationApiInvoke(AdminContext&, const QueryParams&, Client& client) {
+  client.api_invoke_enabled = true;
+  return {};
+}
+
+json::object SetApplicationGrantScope(AdminContext&, const QueryParams& params,
+                                      Client& client) {
+  std::set<std::string> scopes;
+  for (const std::string& scope : List(params, "GrantScopes")) {
+    // Stored in the Developer API checks' spelling (emulator.h).
+    scopes.insert(OtherScopeSpelling(CheckedScope(scope)));
+  }
+  client.permissions = std::move(scopes);
+  return {};
+}
+
+json::object GetApplicationGrantScope(AdminContext&, const QueryParams&, Client& client) {
+  json::array scopes;
+  for (const std::string& scope : client.permissions) {
+    scopes.emplace_back(scope.ends_with(":manager_all") ? OtherScopeSpelling(scope) : scope);
+  }
+  json::object grant;
+  grant["GrantScopes"] = std::move(scopes);
+  json::object body;
+  body["ApplicationGrantScope"] = std::move(grant);
+  return body;
+}
+
+json::object SetApplicationProvisioningScope(AdminContext& context, const QueryParams& params,
+                                             Client& client) {
+  ProvisioningScope scope;
+  scope.organizational_unit_ids = List(params, "OrganizationalUnitIds");
+  scope.group_ids = List(params, "GroupIds");
+  for (const auto& id : scope.organizational_unit_ids) FindOu(context, id, "OrganizationalUnit");
+  for (const auto& id : scope.group_ids) {
+    if (!context.state->groups.contains(id)) {
+      Reject(404, "ResourceNotFound.Group", "The group " + id + " does not exist.");
+    }
+  }
+  client.scope = std::move(scope);
+  return {};
+}
+
+json::object GetApplicationProvisioningScope(AdminContext& context, const QueryParams&,
+                                             Client& client) {
+  json::object scope;
+  scope["OrganizationalUnitIds"] = Strings(client.scope.organizational_unit_ids);
+  scope["GroupIds"] = Strings(client.scope.group_ids);
+  scope["UsedQuota"] = context.state->users.size();
+  scope["MaxQuota"] = context.account_quota;
+  json::object body;
+  body["ApplicationProvisioningScope"] = std::move(scope);
+  return body;
+}
+
+json::object CreateApplicationClientSecret(AdminContext& context, const QueryParams&,
+                                           Client& client) {
+  if (client.secrets.size() >= kMaxSecrets) {
+    Reject(400, "QuotaExceeded.ApplicationClientSecret",
+           "An application has at most 2 client secrets.");
+  }
+  ClientSecret secret{"sci_" + context.random_alnum(26), "CSEH" + context.random_alnum(40), true};
+  json::object body;
+  body["ApplicationClientSecret"] = SecretJson(client, secret, /*plaintext=*/true);
+  client.secrets.push_back(std::move(secret));
+  return body;
+}
+
+json::object ListApplicationClientSecrets(AdminContext&, const QueryParams&, Client& client) {
+  json::array items;
+  for (const ClientSecret& secret : client.secrets) {
+    items.push_back(SecretJson(client, secret, /*plaintext=*/false));
+  }
+  json::object body;
+  body["TotalCount"] = items.size();
+  body["ApplicationClientSecrets"] = std::move(items);
+  return body;
+}
+
+// The admin API's action table: the single place an action is declared.
+// An action runs either on the instance or on the application its
+// ApplicationId names (found first: 404 ResourceNotFound.Application).
+using InstanceAction = json::object (*)(AdminContext&, const QueryParams&);
+using ApplicationAction = json::object (*)(AdminContext&, const QueryParams&, Client&);
+struct Action {
+  std::string_view name;
+  InstanceAction on_instance;
+  ApplicationAction on_application;
+};
+
+constexpr Action kActions[] = {
+    {"ListApplications", ListApplications, nullptr},
+    {"CreateApplication", CreateApplication, nullptr},
+    {"GetApplication", nullptr, GetApplication},
+    {"EnableApplicationApiInvoke", nullptr, EnableApplicationApiInvoke},
+    {"SetApplicationGrantScope", nullptr, SetApplicationGrantScope},
+    {"GetApplicationGrantScope", nullptr, GetApplicationGrantScope},
+    {"SetApplicationProvisioningScope", nullptr, SetApplicationProvisioningScope},
+    {"GetApplicationProvisioningScope", nullptr, GetApplicationProvisioningScope},
+    {"CreateApplicationClientSecret", nullptr, CreateApplicationClientSecret},
+    {"ListApplicationClientSecrets", nullptr, ListApplicationClientSecrets},
+    {"UpdateOrganizationalUnitParentId", MoveOu, nullptr},
+    {"GetOrganizationalUnit", OuJson, nullptr},
+};
+
+const Action* FindAction(std::string_view name) {
+  for (const Action& action : kActions) {
+    if (action.name == name) return &action;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string OtherScopeSpelling(std::string_view scope) {
@@ -209,73 +322,23 @@ std::string OtherScopeSpelling(std::string_view scope) {
   return out;
 }
 
-bool IsAdminAction(std::string_view action) {
-  return std::find(kActions.begin(), kActions.end(), action) != kActions.end();
-}
+bool IsAdminAction(std::string_view action) { return FindAction(action) != nullptr; }
 
-json::object RunAdminAction(std::string_view action, const QueryParams& params,
-                            AdminContext& context) {
-  if (action == "ListApplications") return ListApplications(context, params);
-  if (action == "CreateApplication") return CreateApplication(context, params);
-  if (action == "UpdateOrganizationalUnitParentId") return MoveOu(context, params);
-  if (action == "GetOrganizationalUnit") return OuJson(context, params);
-
-  Client& client = FindApplication(context, Required(params, "ApplicationId"));
-  json::object body;
-  if (action == "GetApplication") {
-    body["Application"] = ApplicationJson(context, client);
-  } else if (action == "EnableApplicationApiInvoke") {
-    client.api_invoke_enabled = true;
-  } else if (action == "SetApplicationGrantScope") {
-    std::set<std::string> scopes;
-    for (const std::string& scope : List(params, "GrantScopes")) {
-      // Stored in the Developer API checks' spelling (emulator.h).
-      scopes.insert(OtherScopeSpelling(CheckedScope(scope)));
-    }
-    client.permissions = std::move(scopes);
-  } else if (action == "GetApplicationGrantScope") {
-    json::array scopes;
-    for (const std::string& scope : client.permissions) {
-      scopes.emplace_back(scope.ends_with(":manager_all") ? OtherScopeSpelling(scope) : scope);
-    }
-    json::object grant;
-    grant["GrantScopes"] = std::move(scopes);
-    body["ApplicationGrantScope"] = std::move(grant);
-  } else if (action == "SetApplicationProvisioningScope") {
-    ProvisioningScope scope;
-    scope.organizational_unit_ids = List(params, "OrganizationalUnitIds");
-    scope.group_ids = List(params, "GroupIds");
-    for (const auto& id : scope.organizational_unit_ids) FindOu(context, id, "OrganizationalUnit");
-    for (const auto& id : scope.group_ids) {
-      if (!context.state->groups.contains(id)) {
-        Reject(404, "ResourceNotFound.Group", "The group " + id + " does not exist.");
-      }
-    }
-    client.scope = std::move(scope);
-  } else if (action == "GetApplicationProvisioningScope") {
-    json::object scope;
-    scope["OrganizationalUnitIds"] = Strings(client.scope.organizational_unit_ids);
-    scope["GroupIds"] = Strings(client.scope.group_ids);
-    scope["UsedQuota"] = context.state->users.size();
-    scope["MaxQuota"] = context.account_quota;
-    body["ApplicationProvisioningScope"] = std::move(scope);
-  } else if (action == "CreateApplicationClientSecret") {
-    if (client.secrets.size() >= kMaxSecrets) {
-      Reject(400, "QuotaExceeded.ApplicationClientSecret",
-             "An application has at most 2 client secrets.");
-    }
-    ClientSecret secret{"sci_" + context.random_alnum(26), "CSEH" + context.random_alnum(40), true};
-    body["ApplicationClientSecret"] = SecretJson(client, secret, /*plaintext=*/true);
-    client.secrets.push_back(std::move(secret));
-  } else if (action == "ListApplicationClientSecrets") {
-    json::array items;
-    for (const ClientSecret& secret : client.secrets) {
-      items.push_back(SecretJson(client, secret, /*plaintext=*/false));
-    }
-    body["TotalCount"] = items.size();
-    body["ApplicationClientSecrets"] = std::move(items);
+std::variant<json::object, RpcRejection> RunAdminAction(std::string_view name,
+                                                        const QueryParams& params,
+                                                        AdminContext& context) {
+  const Action* action = FindAction(name);
+  if (action == nullptr) return json::object();
+  // The actions refuse by throwing RpcRejection from deep inside (a missing
+  // parameter, an unknown id); this is the one place that turns it back into
+  // a value.
+  try {
+    if (action->on_instance != nullptr) return action->on_instance(context, params);
+    Client& client = FindApplication(context, Required(params, "ApplicationId"));
+    return action->on_application(context, params, client);
+  } catch (RpcRejection& rejection) {
+    return std::move(rejection);
   }
-  return body;
 }
 
 }  // namespace idsync::emulator

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "acs3_verifier.h"
 #include "state.h"
@@ -31,9 +32,10 @@ struct AdminContext {
 bool IsAdminAction(std::string_view action);
 
 // Runs `action` with its decoded parameters (InstanceId already checked).
-// Returns the response body without RequestId; throws RpcRejection.
-boost::json::object RunAdminAction(std::string_view action, const QueryParams& params,
-                                   AdminContext& context);
+// Returns the response body without RequestId, or the action's refusal.
+std::variant<boost::json::object, RpcRejection> RunAdminAction(std::string_view action,
+                                                               const QueryParams& params,
+                                                               AdminContext& context);
 
 // The two spellings of the manage scopes (…:manage_all in the admin
 // reference, …:manager_all in the user guide) name one permission: the other

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "entity_json.h"
+
 namespace idsync::emulator {
 namespace json = boost::json;
 
@@ -145,15 +147,7 @@ json::value StateToJson(const State& state) {
   json::array ous;
   for (const auto& [id, ou] : state.ous) {
     json::object object;
-    object["organizationalUnitId"] = ou.id;
-    object["organizationalUnitName"] = ou.name;
-    object["description"] = ou.description;
-    object["parentId"] = ou.parent_id;
-    object["organizationalUnitExternalId"] = ou.external_id;
-    object["organizationalUnitSourceType"] = ou.source_type;
-    object["organizationalUnitSourceId"] = ou.source_id;
-    object["createTime"] = ou.create_time;
-    object["updateTime"] = ou.update_time;
+    AddOuFields(object, ou);
     ous.emplace_back(std::move(object));
   }
   root["organizationalUnits"] = std::move(ous);
@@ -161,33 +155,10 @@ json::value StateToJson(const State& state) {
   json::array users;
   for (const auto& [id, user] : state.users) {
     json::object object;
-    object["userId"] = user.id;
-    object["username"] = user.username;
-    object["displayName"] = user.display_name;
-    object["description"] = user.description;
-    object["email"] = user.email;
-    object["emailVerified"] = user.email_verified;
-    object["phoneRegion"] = user.phone_region;
-    object["phoneNumber"] = user.phone_number;
-    object["phoneNumberVerified"] = user.phone_number_verified;
-    object["passwordSet"] = user.password_set;
-    object["status"] = user.status;
-    object["userSourceType"] = user.source_type;
-    object["userSourceId"] = user.source_id;
-    object["userExternalId"] = user.external_id;
-    object["accountExpireTime"] = user.account_expire_time;
-    object["lockExpireTime"] = user.lock_expire_time;
-    object["registerTime"] = user.register_time;
-    object["createTime"] = user.create_time;
-    object["updateTime"] = user.update_time;
+    AddUserFields(object, user);
     object["primaryOrganizationalUnitId"] = user.primary_ou;
     object["organizationalUnitIds"] = StringArray(user.ous);
-    json::array fields;
-    for (const CustomField& field : user.custom_fields) {
-      fields.emplace_back(
-          json::object{{"fieldName", field.name}, {"fieldValue", field.value}});
-    }
-    object["customFields"] = std::move(fields);
+    object["customFields"] = CustomFieldsJson(user);
     users.emplace_back(std::move(object));
   }
   root["users"] = std::move(users);
@@ -195,15 +166,7 @@ json::value StateToJson(const State& state) {
   json::array groups;
   for (const auto& [id, group] : state.groups) {
     json::object object;
-    object["groupId"] = group.id;
-    object["groupName"] = group.name;
-    object["description"] = group.description;
-    object["groupExternalId"] = group.external_id;
-    object["groupSourceType"] = group.source_type;
-    object["groupSourceId"] = group.source_id;
-    object["creatorApplicationId"] = group.creator_application_id;
-    object["createTime"] = group.create_time;
-    object["updateTime"] = group.update_time;
+    AddGroupFields(object, group, true);
     object["userIds"] = StringArray(group.members);
     groups.emplace_back(std::move(object));
   }

@@ -136,5 +136,23 @@ TEST_F(CoreTest, DumpThenLoadIsIdentity) {
   EXPECT_EQ(emulator_->DumpState(), dump);
 }
 
+// "_" in the id position is the collection actions' for the method that has
+// them (POST /users/_/actions/getUserIdBy…): with POST it names no user, so a
+// user action there is no operation; with another method it is an id.
+TEST_F(CoreTest, UnderscoreNamesNoUserWhereCollectionActionsAre) {
+  Make(Options());
+  token_ = IssueToken();
+  Response post = Call("POST", "/users/_/actions/enable");
+  EXPECT_EQ(post.status, 404);
+  EXPECT_EQ(json::parse(post.body).at("code").as_string(), "InvalidAction.NotFound");
+  Response get = Call("GET", "/users/_/actions/listGroupsForUser");
+  EXPECT_EQ(get.status, 404);
+  EXPECT_EQ(json::parse(get.body).at("code").as_string(), "EntityNotExists.User");
+  Response patch = Call("PATCH", "/users/_", "{}");
+  EXPECT_EQ(json::parse(patch.body).at("code").as_string(), "EntityNotExists.User");
+  Response lookup = Call("POST", "/users/_/actions/getUserIdByUsername", R"({"username":"x"})");
+  EXPECT_EQ(json::parse(lookup.body).at("code").as_string(), "EntityNotExists.User");
+}
+
 }  // namespace
 }  // namespace idsync::emulator

@@ -1,6 +1,7 @@
-// A deliberately small synchronous HTTP/1.1 client (Beast) for the emulator
-// conformance tests. It is independent of idsync's own IDaaS client so the
-// emulator is checked on its own.
+// A deliberately small synchronous HTTP/1.1 client (Beast) for the tests that
+// talk HTTP(S) to the emulator or the daemon (the emulator conformance tests,
+// e2e, daemon and store tests). It is independent of idsync's own IDaaS client
+// so the emulator is checked on its own.
 #pragma once
 
 #include <boost/json.hpp>
