@@ -130,4 +130,23 @@ class Transaction {
   bool open_ = false;
 };
 
+// A read transaction: one consistent snapshot across several statements.
+class ReadTx {
+ public:
+  explicit ReadTx(Db& db) : db_(db) {}
+  ~ReadTx() {
+    if (open_) sqlite3_exec(db_.raw(), "COMMIT", nullptr, nullptr, nullptr);
+  }
+  Result<void> Begin() {
+    if (sqlite3_get_autocommit(db_.raw()) == 0) return {};  // already in one
+    auto r = db_.Exec("BEGIN");
+    if (r) open_ = true;
+    return r;
+  }
+
+ private:
+  Db& db_;
+  bool open_ = false;
+};
+
 }  // namespace idsync::store::detail
