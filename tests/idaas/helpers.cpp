@@ -1,60 +1,21 @@
-// Test helpers for the IDaaS client: the real emulator as a child process
-// with a synchronous admin client, a tiny scripted Beast server for wire
-// behaviour the emulator does not produce, and a log capture.
-#pragma once
+// The implementation of helpers.h: the emulator child process, the scripted
+// server, the log capture and the request builders of the client tests.
+#include "helpers.h"
 
-#include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/json.hpp>
+#include <boost/json/parse.hpp>
 
-#include <atomic>
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <sstream>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include "idsync/idaas/client.h"
 #include "process.h"
 
 namespace idsync::idaas::testing {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace json = boost::json;
-using tcp = asio::ip::tcp;
-using namespace std::chrono_literals;
-
-inline constexpr const char* kInstance = "idaas_emulator";
-inline constexpr const char* kApp = "app_emulator";
-inline constexpr const char* kSecret = "emulator-secret";
-inline constexpr const char* kRootOu = "ou_emulatorroot00000000000000";
-
-struct HttpReply {
-  int status = 0;
-  std::string body;
-  json::value json;
-};
-
-// Sends `req` as it is on a fresh plain-HTTP connection and reads the reply.
-inline HttpReply SendRaw(const std::string& host, const std::string& port,
-                         const http::request<http::string_body>& req) {
+HttpReply SendRaw(const std::string& host, const std::string& port,
+                  const http::request<http::string_body>& req) {
   asio::io_context io;
   tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
@@ -71,10 +32,8 @@ inline HttpReply SendRaw(const std::string& host, const std::string& port,
   return out;
 }
 
-// One plain-HTTP request on a fresh connection (admin API, scripted checks).
-inline HttpReply PlainRequest(const std::string& host, const std::string& port,
-                              http::verb method, const std::string& target,
-                              const std::string& body = {}) {
+HttpReply PlainRequest(const std::string& host, const std::string& port, http::verb method,
+                       const std::string& target, const std::string& body) {
   http::request<http::string_body> req(method, target, 11);
   req.set(http::field::host, host + ":" + port);
   if (!body.empty()) {
@@ -85,183 +44,157 @@ inline HttpReply PlainRequest(const std::string& host, const std::string& port,
   return SendRaw(host, port, req);
 }
 
-// The real idaas-emulator on 127.0.0.1, port 0.
-class Emulator {
- public:
-  explicit Emulator(std::vector<std::string> extra = {}, bool tls = false)
-      : tls_(tls) {
-    std::vector<std::string> argv = {IDAAS_EMULATOR_BIN, "--listen",
-                                     "127.0.0.1:0", "--seed", "7"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<idsync::testing::Process>(argv);
-    auto line = process_->ReadLine(20s);
-    if (!line) {
-      ADD_FAILURE() << "emulator did not start: " << process_->Stderr();
-      return;
-    }
-    std::string addr = *line;
-    if (auto p = addr.find("://"); p != std::string::npos)
-      addr = addr.substr(p + 3);
-    auto colon = addr.rfind(':');
-    host_ = addr.substr(0, colon);
-    port_ = addr.substr(colon + 1);
-  }
-  const std::string& host() const { return host_; }
-  const std::string& port() const { return port_; }
-  std::string Url(const std::string& host = "") const {
-    return std::string(tls_ ? "https://" : "http://") +
-           (host.empty() ? host_ : host) + ":" + port_;
-  }
-  HttpReply Admin(http::verb method, const std::string& target,
-                  const std::string& body = {}) const {
-    return PlainRequest(host_, port_, method, target, body);
-  }
-  void Config(const std::string& json_body) const {
-    auto r = Admin(http::verb::post, "/_emulator/config", json_body);
-    EXPECT_EQ(r.status, 200) << r.body;
-  }
-  // The request log (API requests only).
-  json::array Requests() const {
-    auto r = Admin(http::verb::get, "/_emulator/requests");
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.json.at("requests").as_array();
-  }
-  json::value State() const {
-    return Admin(http::verb::get, "/_emulator/state").json;
-  }
-  std::string Stderr() const { return process_->Stderr(); }
+// ------------------------------------------------------------- Emulator --
 
-  Options ClientOptions() const {
-    Options o;
-    o.endpoint = Url();
-    o.instance_id = kInstance;
-    o.application_id = kApp;
-    o.client_id = kApp;
-    o.client_secret = kSecret;
-    o.qps = 0;
-    o.burst = 10;
-    o.connections = 4;
-    o.timeout = 5s;
-    o.base_delay = 5ms;
-    o.max_delay = 200ms;
-    return o;
+Emulator::Emulator(std::vector<std::string> extra, bool tls) : tls_(tls) {
+  std::vector<std::string> argv = {IDAAS_EMULATOR_BIN, "--listen",
+                                   "127.0.0.1:0", "--seed", "7"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  process_ = std::make_unique<idsync::testing::Process>(argv);
+  auto line = process_->ReadLine(20s);
+  if (!line) {
+    ADD_FAILURE() << "emulator did not start: " << process_->Stderr();
+    return;
   }
+  std::string addr = *line;
+  if (auto p = addr.find("://"); p != std::string::npos)
+    addr = addr.substr(p + 3);
+  auto colon = addr.rfind(':');
+  host_ = addr.substr(0, colon);
+  port_ = addr.substr(colon + 1);
+}
 
- private:
-  bool tls_;
-  std::unique_ptr<idsync::testing::Process> process_;
-  std::string host_, port_;
-};
+Emulator::~Emulator() = default;
 
-// A scripted HTTP/1.1 server on 127.0.0.1 in its own thread. The handler
-// sees each request and returns the response; arrival times are recorded.
-class ScriptedServer {
- public:
-  using Request = http::request<http::string_body>;
-  using Response = http::response<http::string_body>;
-  using Handler = std::function<Response(const Request&)>;
+std::string Emulator::Url(const std::string& host) const {
+  return std::string(tls_ ? "https://" : "http://") +
+         (host.empty() ? host_ : host) + ":" + port_;
+}
 
-  explicit ScriptedServer(Handler handler)
-      : handler_(std::move(handler)),
-        acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+HttpReply Emulator::Admin(http::verb method, const std::string& target,
+                          const std::string& body) const {
+  return PlainRequest(host_, port_, method, target, body);
+}
+
+void Emulator::Config(const std::string& json_body) const {
+  auto r = Admin(http::verb::post, "/_emulator/config", json_body);
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+json::array Emulator::Requests() const {
+  auto r = Admin(http::verb::get, "/_emulator/requests");
+  EXPECT_EQ(r.status, 200) << r.body;
+  return r.json.at("requests").as_array();
+}
+
+json::value Emulator::State() const {
+  return Admin(http::verb::get, "/_emulator/state").json;
+}
+
+std::string Emulator::Stderr() const { return process_->Stderr(); }
+
+Options Emulator::ClientOptions() const {
+  Options o;
+  o.endpoint = Url();
+  o.instance_id = kInstance;
+  o.application_id = kApp;
+  o.client_id = kApp;
+  o.client_secret = kSecret;
+  o.qps = 0;
+  o.burst = 10;
+  o.connections = 4;
+  o.timeout = 5s;
+  o.base_delay = 5ms;
+  o.max_delay = 200ms;
+  return o;
+}
+
+// ------------------------------------------------------- ScriptedServer --
+
+ScriptedServer::ScriptedServer(Handler handler)
+    : handler_(std::move(handler)),
+      acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  Accept();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+ScriptedServer::~ScriptedServer() {
+  io_.stop();
+  thread_.join();
+}
+
+std::string ScriptedServer::Url() const {
+  return "http://127.0.0.1:" +
+         std::to_string(acceptor_.local_endpoint().port());
+}
+
+std::vector<ScriptedServer::Arrival> ScriptedServer::arrivals() {
+  std::lock_guard lock(mu_);
+  return arrivals_;
+}
+
+ScriptedServer::Response ScriptedServer::Json(int status, const std::string& body) {
+  Response r(static_cast<http::status>(status), 11);
+  r.set(http::field::content_type, "application/json");
+  r.body() = body;
+  r.prepare_payload();
+  return r;
+}
+
+ScriptedServer::Response ScriptedServer::Token(const std::string& token, int expires_in) {
+  return Json(200, "{\"access_token\":\"" + token +
+                       "\",\"token_type\":\"Bearer\",\"expires_in\":" +
+                       std::to_string(expires_in) + "}");
+}
+
+void ScriptedServer::Accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+    if (ec) return;
+    ++accepted_;
+    Serve(std::make_shared<tcp::socket>(std::move(s)));
     Accept();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~ScriptedServer() {
-    io_.stop();
-    thread_.join();
-  }
-  std::string Url() const {
-    return "http://127.0.0.1:" +
-           std::to_string(acceptor_.local_endpoint().port());
-  }
-  struct Arrival {
-    std::chrono::steady_clock::time_point at;
-    std::string target;
-    std::string action;
-    std::string authorization;
-  };
-  std::vector<Arrival> arrivals() {
-    std::lock_guard lock(mu_);
-    return arrivals_;
-  }
-  int accepted() const { return accepted_; }
-  // Connections the server has closed after answering (close_after_response).
-  int closed() const { return closed_; }
-  std::atomic<bool> close_after_response{false};
+  });
+}
 
-  static Response Json(int status, const std::string& body) {
-    Response r(static_cast<http::status>(status), 11);
-    r.set(http::field::content_type, "application/json");
-    r.body() = body;
-    r.prepare_payload();
-    return r;
-  }
-  static Response Token(const std::string& token = "AT_scripted",
-                        int expires_in = 1200) {
-    return Json(200, "{\"access_token\":\"" + token +
-                         "\",\"token_type\":\"Bearer\",\"expires_in\":" +
-                         std::to_string(expires_in) + "}");
-  }
+void ScriptedServer::Serve(std::shared_ptr<tcp::socket> socket) {
+  auto buffer = std::make_shared<beast::flat_buffer>();
+  auto req = std::make_shared<Request>();
+  http::async_read(*socket, *buffer, *req,
+                   [this, socket, buffer, req](boost::system::error_code ec,
+                                               size_t) {
+                     if (ec) return;
+                     {
+                       std::lock_guard lock(mu_);
+                       arrivals_.push_back(
+                           {std::chrono::steady_clock::now(),
+                            std::string(req->target()),
+                            std::string((*req)["x-acs-action"]),
+                            std::string((*req)[http::field::authorization])});
+                     }
+                     auto res = std::make_shared<Response>(handler_(*req));
+                     res->keep_alive(req->keep_alive());
+                     bool close_anyway = close_after_response;
+                     http::async_write(
+                         *socket, *res,
+                         [this, socket, res, close_anyway](
+                             boost::system::error_code ec2, size_t) {
+                           if (ec2 || !res->keep_alive()) return;
+                           if (close_anyway) {
+                             // Says keep-alive, then closes: the client
+                             // must notice before reusing the socket.
+                             boost::system::error_code ignored;
+                             socket->shutdown(tcp::socket::shutdown_both,
+                                              ignored);
+                             socket->close(ignored);
+                             ++closed_;
+                             return;
+                           }
+                           Serve(socket);
+                         });
+                   });
+}
 
- private:
-  void Accept() {
-    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
-      if (ec) return;
-      ++accepted_;
-      Serve(std::make_shared<tcp::socket>(std::move(s)));
-      Accept();
-    });
-  }
-  void Serve(std::shared_ptr<tcp::socket> socket) {
-    auto buffer = std::make_shared<beast::flat_buffer>();
-    auto req = std::make_shared<Request>();
-    http::async_read(*socket, *buffer, *req,
-                     [this, socket, buffer, req](boost::system::error_code ec,
-                                                 size_t) {
-                       if (ec) return;
-                       {
-                         std::lock_guard lock(mu_);
-                         arrivals_.push_back(
-                             {std::chrono::steady_clock::now(),
-                              std::string(req->target()),
-                              std::string((*req)["x-acs-action"]),
-                              std::string((*req)[http::field::authorization])});
-                       }
-                       auto res = std::make_shared<Response>(handler_(*req));
-                       res->keep_alive(req->keep_alive());
-                       bool close_anyway = close_after_response;
-                       http::async_write(
-                           *socket, *res,
-                           [this, socket, res, close_anyway](
-                               boost::system::error_code ec2, size_t) {
-                             if (ec2 || !res->keep_alive()) return;
-                             if (close_anyway) {
-                               // Says keep-alive, then closes: the client
-                               // must notice before reusing the socket.
-                               boost::system::error_code ignored;
-                               socket->shutdown(tcp::socket::shutdown_both,
-                                                ignored);
-                               socket->close(ignored);
-                               ++closed_;
-                               return;
-                             }
-                             Serve(socket);
-                           });
-                     });
-  }
-
-  Handler handler_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<Arrival> arrivals_;
-  std::atomic<int> accepted_{0};
-  std::atomic<int> closed_{0};
-};
-
-inline Options ScriptedOptions(const std::string& url) {
+Options ScriptedOptions(const std::string& url) {
   Options o;
   o.endpoint = url;
   o.instance_id = kInstance;
@@ -275,47 +208,41 @@ inline Options ScriptedOptions(const std::string& url) {
   return o;
 }
 
-// Captures everything the "idaas" logger writes (at trace level).
-class LogCapture {
- public:
-  LogCapture() {
-    spdlog::drop("idaas");
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    logger_ = std::make_shared<spdlog::logger>("idaas", sink);
-    logger_->set_level(spdlog::level::trace);
-    spdlog::register_logger(logger_);
-  }
-  ~LogCapture() { spdlog::drop("idaas"); }
-  std::string text() {
-    logger_->flush();
-    return out_.str();
-  }
+// ----------------------------------------------------------- LogCapture --
 
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> logger_;
-};
+LogCapture::LogCapture() {
+  spdlog::drop("idaas");
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+  logger_ = std::make_shared<spdlog::logger>("idaas", sink);
+  logger_->set_level(spdlog::level::trace);
+  spdlog::register_logger(logger_);
+}
 
-// Request builders (plain functions: designated initializers that skip
-// members warn under -Wextra, and braced temporaries inside co_await trip
-// GCC 12).
-inline CreateUserRequest UserReq(std::string username, std::string ou,
-                                 std::string external_id = "") {
+LogCapture::~LogCapture() { spdlog::drop("idaas"); }
+
+std::string LogCapture::text() {
+  logger_->flush();
+  return out_.str();
+}
+
+// ------------------------------------------------------ request builders --
+
+CreateUserRequest UserReq(std::string username, std::string ou, std::string external_id) {
   CreateUserRequest r;
   r.username = std::move(username);
   r.primary_organizational_unit_id = std::move(ou);
   if (!external_id.empty()) r.user_external_id = std::move(external_id);
   return r;
 }
-inline PatchUserRequest UserPatchName(std::string display_name) {
+
+PatchUserRequest UserPatchName(std::string display_name) {
   PatchUserRequest r;
   r.display_name = std::move(display_name);
   return r;
 }
-inline CreateOrganizationalUnitRequest OuReq(std::string name,
-                                             std::string parent,
-                                             std::string description = "",
-                                             std::string external_id = "") {
+
+CreateOrganizationalUnitRequest OuReq(std::string name, std::string parent,
+                                      std::string description, std::string external_id) {
   CreateOrganizationalUnitRequest r;
   r.organizational_unit_name = std::move(name);
   r.parent_id = std::move(parent);
@@ -324,61 +251,28 @@ inline CreateOrganizationalUnitRequest OuReq(std::string name,
     r.organizational_unit_external_id = std::move(external_id);
   return r;
 }
-inline PatchOrganizationalUnitRequest OuPatch(std::string name) {
+
+PatchOrganizationalUnitRequest OuPatch(std::string name) {
   PatchOrganizationalUnitRequest r;
   r.organizational_unit_name = std::move(name);
   return r;
 }
-inline CreateGroupRequest GroupReq(std::string name,
-                                   std::string external_id = "") {
+
+CreateGroupRequest GroupReq(std::string name, std::string external_id) {
   CreateGroupRequest r;
   r.group_name = std::move(name);
   if (!external_id.empty()) r.group_external_id = std::move(external_id);
   return r;
 }
-inline PatchGroupRequest GroupPatch(std::string name) {
+
+PatchGroupRequest GroupPatch(std::string name) {
   PatchGroupRequest r;
   r.group_name = std::move(name);
   return r;
 }
 
-template <class... A>
-std::vector<std::string> Ids(A... ids) {
-  return {std::string(ids)...};
-}
-
-// Runs `body` as a coroutine on a fresh io_context to completion.
-template <class F>
-void RunCoro(asio::io_context& io, F body) {
-  asio::co_spawn(io, std::move(body), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  io.restart();
-  io.run();
-}
-
-// Runs worker(0..n-1) concurrently on io to completion.
-template <class F>
-void RunWorkers(asio::io_context& io, int n, F worker) {
-  for (int i = 0; i < n; ++i) {
-    asio::co_spawn(io, worker(i), [](std::exception_ptr e) {
-      if (e) std::rethrow_exception(e);
-    });
-  }
-  io.restart();
-  io.run();
-}
-
-#define CO_REQUIRE(r)                                      \
-  if (!(r)) {                                              \
-    ADD_FAILURE() << #r << ": " << (r).error().ToString(); \
-    co_return;                                             \
-  }
-
-// What the executor does with an ambiguous create: look it up by external id
-// before sending it again.
-inline asio::awaitable<Result<std::string>> CreateUserExactlyOnce(
-    Client& c, CreateUserRequest req, int* lookups) {
+asio::awaitable<Result<std::string>> CreateUserExactlyOnce(Client& c, CreateUserRequest req,
+                                                           int* lookups) {
   for (int round = 0; round < 10; ++round) {
     auto r = co_await c.CreateUser(req);
     if (r || !r.error().ambiguous) co_return r;
