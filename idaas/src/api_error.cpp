@@ -87,6 +87,14 @@ ApiError MakeError(Kind kind, std::string code, std::string message,
   return e;
 }
 
+ApiError BadResponse(const CallResponse& r, const char* action, std::string message) {
+  ApiError e = MakeError(Kind::kProtocol, "BadResponse", std::move(message));
+  e.action = action;
+  e.http_status = r.status;
+  e.request_id = r.request_id;
+  return e;
+}
+
 }  // namespace detail
 
 namespace {

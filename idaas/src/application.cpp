@@ -10,10 +10,8 @@ awaitable<Result<TokenInfo>> Client::GenerateToken() {
 }
 
 awaitable<Result<ProvisioningScope>> Client::GetApplicationProvisioningScope() {
-  auto impl = impl_;
-  auto r = co_await impl->Call(Spec("GetApplicationProvisioningScope",
-                                    http::verb::get, "/provisioningScope"));
-  co_return DecodeAs<ProvisioningScope>(r, "GetApplicationProvisioningScope");
+  return CallFor<ProvisioningScope>(
+      impl_, Spec("GetApplicationProvisioningScope", http::verb::get, "/provisioningScope"));
 }
 
 }  // namespace idsync::idaas

@@ -2,6 +2,8 @@
 // list and stream, parent ids, and the look-up by external id.
 #include <boost/json/object.hpp>
 
+#include <utility>
+
 #include "typed_call.h"
 
 namespace idsync::idaas {
@@ -9,51 +11,45 @@ namespace idsync::idaas {
 namespace json = boost::json;
 using Kind = ApiError::Kind;
 
-// ---- organizational units ---------------------------------------------------
+namespace {
+
+std::string OuPath(const std::string& organizational_unit_id) {
+  return "/organizationalUnits/" + PercentEncode(organizational_unit_id);
+}
+
+}  // namespace
 
 awaitable<Result<std::string>> Client::CreateOrganizationalUnit(
     CreateOrganizationalUnitRequest request) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(
-      WithBody(Spec("CreateOrganizationalUnit", http::verb::post,
-                    "/organizationalUnits"),
-               detail::Encode(request), /*idempotent=*/false));
-  co_return IdField(r, "CreateOrganizationalUnit", "organizationalUnitId",
-                    NoId::kAmbiguous);
+  return CallForId(impl_,
+                   WithBody(Spec("CreateOrganizationalUnit", http::verb::post,
+                                 "/organizationalUnits"),
+                            detail::Encode(request), /*idempotent=*/false),
+                   "organizationalUnitId", NoId::kAmbiguous);
 }
 
 awaitable<Status> Client::PatchOrganizationalUnit(
     std::string organizational_unit_id,
     PatchOrganizationalUnitRequest request) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(WithBody(
-      Spec("PatchOrganizationalUnit", http::verb::patch,
-           "/organizationalUnits/" + PercentEncode(organizational_unit_id)),
-      detail::Encode(request)));
-  co_return AsStatus(r);
+  return CallForStatus(impl_, WithBody(Spec("PatchOrganizationalUnit", http::verb::patch,
+                                            OuPath(organizational_unit_id)),
+                                       detail::Encode(request)));
 }
 
 awaitable<Status> Client::DeleteOrganizationalUnit(
     std::string organizational_unit_id) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(
-      Spec("DeleteOrganizationalUnit", http::verb::delete_,
-           "/organizationalUnits/" + PercentEncode(organizational_unit_id)));
-  co_return DeleteStatus(r);
+  return CallDelete(impl_, Spec("DeleteOrganizationalUnit", http::verb::delete_,
+                                OuPath(organizational_unit_id)));
 }
 
 awaitable<Result<OrganizationalUnit>> Client::GetOrganizationalUnit(
     std::string organizational_unit_id) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(
-      Spec("GetOrganizationalUnit", http::verb::get,
-           "/organizationalUnits/" + PercentEncode(organizational_unit_id)));
-  co_return DecodeAs<OrganizationalUnit>(r, "GetOrganizationalUnit");
+  return CallFor<OrganizationalUnit>(
+      impl_, Spec("GetOrganizationalUnit", http::verb::get, OuPath(organizational_unit_id)));
 }
 
 awaitable<Result<OrganizationalUnitPage>> Client::ListOrganizationalUnits(
     std::string parent_id, int page_number, int page_size) {
-  auto impl = impl_;
   auto spec = Spec("ListOrganizationalUnits", http::verb::get,
                    "/organizationalUnits");
   Query q;
@@ -61,8 +57,7 @@ awaitable<Result<OrganizationalUnitPage>> Client::ListOrganizationalUnits(
       .Add("pageNumber", std::to_string(page_number))
       .Add("pageSize", std::to_string(page_size));
   spec.query = std::move(q.text);
-  auto r = co_await impl->Call(std::move(spec));
-  co_return DecodeAs<OrganizationalUnitPage>(r, "ListOrganizationalUnits");
+  return CallFor<OrganizationalUnitPage>(impl_, std::move(spec));
 }
 
 awaitable<Status> Client::StreamOrganizationalUnits(
@@ -83,30 +78,24 @@ awaitable<Status> Client::StreamOrganizationalUnits(
 
 awaitable<Result<std::vector<OrganizationalUnit>>>
 Client::ListAllOrganizationalUnits(std::string parent_id) {
-  std::vector<OrganizationalUnit> all;
-  auto st = co_await StreamOrganizationalUnits(
-      parent_id, [&all](std::vector<OrganizationalUnit>&& page) {
-        for (auto& o : page) all.push_back(std::move(o));
-      });
-  if (!st) co_return st.error();
-  co_return all;
+  return Collect<OrganizationalUnit>([this, parent_id](auto sink) {
+    return StreamOrganizationalUnits(parent_id, std::move(sink));
+  });
 }
 
 awaitable<Result<std::vector<std::string>>>
 Client::ListOrganizationalUnitParentIds(std::string organizational_unit_id) {
   auto impl = impl_;
-  auto r = co_await impl->Call(
-      Spec("ListOrganizationalUnitParentIds", http::verb::get,
-           "/organizationalUnits/" + PercentEncode(organizational_unit_id) +
-               "/parentIds"));
+  auto r = co_await impl->Call(Spec("ListOrganizationalUnitParentIds", http::verb::get,
+                                    OuPath(organizational_unit_id) + "/parentIds"));
   if (!r) co_return r.error();
   std::vector<std::string> ids;
   std::string error;
   if (!r->body.is_object() ||
       !detail::StringArrayField(r->body.get_object(), "parentIds", &ids,
                                 &error)) {
-    ApiError e = MakeError(Kind::kProtocol, "BadResponse",
-                           error.empty() ? "not a JSON object" : error);
+    ApiError e = detail::MakeError(Kind::kProtocol, "BadResponse",
+                                   error.empty() ? "not a JSON object" : error);
     e.action = "ListOrganizationalUnitParentIds";
     co_return e;
   }
@@ -117,18 +106,16 @@ awaitable<Result<std::string>> Client::GetOrganizationalUnitIdByExternalId(
     std::string organizational_unit_external_id,
     std::optional<std::string> source_type,
     std::optional<std::string> source_id) {
-  auto impl = impl_;
   json::object o;
   o["organizationalUnitExternalId"] = organizational_unit_external_id;
   o["organizationalUnitSourceType"] = source_type.value_or("build_in");
-  o["organizationalUnitSourceId"] = source_id.value_or(impl->instance_id());
-  auto r = co_await impl->Call(
-      WithBody(Spec("GetOrganizationalUnitIdByExternalId", http::verb::post,
-                    "/organizationalUnits/_/actions/"
-                    "getOrganizationalUnitIdByExternalId"),
-               detail::EncodeObject(o)));
-  co_return IdField(r, "GetOrganizationalUnitIdByExternalId",
-                    "organizationalUnitId", NoId::kNotFound);
+  o["organizationalUnitSourceId"] = source_id.value_or(impl_->instance_id());
+  return CallForId(impl_,
+                   WithBody(Spec("GetOrganizationalUnitIdByExternalId", http::verb::post,
+                                 "/organizationalUnits/_/actions/"
+                                 "getOrganizationalUnitIdByExternalId"),
+                            detail::EncodeObject(o)),
+                   "organizationalUnitId", NoId::kNotFound);
 }
 
 }  // namespace idsync::idaas

@@ -2,7 +2,6 @@
 // stream, look-ups by external id, username or email, and OU membership.
 #include <boost/json/object.hpp>
 
-#include <tuple>
 #include <utility>
 
 #include "typed_call.h"
@@ -11,68 +10,61 @@ namespace idsync::idaas {
 
 namespace json = boost::json;
 
-// ---- users ------------------------------------------------------------------
+namespace {
 
-awaitable<Result<std::string>> Client::CreateUser(CreateUserRequest request) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(WithBody(
-      Spec("CreateUser", http::verb::post, "/users"), detail::Encode(request),
-      /*idempotent=*/false));
-  co_return IdField(r, "CreateUser", "userId", NoId::kAmbiguous);
+std::string UserPath(const std::string& user_id) { return "/users/" + PercentEncode(user_id); }
+
+// A look-up by one attribute: POST /users/_/actions/<action> with `body`.
+awaitable<Result<std::string>> LookUpUserId(std::shared_ptr<Client::Impl> impl,
+                                            const char* action, const char* path,
+                                            const json::object& body) {
+  return CallForId(std::move(impl),
+                   WithBody(Spec(action, http::verb::post, path), detail::EncodeObject(body)),
+                   "userId", NoId::kNotFound);
 }
 
-awaitable<Status> Client::PatchUser(std::string user_id,
-                                    PatchUserRequest request) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(
-      WithBody(Spec("PatchUser", http::verb::patch,
-                    "/users/" + PercentEncode(user_id)),
-               detail::Encode(request)));
-  co_return AsStatus(r);
+}  // namespace
+
+awaitable<Result<std::string>> Client::CreateUser(CreateUserRequest request) {
+  return CallForId(impl_,
+                   WithBody(Spec("CreateUser", http::verb::post, "/users"),
+                            detail::Encode(request), /*idempotent=*/false),
+                   "userId", NoId::kAmbiguous);
+}
+
+awaitable<Status> Client::PatchUser(std::string user_id, PatchUserRequest request) {
+  return CallForStatus(impl_, WithBody(Spec("PatchUser", http::verb::patch, UserPath(user_id)),
+                                       detail::Encode(request)));
 }
 
 awaitable<Status> Client::DeleteUser(std::string user_id) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(Spec("DeleteUser", http::verb::delete_,
-                                    "/users/" + PercentEncode(user_id)));
-  co_return DeleteStatus(r);
+  return CallDelete(impl_, Spec("DeleteUser", http::verb::delete_, UserPath(user_id)));
 }
 
 awaitable<Status> Client::EnableUser(std::string user_id) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(
-      Spec("EnableUser", http::verb::post,
-           "/users/" + PercentEncode(user_id) + "/actions/enable"));
-  co_return AsStatus(r);
+  return CallForStatus(
+      impl_, Spec("EnableUser", http::verb::post, UserPath(user_id) + "/actions/enable"));
 }
 
 awaitable<Status> Client::DisableUser(std::string user_id) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(
-      Spec("DisableUser", http::verb::post,
-           "/users/" + PercentEncode(user_id) + "/actions/disable"));
-  co_return AsStatus(r);
+  return CallForStatus(
+      impl_, Spec("DisableUser", http::verb::post, UserPath(user_id) + "/actions/disable"));
 }
 
 awaitable<Result<User>> Client::GetUser(std::string user_id) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(
-      Spec("GetUser", http::verb::get, "/users/" + PercentEncode(user_id)));
-  co_return DecodeAs<User>(r, "GetUser");
+  return CallFor<User>(impl_, Spec("GetUser", http::verb::get, UserPath(user_id)));
 }
 
 awaitable<Result<UserPage>> Client::ListUsers(
     std::optional<std::string> organizational_unit_id, int page_number,
     int page_size) {
-  auto impl = impl_;
   auto spec = Spec("ListUsers", http::verb::get, "/users");
   Query q;
   if (organizational_unit_id) q.Add("organizationalUnitId", *organizational_unit_id);
   q.Add("pageNumber", std::to_string(page_number))
       .Add("pageSize", std::to_string(page_size));
   spec.query = std::move(q.text);
-  auto r = co_await impl->Call(std::move(spec));
-  co_return DecodeAs<UserPage>(r, "ListUsers");
+  return CallFor<UserPage>(impl_, std::move(spec));
 }
 
 awaitable<Status> Client::StreamUsers(
@@ -91,86 +83,59 @@ awaitable<Status> Client::StreamUsers(
 
 awaitable<Result<std::vector<User>>> Client::ListAllUsers(
     std::optional<std::string> organizational_unit_id) {
-  std::vector<User> all;
-  auto st = co_await StreamUsers(organizational_unit_id,
-                                 [&all](std::vector<User>&& page) {
-                                   for (auto& u : page) all.push_back(std::move(u));
-                                 });
-  if (!st) co_return st.error();
-  co_return all;
+  return Collect<User>([this, organizational_unit_id](auto sink) {
+    return StreamUsers(organizational_unit_id, std::move(sink));
+  });
 }
 
 awaitable<Result<std::string>> Client::GetUserIdByUserExternalId(
     std::string user_external_id, std::optional<std::string> user_source_type,
     std::optional<std::string> user_source_id) {
-  auto impl = impl_;
   json::object o;
   o["userExternalId"] = user_external_id;
   o["userSourceType"] = user_source_type.value_or("build_in");
-  o["userSourceId"] = user_source_id.value_or(impl->instance_id());
-  auto r = co_await impl->Call(WithBody(
-      Spec("GetUserIdByUserExternalId", http::verb::post,
-           "/users/_/actions/getUserIdByExternalId"),
-      detail::EncodeObject(o)));
-  co_return IdField(r, "GetUserIdByUserExternalId", "userId", NoId::kNotFound);
+  o["userSourceId"] = user_source_id.value_or(impl_->instance_id());
+  return LookUpUserId(impl_, "GetUserIdByUserExternalId",
+                      "/users/_/actions/getUserIdByExternalId", o);
 }
 
-awaitable<Result<std::string>> Client::GetUserIdByUsername(
-    std::string username) {
-  auto impl = impl_;
+awaitable<Result<std::string>> Client::GetUserIdByUsername(std::string username) {
   json::object o;
   o["username"] = username;
-  auto r = co_await impl->Call(
-      WithBody(Spec("GetUserIdByUsername", http::verb::post,
-                    "/users/_/actions/getUserIdByUsername"),
-               detail::EncodeObject(o)));
-  co_return IdField(r, "GetUserIdByUsername", "userId", NoId::kNotFound);
+  return LookUpUserId(impl_, "GetUserIdByUsername", "/users/_/actions/getUserIdByUsername",
+                      o);
 }
 
 awaitable<Result<std::string>> Client::GetUserIdByEmail(std::string email) {
-  auto impl = impl_;
   json::object o;
   o["email"] = email;
-  auto r = co_await impl->Call(WithBody(
-      Spec("GetUserIdByEmail", http::verb::post,
-           "/users/_/actions/getUserIdByEmail"),
-      detail::EncodeObject(o)));
-  co_return IdField(r, "GetUserIdByEmail", "userId", NoId::kNotFound);
+  return LookUpUserId(impl_, "GetUserIdByEmail", "/users/_/actions/getUserIdByEmail", o);
 }
 
 awaitable<Status> Client::SetUserPrimaryOrganizationalUnit(
     std::string user_id, std::string organizational_unit_id) {
-  auto impl = impl_;
   json::object o;
   o["organizationalUnitId"] = organizational_unit_id;
-  auto r = co_await impl->Call(
-      WithBody(Spec("SetUserPrimaryOrganizationalUnit", http::verb::post,
-                    "/users/" + PercentEncode(user_id) +
-                        "/actions/setUserPrimaryOrganizationalUnit"),
-               detail::EncodeObject(o)));
-  co_return AsStatus(r);
+  return CallForStatus(
+      impl_, WithBody(Spec("SetUserPrimaryOrganizationalUnit", http::verb::post,
+                           UserPath(user_id) + "/actions/setUserPrimaryOrganizationalUnit"),
+                      detail::EncodeObject(o)));
 }
 
 awaitable<Status> Client::AddUserToOrganizationalUnits(
     std::string user_id, std::vector<std::string> organizational_unit_ids) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(
-      WithBody(Spec("AddUserToOrganizationalUnits", http::verb::post,
-                    "/users/" + PercentEncode(user_id) +
-                        "/actions/addUserToOrganizationalUnits"),
-               IdsBody("organizationalUnitIds", organizational_unit_ids)));
-  co_return AsStatus(r);
+  return CallForStatus(
+      impl_, WithBody(Spec("AddUserToOrganizationalUnits", http::verb::post,
+                           UserPath(user_id) + "/actions/addUserToOrganizationalUnits"),
+                      IdsBody("organizationalUnitIds", organizational_unit_ids)));
 }
 
 awaitable<Status> Client::RemoveUserFromOrganizationalUnits(
     std::string user_id, std::vector<std::string> organizational_unit_ids) {
-  auto impl = impl_;
-  auto r = co_await impl->Call(
-      WithBody(Spec("RemoveUserFromOrganizationalUnits", http::verb::post,
-                    "/users/" + PercentEncode(user_id) +
-                        "/actions/removeUserFromOrganizationalUnits"),
-               IdsBody("organizationalUnitIds", organizational_unit_ids)));
-  co_return AsStatus(r);
+  return CallForStatus(
+      impl_, WithBody(Spec("RemoveUserFromOrganizationalUnits", http::verb::post,
+                           UserPath(user_id) + "/actions/removeUserFromOrganizationalUnits"),
+                      IdsBody("organizationalUnitIds", organizational_unit_ids)));
 }
 
 }  // namespace idsync::idaas
