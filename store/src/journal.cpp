@@ -34,6 +34,14 @@ std::optional<JournalEntry::State> ParseState(std::string_view s) {
   return std::nullopt;
 }
 
+// State changes of an unfinished entry; each binds updated_ms, then the id.
+constexpr const char* kMarkInFlightSql =
+    "UPDATE journal SET state = 'in_flight', attempts = attempts + 1, updated_ms = ? "
+    "WHERE id = ? AND state IN ('pending', 'in_flight')";
+constexpr const char* kCompleteSql =
+    "UPDATE journal SET state = 'done', updated_ms = ?, last_error = '' "
+    "WHERE id = ? AND state IN ('pending', 'in_flight')";
+
 constexpr const char* kJournalColumns =
     "id, op_id, kind, entity, target, payload, payload_hash, state, attempts, "
     "last_error, created_ms, updated_ms, run_id";
@@ -72,6 +80,11 @@ Error Store::Impl::JournalStateError(int64_t id) {
   return Invalid(path, "journal entry " + std::to_string(id) + " is already " + state);
 }
 
+Result<void> Store::Impl::UpdatedUnfinished(int64_t id) {
+  if (sqlite3_changes(db.raw()) == 0) return JournalStateError(id);
+  return {};
+}
+
 Result<std::vector<int64_t>> Store::JournalAdd(const std::vector<JournalEntry>& entries) {
   if (auto r = impl_->CheckWritable(); !r) return r.error();
   Db& db = impl_->db;
@@ -97,15 +110,8 @@ Result<std::vector<int64_t>> Store::JournalAdd(const std::vector<JournalEntry>& 
 
 Result<void> Store::JournalMarkInFlight(int64_t id, int64_t now_ms) {
   if (auto r = impl_->CheckWritable(); !r) return r;
-  Db& db = impl_->db;
-  auto st = db.Prepare(
-      "UPDATE journal SET state = 'in_flight', attempts = attempts + 1, updated_ms = ? "
-      "WHERE id = ? AND state IN ('pending', 'in_flight')");
-  if (!st) return st.error();
-  (*st)->Bind(1, now_ms).Bind(2, id);
-  if (auto r = db.Run(**st, "mark in flight"); !r) return r;
-  if (sqlite3_changes(db.raw()) == 0) return impl_->JournalStateError(id);
-  return {};
+  if (auto r = impl_->db.RunSql(kMarkInFlightSql, "mark in flight", now_ms, id); !r) return r;
+  return impl_->UpdatedUnfinished(id);
 }
 
 Result<void> Store::JournalComplete(int64_t id, const MirrorUpdate& update,
@@ -114,13 +120,8 @@ Result<void> Store::JournalComplete(int64_t id, const MirrorUpdate& update,
   Db& db = impl_->db;
   Transaction tx(db);
   if (auto r = tx.Begin(); !r) return r;
-  auto st = db.Prepare(
-      "UPDATE journal SET state = 'done', updated_ms = ?, last_error = '' "
-      "WHERE id = ? AND state IN ('pending', 'in_flight')");
-  if (!st) return st.error();
-  (*st)->Bind(1, now_ms).Bind(2, id);
-  if (auto r = db.Run(**st, "complete journal entry"); !r) return r;
-  if (sqlite3_changes(db.raw()) == 0) return impl_->JournalStateError(id);
+  if (auto r = db.RunSql(kCompleteSql, "complete journal entry", now_ms, id); !r) return r;
+  if (auto r = impl_->UpdatedUnfinished(id); !r) return r;
   if (auto r = impl_->ApplyUpdateLocked(update); !r) {
     return Error{r.error().code, "journal entry " + std::to_string(id) +
                                      " not completed: " + r.error().message};
@@ -152,9 +153,7 @@ Result<JournalCommitResult> Store::Impl::JournalCommitOnce(const JournalBatch& b
     detail::Packer& p;
     ~ClearOnExit() { p.Clear(); }
   } clear_on_exit{packer};
-  auto done = db.Prepare(
-      "UPDATE journal SET state = 'done', updated_ms = ?, last_error = '' "
-      "WHERE id = ? AND state IN ('pending', 'in_flight')");
+  auto done = db.Prepare(kCompleteSql);
   if (!done) return done.error();
   auto failed = db.Prepare(
       "UPDATE journal SET state = 'failed', last_error = ?, updated_ms = ? "
@@ -180,7 +179,7 @@ Result<JournalCommitResult> Store::Impl::JournalCommitOnce(const JournalBatch& b
       (*failed)->Bind(1, c.error).Bind(2, now_ms).Bind(3, c.id);
       r = db.Run(**failed, "fail journal entry");
     }
-    if (r && sqlite3_changes(db.raw()) == 0) r = JournalStateError(c.id);
+    if (r) r = UpdatedUnfinished(c.id);
     // The rows only: the touched packs are re-packed once, below.
     if (r && c.done) r = ApplyRows(c.update);
     if (!r) {
@@ -204,14 +203,9 @@ Result<JournalCommitResult> Store::Impl::JournalCommitOnce(const JournalBatch& b
     }
   }
 
-  auto mark = db.Prepare(
-      "UPDATE journal SET state = 'in_flight', attempts = attempts + 1, updated_ms = ? "
-      "WHERE id = ? AND state IN ('pending', 'in_flight')");
-  if (!mark) return mark.error();
   for (int64_t id : batch.mark_in_flight) {
-    (*mark)->Bind(1, now_ms).Bind(2, id);
-    if (auto r = db.Run(**mark, "mark in flight"); !r) return r.error();
-    if (sqlite3_changes(db.raw()) == 0) return JournalStateError(id);
+    if (auto r = db.RunSql(kMarkInFlightSql, "mark in flight", now_ms, id); !r) return r.error();
+    if (auto r = UpdatedUnfinished(id); !r) return r.error();
   }
   if (auto r = packer.Flush(); !r) return r.error();
   if (auto r = tx.Commit(); !r) return r.error();
@@ -221,15 +215,14 @@ Result<JournalCommitResult> Store::Impl::JournalCommitOnce(const JournalBatch& b
 Result<void> Store::JournalFail(int64_t id, const std::string& error, bool final,
                                 int64_t now_ms) {
   if (auto r = impl_->CheckWritable(); !r) return r;
-  Db& db = impl_->db;
-  auto st = db.Prepare(
-      "UPDATE journal SET state = ?, last_error = ?, updated_ms = ? "
-      "WHERE id = ? AND state IN ('pending', 'in_flight')");
-  if (!st) return st.error();
-  (*st)->Bind(1, final ? "failed" : "pending").Bind(2, error).Bind(3, now_ms).Bind(4, id);
-  if (auto r = db.Run(**st, "fail journal entry"); !r) return r;
-  if (sqlite3_changes(db.raw()) == 0) return impl_->JournalStateError(id);
-  return {};
+  if (auto r = impl_->db.RunSql("UPDATE journal SET state = ?, last_error = ?, updated_ms = ? "
+                                "WHERE id = ? AND state IN ('pending', 'in_flight')",
+                                "fail journal entry", final ? "failed" : "pending", error, now_ms,
+                                id);
+      !r) {
+    return r;
+  }
+  return impl_->UpdatedUnfinished(id);
 }
 
 Result<std::vector<JournalEntry>> Store::JournalUnfinished() {
@@ -268,11 +261,12 @@ Result<JournalEntry> Store::JournalGet(int64_t id) {
 Result<int64_t> Store::JournalPrune(int64_t before_ms) {
   if (auto r = impl_->CheckWritable(); !r) return r.error();
   Db& db = impl_->db;
-  auto st = db.Prepare(
-      "DELETE FROM journal WHERE state IN ('done', 'failed') AND updated_ms < ?");
-  if (!st) return st.error();
-  (*st)->Bind(1, before_ms);
-  if (auto r = db.Run(**st, "prune journal"); !r) return r.error();
+  if (auto r = db.RunSql(
+          "DELETE FROM journal WHERE state IN ('done', 'failed') AND updated_ms < ?",
+          "prune journal", before_ms);
+      !r) {
+    return r.error();
+  }
   return static_cast<int64_t>(sqlite3_changes(db.raw()));
 }
 

@@ -22,10 +22,8 @@ Result<std::optional<std::string>> Store::Impl::GetMetaLocked(const char* key) {
 }
 
 Result<void> Store::Impl::SetMetaLocked(const char* key, const std::string& value) {
-  auto st = db.Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
-  if (!st) return st.error();
-  (*st)->Bind(1, key).Bind(2, value);
-  return db.Run(**st, "write meta");
+  return db.RunSql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", "write meta", key,
+                   value);
 }
 
 Result<std::optional<std::string>> Store::GetMeta(const std::string& key) {

@@ -16,6 +16,7 @@ using detail::kMetaUserBytes;
 using detail::kMetaUserCount;
 using detail::ParseEntity;
 using detail::ParseInt;
+using detail::ParseOwnership;
 using detail::ReadTx;
 
 namespace {
@@ -40,10 +41,6 @@ Result<void> LoadGroups(Db& db, sync::CachedState* state, std::vector<int64_t>* 
   }
   if (rc != SQLITE_DONE) return db.Fail(rc, "read groups");
   return {};
-}
-
-sync::Ownership ParseOwnership(std::string_view s) {
-  return s == "adopted" ? sync::Ownership::kAdopted : sync::Ownership::kCreated;
 }
 
 // The planning input from the row tables: the slow path, for databases

@@ -41,8 +41,7 @@ Result<std::vector<sync::Link>> Store::Impl::OrphanedLinks() {
     l.type = ParseEntity(st->Text(0)).value_or(sync::EntityType::kUser);
     l.source_key = st->Text(1);
     l.idaas_id = st->Text(2);
-    l.ownership = st->Text(3) == "adopted" ? sync::Ownership::kAdopted
-                                           : sync::Ownership::kCreated;
+    l.ownership = detail::ParseOwnership(st->Text(3));
     l.missing_since_ms = st->Int(4);
     l.disabled_by_idsync = st->Int(5) != 0;
     out.push_back(std::move(l));

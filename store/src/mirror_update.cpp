@@ -9,6 +9,35 @@ using detail::Stmt;
 using detail::Transaction;
 using detail::NotFound;
 
+namespace {
+
+// Steps a DELETE ... RETURNING <integer> statement, collecting the values.
+Result<void> RunReturning(Db& db, Stmt& st, std::string_view what, std::vector<int64_t>* out) {
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out->push_back(st.Int(0));
+  st.Reset();
+  if (rc != SQLITE_DONE) return db.Fail(rc, what);
+  return {};
+}
+
+// Steps an INSERT ... RETURNING <integer> statement that yields one row: its
+// value.
+Result<int64_t> RunReturningOne(Db& db, Stmt& st, const std::string& what) {
+  int rc = st.Step();
+  if (rc != SQLITE_ROW) {
+    Error e = db.Fail(rc, what);
+    st.Reset();
+    return e;
+  }
+  const int64_t value = st.Int(0);
+  rc = st.Step();  // finish the statement
+  st.Reset();
+  if (rc != SQLITE_DONE) return db.Fail(rc, what);
+  return value;
+}
+
+}  // namespace
+
 bool MirrorUpdate::empty() const {
   return upsert_users.empty() && delete_user_ids.empty() && upsert_ous.empty() &&
          delete_ou_ids.empty() && upsert_groups.empty() &&
@@ -48,26 +77,19 @@ Result<void> Store::Impl::UpsertUser(const sync::IdaasUser& u) {
       .Bind(5, u.phone_number).Bind(6, u.phone_region).Bind(7, u.description)
       .Bind(8, u.external_id).Bind(9, u.source_type).Bind(10, u.source_id)
       .Bind(11, u.primary_ou_id).Bind(12, u.enabled).Bind(13, u.update_time_ms);
-  int rc = s.Step();
-  if (rc != SQLITE_ROW) {
-    Error e = db.Fail(rc, "upsert user " + u.id);
-    s.Reset();
-    return e;
-  }
-  const int64_t rid = s.Int(0);
-  rc = s.Step();  // finish the statement
-  s.Reset();
-  if (rc != SQLITE_DONE) return db.Fail(rc, "upsert user " + u.id);
+  auto returned = RunReturningOne(db, s, "upsert user " + u.id);
+  if (!returned) return returned.error();
+  const int64_t rid = *returned;
   packer.TouchUser(rid);
 
-  auto del_ous = db.Prepare("DELETE FROM user_ous WHERE user_rid = ?");
-  if (!del_ous) return del_ous.error();
-  (*del_ous)->Bind(1, rid);
-  if (auto r = db.Run(**del_ous, "update user OUs"); !r) return r;
-  auto del_cf = db.Prepare("DELETE FROM user_custom_fields WHERE user_rid = ?");
-  if (!del_cf) return del_cf.error();
-  (*del_cf)->Bind(1, rid);
-  if (auto r = db.Run(**del_cf, "update custom fields"); !r) return r;
+  if (auto r = db.RunSql("DELETE FROM user_ous WHERE user_rid = ?", "update user OUs", rid); !r) {
+    return r;
+  }
+  if (auto r = db.RunSql("DELETE FROM user_custom_fields WHERE user_rid = ?",
+                         "update custom fields", rid);
+      !r) {
+    return r;
+  }
   auto ins_ou = db.Prepare("INSERT OR IGNORE INTO user_ous (user_rid, ou_id) VALUES (?, ?)");
   if (!ins_ou) return ins_ou.error();
   for (const std::string& ou : u.ou_ids) {
@@ -107,21 +129,14 @@ Result<void> Store::Impl::UpsertGroup(const sync::IdaasGroup& g) {
   Stmt& s = **st;
   s.Bind(1, g.id).Bind(2, g.name).Bind(3, g.description).Bind(4, g.external_id)
       .Bind(5, g.source_type).Bind(6, g.source_id);
-  int rc = s.Step();
-  if (rc != SQLITE_ROW) {
-    Error e = db.Fail(rc, "upsert group " + g.id);
-    s.Reset();
-    return e;
-  }
-  const int64_t rid = s.Int(0);
-  rc = s.Step();
-  s.Reset();
-  if (rc != SQLITE_DONE) return db.Fail(rc, "upsert group " + g.id);
+  auto returned = RunReturningOne(db, s, "upsert group " + g.id);
+  if (!returned) return returned.error();
+  const int64_t rid = *returned;
   packer.TouchGroup(rid);
-  auto del = db.Prepare("DELETE FROM group_members WHERE group_rid = ?");
-  if (!del) return del.error();
-  (*del)->Bind(1, rid);
-  if (auto r = db.Run(**del, "replace members"); !r) return r;
+  if (auto r = db.RunSql("DELETE FROM group_members WHERE group_rid = ?", "replace members", rid);
+      !r) {
+    return r;
+  }
   auto ins = db.Prepare("INSERT OR IGNORE INTO group_members (group_rid, user_id) VALUES (?, ?)");
   if (!ins) return ins.error();
   for (const std::string& m : g.member_ids) {
@@ -139,19 +154,6 @@ Result<void> Store::Impl::ApplyUpdateLocked(const MirrorUpdate& up) {
   if (!r) packer.Clear();
   return r;
 }
-
-namespace {
-
-// Steps a DELETE ... RETURNING <integer> statement, collecting the values.
-Result<void> RunReturning(Db& db, Stmt& st, std::string_view what, std::vector<int64_t>* out) {
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out->push_back(st.Int(0));
-  st.Reset();
-  if (rc != SQLITE_DONE) return db.Fail(rc, what);
-  return {};
-}
-
-}  // namespace
 
 Result<void> Store::Impl::ApplyRows(const MirrorUpdate& up) {
   // Deletes first.
@@ -171,16 +173,12 @@ Result<void> Store::Impl::ApplyRows(const MirrorUpdate& up) {
     for (int64_t rid : rids) packer.TouchUser(rid);
   }
   for (const std::string& id : up.delete_group_ids) {
-    auto st = db.Prepare("DELETE FROM groups WHERE id = ?");
-    if (!st) return st.error();
-    (*st)->Bind(1, id);
-    if (auto r = db.Run(**st, "delete group " + id); !r) return r;
+    if (auto r = db.RunSql("DELETE FROM groups WHERE id = ?", "delete group " + id, id); !r) {
+      return r;
+    }
   }
   for (const std::string& id : up.delete_ou_ids) {
-    auto st = db.Prepare("DELETE FROM ous WHERE id = ?");
-    if (!st) return st.error();
-    (*st)->Bind(1, id);
-    if (auto r = db.Run(**st, "delete OU " + id); !r) return r;
+    if (auto r = db.RunSql("DELETE FROM ous WHERE id = ?", "delete OU " + id, id); !r) return r;
   }
   for (const auto& o : up.upsert_ous) {
     if (auto r = UpsertOu(o); !r) return r;
@@ -216,10 +214,11 @@ Result<void> Store::Impl::ApplyRows(const MirrorUpdate& up) {
     }
   }
   for (const auto& k : up.delete_links) {
-    auto st = db.Prepare("DELETE FROM links WHERE type = ? AND source_key = ?");
-    if (!st) return st.error();
-    (*st)->Bind(1, sync::EntityTypeName(k.type)).Bind(2, k.source_key);
-    if (auto r = db.Run(**st, "delete link"); !r) return r;
+    if (auto r = db.RunSql("DELETE FROM links WHERE type = ? AND source_key = ?", "delete link",
+                           sync::EntityTypeName(k.type), k.source_key);
+        !r) {
+      return r;
+    }
     packer.TouchLink(sync::EntityTypeName(k.type), k.source_key);
   }
   for (const auto& l : up.upsert_links) {

@@ -12,10 +12,11 @@ using detail::ReadTx;
 Result<int64_t> Store::BeginRun(const std::string& command, int64_t now_ms) {
   if (auto r = impl_->CheckWritable(); !r) return r.error();
   Db& db = impl_->db;
-  auto st = db.Prepare("INSERT INTO runs (command, started_ms) VALUES (?, ?)");
-  if (!st) return st.error();
-  (*st)->Bind(1, command).Bind(2, now_ms);
-  if (auto r = db.Run(**st, "begin run"); !r) return r.error();
+  if (auto r = db.RunSql("INSERT INTO runs (command, started_ms) VALUES (?, ?)", "begin run",
+                         command, now_ms);
+      !r) {
+    return r.error();
+  }
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db.raw()));
 }
 
@@ -25,21 +26,21 @@ Result<void> Store::FinishRun(int64_t run_id, const RunSummary& summary,
   Db& db = impl_->db;
   Transaction tx(db);
   if (auto r = tx.Begin(); !r) return r;
-  auto st = db.Prepare(
-      "UPDATE runs SET finished_ms = ?, outcome = ?, guards = ?, report_path = ? "
-      "WHERE id = ?");
-  if (!st) return st.error();
-  (*st)->Bind(1, summary.finished_ms != 0 ? summary.finished_ms : now_ms)
-      .Bind(2, summary.outcome).Bind(3, summary.guards).Bind(4, summary.report_path)
-      .Bind(5, run_id);
-  if (auto r = db.Run(**st, "finish run"); !r) return r;
+  const int64_t finished_ms = summary.finished_ms != 0 ? summary.finished_ms : now_ms;
+  if (auto r = db.RunSql("UPDATE runs SET finished_ms = ?, outcome = ?, guards = ?, "
+                         "report_path = ? WHERE id = ?",
+                         "finish run", finished_ms, summary.outcome, summary.guards,
+                         summary.report_path, run_id);
+      !r) {
+    return r;
+  }
   if (sqlite3_changes(db.raw()) == 0) {
     return NotFound(impl_->path, "no run " + std::to_string(run_id));
   }
-  auto del = db.Prepare("DELETE FROM run_counts WHERE run_id = ?");
-  if (!del) return del.error();
-  (*del)->Bind(1, run_id);
-  if (auto r = db.Run(**del, "replace run counts"); !r) return r;
+  if (auto r = db.RunSql("DELETE FROM run_counts WHERE run_id = ?", "replace run counts", run_id);
+      !r) {
+    return r;
+  }
   auto ins = db.Prepare("INSERT INTO run_counts (run_id, key, value) VALUES (?, ?, ?)");
   if (!ins) return ins.error();
   for (const auto& [k, v] : summary.counts) {

@@ -30,6 +30,10 @@ inline std::optional<sync::EntityType> ParseEntity(std::string_view s) {
   return std::nullopt;
 }
 
+inline sync::Ownership ParseOwnership(std::string_view s) {
+  return s == "adopted" ? sync::Ownership::kAdopted : sync::Ownership::kCreated;
+}
+
 inline Error Invalid(const std::string& path, const std::string& what) {
   return Error{Error::Code::kInvalid, "state database " + path + ": " + what};
 }
@@ -76,6 +80,8 @@ class Store::Impl {
   }
   // After a failed UPDATE ... WHERE id = ? AND state IN (unfinished).
   Error JournalStateError(int64_t id);
+  // After such an UPDATE: the error above when it changed no row.
+  Result<void> UpdatedUnfinished(int64_t id);
   // One try of Store::JournalCommit; `isolate` puts each close under a
   // savepoint. Without it, an entry's own failure sets *rejected and fails
   // the call (nothing committed).
