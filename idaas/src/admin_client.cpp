@@ -69,15 +69,6 @@ std::string UtcNow() {
   return buf;
 }
 
-ApiError BadResponse(const Result<detail::CallResponse>& r, const char* action,
-                     std::string message) {
-  ApiError e = detail::MakeError(Kind::kProtocol, "BadResponse", std::move(message));
-  e.action = action;
-  e.http_status = r->status;
-  e.request_id = r->request_id;
-  return e;
-}
-
 // The member object `key` of the response, or an error naming it.
 Result<json::object> Member(const Result<detail::CallResponse>& r, const char* action,
                             std::string_view key) {
@@ -87,7 +78,7 @@ Result<json::object> Member(const Result<detail::CallResponse>& r, const char* a
     auto it = body.find(key);
     if (it != body.end() && it->value().is_object()) return it->value().get_object();
   }
-  return BadResponse(r, action, "response has no object " + std::string(key));
+  return detail::BadResponse(*r, action, "response has no object " + std::string(key));
 }
 
 Application DecodeApplication(const json::object& o) {
@@ -202,7 +193,7 @@ asio::awaitable<Result<ApplicationPage>> AdminClient::ListApplications(
   auto r = co_await impl_->Call("ListApplications", std::move(p), true);
   if (!r) co_return r.error();
   ApplicationPage page;
-  if (!r->body.is_object()) co_return BadResponse(r, "ListApplications", "not an object");
+  if (!r->body.is_object()) co_return detail::BadResponse(*r, "ListApplications", "not an object");
   const auto& body = r->body.get_object();
   page.total_count = detail::IntField(body, "TotalCount");
   if (auto it = body.find("Applications"); it != body.end() && it->value().is_array()) {
@@ -225,7 +216,7 @@ asio::awaitable<Result<std::string>> AdminClient::CreateApplication(std::string 
   std::string id;
   if (r->body.is_object()) id = detail::StringField(r->body.get_object(), "ApplicationId");
   if (id.empty()) {
-    ApiError e = BadResponse(r, "CreateApplication", "response has no ApplicationId");
+    ApiError e = detail::BadResponse(*r, "CreateApplication", "response has no ApplicationId");
     e.ambiguous = true;
     co_return e;
   }
@@ -265,7 +256,7 @@ asio::awaitable<Result<std::vector<std::string>>> AdminClient::GetApplicationGra
   std::vector<std::string> scopes;
   std::string error;
   if (!detail::StringArrayField(*o, "GrantScopes", &scopes, &error))
-    co_return BadResponse(r, "GetApplicationGrantScope", error);
+    co_return detail::BadResponse(*r, "GetApplicationGrantScope", error);
   for (auto& s : scopes) s = NormalizeGrantScope(s);
   co_return scopes;
 }
@@ -293,7 +284,7 @@ AdminClient::GetApplicationProvisioningScope(std::string application_id) {
   if (!detail::StringArrayField(*o, "OrganizationalUnitIds", &scope.organizational_unit_ids,
                                 &error) ||
       !detail::StringArrayField(*o, "GroupIds", &scope.group_ids, &error))
-    co_return BadResponse(r, "GetApplicationProvisioningScope", error);
+    co_return detail::BadResponse(*r, "GetApplicationProvisioningScope", error);
   scope.used_quota = detail::IntField(*o, "UsedQuota");
   scope.max_quota = detail::IntField(*o, "MaxQuota");
   co_return scope;

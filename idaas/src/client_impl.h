@@ -63,6 +63,10 @@ struct CallResponse {
   std::string request_id;
 };
 
+// A protocol error (code BadResponse) about a response that arrived but does
+// not say what it should: with the action, the status and the request id.
+ApiError BadResponse(const CallResponse& r, const char* action, std::string message);
+
 }  // namespace detail
 
 class Client::Impl : public std::enable_shared_from_this<Impl> {

@@ -102,6 +102,16 @@ class Db {
   Result<Stmt> PrepareOnce(const char* sql);
   // Steps a statement expecting SQLITE_DONE.
   Result<void> Run(Stmt& stmt, std::string_view what);
+  // The cached statement `sql` with `args` bound to ?1, ?2, ..., stepped
+  // expecting SQLITE_DONE. The arguments live until it returns, as Bind needs.
+  template <class... Args>
+  Result<void> RunSql(const char* sql, std::string_view what, const Args&... args) {
+    auto st = Prepare(sql);
+    if (!st) return st.error();
+    int i = 0;
+    ((*st)->Bind(++i, args), ...);
+    return Run(**st, what);
+  }
   // The first column of the first row as an integer (0 if no row).
   Result<int64_t> QueryInt(const char* sql);
 
@@ -124,6 +134,25 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
   Result<void> Begin();
   Result<void> Commit();
+
+ private:
+  Db& db_;
+  bool open_ = false;
+};
+
+// A read transaction: one consistent snapshot across several statements.
+class ReadTx {
+ public:
+  explicit ReadTx(Db& db) : db_(db) {}
+  ~ReadTx() {
+    if (open_) sqlite3_exec(db_.raw(), "COMMIT", nullptr, nullptr, nullptr);
+  }
+  Result<void> Begin() {
+    if (sqlite3_get_autocommit(db_.raw()) == 0) return {};  // already in one
+    auto r = db_.Exec("BEGIN");
+    if (r) open_ = true;
+    return r;
+  }
 
  private:
   Db& db_;

@@ -2,6 +2,12 @@
 // errors by kind, tokens, secrets never logged.
 #include <gtest/gtest.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <set>
 
 #include "helpers.h"

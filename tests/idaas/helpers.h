@@ -1,26 +1,25 @@
-// Test helpers for the IDaaS client: the real emulator as a child process
-// with a synchronous admin client, a tiny scripted Beast server for wire
-// behaviour the emulator does not produce, and a log capture.
+// Test support for the IDaaS client (and for the executor's tests against the
+// emulator): the real emulator as a child process with its plain-HTTP control
+// API, a scripted HTTP/1.1 server for wire behaviour the emulator does not
+// produce, a capture of the "idaas" log, request builders and coroutine
+// runners. The implementation is in helpers.cpp (idsync_idaas_test_support).
 #pragma once
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/json.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -30,7 +29,14 @@
 #include <vector>
 
 #include "idsync/idaas/client.h"
-#include "process.h"
+
+namespace spdlog {
+class logger;
+}  // namespace spdlog
+
+namespace idsync::testing {
+class Process;
+}  // namespace idsync::testing
 
 namespace idsync::idaas::testing {
 
@@ -53,99 +59,29 @@ struct HttpReply {
 };
 
 // Sends `req` as it is on a fresh plain-HTTP connection and reads the reply.
-inline HttpReply SendRaw(const std::string& host, const std::string& port,
-                         const http::request<http::string_body>& req) {
-  asio::io_context io;
-  tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
-  stream.connect(resolver.resolve(host, port));
-  http::write(stream, req);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  HttpReply out;
-  out.status = res.result_int();
-  out.body = res.body();
-  boost::system::error_code ec;
-  out.json = json::parse(out.body, ec);
-  return out;
-}
+HttpReply SendRaw(const std::string& host, const std::string& port,
+                  const http::request<http::string_body>& req);
 
 // One plain-HTTP request on a fresh connection (admin API, scripted checks).
-inline HttpReply PlainRequest(const std::string& host, const std::string& port,
-                              http::verb method, const std::string& target,
-                              const std::string& body = {}) {
-  http::request<http::string_body> req(method, target, 11);
-  req.set(http::field::host, host + ":" + port);
-  if (!body.empty()) {
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-  }
-  req.prepare_payload();
-  return SendRaw(host, port, req);
-}
+HttpReply PlainRequest(const std::string& host, const std::string& port, http::verb method,
+                       const std::string& target, const std::string& body = {});
 
 // The real idaas-emulator on 127.0.0.1, port 0.
 class Emulator {
  public:
-  explicit Emulator(std::vector<std::string> extra = {}, bool tls = false)
-      : tls_(tls) {
-    std::vector<std::string> argv = {IDAAS_EMULATOR_BIN, "--listen",
-                                     "127.0.0.1:0", "--seed", "7"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<idsync::testing::Process>(argv);
-    auto line = process_->ReadLine(20s);
-    if (!line) {
-      ADD_FAILURE() << "emulator did not start: " << process_->Stderr();
-      return;
-    }
-    std::string addr = *line;
-    if (auto p = addr.find("://"); p != std::string::npos)
-      addr = addr.substr(p + 3);
-    auto colon = addr.rfind(':');
-    host_ = addr.substr(0, colon);
-    port_ = addr.substr(colon + 1);
-  }
+  explicit Emulator(std::vector<std::string> extra = {}, bool tls = false);
+  ~Emulator();
   const std::string& host() const { return host_; }
   const std::string& port() const { return port_; }
-  std::string Url(const std::string& host = "") const {
-    return std::string(tls_ ? "https://" : "http://") +
-           (host.empty() ? host_ : host) + ":" + port_;
-  }
+  std::string Url(const std::string& host = "") const;
   HttpReply Admin(http::verb method, const std::string& target,
-                  const std::string& body = {}) const {
-    return PlainRequest(host_, port_, method, target, body);
-  }
-  void Config(const std::string& json_body) const {
-    auto r = Admin(http::verb::post, "/_emulator/config", json_body);
-    EXPECT_EQ(r.status, 200) << r.body;
-  }
+                  const std::string& body = {}) const;
+  void Config(const std::string& json_body) const;
   // The request log (API requests only).
-  json::array Requests() const {
-    auto r = Admin(http::verb::get, "/_emulator/requests");
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.json.at("requests").as_array();
-  }
-  json::value State() const {
-    return Admin(http::verb::get, "/_emulator/state").json;
-  }
-  std::string Stderr() const { return process_->Stderr(); }
-
-  Options ClientOptions() const {
-    Options o;
-    o.endpoint = Url();
-    o.instance_id = kInstance;
-    o.application_id = kApp;
-    o.client_id = kApp;
-    o.client_secret = kSecret;
-    o.qps = 0;
-    o.burst = 10;
-    o.connections = 4;
-    o.timeout = 5s;
-    o.base_delay = 5ms;
-    o.max_delay = 200ms;
-    return o;
-  }
+  json::array Requests() const;
+  json::value State() const;
+  std::string Stderr() const;
+  Options ClientOptions() const;
 
  private:
   bool tls_;
@@ -161,95 +97,27 @@ class ScriptedServer {
   using Response = http::response<http::string_body>;
   using Handler = std::function<Response(const Request&)>;
 
-  explicit ScriptedServer(Handler handler)
-      : handler_(std::move(handler)),
-        acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    Accept();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~ScriptedServer() {
-    io_.stop();
-    thread_.join();
-  }
-  std::string Url() const {
-    return "http://127.0.0.1:" +
-           std::to_string(acceptor_.local_endpoint().port());
-  }
+  explicit ScriptedServer(Handler handler);
+  ~ScriptedServer();
+  std::string Url() const;
   struct Arrival {
     std::chrono::steady_clock::time_point at;
     std::string target;
     std::string action;
     std::string authorization;
   };
-  std::vector<Arrival> arrivals() {
-    std::lock_guard lock(mu_);
-    return arrivals_;
-  }
+  std::vector<Arrival> arrivals();
   int accepted() const { return accepted_; }
   // Connections the server has closed after answering (close_after_response).
   int closed() const { return closed_; }
   std::atomic<bool> close_after_response{false};
 
-  static Response Json(int status, const std::string& body) {
-    Response r(static_cast<http::status>(status), 11);
-    r.set(http::field::content_type, "application/json");
-    r.body() = body;
-    r.prepare_payload();
-    return r;
-  }
-  static Response Token(const std::string& token = "AT_scripted",
-                        int expires_in = 1200) {
-    return Json(200, "{\"access_token\":\"" + token +
-                         "\",\"token_type\":\"Bearer\",\"expires_in\":" +
-                         std::to_string(expires_in) + "}");
-  }
+  static Response Json(int status, const std::string& body);
+  static Response Token(const std::string& token = "AT_scripted", int expires_in = 1200);
 
  private:
-  void Accept() {
-    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
-      if (ec) return;
-      ++accepted_;
-      Serve(std::make_shared<tcp::socket>(std::move(s)));
-      Accept();
-    });
-  }
-  void Serve(std::shared_ptr<tcp::socket> socket) {
-    auto buffer = std::make_shared<beast::flat_buffer>();
-    auto req = std::make_shared<Request>();
-    http::async_read(*socket, *buffer, *req,
-                     [this, socket, buffer, req](boost::system::error_code ec,
-                                                 size_t) {
-                       if (ec) return;
-                       {
-                         std::lock_guard lock(mu_);
-                         arrivals_.push_back(
-                             {std::chrono::steady_clock::now(),
-                              std::string(req->target()),
-                              std::string((*req)["x-acs-action"]),
-                              std::string((*req)[http::field::authorization])});
-                       }
-                       auto res = std::make_shared<Response>(handler_(*req));
-                       res->keep_alive(req->keep_alive());
-                       bool close_anyway = close_after_response;
-                       http::async_write(
-                           *socket, *res,
-                           [this, socket, res, close_anyway](
-                               boost::system::error_code ec2, size_t) {
-                             if (ec2 || !res->keep_alive()) return;
-                             if (close_anyway) {
-                               // Says keep-alive, then closes: the client
-                               // must notice before reusing the socket.
-                               boost::system::error_code ignored;
-                               socket->shutdown(tcp::socket::shutdown_both,
-                                                ignored);
-                               socket->close(ignored);
-                               ++closed_;
-                               return;
-                             }
-                             Serve(socket);
-                           });
-                     });
-  }
+  void Accept();
+  void Serve(std::shared_ptr<tcp::socket> socket);
 
   Handler handler_;
   asio::io_context io_;
@@ -261,35 +129,14 @@ class ScriptedServer {
   std::atomic<int> closed_{0};
 };
 
-inline Options ScriptedOptions(const std::string& url) {
-  Options o;
-  o.endpoint = url;
-  o.instance_id = kInstance;
-  o.application_id = kApp;
-  o.client_id = kApp;
-  o.client_secret = kSecret;
-  o.qps = 0;
-  o.timeout = 3s;
-  o.base_delay = 5ms;
-  o.max_delay = 50ms;
-  return o;
-}
+Options ScriptedOptions(const std::string& url);
 
 // Captures everything the "idaas" logger writes (at trace level).
 class LogCapture {
  public:
-  LogCapture() {
-    spdlog::drop("idaas");
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    logger_ = std::make_shared<spdlog::logger>("idaas", sink);
-    logger_->set_level(spdlog::level::trace);
-    spdlog::register_logger(logger_);
-  }
-  ~LogCapture() { spdlog::drop("idaas"); }
-  std::string text() {
-    logger_->flush();
-    return out_.str();
-  }
+  LogCapture();
+  ~LogCapture();
+  std::string text();
 
  private:
   std::ostringstream out_;
@@ -299,48 +146,14 @@ class LogCapture {
 // Request builders (plain functions: designated initializers that skip
 // members warn under -Wextra, and braced temporaries inside co_await trip
 // GCC 12).
-inline CreateUserRequest UserReq(std::string username, std::string ou,
-                                 std::string external_id = "") {
-  CreateUserRequest r;
-  r.username = std::move(username);
-  r.primary_organizational_unit_id = std::move(ou);
-  if (!external_id.empty()) r.user_external_id = std::move(external_id);
-  return r;
-}
-inline PatchUserRequest UserPatchName(std::string display_name) {
-  PatchUserRequest r;
-  r.display_name = std::move(display_name);
-  return r;
-}
-inline CreateOrganizationalUnitRequest OuReq(std::string name,
-                                             std::string parent,
-                                             std::string description = "",
-                                             std::string external_id = "") {
-  CreateOrganizationalUnitRequest r;
-  r.organizational_unit_name = std::move(name);
-  r.parent_id = std::move(parent);
-  if (!description.empty()) r.description = std::move(description);
-  if (!external_id.empty())
-    r.organizational_unit_external_id = std::move(external_id);
-  return r;
-}
-inline PatchOrganizationalUnitRequest OuPatch(std::string name) {
-  PatchOrganizationalUnitRequest r;
-  r.organizational_unit_name = std::move(name);
-  return r;
-}
-inline CreateGroupRequest GroupReq(std::string name,
-                                   std::string external_id = "") {
-  CreateGroupRequest r;
-  r.group_name = std::move(name);
-  if (!external_id.empty()) r.group_external_id = std::move(external_id);
-  return r;
-}
-inline PatchGroupRequest GroupPatch(std::string name) {
-  PatchGroupRequest r;
-  r.group_name = std::move(name);
-  return r;
-}
+CreateUserRequest UserReq(std::string username, std::string ou, std::string external_id = "");
+PatchUserRequest UserPatchName(std::string display_name);
+CreateOrganizationalUnitRequest OuReq(std::string name, std::string parent,
+                                      std::string description = "",
+                                      std::string external_id = "");
+PatchOrganizationalUnitRequest OuPatch(std::string name);
+CreateGroupRequest GroupReq(std::string name, std::string external_id = "");
+PatchGroupRequest GroupPatch(std::string name);
 
 template <class... A>
 std::vector<std::string> Ids(A... ids) {
@@ -377,20 +190,7 @@ void RunWorkers(asio::io_context& io, int n, F worker) {
 
 // What the executor does with an ambiguous create: look it up by external id
 // before sending it again.
-inline asio::awaitable<Result<std::string>> CreateUserExactlyOnce(
-    Client& c, CreateUserRequest req, int* lookups) {
-  for (int round = 0; round < 10; ++round) {
-    auto r = co_await c.CreateUser(req);
-    if (r || !r.error().ambiguous) co_return r;
-    ++*lookups;
-    for (;;) {
-      auto found = co_await c.GetUserIdByUserExternalId(*req.user_external_id);
-      if (found) co_return found;
-      if (found.error().kind == ApiError::Kind::kNotFound) break;  // resend
-      if (!found.error().retryable) co_return found;
-    }
-  }
-  co_return ApiError{};
-}
+asio::awaitable<Result<std::string>> CreateUserExactlyOnce(Client& c, CreateUserRequest req,
+                                                           int* lookups);
 
 }  // namespace idsync::idaas::testing

@@ -4,8 +4,14 @@
 // a scripted loopback server where it cannot.
 #include <gtest/gtest.h>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <map>
 #include <set>
+#include <thread>
 
 #include "helpers.h"
 

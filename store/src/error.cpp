@@ -1,0 +1,27 @@
+// The store's error codes by name, and Error as an exception for .value().
+#include <stdexcept>
+#include <string>
+
+#include "idsync/store/store.h"
+
+namespace idsync::store {
+
+const char* CodeName(Error::Code code) {
+  switch (code) {
+    case Error::Code::kBusy: return "busy";
+    case Error::Code::kLocked: return "locked";
+    case Error::Code::kCorrupt: return "corrupt";
+    case Error::Code::kIo: return "io";
+    case Error::Code::kSchema: return "schema";
+    case Error::Code::kNotFound: return "not_found";
+    case Error::Code::kInvalid: return "invalid";
+    case Error::Code::kRemote: return "remote";
+  }
+  return "unknown";
+}
+
+void throw_exception_from_error(const Error& e, const boost::source_location&) {
+  throw std::runtime_error(std::string(CodeName(e.code)) + ": " + e.message);
+}
+
+}  // namespace idsync::store
