@@ -166,8 +166,7 @@ sync::ReportInput CycleResult::ReportInputFor(const config::Config& cfg, int64_t
   in.results = applied.results;
   in.generated_at = Rfc3339(now_ms);
   in.version = IDSYNC_VERSION;
-  in.source = cfg.source.type + ":" + cfg.source.node["path"].as<std::string>(
-                                            cfg.source.node["url"].as<std::string>(""));
+  in.source = cfg.source.type + ":" + cfg.source.origin;
   in.config_file = cfg.file;
   in.exit_code = exit_code;
   return in;
