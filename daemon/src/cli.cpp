@@ -269,7 +269,8 @@ int Main(int argc, char** argv) {
               << "\n";
   }
   auto render_start = std::chrono::steady_clock::now();
-  std::string report = sync::Render(format, result.ReportInputFor(cfg, base::Clock::System().NowMs()));
+  std::string report =
+      sync::Render(format, result.ReportInputFor(cfg, base::Clock::System().NowMs()));
   if (!WriteReport(report, output)) return kError;
   if (auto log = spdlog::get("idsync")) {
     const auto& t = result.timings;
