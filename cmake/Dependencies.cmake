@@ -16,5 +16,7 @@ add_library(idsync_asio INTERFACE)
 add_library(idsync::asio ALIAS idsync_asio)
 target_link_libraries(idsync_asio INTERFACE Boost::headers OpenSSL::SSL
                       OpenSSL::Crypto Threads::Threads)
-target_compile_definitions(idsync_asio INTERFACE BOOST_ASIO_NO_DEPRECATED
-                           BOOST_BEAST_USE_STD_STRING_VIEW)
+# (Boost 1.81's beast::string_view converts to and from std::string_view by
+# itself; the old BOOST_BEAST_USE_STD_STRING_VIEW only printed a deprecation
+# note in every file that included Beast.)
+target_compile_definitions(idsync_asio INTERFACE BOOST_ASIO_NO_DEPRECATED)

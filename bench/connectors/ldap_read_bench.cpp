@@ -1,6 +1,6 @@
 // ldap_read_bench [USERS] [REPEATS] [PAGE_SIZE]: the ldap connector reading
 // USERS inetOrgPerson entries (default 50,000) in 10 OUs and 10 groups from
-// a throwaway local slapd (tests/connectors/slapd_server.h: mdb, seeded with
+// a throwaway local slapd (tests/support/slapd_server.h: mdb, seeded with
 // slapadd) over ldap://127.0.0.1, paged, and mapping them. Prints one line
 // with the median run:
 //   ldap_read users=... ous=... groups=... page_size=... seconds=... users_per_s=...

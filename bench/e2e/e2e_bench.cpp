@@ -50,6 +50,8 @@
 #include <string>
 #include <vector>
 
+#include "people_csv.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -90,7 +92,7 @@ Drift DriftOf(int i) {
 
 // The HR export, deterministic in (n, drifted).
 void WriteCsv(const std::string& path, int n, bool drifted) {
-  std::string out = "employee_id,first_name,last_name,email,department,status,groups\n";
+  std::string out = idsync::testing::kPeopleCsvHeader;
   out.reserve(static_cast<size_t>(n) * 110);
   const int teams = Teams(n), groups = Groups(n);
   char id[16];
@@ -120,19 +122,7 @@ std::string Config(const std::string& address, const std::string& csv, const std
   client_secret: env:IDSYNC_BENCH_SECRET
   rate_limit: {qps: 100000, burst: 100000}
   connections: 4
-source:
-  type: csv
-  path: )" + csv + R"(
-  users: {key: employee_id}
-  ous: {from: path, column: department, separator: "/"}
-  groups: {from: column, column: groups, separator: ";"}
-mapping:
-  username: "{email | local_part | lower}"
-  display_name: "{first_name} {last_name}"
-  email: "{email}"
-  primary_ou: "{department}"
-  enabled: "{status} != 'terminated'"
-target:
+)" + idsync::testing::PeopleCsvSourceAndMapping(csv) + R"(target:
   root_ou: )" + kRootOu + R"(
 policy:
   max_deletes: {count: 1000000000, percent: 100}

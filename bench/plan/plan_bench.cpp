@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "../connectors/hr_export_yaml.h"
+#include "idsync/base/clock.h"
 #include "idsync/config/config.h"
 #include "idsync/connectors/connectors.h"
 #include "idsync/store/store.h"
@@ -205,9 +206,7 @@ void BuildState(const std::string& dir, const std::string& db) {
   fs::create_directories(fs::path(db).parent_path());
   auto store = Store::Open(db);
   if (!store) Die("open: " + store.error().message);
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms = idsync::base::Clock::System().NowMs();
   if (auto r = (*store)->ReplaceMirror(m, now_ms); !r) Die("mirror: " + r.error().message);
   if (auto r = (*store)->ApplyUpdate(links); !r) Die("links: " + r.error().message);
 }

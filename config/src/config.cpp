@@ -149,7 +149,8 @@ void ParseSource(const YAML::Node& node, const std::string& file,
   }
   c->location = r.location();
   c->type = r.Enum("type", "", {"csv", "ldif", "hrfeed", "ldap"}, true);
-  c->node = node;
+  c->section = std::make_shared<const SourceSection>(node);
+  c->origin = node["path"].as<std::string>(node["url"].as<std::string>(""));
   c->file = file;
   // The connector registered for `type` validates the other keys.
 }

@@ -457,4 +457,8 @@ void MapReader::Finish() {
   }
 }
 
+YAML::Node SourceNode(const SourceConfig& source) {
+  return source.section ? source.section->node() : YAML::Node();
+}
+
 }  // namespace idsync::config

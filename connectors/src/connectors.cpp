@@ -145,7 +145,7 @@ bool Prepare(const config::Config& cfg, config::Diagnostics* diags, Prepared* ou
     }
     return false;
   }
-  config::MapReader r(src.node, "source", file, diags);
+  config::MapReader r(config::SourceNode(src), "source", file, diags);
   r.Allow({"type"});
   o.max_field_bytes = static_cast<size_t>(r.Int("max_field_bytes", 65536, 64, 16 * 1024 * 1024));
   {

@@ -8,7 +8,7 @@
 
 namespace idsync::daemon {
 
-int CheckConfig(const CheckConfigOptions& options, std::ostream& out,
+ExitCode CheckConfig(const CheckConfigOptions& options, std::ostream& out,
                 std::ostream& err) {
   config::Diagnostics diags;
   config::Config cfg = config::Load(options.config_path, &diags);

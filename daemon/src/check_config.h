@@ -6,6 +6,8 @@
 #include <ostream>
 #include <string>
 
+#include "idsync/daemon/cli.h"
+
 namespace idsync::daemon {
 
 struct CheckConfigOptions {
@@ -14,8 +16,8 @@ struct CheckConfigOptions {
   bool admin = false;    // also run idsync doctor's checks (needs the admin: section)
 };
 
-// Returns an ExitCode: kOk when valid, kError otherwise.
-int CheckConfig(const CheckConfigOptions& options, std::ostream& out,
+// Returns kOk when valid, kError otherwise.
+ExitCode CheckConfig(const CheckConfigOptions& options, std::ostream& out,
                 std::ostream& err);
 
 }  // namespace idsync::daemon

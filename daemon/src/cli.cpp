@@ -217,8 +217,7 @@ int Main(int argc, char** argv) {
     opts.config_path = g.config;
     opts.connect = connect;
     opts.admin = check_admin;
-    int rc = CheckConfig(opts, std::cout, std::cerr);
-    return rc;
+    return CheckConfig(opts, std::cout, std::cerr);
   }
   if (setup->parsed()) return RunSetup(setup_options, std::cout, std::cerr);
   if (run->parsed()) {
@@ -270,7 +269,8 @@ int Main(int argc, char** argv) {
               << "\n";
   }
   auto render_start = std::chrono::steady_clock::now();
-  std::string report = sync::Render(format, result.ReportInputFor(cfg));
+  std::string report =
+      sync::Render(format, result.ReportInputFor(cfg, base::Clock::System().NowMs()));
   if (!WriteReport(report, output)) return kError;
   if (auto log = spdlog::get("idsync")) {
     const auto& t = result.timings;

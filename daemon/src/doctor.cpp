@@ -17,7 +17,7 @@ class Doctor {
  public:
   Doctor(const config::Config& config, std::ostream& out) : c_(config), out_(out) {}
 
-  int Run(std::ostream& err) {
+  ExitCode Run(std::ostream& err) {
     auto admin = idaas::AdminClient::Create(
         io_.get_executor(), idaas::AdminOptionsFromConfig(c_.idaas, *c_.admin));
     if (!admin) {
@@ -101,7 +101,7 @@ class Doctor {
     }
   }
 
-  int Verdict() {
+  ExitCode Verdict() {
     out_ << (failed_ == 0 ? "all checks hold\n"
                           : std::to_string(failed_) + " check(s) failed\n");
     return failed_ == 0 ? kOk : kError;
@@ -138,7 +138,7 @@ class Doctor {
 
 }  // namespace
 
-int RunDoctor(const config::Config& config, std::ostream& out, std::ostream& err) {
+ExitCode RunDoctor(const config::Config& config, std::ostream& out, std::ostream& err) {
   if (!config.admin) {
     err << "idsync doctor: the configuration has no admin: section (an AccessKey for the "
            "admin API; docs/configuration.md)\n";

@@ -7,10 +7,11 @@
 #include <ostream>
 
 #include "idsync/config/config.h"
+#include "idsync/daemon/cli.h"
 
 namespace idsync::daemon {
 
 // Returns 0 when every check holds, 1 otherwise (or on an error).
-int RunDoctor(const config::Config& config, std::ostream& out, std::ostream& err);
+ExitCode RunDoctor(const config::Config& config, std::ostream& out, std::ostream& err);
 
 }  // namespace idsync::daemon

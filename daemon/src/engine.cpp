@@ -31,12 +31,6 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 sync::ProvisioningScope FromApi(const idaas::ProvisioningScope& s) {
   sync::ProvisioningScope out{s.organizational_unit_ids, s.group_ids};
   std::sort(out.ou_ids.begin(), out.ou_ids.end());
@@ -44,18 +38,18 @@ sync::ProvisioningScope FromApi(const idaas::ProvisioningScope& s) {
   return out;
 }
 
-std::string Outcome(int exit_code) {
-  switch (exit_code) {
-    case 0: return "ok";
-    case 2: return "changes";
-    case 3: return "blocked";
-    case 4: return "failed";
-    default: return "error";
-  }
-}
-
-
 }  // namespace
+
+std::string OutcomeName(ExitCode code) {
+  switch (code) {
+    case kOk: return "ok";
+    case kChangesPending: return "changes";
+    case kGuardBlocked: return "blocked";
+    case kSomeFailed: return "failed";
+    case kError: break;
+  }
+  return "error";
+}
 
 std::unique_ptr<Session> Session::Create(const config::Config& cfg, std::string* error) {
   std::unique_ptr<Session> s(new Session());
@@ -154,15 +148,25 @@ sync::Policy PolicyFromConfig(const config::Config& cfg, int64_t allow_deletes) 
   return p;
 }
 
-sync::ReportInput CycleResult::ReportInputFor(const config::Config& cfg) const {
+ResultTally CycleResult::TallyResults() const {
+  ResultTally tally;
+  if (!did_apply) return tally;
+  for (const auto& op : plan.operations) {
+    auto it = applied.results.find(op.id);
+    auto status = it == applied.results.end() ? sync::OpResult::Status::kNotRun : it->second.status;
+    ++tally[{sync::OpKindName(op.kind), sync::OpResultStatusName(status)}];
+  }
+  return tally;
+}
+
+sync::ReportInput CycleResult::ReportInputFor(const config::Config& cfg, int64_t now_ms) const {
   sync::ReportInput in;
   in.plan = &plan;
   in.applied = did_apply;
   in.results = applied.results;
-  in.generated_at = Rfc3339(NowMs());
+  in.generated_at = Rfc3339(now_ms);
   in.version = IDSYNC_VERSION;
-  in.source = cfg.source.type + ":" + cfg.source.node["path"].as<std::string>(
-                                            cfg.source.node["url"].as<std::string>(""));
+  in.source = cfg.source.type + ":" + cfg.source.origin;
   in.config_file = cfg.file;
   in.exit_code = exit_code;
   return in;
@@ -200,29 +204,23 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   idaas::Client& client = session->client();
   asio::io_context& io = session->io();
 
-  int64_t started = NowMs();
-  auto run = st.BeginRun(options.command, started);
+  const base::Clock& clock = *options.clock;
+  auto run = st.BeginRun(options.command, clock.NowMs());
   if (run) result.run_id = *run;
-  auto finish = [&](int exit_code, const std::string& error) {
+  auto finish = [&](ExitCode exit_code, const std::string& error) {
     result.exit_code = exit_code;
     result.error = error;
     if (result.run_id == 0) return;
     store::RunSummary summary;
     summary.command = options.command;
-    summary.outcome = Outcome(exit_code);
+    summary.outcome = OutcomeName(exit_code);
     for (const auto& [kind, n] : result.plan.CountsByKind()) summary.counts[kind + ".planned"] = n;
-    if (result.did_apply) {
-      for (const auto& op : result.plan.operations) {
-        auto it = result.applied.results.find(op.id);
-        auto st = it == result.applied.results.end() ? sync::OpResult::Status::kNotRun
-                                                     : it->second.status;
-        ++summary.counts[std::string(sync::OpKindName(op.kind)) + "." +
-                         sync::OpResultStatusName(st)];
-      }
+    for (const auto& [key, n] : result.TallyResults()) {
+      summary.counts[key.first + "." + key.second] += n;
     }
     summary.guards = sync::GuardsJson(result.plan.guards);
     if (!error.empty()) summary.counts["error"] = 1;
-    (void)st.FinishRun(result.run_id, summary, NowMs());
+    (void)st.FinishRun(result.run_id, summary, clock.NowMs());
     if (!error.empty()) (void)st.SetMeta("last_error", error);
     if (auto journal = st.JournalCounts()) result.journal = std::move(*journal);
   };
@@ -239,11 +237,11 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
         std::string(kUnusableSourceGuard), true, 0, 0,
         snapshot.error().message + ": the source cannot be what the configuration describes, "
                                    "so nothing is planned or written"});
-    finish(3, "");
+    finish(kGuardBlocked, "");
     return result;
   }
   if (!snapshot) {
-    finish(1, "reading the source failed: " + snapshot.error().message);
+    finish(kError, "reading the source failed: " + snapshot.error().message);
     return result;
   }
   result.source_read = true;
@@ -258,6 +256,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   exec_options.instance_id = cfg.idaas.instance_id;
   exec_options.stop = options.stop;
   exec_options.on_progress = options.on_progress;
+  exec_options.now_ms = [&clock] { return clock.NowMs(); };
   // The admin API's part: given by the caller, or the session's when the
   // configuration has an `admin:` section (dropped below if it is unreachable).
   sync::OuMover* ou_mover = options.ou_mover ? options.ou_mover : session->ou_mover();
@@ -267,7 +266,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   auto recovered = idaas::RunSync(io, sync::Executor::Recover(st, client, exec_options));
   result.timings.recover = SecondsSince(step);
   if (recovered.unresolved > 0) {
-    finish(1, "cannot resolve " + std::to_string(recovered.unresolved) +
+    finish(kError, "cannot resolve " + std::to_string(recovered.unresolved) +
                   " operation(s) left in flight by an earlier run (" + recovered.first_error +
                   "); nothing was planned, to avoid duplicates");
     return result;
@@ -282,7 +281,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   auto scope = idaas::RunSync(io, client.GetApplicationProvisioningScope());
   result.timings.scope = SecondsSince(step);
   if (!scope) {
-    finish(1, "GetApplicationProvisioningScope failed: " + scope.error().ToString());
+    finish(kError, "GetApplicationProvisioningScope failed: " + scope.error().ToString());
     return result;
   }
   sync::ProvisioningScope current_scope = FromApi(*scope);
@@ -311,10 +310,10 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
       recovered.resolved_done + recovered.resolved_absent + recovered.abandoned > 0;
   auto state = preloaded && !recovered_any ? std::move(preloaded) : st.LoadState();
   if (!state) {
-    finish(1, "loading the cache failed: " + state.error().message);
+    finish(kError, "loading the cache failed: " + state.error().message);
     return result;
   }
-  int64_t now = NowMs();
+  int64_t now = clock.NowMs();
   bool stale = state->last_full_refresh_ms == 0 ||
                now - state->last_full_refresh_ms >= cfg.store.full_refresh_interval.count();
   // A mirror read without custom fields cannot be compared with a mapping
@@ -327,7 +326,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     if (log) log->info("refreshing the cache of the provisioning scope");
     auto refreshed = store::FullRefreshSync(io, st, client, now, refresh_options);
     if (!refreshed) {
-      finish(1, "refreshing the cache failed: " + refreshed.error().message);
+      finish(kError, "refreshing the cache failed: " + refreshed.error().message);
       return result;
     }
     (void)st.SetMeta(kMirrorCustomFieldsMeta, refresh_options.need_custom_fields ? "1" : "0");
@@ -341,7 +340,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     result.refresh_api_calls = refreshed->api_calls;
     state = st.LoadState();
     if (!state) {
-      finish(1, "loading the cache failed: " + state.error().message);
+      finish(kError, "loading the cache failed: " + state.error().message);
       return result;
     }
   }
@@ -351,37 +350,42 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   sync::Policy policy = PolicyFromConfig(cfg, options.allow_deletes);
   policy.allow_ou_moves = ou_mover != nullptr;
   policy.account_quota = account_quota;
-  result.plan = sync::ComputePlan(*snapshot, *state, current_scope, policy, NowMs());
+  result.plan = sync::ComputePlan(*snapshot, *state, current_scope, policy, clock.NowMs());
   result.timings.plan = SecondsSince(step);
   const bool tripped = result.plan.AnyGuardTripped();
   if (!options.apply) {
-    finish(tripped ? 3 : result.plan.operations.empty() ? 0 : 2, "");
+    finish(tripped                            ? kGuardBlocked
+           : result.plan.operations.empty() ? kOk
+                                            : kChangesPending,
+           "");
     return result;
   }
 
   // 6. Apply.
   if (!result.plan.operations.empty() && options.confirm && !options.confirm(result.plan)) {
-    finish(1, "cancelled: nothing was applied");
+    finish(kError, "cancelled: nothing was applied");
     return result;
   }
   exec_options.ou_mover = ou_mover;  // as the plan was computed
   sync::Executor executor(st, client, *state, exec_options);
   result.applied = idaas::RunSync(io, executor.Apply(result.plan, result.run_id));
   result.did_apply = true;
-  int code = result.applied.failed > 0 || result.applied.not_run > 0 ? 4 : tripped ? 3 : 0;
+  ExitCode code = result.applied.failed > 0 || result.applied.not_run > 0 ? kSomeFailed
+                  : tripped                                                 ? kGuardBlocked
+                                                                            : kOk;
   std::string error;
   if (result.applied.stopped) error = "stopped before all operations ran";
   finish(code, error);
   return result;
 }
 
-int RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err,
-               bool show_progress) {
+ExitCode RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err,
+                    bool show_progress) {
   std::string error;
   auto s = Session::Create(cfg, &error);
   if (!s || !s->OpenStore(cfg, &error)) {
     err << "idsync refresh: " << error << "\n";
-    return 1;
+    return kError;
   }
   store::RefreshOptions options = RefreshOptionsFor(cfg);
   const auto started = std::chrono::steady_clock::now();
@@ -395,12 +399,13 @@ int RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err,
           << std::flush;
     };
   }
-  auto refreshed = store::FullRefreshSync(s->io(), *s->store(), s->client(), NowMs(), options);
+  auto refreshed = store::FullRefreshSync(s->io(), *s->store(), s->client(),
+                                          base::Clock::System().NowMs(), options);
   if (show_progress) err << "\r\x1b[K" << std::flush;
   if (!refreshed) {
     err << "idsync refresh: " << refreshed.error().message
         << " (the previous cache is unchanged)\n";
-    return 1;
+    return kError;
   }
   (void)s->store()->SetMeta(kMirrorCustomFieldsMeta, options.need_custom_fields ? "1" : "0");
   out << "refreshed the cache: " << refreshed->users << " users, " << refreshed->ous << " OUs, "
@@ -412,18 +417,18 @@ int RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err,
     out << refreshed->orphaned_links.size()
         << " linked object(s) are no longer in the scope; the next plan shows what follows\n";
   }
-  return 0;
+  return kOk;
 }
 
-int RunStatus(const config::Config& cfg, const std::string& format, std::ostream& out,
-              std::ostream& err) {
+ExitCode RunStatus(const config::Config& cfg, const std::string& format, std::ostream& out,
+                   std::ostream& err) {
   store::OpenOptions ro;
   ro.read_only = true;  // works while the daemon holds the writer lock
   ro.integrity_check_max_age_ms = cfg.store.integrity_check_interval.count();
   auto opened = store::Store::Open(cfg.store.path, ro);
   if (!opened) {
     err << "idsync status: " << opened.error().message << "\n";
-    return 1;
+    return kError;
   }
   auto& st = **opened;
   auto counts = st.Counts();
@@ -431,7 +436,7 @@ int RunStatus(const config::Config& cfg, const std::string& format, std::ostream
   auto last_error = st.GetMeta("last_error");
   if (!counts || !runs) {
     err << "idsync status: " << (!counts ? counts.error().message : runs.error().message) << "\n";
-    return 1;
+    return kError;
   }
   if (format == "json") {
     boost::json::object o;
@@ -467,7 +472,7 @@ int RunStatus(const config::Config& cfg, const std::string& format, std::ostream
     o["runs"] = std::move(rs);
     o["last_error"] = last_error && *last_error ? **last_error : "";
     out << boost::json::serialize(o) << "\n";
-    return 0;
+    return kOk;
   }
   out << "state database: " << cfg.store.path << " (schema v" << st.SchemaVersion() << ")\n";
   out << "cache: " << counts->users << " users, " << counts->ous << " OUs, " << counts->groups
@@ -492,7 +497,7 @@ int RunStatus(const config::Config& cfg, const std::string& format, std::ostream
     if (r.guards.find("\"tripped\":true") != std::string::npos) out << ", guard tripped";
     out << "\n";
   }
-  return 0;
+  return kOk;
 }
 
 bool CheckConnection(const config::Config& cfg, std::ostream& out, std::ostream& err) {

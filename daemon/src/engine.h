@@ -14,7 +14,9 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "idsync/base/clock.h"
 #include "idsync/config/config.h"
+#include "idsync/daemon/cli.h"
 #include "idsync/store/refresh.h"
 #include "idsync/sync/executor.h"
 #include "idsync/sync/plan.h"
@@ -77,10 +79,15 @@ struct CycleOptions {
   // provides both (the quota read each cycle).
   sync::OuMover* ou_mover = nullptr;
   std::optional<sync::Policy::AccountQuota> account_quota;
+  // "Now" for the run history, the refresh age and the plan; tests drive it.
+  const base::Clock* clock = &base::Clock::System();
 };
 
+// Operations by (kind, result), e.g. ("user.create", "done").
+using ResultTally = std::map<std::pair<std::string, std::string>, int64_t>;
+
 struct CycleResult {
-  int exit_code = 1;
+  ExitCode exit_code = kError;
   std::string error;  // set when exit_code is 1
   sync::Plan plan;
   sync::ApplyOutcome applied;
@@ -100,8 +107,15 @@ struct CycleResult {
   };
   Timings timings;
   // Rendered by Report().
-  sync::ReportInput ReportInputFor(const config::Config& cfg) const;
+  sync::ReportInput ReportInputFor(const config::Config& cfg, int64_t now_ms) const;
+  // Each planned operation's result once applied (kNotRun when it had none);
+  // empty when the cycle did not apply.
+  ResultTally TallyResults() const;
 };
+
+// The outcome recorded in the run history and counted by the daemon's
+// metrics: "ok", "changes", "blocked", "failed" or "error".
+std::string OutcomeName(ExitCode code);
 
 // Runs one cycle. Never throws for operational failures: they become
 // exit_code 1 with `error` saying what failed. With a session (the daemon),
@@ -111,8 +125,8 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options,
 
 // `idsync refresh`: re-reads the whole scope into the cache, with a
 // progress line on `err` when `show_progress` (a terminal).
-int RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err,
-               bool show_progress = false);
+ExitCode RunRefresh(const config::Config& cfg, std::ostream& out, std::ostream& err,
+                    bool show_progress = false);
 
 // What a refresh needs to read for this configuration.
 store::RefreshOptions RefreshOptionsFor(const config::Config& cfg);
@@ -126,8 +140,8 @@ inline constexpr char kUnusableSourceGuard[] = "unusable_source";
 inline constexpr char kMirrorCustomFieldsMeta[] = "mirror_custom_fields";
 
 // `idsync status`: last runs, cache counts, journal, guard state.
-int RunStatus(const config::Config& cfg, const std::string& format, std::ostream& out,
-              std::ostream& err);
+ExitCode RunStatus(const config::Config& cfg, const std::string& format, std::ostream& out,
+                   std::ostream& err);
 
 // check-config --connect: reads the source, gets a token and the scope, and
 // checks that target.root_ou is inside it. Appends findings to `out`.

@@ -40,12 +40,6 @@ namespace {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string Seconds(milliseconds d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(d.count()) / 1000.0);
@@ -120,7 +114,7 @@ class Daemon {
         grace_timer_(io_),
         rng_(std::random_device{}()) {}
 
-  int Run();
+  ExitCode Run();
 
  private:
   // ---- start-up and configuration ----
@@ -148,6 +142,7 @@ class Daemon {
   idaas::ClientStats ApiStats() const;
 
   RunOptions options_;
+  const base::Clock& clock_ = base::Clock::System();
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer cycle_timer_, watchdog_timer_, grace_timer_;
@@ -212,14 +207,14 @@ void Daemon::WatchSource() {
   }
 }
 
-int Daemon::Run() {
+ExitCode Daemon::Run() {
   std::vector<std::string> problems;
   cfg_ = LoadConfig(&problems);
   if (!cfg_) {
     for (const auto& p : problems) std::cerr << p << "\n";
     std::cerr << options_.config_path << ": invalid configuration (" << problems.size()
               << (problems.size() == 1 ? " problem" : " problems") << "); run idsync check-config\n";
-    return 1;
+    return kError;
   }
   SetUpLogging(options_.log_level.empty() ? cfg_->log.level : options_.log_level,
                options_.log_format.empty() ? cfg_->log.format : options_.log_format);
@@ -227,24 +222,24 @@ int Daemon::Run() {
 
   status_.version = IDSYNC_VERSION;
   status_.config_file = cfg_->file;
-  status_.started_ms = NowMs();
+  status_.started_ms = clock_.NowMs();
 
   // Start-up checks: each failure stops the daemon with the reason, before
   // systemd is told it is ready.
   std::string error;
   if (!lock_.Acquire(cfg_->store.path, &error)) {
     log_->critical("{}", error);
-    return 1;
+    return kError;
   }
   session_ = Session::Create(*cfg_, &error);
   if (!session_) {
     log_->critical("{}", error);
-    return 1;
+    return kError;
   }
   // The database must open (lock, schema, integrity) before we say ready.
   if (!session_->OpenStore(*cfg_, &error)) {
     log_->critical("state database {}: {}", cfg_->store.path, error);
-    return 1;
+    return kError;
   }
   session_->CloseStore();
   if (!cfg_->daemon.admin_listen.empty()) {
@@ -253,7 +248,7 @@ int Daemon::Run() {
         [this](const AdminRequest& r) { return HandleAdmin(r); }, &error);
     if (!admin_) {
       log_->critical("admin endpoint: {}", error);
-      return 1;
+      return kError;
     }
     auto ep = admin_->local_endpoint();
     std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
@@ -280,7 +275,7 @@ int Daemon::Run() {
   worker_.join();
   log_->info("stopped");
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
-  return 0;
+  return kOk;
 }
 
 void Daemon::WaitForSignals() {
@@ -297,7 +292,7 @@ void Daemon::WaitForSignals() {
 
 void Daemon::Reload() {
   ++status_.triggers["reload"];
-  status_.last_reload_ms = NowMs();
+  status_.last_reload_ms = clock_.NowMs();
   Notify("RELOADING=1");
   std::vector<std::string> problems;
   auto cfg = LoadConfig(&problems);
@@ -365,7 +360,7 @@ void Daemon::StartCycle() {
   cycle_running_ = true;
   status_.state = "running";
   status_.running_trigger = trigger;
-  status_.running_since_ms = NowMs();
+  status_.running_since_ms = clock_.NowMs();
   status_.next_cycle_ms = 0;
   progress_done_ = 0;
   progress_total_ = 0;
@@ -378,9 +373,9 @@ void Daemon::StartCycle() {
     session_outdated_ = false;
     if (!session_) {
       CycleResult failed;
-      failed.exit_code = 1;
+      failed.exit_code = kError;
       failed.error = error;
-      CycleDone(std::move(failed), trigger, NowMs(), "", "");
+      CycleDone(std::move(failed), trigger, clock_.NowMs(), "", "");
       return;
     }
   }
@@ -392,12 +387,13 @@ void Daemon::StartCycle() {
   options.command = "run";
   options.allow_deletes = allow_deletes;
   options.stop = &stop_;
+  options.clock = &clock_;
   options.on_progress = [this](int64_t done, int64_t total) {
     progress_done_ = done;
     progress_total_ = total;
   };
   asio::post(worker_, [this, cfg = cfg_, options, trigger, session = session_.get()] {
-    int64_t started = NowMs();
+    int64_t started = clock_.NowMs();
     CycleResult result;
     try {
       result = RunCycle(*cfg, options, session);
@@ -408,13 +404,14 @@ void Daemon::StartCycle() {
       result.error = std::string("internal error: ") + e.what();
     }
     std::string report_file, report_error;
-    if (!cfg->daemon.report_dir.empty() && (result.exit_code != 1 || !result.plan.guards.empty())) {
+    if (!cfg->daemon.report_dir.empty() &&
+        (result.exit_code != kError || !result.plan.guards.empty())) {
       std::error_code ec;
       std::filesystem::create_directories(cfg->daemon.report_dir, ec);
       char name[64];
       std::snprintf(name, sizeof name, "cycle-%010lld.json", static_cast<long long>(result.run_id));
       report_file = (std::filesystem::path(cfg->daemon.report_dir) / name).string();
-      std::string report = sync::Render("json", result.ReportInputFor(*cfg));
+      std::string report = sync::Render("json", result.ReportInputFor(*cfg, clock_.NowMs()));
       if (WritePrivateFileAtomically(report_file, report, &report_error)) {
         PruneReports(cfg->daemon.report_dir, kReportsKept);
       } else {
@@ -435,27 +432,15 @@ void Daemon::CycleDone(CycleResult result, std::string trigger, int64_t started_
   c.run_id = result.run_id;
   c.trigger = std::move(trigger);
   c.started_ms = started_ms;
-  c.finished_ms = NowMs();
+  c.finished_ms = clock_.NowMs();
   c.exit_code = result.exit_code;
-  c.outcome = result.exit_code == 0   ? "ok"
-              : result.exit_code == 3 ? "blocked"
-              : result.exit_code == 4 ? "failed"
-                                      : "error";
+  c.outcome = OutcomeName(result.exit_code);
   c.error = result.error;
   c.refreshed = result.refreshed;
   c.refresh_api_calls = result.refresh_api_calls;
   c.planned = result.plan.CountsByKind();
-  if (result.did_apply) {
-    for (const auto& op : result.plan.operations) {
-      auto it = result.applied.results.find(op.id);
-      auto st = it == result.applied.results.end() ? sync::OpResult::Status::kNotRun
-                                                   : it->second.status;
-      std::pair<std::string, std::string> key(sync::OpKindName(op.kind),
-                                              sync::OpResultStatusName(st));
-      ++c.results[key];
-      ++status_.operations[key];
-    }
-  }
+  c.results = result.TallyResults();
+  for (const auto& [key, n] : c.results) status_.operations[key] += n;
   c.report_file = std::move(report_file);
   if (!report_error.empty()) log_->warn("cycle report not written: {}", report_error);
   ++status_.cycles_by_outcome[c.outcome];
@@ -469,14 +454,14 @@ void Daemon::CycleDone(CycleResult result, std::string trigger, int64_t started_
   }
   if (result.run_id != 0) status_.journal = result.journal;
 
-  const bool failed = result.exit_code == 1 || result.exit_code == 4;
+  const bool failed = result.exit_code == kError || result.exit_code == kSomeFailed;
   if (failed) {
     ++status_.consecutive_failures;
   } else {
     status_.consecutive_failures = 0;
     status_.last_success_ms = c.finished_ms;
   }
-  status_.ready = result.exit_code != 1;
+  status_.ready = result.exit_code != kError;
   status_.not_ready_reason = status_.ready ? "" : "the last cycle failed: " + result.error;
 
   int64_t done = 0, not_done = 0;
@@ -486,7 +471,7 @@ void Daemon::CycleDone(CycleResult result, std::string trigger, int64_t started_
     if (g.tripped) guards += (guards.empty() ? "" : ", ") + g.name;
   }
   auto took = milliseconds(c.finished_ms - c.started_ms);
-  if (result.exit_code == 1) {
+  if (result.exit_code == kError) {
     log_->error("cycle #{} ({}) failed after {}: {}", c.run_id, c.trigger, Seconds(took), c.error);
   } else {
     log_->info("cycle #{} ({}) {}: {} operation(s) done, {} not done, in {}{}{}", c.run_id,
@@ -516,7 +501,7 @@ void Daemon::ScheduleNext() {
                             status_.consecutive_failures,
                             std::chrono::duration_cast<milliseconds>(d.failure_backoff_max),
                             std::uniform_real_distribution<double>(0, 1)(rng_));
-  status_.next_cycle_ms = NowMs() + wait.count();
+  status_.next_cycle_ms = clock_.NowMs() + wait.count();
   SetStatusLine();
   cycle_timer_.expires_after(wait);
   cycle_timer_.async_wait([this](boost::system::error_code ec) {
@@ -583,7 +568,7 @@ void Daemon::PingWatchdog() {
 void Daemon::SetStatusLine() {
   status_.progress_done = progress_done_;
   status_.progress_total = progress_total_;
-  Notify("STATUS=" + StatusLine(status_, NowMs()));
+  Notify("STATUS=" + StatusLine(status_, clock_.NowMs()));
 }
 
 idaas::ClientStats Daemon::ApiStats() const {
@@ -628,7 +613,7 @@ AdminResponse Daemon::HandleAdmin(const AdminRequest& request) {
   if (request.path == "/v1/status") {
     if (!only("GET")) return r;
     r.content_type = "application/json";
-    r.body = RenderStatusJson(status_, NowMs(), ApiStats());
+    r.body = RenderStatusJson(status_, clock_.NowMs(), ApiStats());
     return r;
   }
   if (request.path == "/v1/sync") {
@@ -696,7 +681,7 @@ AdminResponse Daemon::HandleAdmin(const AdminRequest& request) {
 
 }  // namespace
 
-int RunDaemon(const RunOptions& options) {
+ExitCode RunDaemon(const RunOptions& options) {
   // Main() set the umask to 077 already; this keeps it for callers that
   // start the daemon without Main (the daemon's unit tests).
   ::umask(077);

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "idsync/daemon/cli.h"
+
 namespace idsync::daemon {
 
 struct RunOptions {
@@ -15,8 +17,8 @@ struct RunOptions {
   std::string log_format;  // overrides the config when set
 };
 
-// Runs until SIGTERM or SIGINT; returns the exit status (0 on a clean stop,
-// 1 when the start-up checks fail).
-int RunDaemon(const RunOptions& options);
+// Runs until SIGTERM or SIGINT; returns kOk on a clean stop, kError when the
+// start-up checks fail.
+ExitCode RunDaemon(const RunOptions& options);
 
 }  // namespace idsync::daemon

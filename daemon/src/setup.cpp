@@ -47,7 +47,7 @@ class Setup {
   Setup(const SetupOptions& options, std::ostream& out, std::ostream& err)
       : o_(options), out_(out), err_(err) {}
 
-  int Run() {
+  ExitCode Run() {
     idaas::AdminOptions admin;
     admin.transport.endpoint =
         o_.endpoint.empty() ? "https://eiam." + o_.region + ".aliyuncs.com" : o_.endpoint;
@@ -66,18 +66,18 @@ class Setup {
     admin_ = std::move(*client);
 
     std::string application_id;
-    if (int rc = FindOrCreate(&application_id); rc != kOk) return rc;
+    if (ExitCode rc = FindOrCreate(&application_id); rc != kOk) return rc;
     if (application_id.empty()) return Report("<new application id>", "<its client id>");
-    if (int rc = ApiInvoke(application_id); rc != kOk) return rc;
-    if (int rc = GrantScope(application_id); rc != kOk) return rc;
-    if (int rc = ProvisioningScope(application_id); rc != kOk) return rc;
+    if (ExitCode rc = ApiInvoke(application_id); rc != kOk) return rc;
+    if (ExitCode rc = GrantScope(application_id); rc != kOk) return rc;
+    if (ExitCode rc = ProvisioningScope(application_id); rc != kOk) return rc;
     std::string client_id = application_id;
-    if (int rc = Secret(application_id, &client_id); rc != kOk) return rc;
+    if (ExitCode rc = Secret(application_id, &client_id); rc != kOk) return rc;
     return Report(application_id, client_id);
   }
 
  private:
-  int Fail(const idaas::ApiError& e) {
+  ExitCode Fail(const idaas::ApiError& e) {
     err_ << "idsync setup: " << e.ToString() << "\n";
     return kError;
   }
@@ -88,7 +88,7 @@ class Setup {
     out_ << (o_.dry_run ? "would " : "") << what << "\n";
   }
 
-  int FindOrCreate(std::string* application_id) {
+  ExitCode FindOrCreate(std::string* application_id) {
     for (int page = 1;; ++page) {
       auto r = RunSync(io_, admin_->ListApplications(page, 100, o_.application_name));
       if (!r) return Fail(r.error());
@@ -122,7 +122,7 @@ class Setup {
     return kOk;
   }
 
-  int ApiInvoke(const std::string& id) {
+  ExitCode ApiInvoke(const std::string& id) {
     auto app = RunSync(io_, admin_->GetApplication(id));
     if (!app) return Fail(app.error());
     if (app->api_invoke_status == "enabled") return kOk;
@@ -132,7 +132,7 @@ class Setup {
     return r ? kOk : Fail(r.error());
   }
 
-  int GrantScope(const std::string& id) {
+  ExitCode GrantScope(const std::string& id) {
     auto current = RunSync(io_, admin_->GetApplicationGrantScope(id));
     if (!current) return Fail(current.error());
     std::vector<std::string> have = *current, want = NeededScopes();
@@ -144,7 +144,7 @@ class Setup {
     return r ? kOk : Fail(r.error());
   }
 
-  int ProvisioningScope(const std::string& id) {
+  ExitCode ProvisioningScope(const std::string& id) {
     auto current = RunSync(io_, admin_->GetApplicationProvisioningScope(id));
     if (!current) return Fail(current.error());
     std::set<std::string> have(current->organizational_unit_ids.begin(),
@@ -173,7 +173,7 @@ class Setup {
     return r ? kOk : Fail(r.error());
   }
 
-  int Secret(const std::string& id, std::string* client_id) {
+  ExitCode Secret(const std::string& id, std::string* client_id) {
     auto secrets = RunSync(io_, admin_->ListApplicationClientSecrets(id));
     if (!secrets) return Fail(secrets.error());
     const bool has_enabled =
@@ -200,7 +200,7 @@ class Setup {
     return kOk;
   }
 
-  int Report(const std::string& application_id, const std::string& client_id) {
+  ExitCode Report(const std::string& application_id, const std::string& client_id) {
     if (o_.dry_run) {
       out_ << (changes_ == 0 ? "nothing to change\n" : "");
       return changes_ == 0 ? kOk : kChangesPending;
@@ -228,7 +228,7 @@ class Setup {
 
 }  // namespace
 
-int RunSetup(const SetupOptions& options, std::ostream& out, std::ostream& err) {
+ExitCode RunSetup(const SetupOptions& options, std::ostream& out, std::ostream& err) {
   return Setup(options, out, err).Run();
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "idsync/daemon/cli.h"
+
 namespace idsync::daemon {
 
 struct SetupOptions {
@@ -27,9 +29,9 @@ struct SetupOptions {
 
 // The AccessKey comes from ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET (and
 // ALIBABA_CLOUD_SECURITY_TOKEN for STS), as for Alibaba's own tools; it never
-// appears in the output. Returns an ExitCode: 0 done (or, with --dry-run,
-// nothing to change), 2 --dry-run found changes, 3 refused to widen the
-// scope, 1 error.
-int RunSetup(const SetupOptions& options, std::ostream& out, std::ostream& err);
+// appears in the output. Returns kOk when done (or, with --dry-run, nothing
+// to change), kChangesPending when --dry-run found changes, kGuardBlocked
+// when it refused to widen the scope, kError otherwise.
+ExitCode RunSetup(const SetupOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace idsync::daemon

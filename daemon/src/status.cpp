@@ -290,7 +290,7 @@ std::string RenderStatusJson(const DaemonStatus& s, int64_t now_ms, const idaas:
     l["finished"] = time(c.finished_ms);
     l["duration_seconds"] = Seconds(c.finished_ms - c.started_ms);
     l["outcome"] = c.outcome;
-    l["exit_code"] = c.exit_code;
+    l["exit_code"] = static_cast<int>(c.exit_code);
     l["error"] = c.error;
     l["refreshed_cache"] = c.refreshed;
     l["refresh_api_calls"] = c.refresh_api_calls;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "idsync/daemon/cli.h"
 #include "idsync/idaas/client.h"
 #include "idsync/sync/plan.h"
 
@@ -20,7 +21,7 @@ struct CycleSummary {
   std::string trigger;  // start | interval | source_change | reload | admin
   int64_t started_ms = 0, finished_ms = 0;
   std::string outcome;  // ok | changes | blocked | failed | error
-  int exit_code = 0;
+  ExitCode exit_code = kOk;
   std::string error;
   bool refreshed = false;
   int64_t refresh_api_calls = 0;  // calls the cycle's full refresh made

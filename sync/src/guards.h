@@ -1,6 +1,6 @@
 // The safety guards: a pure pass over the planner's draft operations that
 // measures what the plan would take away and withholds it when a bound is
-// crossed (design §5, docs/sync-semantics.md "Guards"). Every guard leaves a
+// crossed (docs/sync-semantics.md "Guards"). Every guard leaves a
 // verdict in the plan, tripped or not. Internal to sync/.
 #pragma once
 

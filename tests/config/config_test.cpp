@@ -66,7 +66,7 @@ TEST_F(ConfigTest, ValidConfigParsesWithDefaults) {
   EXPECT_DOUBLE_EQ(c.idaas.rate_limit.qps, 10);
   EXPECT_TRUE(c.idaas.rate_limit.adaptive);
   EXPECT_EQ(c.source.type, "csv");
-  EXPECT_TRUE(c.source.node["path"].IsDefined());
+  EXPECT_TRUE(SourceNode(c.source)["path"].IsDefined());
   ASSERT_EQ(c.mapping.fields.count("username"), 1u);
   EXPECT_EQ(c.mapping.fields.at("username").text, "{email | local_part | lower}");
   EXPECT_EQ(c.mapping.fields.at("username").location.line, 10);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "http_client.h"
+#include "people_csv.h"
 #include "process.h"
 
 namespace idsync::e2e {
@@ -56,7 +57,7 @@ inline std::vector<Person> People(int n, const std::string& suffix = "") {
 }
 
 inline std::string Csv(const std::vector<Person>& people) {
-  std::string out = "employee_id,first_name,last_name,email,department,status,groups\n";
+  std::string out = testing::kPeopleCsvHeader;
   for (const auto& p : people) {
     out += p.id + "," + p.first + ",\"" + p.last + "\"," + p.email + "," + p.department + "," +
            p.status + "," + p.groups + "\n";
@@ -91,19 +92,7 @@ class SyncE2eTest : public ::testing::Test {
   retry: {base_delay: 10ms, max_delay: 200ms, max_attempts: 6}
   connections: 4
   timeout: 5s
-source:
-  type: csv
-  path: people.csv
-  users: {key: employee_id}
-  ous: {from: path, column: department, separator: "/"}
-  groups: {from: column, column: groups, separator: ";"}
-mapping:
-  username: "{email | local_part | lower}"
-  display_name: "{first_name} {last_name}"
-  email: "{email}"
-  primary_ou: "{department}"
-  enabled: "{status} != 'terminated'"
-target:
+)" + testing::PeopleCsvSourceAndMapping("people.csv") + R"(target:
   root_ou: )" + kRoot + R"(
 store:
   path: state/idsync.db

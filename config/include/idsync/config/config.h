@@ -3,10 +3,9 @@
 // docs/configuration.md.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,13 +65,18 @@ struct AdminConfig {
   Location location;
 };
 
+// The `source` section as written. Opaque here so that only code that reads
+// YAML sees yaml-cpp: connectors read it through SourceNode (yaml_reader.h).
+class SourceSection;
+
 // The `source` section. Only `type` and the common keys are read here; the
-// connector registered for `type` reads and validates the rest of `node`
+// connector registered for `type` reads and validates the rest of `section`
 // (connectors::ValidateSourceConfig), so a new connector needs no change here.
 struct SourceConfig {
   std::string type;  // csv | ldif | hrfeed | ldap
-  YAML::Node node;   // the whole section, for the connector
-  std::string file;  // the config file, for connector diagnostics
+  std::shared_ptr<const SourceSection> section;  // the whole section, for the connector
+  std::string origin;  // source.path or source.url as written ("" if neither), for reports
+  std::string file;    // the config file, for connector diagnostics
   Location location;
 };
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "idsync/config/config.h"
 #include "idsync/config/diagnostics.h"
 #include "idsync/config/secret.h"
 
@@ -90,6 +91,19 @@ class MapReader {
   bool present_ = false;
   std::set<std::string> known_;
 };
+
+// What SourceConfig::section holds.
+class SourceSection {
+ public:
+  explicit SourceSection(YAML::Node node) : node_(std::move(node)) {}
+  const YAML::Node& node() const { return node_; }
+
+ private:
+  YAML::Node node_;
+};
+
+// The `source` section's YAML, for a MapReader; undefined when absent.
+YAML::Node SourceNode(const SourceConfig& source);
 
 // Duration syntax shared with the CLI: returns false on a malformed value.
 bool ParseDuration(const std::string& text, std::chrono::milliseconds* out);

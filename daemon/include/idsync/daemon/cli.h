@@ -1,9 +1,11 @@
 // The idsync command line: parses arguments, sets up logging and runs one
-// subcommand. Exit codes are the contract of design §2 (see ExitCode).
+// subcommand. Its exit codes are a contract with scripts and systemd
+// (docs/operations.md): every command returns an ExitCode.
 #pragma once
 
 namespace idsync::daemon {
 
+// Unscoped so that it converts to the process's int status.
 enum ExitCode : int {
   kOk = 0,             // success; for `plan`: in sync
   kError = 1,          // invalid config, unreadable source, API failure...

@@ -136,9 +136,8 @@ class AdminClient {
   asio::awaitable<Result<OrganizationalUnit>> GetOrganizationalUnit(
       std::string organizational_unit_id);
 
-  class Impl;
-
  private:
+  class Impl;  // admin_client.cpp: the signing and the actions over the shared transport
   explicit AdminClient(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

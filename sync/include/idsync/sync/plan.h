@@ -64,7 +64,7 @@ struct Policy {
   std::optional<AccountQuota> account_quota;
 };
 
-// Execution phases, in order (design §4). The executor finishes a phase
+// Execution phases, in order (docs/sync-semantics.md). The executor finishes a phase
 // before it starts the next.
 enum class Phase : uint8_t {
   kOuCreate = 1,        // OU creates (parents first, by wave) and renames
