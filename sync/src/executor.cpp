@@ -1,3 +1,5 @@
+// A run: every operation journaled first, then the phases and waves in order, the operations
+// of a wave concurrently, and the journal writes grouped into few transactions (Commit).
 #include "idsync/sync/executor.h"
 
 #include <spdlog/spdlog.h>
