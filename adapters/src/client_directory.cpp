@@ -3,43 +3,14 @@
 #include <algorithm>
 #include <utility>
 
+#include "idsync/store/mirror_of.h"
+
 namespace idsync::adapters {
 namespace {
 
 namespace asio = boost::asio;
 using sync::RemoteResult;
 using sync::RemoteStatus;
-
-sync::IdaasUser FromApi(const idaas::User& u) {
-  sync::IdaasUser out;
-  out.id = u.user_id;
-  out.username = u.username;
-  out.display_name = u.display_name;
-  out.email = u.email;
-  out.phone_number = u.phone_number;
-  out.phone_region = u.phone_region;
-  out.description = u.description;
-  out.external_id = u.user_external_id;
-  out.source_type = u.user_source_type;
-  out.source_id = u.user_source_id;
-  out.primary_ou_id = u.primary_organizational_unit_id;
-  for (const auto& ou : u.organizational_units) out.ou_ids.push_back(ou.organizational_unit_id);
-  std::sort(out.ou_ids.begin(), out.ou_ids.end());
-  out.enabled = u.status != "disabled";
-  for (const auto& f : u.custom_fields) out.custom_fields[f.field_name] = f.field_value;
-  out.update_time_ms = u.update_time;
-  return out;
-}
-
-sync::IdaasOu FromApi(const idaas::OrganizationalUnit& o) {
-  return sync::IdaasOu{o.organizational_unit_id,
-                       o.organizational_unit_name,
-                       o.parent_id,
-                       o.description,
-                       o.organizational_unit_external_id,
-                       o.organizational_unit_source_type,
-                       o.organizational_unit_source_id};
-}
 
 // A result of the client as the executor's: the value or the error.
 template <class T>
@@ -134,7 +105,7 @@ asio::awaitable<RemoteStatus> ClientDirectory::RemoveUserFromOus(std::string use
 asio::awaitable<RemoteResult<sync::IdaasUser>> ClientDirectory::GetUser(std::string id) {
   auto user = co_await client_.GetUser(std::move(id));
   if (!user) co_return ToRemoteError(user.error());
-  co_return FromApi(*user);
+  co_return store::MirrorOf(std::move(*user));
 }
 
 asio::awaitable<RemoteResult<std::string>> ClientDirectory::FindUserIdByExternalId(
@@ -172,7 +143,7 @@ asio::awaitable<RemoteStatus> ClientDirectory::DeleteOu(std::string id) {
 asio::awaitable<RemoteResult<sync::IdaasOu>> ClientDirectory::GetOu(std::string id) {
   auto ou = co_await client_.GetOrganizationalUnit(std::move(id));
   if (!ou) co_return ToRemoteError(ou.error());
-  co_return FromApi(*ou);
+  co_return store::MirrorOf(*ou);
 }
 
 asio::awaitable<RemoteResult<std::string>> ClientDirectory::FindOuIdByExternalId(
@@ -205,11 +176,10 @@ asio::awaitable<RemoteResult<sync::IdaasGroup>> ClientDirectory::GetGroup(std::s
   if (!group) co_return ToRemoteError(group.error());
   auto members = co_await client_.ListAllUsersForGroup(id);
   if (!members) co_return ToRemoteError(members.error());
-  std::sort(members->begin(), members->end());
-  const idaas::Group& g = *group;
-  co_return sync::IdaasGroup{g.group_id,          g.group_name,        g.description,
-                             g.group_external_id, g.group_source_type, g.group_source_id,
-                             std::move(*members)};
+  sync::IdaasGroup out = store::MirrorOf(*group);
+  out.member_ids = std::move(*members);
+  std::sort(out.member_ids.begin(), out.member_ids.end());
+  co_return out;
 }
 
 // Groups have no look-up call: list those with the same name prefix.
