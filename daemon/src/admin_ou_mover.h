@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "idsync/adapters/client_directory.h"
 #include "idsync/idaas/admin_client.h"
 #include "idsync/sync/ou_mover.h"
 
@@ -14,10 +15,12 @@ class AdminOuMover final : public sync::OuMover {
  public:
   explicit AdminOuMover(idaas::AdminClient& admin) : admin_(admin) {}
 
-  boost::asio::awaitable<idaas::Status> Move(std::string ou_id,
-                                             std::string new_parent_id) override {
-    co_return co_await admin_.UpdateOrganizationalUnitParentId(std::move(ou_id),
-                                                               std::move(new_parent_id));
+  boost::asio::awaitable<sync::RemoteStatus> Move(std::string ou_id,
+                                                  std::string new_parent_id) override {
+    auto r = co_await admin_.UpdateOrganizationalUnitParentId(std::move(ou_id),
+                                                              std::move(new_parent_id));
+    if (!r) co_return adapters::ToRemoteError(r.error());
+    co_return sync::RemoteStatus();
   }
 
  private:

@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "admin_ou_mover.h"
+#include "idsync/adapters/client_directory.h"
+#include "idsync/adapters/store_journal.h"
 #include "idsync/connectors/connectors.h"
 #include "idsync/idaas/admin_client.h"
 #include "idsync/idaas/client.h"
@@ -262,8 +264,11 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   sync::OuMover* ou_mover = options.ou_mover ? options.ou_mover : session->ou_mover();
   std::optional<sync::Policy::AccountQuota> account_quota = options.account_quota;
   exec_options.ou_mover = ou_mover;
+  // The executor's view of the store and the client.
+  adapters::StoreJournal journal(st);
+  adapters::ClientDirectory remote(client);
   step = std::chrono::steady_clock::now();
-  auto recovered = idaas::RunSync(io, sync::Executor::Recover(st, client, exec_options));
+  auto recovered = idaas::RunSync(io, sync::Executor::Recover(journal, remote, exec_options));
   result.timings.recover = SecondsSince(step);
   if (recovered.unresolved > 0) {
     finish(kError, "cannot resolve " + std::to_string(recovered.unresolved) +
@@ -367,7 +372,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     return result;
   }
   exec_options.ou_mover = ou_mover;  // as the plan was computed
-  sync::Executor executor(st, client, *state, exec_options);
+  sync::Executor executor(journal, remote, *state, exec_options);
   result.applied = idaas::RunSync(io, executor.Apply(result.plan, result.run_id));
   result.did_apply = true;
   ExitCode code = result.applied.failed > 0 || result.applied.not_run > 0 ? kSomeFailed

@@ -17,6 +17,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "idsync/store/mirror_of.h"
+
 namespace idsync::store {
 namespace asio = boost::asio;
 
@@ -95,55 +97,6 @@ asio::awaitable<idaas::Result<std::vector<std::string>>> GroupMembers(idaas::Cli
   co_return all;
 }
 
-sync::IdaasOu ToOu(const idaas::OrganizationalUnit& o) {
-  sync::IdaasOu out;
-  out.id = o.organizational_unit_id;
-  out.name = o.organizational_unit_name;
-  out.parent_id = o.parent_id;
-  out.description = o.description;
-  out.external_id = o.organizational_unit_external_id;
-  out.source_type = o.organizational_unit_source_type;
-  out.source_id = o.organizational_unit_source_id;
-  return out;
-}
-
-sync::IdaasUser ToUser(idaas::User&& u) {
-  sync::IdaasUser out;
-  out.id = std::move(u.user_id);
-  out.username = std::move(u.username);
-  out.display_name = std::move(u.display_name);
-  out.email = std::move(u.email);
-  out.phone_number = std::move(u.phone_number);
-  out.phone_region = std::move(u.phone_region);
-  out.description = std::move(u.description);
-  out.external_id = std::move(u.user_external_id);
-  out.source_type = std::move(u.user_source_type);
-  out.source_id = std::move(u.user_source_id);
-  out.primary_ou_id = std::move(u.primary_organizational_unit_id);
-  for (auto& ou : u.organizational_units) out.ou_ids.push_back(std::move(ou.organizational_unit_id));
-  if (!out.primary_ou_id.empty() &&
-      std::find(out.ou_ids.begin(), out.ou_ids.end(), out.primary_ou_id) == out.ou_ids.end()) {
-    out.ou_ids.push_back(out.primary_ou_id);
-  }
-  std::sort(out.ou_ids.begin(), out.ou_ids.end());
-  out.ou_ids.erase(std::unique(out.ou_ids.begin(), out.ou_ids.end()), out.ou_ids.end());
-  out.enabled = u.status == "enabled";
-  for (auto& f : u.custom_fields) out.custom_fields[std::move(f.field_name)] = std::move(f.field_value);
-  out.update_time_ms = u.update_time;
-  return out;
-}
-
-sync::IdaasGroup ToGroup(const idaas::Group& g) {
-  sync::IdaasGroup out;
-  out.id = g.group_id;
-  out.name = g.group_name;
-  out.description = g.description;
-  out.external_id = g.group_external_id;
-  out.source_type = g.group_source_type;
-  out.source_id = g.group_source_id;
-  return out;
-}
-
 }  // namespace
 
 asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& client,
@@ -183,7 +136,7 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
         if (!failure) failure = Remote("GetOrganizationalUnit " + roots[i], r.error());
         co_return false;
       }
-      root_ous[i] = ToOu(*r);
+      root_ous[i] = MirrorOf(*r);
       co_return true;
     });
     if (failure) co_return *failure;
@@ -229,7 +182,7 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
             continue;
           }
           if (!parent_of.emplace(id, level[i]).second) continue;  // moved meanwhile
-          mirror.ous.push_back(ToOu(child));
+          mirror.ous.push_back(MirrorOf(child));
           next.push_back(id);
         }
       }
@@ -359,7 +312,7 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
     std::sort(listed.begin(), listed.end());
     listed.erase(std::unique(listed.begin(), listed.end()), listed.end());
     const int64_t update_time = users[i].update_time;
-    sync::IdaasUser u = ToUser(std::move(users[i]));
+    sync::IdaasUser u = MirrorOf(std::move(users[i]));
     auto prev = prev_row.find(u.id);
     if (prev != prev_row.end() && update_time != 0 &&
         previous->users.update_time_ms(prev->second) == update_time) {
@@ -416,7 +369,7 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
       if (!failure) failure = Remote("GetUser " + id + " returned user " + r->user_id);
       co_return false;
     }
-    sync::IdaasUser u = ToUser(std::move(*r));
+    sync::IdaasUser u = MirrorOf(std::move(*r));
     if (k < n_details) {
       mirror.users[details[k]] = std::move(u);
     } else {
@@ -447,7 +400,7 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
     for (const auto& g : *listed) {
       if (g.group_id.empty()) co_return Remote("ListGroups returned a group without id");
       if (!seen.insert(g.group_id).second) co_return Remote("group " + g.group_id + " listed twice");
-      mirror.groups.push_back(ToGroup(g));
+      mirror.groups.push_back(MirrorOf(g));
     }
     std::vector<bool> gone(mirror.groups.size(), false);
     co_await ForEachBounded(mirror.groups.size(), conc, [&](size_t i) -> asio::awaitable<bool> {

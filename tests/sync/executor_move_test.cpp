@@ -10,6 +10,8 @@
 #include <boost/json.hpp>
 
 #include "helpers.h"
+#include "idsync/adapters/client_directory.h"
+#include "idsync/adapters/store_journal.h"
 #include "idsync/store/store.h"
 #include "idsync/sync/executor.h"
 #include "idsync/sync/ou_mover.h"
@@ -35,14 +37,12 @@ class FakeMover : public OuMover {
   Mode mode = Mode::kMove;
   std::vector<std::pair<std::string, std::string>> calls;
 
-  asio::awaitable<idaas::Status> Move(std::string ou_id, std::string new_parent_id) override {
+  asio::awaitable<RemoteStatus> Move(std::string ou_id, std::string new_parent_id) override {
     calls.emplace_back(ou_id, new_parent_id);
     if (mode != Mode::kFail) MoveInEmulator(emu_, ou_id, new_parent_id);
-    if (mode == Mode::kMove) co_return idaas::Status();
-    idaas::ApiError e;
-    e.kind = idaas::ApiError::Kind::kNetwork;
-    e.message = "connection reset by peer";
-    e.action = "UpdateOrganizationalUnitParentId";
+    if (mode == Mode::kMove) co_return RemoteStatus();
+    RemoteError e;
+    e.message = "UpdateOrganizationalUnitParentId: network (connection reset by peer)";
     e.attempts = 1;
     co_return e;
   }
@@ -142,7 +142,9 @@ class ExecutorMoveTest : public ::testing::Test {
     ExecutorOptions options;
     options.instance_id = kInstance;
     options.ou_mover = mover;
-    Executor executor(*store_, *client_, state, options);
+    adapters::StoreJournal journal(*store_);
+    adapters::ClientDirectory remote(*client_);
+    Executor executor(journal, remote, state, options);
     auto run = store_->BeginRun("apply", 1);
     EXPECT_TRUE(run);
     return idaas::RunSync(io_, executor.Apply(plan, run ? *run : 0));
@@ -257,7 +259,9 @@ TEST_F(ExecutorMoveTest, RecoveryRecordsWhereAnInFlightMoveLeftTheOu) {
     if (reached_idaas) FakeMover::MoveInEmulator(emu_, b_, a_);
 
     ExecutorOptions options;
-    RecoveryOutcome r = idaas::RunSync(io_, Executor::Recover(*store_, *client_, options));
+    adapters::StoreJournal journal(*store_);
+    adapters::ClientDirectory remote(*client_);
+    RecoveryOutcome r = idaas::RunSync(io_, Executor::Recover(journal, remote, options));
     EXPECT_EQ(r.resolved_done, 1) << r.first_error;
     EXPECT_EQ(r.unresolved, 0);
     EXPECT_EQ(MirroredParent(b_), reached_idaas ? a_ : kRootOu);

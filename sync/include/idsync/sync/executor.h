@@ -1,10 +1,10 @@
-// sync::Executor applies a Plan through the IDaaS client, journaling every
-// write in the store before it is sent and committing its result together
-// with the mirror update, so that a crash at any point loses nothing and
-// duplicates nothing (design §4 "Crash safety").
+// sync::Executor applies a Plan through a RemoteDirectory (IDaaS), journaling
+// every write in a Journal (the store) before it is sent and committing its
+// result together with the mirror update, so that a crash at any point loses
+// nothing and duplicates nothing (docs/reliability.md).
 //
-// Thread-safety: runs on the client's single-threaded executor; the store is
-// used from that thread only.
+// Thread-safety: runs on one single-threaded asio executor (the client's);
+// the journal is used from that thread only.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -13,12 +13,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
-#include "idsync/idaas/client.h"
-#include "idsync/store/store.h"
+#include "idsync/sync/journal.h"
 #include "idsync/sync/ou_mover.h"
 #include "idsync/sync/plan.h"
+#include "idsync/sync/remote_directory.h"
 #include "idsync/sync/report.h"
 #include "idsync/sync/state.h"
 
@@ -65,8 +66,9 @@ struct RecoveryOutcome {
 class Executor {
  public:
   // `cached` is the state the plan was computed from; the executor reads the
-  // objects it changes from it and records their new state in the store.
-  Executor(store::Store& store, idaas::Client& client, const CachedState& cached,
+  // objects it changes from it and records their new state in the journal.
+  // `journal` and `remote` are not owned and must outlive the executor.
+  Executor(Journal& journal, RemoteDirectory& remote, const CachedState& cached,
            ExecutorOptions options);
   ~Executor();
   Executor(const Executor&) = delete;
@@ -79,8 +81,8 @@ class Executor {
   // ones are looked up in IDaaS (a create by its external id, then by
   // username; any other write, an ou.move included, by reading its target)
   // and the mirror is updated with what is really there.
-  static boost::asio::awaitable<RecoveryOutcome> Recover(store::Store& store,
-                                                         idaas::Client& client,
+  static boost::asio::awaitable<RecoveryOutcome> Recover(Journal& journal,
+                                                         RemoteDirectory& remote,
                                                          ExecutorOptions options);
 
  private:

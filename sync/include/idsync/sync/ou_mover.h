@@ -11,18 +11,18 @@
 
 #include <string>
 
-#include "idsync/idaas/types.h"
+#include "idsync/sync/remote_directory.h"
 
 namespace idsync::sync {
 
 class OuMover {
  public:
   virtual ~OuMover() = default;
-  // Puts OU `ou_id` under `new_parent_id`. An error that leaves it unknown
-  // whether the move happened (a lost answer) sets ApiError::ambiguous: the
-  // executor then reads the OU back.
-  virtual boost::asio::awaitable<idaas::Status> Move(std::string ou_id,
-                                                     std::string new_parent_id) = 0;
+  // Puts OU `ou_id` under `new_parent_id`. On any error the executor reads
+  // the OU back (RemoteDirectory::GetOu): the answer may have been lost
+  // after the move happened.
+  virtual boost::asio::awaitable<RemoteStatus> Move(std::string ou_id,
+                                                    std::string new_parent_id) = 0;
 };
 
 }  // namespace idsync::sync

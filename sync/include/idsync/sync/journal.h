@@ -1,0 +1,117 @@
+// sync::Journal: the write-ahead journal and mirror as the executor uses
+// them. Every operation is added before anything is sent, marked in flight
+// (committed) before its request goes out, and closed together with its
+// mirror update; recovery reads what a previous run left unfinished.
+//
+// Abstract so that sync does not depend on the store (the
+// idsync::executor_adapters target adapts store::Store to it) and so that
+// the executor is unit-tested with a fake (tests/sync/executor_test.cpp).
+// Every call is one durable transaction: on error nothing of it is applied.
+// Used from the executor's thread only.
+#pragma once
+
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "idsync/sync/state.h"
+
+namespace idsync::sync {
+
+struct JournalError {
+  std::string message;  // one line, names the cause
+};
+
+[[noreturn]] void throw_exception_from_error(const JournalError& e,
+                                             const boost::source_location& loc);
+
+template <class T>
+using JournalResult = boost::system::result<T, JournalError>;
+
+// A state edit of the mirror and links, applied all-or-nothing (the store's
+// MirrorUpdate, field for field).
+struct MirrorUpdate {
+  std::vector<IdaasUser> upsert_users;
+  std::vector<std::string> delete_user_ids;  // also drops their memberships
+  std::vector<IdaasOu> upsert_ous;
+  std::vector<std::string> delete_ou_ids;
+  std::vector<IdaasGroup> upsert_groups;  // replaces the member list
+  std::vector<std::string> delete_group_ids;
+  struct Members {
+    std::string group_id;
+    std::vector<std::string> user_ids;
+  };
+  std::vector<Members> add_members;
+  std::vector<Members> remove_members;
+  std::vector<Link> upsert_links;  // by (type, source_key)
+  struct LinkKey {
+    EntityType type = EntityType::kUser;
+    std::string source_key;
+  };
+  std::vector<LinkKey> delete_links;
+  struct LinkFlags {
+    EntityType type = EntityType::kUser;
+    std::string source_key;
+    std::optional<int64_t> missing_since_ms;  // unset: unchanged
+    std::optional<bool> disabled_by_idsync;   // unset: unchanged
+  };
+  std::vector<LinkFlags> set_link_flags;
+};
+
+// One planned operation as journaled before the run sends anything.
+struct NewJournalEntry {
+  std::string op_id;
+  std::string kind;  // e.g. "user.create"
+  EntityType entity = EntityType::kUser;
+  std::string target;   // "source_key|idaas_id"
+  std::string payload;  // the operation as JSON: what recovery needs
+  std::string payload_hash;
+  int64_t created_ms = 0;
+  int64_t run_id = 0;
+};
+
+// How one entry ends: done with its mirror update, or failed for good.
+struct JournalClose {
+  int64_t id = 0;
+  bool done = true;
+  MirrorUpdate update;  // applied with it when done
+  std::string error;    // when failed
+};
+
+// One group commit: the closes first, in order, then the marks, all or none.
+struct JournalBatch {
+  std::vector<JournalClose> close;
+  std::vector<int64_t> mark_in_flight;
+};
+
+struct JournalCommitResult {
+  // Closes that were left as they were, by index in JournalBatch::close.
+  std::vector<std::pair<size_t, JournalError>> rejected;
+};
+
+// An entry a previous run left unfinished.
+struct UnfinishedEntry {
+  int64_t id = 0;
+  std::string op_id;
+  bool in_flight = false;  // false: pending, never sent
+  std::string payload;
+};
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  // Adds the entries as pending; returns their ids, in order.
+  virtual JournalResult<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& entries) = 0;
+  virtual JournalResult<JournalCommitResult> Commit(const JournalBatch& batch, int64_t now_ms) = 0;
+  // A mirror update outside any entry (what part of a failed operation did).
+  virtual JournalResult<void> ApplyUpdate(const MirrorUpdate& update) = 0;
+  // Pending and in-flight entries, oldest first.
+  virtual JournalResult<std::vector<UnfinishedEntry>> Unfinished() = 0;
+};
+
+}  // namespace idsync::sync

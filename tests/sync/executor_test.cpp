@@ -1,0 +1,512 @@
+// sync::Executor against a fake journal and a fake remote directory (as
+// ninja's Builder is tested with FakeCommandRunner): what it promises about
+// the order of journal writes and requests, ambiguous creates, restart
+// recovery, failures, waves and group commits. Every fake call suspends once,
+// so operations of a wave really interleave as they do over the network.
+#include "idsync/sync/executor.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "idsync/sync/journal.h"
+#include "idsync/sync/remote_directory.h"
+#include "idsync/sync/report.h"
+
+namespace idsync::sync {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr const char* kRoot = "ou_root";
+
+// The journal in memory: every entry's state, every commit as it was made,
+// and the mirror updates that became durable (closes done, ApplyUpdate).
+class FakeJournal final : public Journal {
+ public:
+  enum class State { kPending, kInFlight, kDone, kFailed };
+  struct Entry {
+    NewJournalEntry planned;
+    State state = State::kPending;
+    std::string error;
+  };
+  std::map<int64_t, Entry> entries;
+  std::vector<JournalBatch> commits;
+  std::vector<MirrorUpdate> durable;  // what reached the mirror, in order
+  int64_t next_id = 1;
+
+  JournalResult<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& add) override {
+    std::vector<int64_t> ids;
+    for (const auto& e : add) {
+      entries[next_id] = Entry{e, State::kPending, ""};
+      ids.push_back(next_id++);
+    }
+    return ids;
+  }
+
+  JournalResult<JournalCommitResult> Commit(const JournalBatch& batch, int64_t) override {
+    commits.push_back(batch);
+    for (const auto& c : batch.close) {
+      Entry& e = entries.at(c.id);
+      e.state = c.done ? State::kDone : State::kFailed;
+      e.error = c.error;
+      if (c.done) durable.push_back(c.update);
+    }
+    for (int64_t id : batch.mark_in_flight) entries.at(id).state = State::kInFlight;
+    return JournalCommitResult{};
+  }
+
+  JournalResult<void> ApplyUpdate(const MirrorUpdate& update) override {
+    durable.push_back(update);
+    return {};
+  }
+
+  JournalResult<std::vector<UnfinishedEntry>> Unfinished() override {
+    std::vector<UnfinishedEntry> out;
+    for (const auto& [id, e] : entries) {
+      if (e.state == State::kPending || e.state == State::kInFlight) {
+        out.push_back({id, e.planned.op_id, e.state == State::kInFlight, e.planned.payload});
+      }
+    }
+    return out;
+  }
+
+  // The entry of the operation on `key_or_id` ("key|id" targets).
+  const Entry* For(const std::string& key_or_id) const {
+    for (const auto& [id, e] : entries) {
+      const std::string& t = e.planned.target;
+      const auto bar = t.find('|');
+      if (t.substr(0, bar) == key_or_id || t.substr(bar + 1) == key_or_id) return &e;
+    }
+    return nullptr;
+  }
+
+  State StateOf(const std::string& op_id) const {
+    for (const auto& [id, e] : entries) {
+      if (e.planned.op_id == op_id) return e.state;
+    }
+    return State::kPending;
+  }
+
+  // Users the mirror received, by id.
+  std::set<std::string> MirroredUserIds() const {
+    std::set<std::string> ids;
+    for (const auto& u : durable) {
+      for (const auto& user : u.upsert_users) ids.insert(user.id);
+    }
+    return ids;
+  }
+};
+
+RemoteError Error(RemoteError::Kind kind, std::string message, bool ambiguous = false) {
+  RemoteError e;
+  e.kind = kind;
+  e.ambiguous = ambiguous;
+  e.attempts = 1;
+  e.message = std::move(message);
+  return e;
+}
+
+// IDaaS in memory. Records every write in order; can refuse a call on one
+// object (`fail`) or apply a create and lose its answer (`lose_create_answer`).
+// Every write first checks that its journal entry is in flight on disk.
+class FakeRemote final : public RemoteDirectory {
+ public:
+  template <class T>
+  using Call = asio::awaitable<RemoteResult<T>>;
+  using Status = asio::awaitable<RemoteStatus>;
+
+  explicit FakeRemote(const FakeJournal& journal) : journal_(journal) {}
+
+  std::map<std::string, IdaasUser> users;
+  std::map<std::string, IdaasOu> ous;
+  std::vector<std::string> writes;              // e.g. "CreateUser:E1"
+  std::vector<std::string> sent_before_marked;  // writes whose entry was not in flight
+  std::map<std::string, RemoteError> fail;      // by "Call:key_or_id"
+  std::set<std::string> lose_create_answer;     // external ids
+  int next_id = 1;
+
+  Call<std::string> CreateUser(NewUser u) override {
+    co_await Yield();
+    if (auto e = Write("CreateUser", u.external_id)) co_return *e;
+    IdaasUser user;
+    user.id = "user_" + std::to_string(next_id++);
+    user.username = u.username;
+    user.external_id = u.external_id;
+    user.primary_ou_id = u.primary_ou_id;
+    user.ou_ids = {u.primary_ou_id};
+    users[user.id] = user;
+    if (lose_create_answer.count(u.external_id)) {
+      co_return Error(RemoteError::Kind::kOther, "CreateUser: timeout after send", true);
+    }
+    co_return user.id;
+  }
+  Status PatchUser(std::string id, UserPatch patch) override {
+    co_await Yield();
+    if (auto e = Write("PatchUser", id)) co_return *e;
+    if (patch.display_name) users[id].display_name = *patch.display_name;
+    co_return RemoteStatus();
+  }
+  Status DeleteUser(std::string id) override { return Simple("DeleteUser", id); }
+  Status EnableUser(std::string id) override { return Simple("EnableUser", id); }
+  Status DisableUser(std::string id) override { return Simple("DisableUser", id); }
+  Status SetUserPrimaryOu(std::string id, std::string) override {
+    return Simple("SetUserPrimaryOu", id);
+  }
+  Status AddUserToOus(std::string id, std::vector<std::string>) override {
+    return Simple("AddUserToOus", id);
+  }
+  Status RemoveUserFromOus(std::string id, std::vector<std::string>) override {
+    return Simple("RemoveUserFromOus", id);
+  }
+  Call<IdaasUser> GetUser(std::string id) override {
+    co_await Yield();
+    if (!users.count(id)) co_return Error(RemoteError::Kind::kNotFound, "no user " + id);
+    co_return users[id];
+  }
+  Call<std::string> FindUserIdByExternalId(std::string key) override {
+    co_await Yield();
+    ++lookups;
+    for (const auto& [id, u] : users) {
+      if (u.external_id == key) co_return id;
+    }
+    co_return Error(RemoteError::Kind::kNotFound, "no user with external id " + key);
+  }
+  Call<std::string> FindUserIdByUsername(std::string name) override {
+    co_await Yield();
+    for (const auto& [id, u] : users) {
+      if (u.username == name) co_return id;
+    }
+    co_return Error(RemoteError::Kind::kNotFound, "no user named " + name);
+  }
+
+  Call<std::string> CreateOu(NewOu o) override {
+    co_await Yield();
+    if (auto e = Write("CreateOu", o.external_id)) co_return *e;
+    if (!ous.count(o.parent_id)) co_return Error(RemoteError::Kind::kOther, "no parent");
+    IdaasOu ou{
+        "ou_" + std::to_string(next_id++), o.name, o.parent_id, "", o.external_id, "build_in", ""};
+    ous[ou.id] = ou;
+    co_return ou.id;
+  }
+  Status PatchOu(std::string id, OuPatch) override { return Simple("PatchOu", id); }
+  Status DeleteOu(std::string id) override { return Simple("DeleteOu", id); }
+  Call<IdaasOu> GetOu(std::string id) override {
+    co_await Yield();
+    if (!ous.count(id)) co_return Error(RemoteError::Kind::kNotFound, "no OU " + id);
+    co_return ous[id];
+  }
+  Call<std::string> FindOuIdByExternalId(std::string key) override {
+    co_await Yield();
+    for (const auto& [id, ou] : ous) {
+      if (ou.external_id == key) co_return id;
+    }
+    co_return Error(RemoteError::Kind::kNotFound, "no OU with external id " + key);
+  }
+
+  Call<std::string> CreateGroup(NewGroup g) override {
+    co_await Yield();
+    if (auto e = Write("CreateGroup", g.external_id)) co_return *e;
+    co_return "group_" + std::to_string(next_id++);
+  }
+  Status PatchGroup(std::string id, std::optional<std::string>) override {
+    return Simple("PatchGroup", id);
+  }
+  Status DeleteGroup(std::string id) override { return Simple("DeleteGroup", id); }
+  Call<IdaasGroup> GetGroup(std::string id) override {
+    co_await Yield();
+    co_return Error(RemoteError::Kind::kNotFound, "no group " + id);
+  }
+  Call<std::string> FindGroupIdByExternalId(std::string, std::string key) override {
+    co_await Yield();
+    co_return Error(RemoteError::Kind::kNotFound, "no group with external id " + key);
+  }
+  Status AddUsersToGroup(std::string id, std::vector<std::string>) override {
+    return Simple("AddUsersToGroup", id);
+  }
+  Status RemoveUsersFromGroup(std::string id, std::vector<std::string>) override {
+    return Simple("RemoveUsersFromGroup", id);
+  }
+
+  int lookups = 0;
+
+ private:
+  static asio::awaitable<void> Yield() {
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  }
+
+  // Records a write; the error it is to fail with, if any.
+  std::optional<RemoteError> Write(const std::string& call, const std::string& key_or_id) {
+    writes.push_back(call + ":" + key_or_id);
+    const FakeJournal::Entry* e = journal_.For(key_or_id);
+    if (e == nullptr || e->state != FakeJournal::State::kInFlight) {
+      sent_before_marked.push_back(call + ":" + key_or_id);
+    }
+    if (auto it = fail.find(call + ":" + key_or_id); it != fail.end()) return it->second;
+    return std::nullopt;
+  }
+
+  Status Simple(std::string call, std::string id) {
+    co_await Yield();
+    if (auto e = Write(call, id)) co_return *e;
+    co_return RemoteStatus();
+  }
+
+  const FakeJournal& journal_;
+};
+
+Operation Op(OpKind kind, Phase phase, int wave, EntityType entity, ObjectRef target,
+             ObjectRef ou = {}) {
+  Operation op;
+  op.kind = kind;
+  op.phase = phase;
+  op.wave = wave;
+  op.entity = entity;
+  op.target = std::move(target);
+  op.ou = std::move(ou);
+  op.display = op.target.key;
+  op.id =
+      std::string(OpKindName(kind)) + ":" + (op.target.key.empty() ? op.target.id : op.target.key);
+  return op;
+}
+
+Operation UserCreate(const std::string& key, ObjectRef ou) {
+  Operation op =
+      Op(OpKind::kUserCreate, Phase::kUserCreate, 0, EntityType::kUser, {key, ""}, std::move(ou));
+  op.changes.push_back({"username", "", key});
+  return op;
+}
+
+Operation UserPatch(const std::string& key, const std::string& id) {
+  Operation op = Op(OpKind::kUserPatch, Phase::kUserUpdate, 0, EntityType::kUser, {key, id});
+  op.changes.push_back({"display_name", "old", "new " + key});
+  return op;
+}
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  ExecutorTest() : remote_(journal_) {
+    remote_.ous[kRoot] = IdaasOu{kRoot, "root", "", "", "", "", ""};
+    state_.ous.push_back(remote_.ous[kRoot]);
+  }
+
+  // An account both IDaaS and the cached state have.
+  void AddUser(const std::string& key, const std::string& id) {
+    IdaasUser u;
+    u.id = id;
+    u.username = key;
+    u.external_id = key;
+    u.primary_ou_id = kRoot;
+    u.ou_ids = {kRoot};
+    remote_.users[id] = u;
+    state_.users.Add(u);
+  }
+
+  template <class T>
+  T Run(asio::awaitable<T> call) {
+    auto f = asio::co_spawn(io_, std::move(call), asio::use_future);
+    io_.run();
+    io_.restart();
+    return f.get();
+  }
+
+  ApplyOutcome Apply(const Plan& plan, int concurrency = 4) {
+    ExecutorOptions options;
+    options.concurrency = concurrency;
+    options.now_ms = [] { return int64_t{1}; };
+    Executor executor(journal_, remote_, state_, options);
+    return Run(executor.Apply(plan, 7));
+  }
+
+  asio::io_context io_;
+  FakeJournal journal_;
+  FakeRemote remote_;
+  CachedState state_;
+};
+
+TEST_F(ExecutorTest, EveryRequestIsSentOnlyAfterItsEntryIsInFlightOnDisk) {
+  Plan plan;
+  plan.operations.push_back(
+      Op(OpKind::kOuCreate, Phase::kOuCreate, 0, EntityType::kOu, {"D1", ""}, {"", kRoot}));
+  for (int i = 0; i < 20; ++i) {
+    AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
+    plan.operations.push_back(UserPatch("E" + std::to_string(i), "user_e" + std::to_string(i)));
+  }
+  plan.operations.push_back(UserCreate("N1", {"D1", ""}));
+  std::stable_sort(plan.operations.begin(), plan.operations.end(),
+                   [](const Operation& a, const Operation& b) { return a.phase < b.phase; });
+  ApplyOutcome out = Apply(plan);
+  EXPECT_EQ(out.done, 22) << out.first_error;
+  EXPECT_EQ(remote_.writes.size(), 22u);
+  EXPECT_TRUE(remote_.sent_before_marked.empty())
+      << remote_.sent_before_marked.size() << " sent before being marked, e.g. "
+      << remote_.sent_before_marked.front();
+}
+
+TEST_F(ExecutorTest, AnAmbiguousCreateThatLandedIsLookedUpNotSentAgain) {
+  Plan plan;
+  plan.operations.push_back(UserCreate("E1", {"", kRoot}));
+  remote_.lose_create_answer.insert("E1");
+  ApplyOutcome out = Apply(plan);
+  EXPECT_EQ(out.done, 1) << out.first_error;
+  EXPECT_EQ(remote_.writes, std::vector<std::string>{"CreateUser:E1"});
+  ASSERT_EQ(remote_.users.size(), 1u);
+  const std::string id = remote_.users.begin()->first;
+  EXPECT_EQ(out.results["user.create:E1"].idaas_id, id);
+  // The link to the account that exists is what the mirror records.
+  ASSERT_FALSE(journal_.durable.empty());
+  ASSERT_EQ(journal_.durable.back().upsert_links.size(), 1u);
+  EXPECT_EQ(journal_.durable.back().upsert_links[0].idaas_id, id);
+}
+
+TEST_F(ExecutorTest, AnAmbiguousCreateThatDidNotLandIsSentOnceMore) {
+  Plan plan;
+  plan.operations.push_back(UserCreate("E1", {"", kRoot}));
+  remote_.fail["CreateUser:E1"] =
+      Error(RemoteError::Kind::kOther, "CreateUser: connection reset after send", true);
+  ApplyOutcome out = Apply(plan);
+  // The look-up found nothing, so it was resent; refused again, ambiguously,
+  // it stays in flight for recovery rather than being closed as failed.
+  EXPECT_EQ(remote_.writes, (std::vector<std::string>{"CreateUser:E1", "CreateUser:E1"}));
+  EXPECT_EQ(remote_.lookups, 1);
+  EXPECT_EQ(out.failed, 1);
+  EXPECT_EQ(journal_.StateOf("user.create:E1"), FakeJournal::State::kInFlight);
+}
+
+TEST_F(ExecutorTest, RecoveryResolvesAnInFlightCreateByLookingItUp) {
+  // A previous run journaled two creates, marked them in flight and died:
+  // one reached IDaaS, the other did not.
+  std::vector<NewJournalEntry> entries;
+  for (const char* key : {"E1", "E2"}) {
+    Operation op = UserCreate(key, {"", kRoot});
+    entries.push_back({op.id, OpKindName(op.kind), op.entity, std::string(key) + "|",
+                       OperationJson(op), "", 1, 1});
+  }
+  auto ids = journal_.Add(entries);
+  ASSERT_TRUE(ids);
+  ASSERT_TRUE(journal_.Commit(JournalBatch{{}, *ids}, 2));
+  AddUser("E1", "user_landed");
+
+  ExecutorOptions options;
+  options.now_ms = [] { return int64_t{3}; };
+  RecoveryOutcome r = Run(Executor::Recover(journal_, remote_, options));
+  EXPECT_EQ(r.resolved_done, 1) << r.first_error;
+  EXPECT_EQ(r.resolved_absent, 1);
+  EXPECT_EQ(r.unresolved, 0);
+  EXPECT_TRUE(remote_.writes.empty()) << "recovery must not send anything";
+  EXPECT_EQ(journal_.StateOf("user.create:E1"), FakeJournal::State::kDone);
+  EXPECT_EQ(journal_.StateOf("user.create:E2"), FakeJournal::State::kFailed);
+  ASSERT_EQ(journal_.durable.size(), 1u);
+  ASSERT_EQ(journal_.durable[0].upsert_links.size(), 1u);
+  EXPECT_EQ(journal_.durable[0].upsert_links[0].idaas_id, "user_landed");
+  EXPECT_EQ(journal_.MirroredUserIds(), std::set<std::string>{"user_landed"});
+}
+
+TEST_F(ExecutorTest, AFailedOperationIsClosedFailedAndLeavesTheMirrorAlone) {
+  AddUser("E1", "user_1");
+  Plan plan;
+  plan.operations.push_back(UserPatch("E1", "user_1"));
+  remote_.fail["PatchUser:user_1"] = Error(RemoteError::Kind::kOther, "PatchUser: 400 invalid");
+  ApplyOutcome out = Apply(plan);
+  EXPECT_EQ(out.failed, 1);
+  EXPECT_EQ(journal_.StateOf("user.patch:E1"), FakeJournal::State::kFailed);
+  EXPECT_TRUE(journal_.MirroredUserIds().empty());
+}
+
+TEST_F(ExecutorTest, AParentOuIsCreatedBeforeTheUsersInIt) {
+  Plan plan;
+  // Wave 0 the parent, wave 1 its child; then users in the child.
+  plan.operations.push_back(
+      Op(OpKind::kOuCreate, Phase::kOuCreate, 0, EntityType::kOu, {"D1", ""}, {"", kRoot}));
+  plan.operations.push_back(
+      Op(OpKind::kOuCreate, Phase::kOuCreate, 1, EntityType::kOu, {"D2", ""}, {"D1", ""}));
+  for (const char* key : {"E1", "E2", "E3"}) plan.operations.push_back(UserCreate(key, {"D2", ""}));
+  ApplyOutcome out = Apply(plan);
+  EXPECT_EQ(out.done, 5) << out.first_error;
+  ASSERT_EQ(remote_.writes.size(), 5u);
+  EXPECT_EQ(remote_.writes[0], "CreateOu:D1");
+  EXPECT_EQ(remote_.writes[1], "CreateOu:D2");
+  const std::string d2 = out.results["ou.create:D2"].idaas_id;
+  ASSERT_FALSE(d2.empty());
+  EXPECT_EQ(remote_.ous.at(d2).parent_id, out.results["ou.create:D1"].idaas_id);
+  for (const auto& [id, u] : remote_.users) EXPECT_EQ(u.primary_ou_id, d2) << id;
+}
+
+TEST_F(ExecutorTest, MarksAreCommittedABatchAtATimeAndEveryEntryIsClosedOnce) {
+  Plan plan;
+  for (int i = 0; i < 40; ++i) {
+    AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
+    plan.operations.push_back(UserPatch("E" + std::to_string(i), "user_e" + std::to_string(i)));
+  }
+  ApplyOutcome out = Apply(plan, 2);
+  EXPECT_EQ(out.done, 40) << out.first_error;
+  std::map<int64_t, int> marked, closed;
+  size_t mark_commits = 0;
+  for (const auto& c : journal_.commits) {
+    mark_commits += !c.mark_in_flight.empty();
+    for (int64_t id : c.mark_in_flight) ++marked[id];
+    for (const auto& close : c.close) ++closed[close.id];
+  }
+  EXPECT_EQ(marked.size(), 40u);
+  EXPECT_EQ(closed.size(), 40u);
+  for (const auto& [id, n] : marked) EXPECT_EQ(n, 1) << "entry " << id << " marked twice";
+  for (const auto& [id, n] : closed) EXPECT_EQ(n, 1) << "entry " << id << " closed twice";
+  // A transaction per operation would be 40: at least 8 (2 per worker) go
+  // together.
+  EXPECT_GE(mark_commits, 2u);
+  EXPECT_LE(mark_commits, 40u / 8 * 2);
+}
+
+TEST_F(ExecutorTest, AWaveIsOnDiskBeforeTheNextWaveSendsAnything) {
+  Plan plan;
+  plan.operations.push_back(
+      Op(OpKind::kOuCreate, Phase::kOuCreate, 0, EntityType::kOu, {"D1", ""}, {"", kRoot}));
+  plan.operations.push_back(UserCreate("E1", {"D1", ""}));
+  ApplyOutcome out = Apply(plan);
+  ASSERT_EQ(out.done, 2) << out.first_error;
+  // The commit that marks the user's create is not before the one that
+  // closes the OU's (in one, the closes are applied first).
+  int close_ou = -1, mark_user = -1;
+  for (size_t k = 0; k < journal_.commits.size(); ++k) {
+    for (const auto& c : journal_.commits[k].close) {
+      if (journal_.entries.at(c.id).planned.op_id == "ou.create:D1" && close_ou < 0) {
+        close_ou = static_cast<int>(k);
+      }
+    }
+    for (int64_t id : journal_.commits[k].mark_in_flight) {
+      if (journal_.entries.at(id).planned.op_id == "user.create:E1" && mark_user < 0) {
+        mark_user = static_cast<int>(k);
+      }
+    }
+  }
+  ASSERT_GE(close_ou, 0);
+  ASSERT_GE(mark_user, 0);
+  EXPECT_LE(close_ou, mark_user);
+}
+
+TEST_F(ExecutorTest, AClientErrorOnOneOperationDoesNotStopIndependentOnes) {
+  Plan plan;
+  for (int i = 0; i < 6; ++i) {
+    AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
+    plan.operations.push_back(UserPatch("E" + std::to_string(i), "user_e" + std::to_string(i)));
+  }
+  remote_.fail["PatchUser:user_e2"] = Error(RemoteError::Kind::kOther, "PatchUser: 400 invalid");
+  ApplyOutcome out = Apply(plan, 1);
+  EXPECT_EQ(out.failed, 1);
+  EXPECT_EQ(out.done, 5) << out.first_error;
+  EXPECT_EQ(out.not_run, 0);
+  EXPECT_EQ(remote_.writes.size(), 6u);
+  EXPECT_EQ(journal_.MirroredUserIds().size(), 5u);
+}
+
+}  // namespace
+}  // namespace idsync::sync
