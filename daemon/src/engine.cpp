@@ -371,9 +371,12 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     finish(kError, "cancelled: nothing was applied");
     return result;
   }
-  exec_options.ou_mover = ou_mover;  // as the plan was computed
-  sync::Executor executor(journal, remote, *state, exec_options);
-  result.applied = idaas::RunSync(io, executor.Apply(result.plan, result.run_id));
+  if (!result.plan.operations.empty()) {
+    // The executor indexes the whole mirror first: a quiet cycle skips it.
+    exec_options.ou_mover = ou_mover;  // as the plan was computed
+    sync::Executor executor(journal, remote, *state, exec_options);
+    result.applied = idaas::RunSync(io, executor.Apply(result.plan, result.run_id));
+  }
   result.did_apply = true;
   ExitCode code = result.applied.failed > 0 || result.applied.not_run > 0 ? kSomeFailed
                   : tripped                                                 ? kGuardBlocked

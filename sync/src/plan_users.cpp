@@ -412,7 +412,7 @@ void Planner::PlanUser(const UserMatch& m) {
   };
   ref_row_[index] = static_cast<uint32_t>(row);
   live_user_rows_[row] = true;
-  if (!OuInScope(t.primary_ou_id(row))) {
+  if (!PrimaryOuInScope(row)) {
     Skip(make(OpKind::kUserPatch, Phase::kUserUpdate),
          "out of scope: the account's primary OU " + std::string(t.primary_ou_id(row)) +
              " is outside the provisioning scope");
@@ -573,7 +573,7 @@ void Planner::PlanMissingUsers() {
       return op;
     };
     if (policy_.on_missing == Policy::OnMissing::kIgnore) continue;
-    if (!OuInScope(t.primary_ou_id(row))) {
+    if (!PrimaryOuInScope(row)) {
       Skip(make(OpKind::kUserDisable, Phase::kUserDisable),
            "out of scope: the account's primary OU " + std::string(t.primary_ou_id(row)) +
                " is outside the provisioning scope");

@@ -156,6 +156,15 @@ void Planner::ComputeScope() {
   root_in_scope_ = ou_in_scope_.contains(policy_.root_ou_id);
 }
 
+bool Planner::PrimaryOuInScope(size_t row) {
+  const UserTable& t = cached_.users;
+  const uint32_t i = t.primary_ou_index(row);
+  if (primary_ou_in_scope_.size() <= i) primary_ou_in_scope_.resize(t.shared_strings(), 0);
+  uint8_t& known = primary_ou_in_scope_[i];
+  if (known == 0) known = OuInScope(t.primary_ou_id(row)) ? 1 : 2;
+  return known == 1;
+}
+
 bool Planner::OwnKind(std::string_view source_type, std::string_view source_id) const {
   return source_type == kOwnSourceType &&
          (policy_.instance_id.empty() || source_id == policy_.instance_id);

@@ -38,6 +38,8 @@ class Planner {
   void IndexCached();
   void ComputeScope();
   bool OuInScope(std::string_view id) const { return ou_in_scope_.contains(id); }
+  // OuInScope of a cached user's primary OU, asked once per OU.
+  bool PrimaryOuInScope(size_t row);
   // Whether an object was made by idsync's kind of writer: IDaaS's own
   // directory (build_in) of this instance. Objects another source (DingTalk,
   // AD, another instance) feeds carry their own external ids, which may
@@ -149,6 +151,7 @@ class Planner {
   ViewMap<const LinkView*> user_link_by_key_, user_link_by_id_, ou_link_by_key_, ou_link_by_id_,
       group_link_by_key_, group_link_by_id_;
   ViewSet ou_in_scope_, scope_groups_;
+  std::vector<uint8_t> primary_ou_in_scope_;  // by primary_ou_index: 0 not yet asked, 1 yes, 2 no
   bool root_in_scope_ = false;
 
   // The source.

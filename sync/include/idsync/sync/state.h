@@ -150,6 +150,10 @@ class UserTable {
   std::string_view source_type(size_t i) const { return dict_[Shape(i).source_type]; }
   std::string_view source_id(size_t i) const { return dict_[Shape(i).source_id]; }
   std::string_view primary_ou_id(size_t i) const { return dict_[primary_ou_[i]]; }
+  // The primary OU id as an index below shared_strings(): rows in the same
+  // OU have the same index, so per-OU answers can be kept per index.
+  uint32_t primary_ou_index(size_t i) const { return primary_ou_[i]; }
+  size_t shared_strings() const { return dict_.size(); }
   bool enabled(size_t i) const { return enabled_[i]; }
   int64_t update_time_ms(size_t i) const { return update_time_ms_[i]; }
   // Every OU membership, primary included, sorted.
