@@ -98,6 +98,16 @@ int64_t CsvParser::Parse(std::string_view data, const Callback& cb) {
     while (stop > start && (stop[-1] == '\n' || stop[-1] == '\r')) --stop;
     return std::string_view(start, static_cast<size_t>(stop - start));
   };
+  // A record rejected at p for `error`, which resumes after the line that
+  // p is on: hands it to the callback, whose answer it returns.
+  auto reject_rest_of_line = [&](const char* record_start, std::string error) {
+    rec_.error = std::move(error);
+    p = skip_line(p);
+    rec_.raw = raw_until(record_start, p);
+    rec_.end_line = line - 1;
+    ++records;
+    return cb(rec_);
+  };
   // At a record end (\n, \r\n, EOF), returns the position after it.
   auto consume_eol = [&](const char* q) -> const char* {
     if (q < end && *q == '\r') ++q;
@@ -179,13 +189,11 @@ int64_t CsvParser::Parse(std::string_view data, const Callback& cb) {
         } else if (*p == delim) {
           ++p;
         } else {
-          rec_.error = "unexpected character after the closing quote of field " +
-                       std::to_string(spans.size());
-          p = skip_line(p);
-          rec_.raw = raw_until(record_start, p);
-          rec_.end_line = line - 1;
-          ++records;
-          if (!cb(rec_)) return records;
+          if (!reject_rest_of_line(record_start,
+                                   "unexpected character after the closing quote of field " +
+                                       std::to_string(spans.size()))) {
+            return records;
+          }
           goto next_record;
         }
       } else {
@@ -204,13 +212,10 @@ int64_t CsvParser::Parse(std::string_view data, const Callback& cb) {
           }
         }
         if (p < end && *p == quote) {
-          rec_.error = "quote character inside unquoted field " +
-                       std::to_string(spans.size() + 1);
-          p = skip_line(p);
-          rec_.raw = raw_until(record_start, p);
-          rec_.end_line = line - 1;
-          ++records;
-          if (!cb(rec_)) return records;
+          if (!reject_rest_of_line(record_start, "quote character inside unquoted field " +
+                                                     std::to_string(spans.size() + 1))) {
+            return records;
+          }
           goto next_record;
         }
         spans.push_back({s, 0, static_cast<size_t>(p - s)});
