@@ -406,7 +406,16 @@ void SnapshotBuilder::AddMapped(MappedUser mapped) {
                mapped.candidate ? mapped.candidate->user.origin : mapped.rejection->origin);
   }
   if (mapped.rejection) rejected_.push_back(std::move(*mapped.rejection));
-  if (mapped.candidate) users_.push_back(std::move(*mapped.candidate));
+  if (mapped.candidate) {
+    Candidate& c = *mapped.candidate;
+    users_.push_back(std::move(c.user));
+    extras_.push_back(CandidateExtra{std::move(c.ref), std::move(c.groups), c.rejected});
+  }
+}
+
+void SnapshotBuilder::ReserveUsers(size_t users) {
+  users_.reserve(users_.size() + users);
+  extras_.reserve(extras_.size() + users);
 }
 
 sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
@@ -465,8 +474,8 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
         users_.size(), hash, equal);
     std::vector<uint32_t> repeats;
     for (size_t i = 0; i < users_.size(); ++i) {
-      if (users_[i].rejected) continue;
-      if (!first.try_emplace(key_of(users_[i].user), static_cast<uint32_t>(i)).second) {
+      if (extras_[i].rejected) continue;
+      if (!first.try_emplace(key_of(users_[i]), static_cast<uint32_t>(i)).second) {
         repeats.push_back(static_cast<uint32_t>(i));
       }
     }
@@ -477,24 +486,24 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
                               decltype(equal)>
         by(0, hash, equal);
     for (uint32_t i : repeats) {
-      auto& idx = by[key_of(users_[i].user)];
-      if (idx.empty()) idx.push_back(first.at(key_of(users_[i].user)));
+      auto& idx = by[key_of(users_[i])];
+      if (idx.empty()) idx.push_back(first.at(key_of(users_[i])));
       idx.push_back(i);
     }
     std::vector<const std::vector<size_t>*> groups;
     for (const auto& [key, idx] : by) groups.push_back(&idx);
     std::sort(groups.begin(), groups.end(), [](auto* a, auto* b) { return a->front() < b->front(); });
     for (const std::vector<size_t>* idx : groups) {
-      const std::string k = shown(key_of(users_[idx->front()].user));
+      const std::string k = shown(key_of(users_[idx->front()]));
       for (size_t i : *idx) {
         std::string others;
         for (size_t j : *idx) {
           if (j == i) continue;
           if (!others.empty()) others += ", ";
-          others += users_[j].user.origin.ToString();
+          others += users_[j].origin.ToString();
         }
-        users_[i].rejected = true;
-        Reject(users_[i].user.origin, sync::EntityType::kUser, users_[i].user.key, field,
+        extras_[i].rejected = true;
+        Reject(users_[i].origin, sync::EntityType::kUser, users_[i].key, field,
                std::string("duplicate ") + what + " '" + k + "' (also at " + others + ")");
       }
     }
@@ -523,9 +532,10 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
       "username", "username");
 
   // OU references.
-  for (auto& c : users_) {
+  for (size_t i = 0; i < users_.size(); ++i) {
+    CandidateExtra& c = extras_[i];
     if (c.rejected) continue;
-    auto& u = c.user;
+    sync::DesiredUser& u = users_[i];
     if (u.primary_ou_key != sync::kRootOuKey && !HasOu(u.primary_ou_key)) {
       c.rejected = true;
       Reject(u.origin, sync::EntityType::kUser, u.key, "primary_ou",
@@ -561,16 +571,17 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     return {&g, true};
   };
   std::unordered_map<std::string, std::string> key_of_ref;
-  for (const auto& c : users_) {
+  for (size_t i = 0; i < users_.size(); ++i) {
+    const CandidateExtra& c = extras_[i];
     if (c.rejected) continue;
-    if (!c.ref.empty()) key_of_ref[c.ref] = c.user.key;
+    if (!c.ref.empty()) key_of_ref[c.ref] = users_[i].key;
     for (const auto& g : c.groups) {
       auto [grp, added] = group(g);
       if (added) {
         grp->name = g;
-        grp->origin = c.user.origin;
+        grp->origin = users_[i].origin;
       }
-      grp->member_keys.push_back(c.user.key);
+      grp->member_keys.push_back(users_[i].key);
     }
   }
   for (auto& e : group_entries_) {
@@ -609,8 +620,8 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   std::vector<KeyOf> order;
   order.reserve(users_.size());
   for (size_t i = 0; i < users_.size(); ++i) {
-    if (users_[i].rejected) continue;
-    std::string_view key = users_[i].user.key;
+    if (extras_[i].rejected) continue;
+    std::string_view key = users_[i].key;
     uint64_t prefix = 0;
     for (size_t b = 0; b < 8; ++b) {
       prefix = prefix << 8 | (b < key.size() ? static_cast<unsigned char>(key[b]) : 0u);
@@ -623,8 +634,34 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   if (!std::is_sorted(order.begin(), order.end(), key_less)) {
     std::sort(order.begin(), order.end(), key_less);
   }
-  snap.users.reserve(order.size());
-  for (const KeyOf& k : order) snap.users.push_back(std::move(users_[k.index].user));
+  // users_[k] becomes users_[order[k]], the rejected at the end, in place:
+  // each cycle of the permutation is walked once.
+  std::vector<uint32_t> from;
+  from.reserve(users_.size());
+  for (const KeyOf& k : order) from.push_back(k.index);
+  for (size_t i = 0; i < users_.size(); ++i) {
+    if (extras_[i].rejected) from.push_back(static_cast<uint32_t>(i));
+  }
+  const size_t kept = order.size();
+  order = {};
+  extras_ = {};
+  constexpr uint32_t kPlaced = 0xffffffff;
+  for (size_t start = 0; start < from.size(); ++start) {
+    if (from[start] == kPlaced || from[start] == start) continue;
+    sync::DesiredUser held = std::move(users_[start]);
+    size_t to = start;
+    while (from[to] != start) {
+      users_[to] = std::move(users_[from[to]]);
+      const size_t next = from[to];
+      from[to] = kPlaced;
+      to = next;
+    }
+    users_[to] = std::move(held);
+    from[to] = kPlaced;
+  }
+  users_.resize(kept);
+  snap.users = std::move(users_);
+  users_ = {};
   for (auto& [k, ou] : ous_) snap.ous.push_back(std::move(ou));
   std::stable_sort(rejected_.begin(), rejected_.end(), [](const auto& a, const auto& b) {
     if (a.origin.file != b.origin.file) return a.origin.file < b.origin.file;

@@ -131,11 +131,20 @@ class SnapshotBuilder {
   void AddGroupEntry(sync::DesiredGroup group, std::vector<std::string> member_refs);
 
   sync::SourceSnapshot Finish(std::string description);
+  // Room for about `users` more records (e.g. a file's line count), so that
+  // the users' vector does not grow by copying.
+  void ReserveUsers(size_t users);
   // A user record that failed to parse (counts towards records_read).
   void CountRead() { ++records_read_; }
   const Mapping& mapping() const { return *m_; }
 
  private:
+  // What Finish needs of a candidate besides the user, beside users_.
+  struct CandidateExtra {
+    std::string ref;
+    std::vector<std::string> groups;
+    bool rejected = false;
+  };
   struct GroupEntry {
     sync::DesiredGroup group;
     std::vector<std::string> refs;
@@ -146,7 +155,11 @@ class SnapshotBuilder {
 
   const Mapping* m_;
   const SourceOptions* opts_;
-  std::deque<Candidate> users_;  // no relocation of records as it grows
+  // The users read, and beside them what else Finish needs: Finish orders
+  // users_ in place and hands the vector over, so the snapshot's users are
+  // never held twice.
+  std::vector<sync::DesiredUser> users_;
+  std::vector<CandidateExtra> extras_;
   std::map<std::string, sync::DesiredOu> ous_;
   // The keys of ous_ (views of the map's own keys): a hash lookup per record
   // instead of a walk down the tree of strings.

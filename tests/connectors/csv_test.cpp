@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "idsync/connectors/parsers.h"
 #include "test_util.h"
@@ -353,6 +355,71 @@ TEST(CsvConnector, MapsValidRecordsAndReportsEachBadOne) {
   EXPECT_EQ(ou_keys, (std::vector<std::string>{"Engineering<>Engineering",
                                                "Engineering/Platform<Engineering>Platform",
                                                "Sales<>Sales"}));
+}
+
+// A file of many batches (the reader maps 4,096 records a task, on every
+// core, and adds them in read order): the snapshot is the one a sequential
+// read gives. Every valid user once, in key order, with its own row's fields
+// and line; every bad row rejected with its line, in line order; each
+// department with the line of the first row that names it.
+TEST(CsvConnector, AReadOfManyBatchesIsTheSequentialOne) {
+  constexpr int kRows = 20000;
+  std::string csv = "employee_id,first_name,last_name,email,mobile,department,status,groups\n";
+  struct RowWant {
+    std::string key;
+    int64_t line;
+    bool valid;
+  };
+  std::vector<RowWant> rows;
+  std::map<std::string, int64_t> first_line_of_ou;
+  for (int i = 0; i < kRows; ++i) {
+    const int64_t line = i + 2;
+    // A permutation of the keys (7919 is prime to kRows), and every 89th row
+    // repeats the previous row's key.
+    std::string key = std::to_string(100000 + (i * 7919) % kRows);
+    if (i % 89 == 88) key = rows.back().key;
+    const bool valid = i % 101 != 100;
+    const std::string email = valid ? "u" + std::to_string(i) + "@example.com" : "bad-email";
+    const std::string div = "Div" + std::to_string(i % 7);
+    const std::string team = div + "/Team" + std::to_string(i % 13);
+    first_line_of_ou.try_emplace(div, line);
+    first_line_of_ou.try_emplace(team, line);
+    csv += key + ",First" + std::to_string(i) + ",Last," + email + ",," + team + ",active,all\n";
+    rows.push_back({key, line, valid});
+  }
+  std::map<std::string, int> valid_rows_of_key;
+  for (const auto& r : rows) valid_rows_of_key[r.key] += r.valid ? 1 : 0;
+  std::map<std::string, int64_t> want_users;  // key -> line
+  std::vector<int64_t> want_rejected_lines;
+  for (const auto& r : rows) {
+    if (r.valid && valid_rows_of_key[r.key] == 1) {
+      want_users[r.key] = r.line;
+    } else {
+      want_rejected_lines.push_back(r.line);
+    }
+  }
+
+  TempDir dir;
+  dir.Write("people.csv", csv);
+  auto s = MustRead(dir, kPeopleYaml);
+  EXPECT_EQ(s.records_read, kRows);
+  ASSERT_EQ(s.users.size(), want_users.size());
+  auto want = want_users.begin();
+  for (const auto& u : s.users) {
+    ASSERT_EQ(u.key, want->first);  // key order, each once
+    EXPECT_EQ(u.origin.line, want->second);
+    EXPECT_EQ(u.display_name, "First" + std::to_string(want->second - 2) + " Last");
+    EXPECT_EQ(u.primary_ou_key, "Div" + std::to_string((want->second - 2) % 7) + "/Team" +
+                                    std::to_string((want->second - 2) % 13));
+    ++want;
+  }
+  std::vector<int64_t> rejected_lines;
+  for (const auto& d : s.rejected) rejected_lines.push_back(d.origin.line);
+  EXPECT_EQ(rejected_lines, want_rejected_lines);
+  ASSERT_EQ(s.ous.size(), first_line_of_ou.size());
+  for (const auto& ou : s.ous) EXPECT_EQ(ou.origin.line, first_line_of_ou.at(ou.key)) << ou.key;
+  ASSERT_EQ(s.groups.size(), 1u);
+  EXPECT_EQ(s.groups[0].member_keys.size(), want_users.size());
 }
 
 // IDaaS takes at most 64 characters (code points) in username and
