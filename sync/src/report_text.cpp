@@ -43,7 +43,11 @@ std::string Pad(const std::string& s, size_t width) {
 std::string OpLine(const ReportInput& in, const Operation& op) {
   std::string line = "  ";
   line += Sign(op.kind);
-  line += " " + Pad(OpKindName(op.kind), 22) + op.display;
+  // Appends, not `" " + Pad(...)`: GCC 12 at -O3 warns (-Wrestrict, a known false positive) on
+  // operator+(const char*, string&&), and the Release build treats warnings as errors.
+  line += ' ';
+  line += Pad(OpKindName(op.kind), 22);
+  line += op.display;
   std::string key = op.target.key.empty() ? op.target.id : op.target.key;
   if (!key.empty() && key != op.display) line += " (" + key + ")";
   std::string ou = OuLabel(*in.plan, op.ou);
@@ -53,7 +57,9 @@ std::string OpLine(const ReportInput& in, const Operation& op) {
   }
   if (op.kind == OpKind::kOuMove && !op.changes.empty()) {
     // Names for people; the change that follows keeps the ids.
-    line += " from " + OuLabel(*in.plan, ObjectRef{"", op.changes[0].old_value}) + " to " + ou;
+    line += " from ";
+    line += OuLabel(*in.plan, ObjectRef{"", op.changes[0].old_value});
+    line += " to " + ou;
   }
   std::string changes = ChangesText(op);
   if (!changes.empty()) line += ": " + changes;
