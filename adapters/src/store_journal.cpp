@@ -9,24 +9,6 @@ sync::JournalError ToJournalError(const store::Error& e) { return sync::JournalE
 
 }  // namespace
 
-store::MirrorUpdate ToStore(const sync::MirrorUpdate& u) {
-  store::MirrorUpdate out;
-  out.upsert_users = u.upsert_users;
-  out.delete_user_ids = u.delete_user_ids;
-  out.upsert_ous = u.upsert_ous;
-  out.delete_ou_ids = u.delete_ou_ids;
-  out.upsert_groups = u.upsert_groups;
-  out.delete_group_ids = u.delete_group_ids;
-  for (const auto& m : u.add_members) out.add_members.push_back({m.group_id, m.user_ids});
-  for (const auto& m : u.remove_members) out.remove_members.push_back({m.group_id, m.user_ids});
-  out.upsert_links = u.upsert_links;
-  for (const auto& k : u.delete_links) out.delete_links.push_back({k.type, k.source_key});
-  for (const auto& f : u.set_link_flags) {
-    out.set_link_flags.push_back({f.type, f.source_key, f.missing_since_ms, f.disabled_by_idsync});
-  }
-  return out;
-}
-
 sync::JournalResult<std::vector<int64_t>> StoreJournal::Add(
     const std::vector<sync::NewJournalEntry>& entries) {
   std::vector<store::JournalEntry> rows;
@@ -50,13 +32,7 @@ sync::JournalResult<std::vector<int64_t>> StoreJournal::Add(
 
 sync::JournalResult<sync::JournalCommitResult> StoreJournal::Commit(const sync::JournalBatch& batch,
                                                                     int64_t now_ms) {
-  store::JournalBatch rows;
-  rows.close.reserve(batch.close.size());
-  for (const auto& c : batch.close) {
-    rows.close.push_back(store::JournalClose{c.id, c.done, ToStore(c.update), c.error});
-  }
-  rows.mark_in_flight = batch.mark_in_flight;
-  auto r = store_.JournalCommit(rows, now_ms);
+  auto r = store_.JournalCommit(batch, now_ms);
   if (!r) return ToJournalError(r.error());
   sync::JournalCommitResult out;
   for (const auto& [index, error] : r->rejected) {
@@ -66,7 +42,7 @@ sync::JournalResult<sync::JournalCommitResult> StoreJournal::Commit(const sync::
 }
 
 sync::JournalResult<void> StoreJournal::ApplyUpdate(const sync::MirrorUpdate& update) {
-  auto r = store_.ApplyUpdate(ToStore(update));
+  auto r = store_.ApplyUpdate(update);
   if (!r) return ToJournalError(r.error());
   return {};
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "client_impl.h"
+#include "idsync/base/clock.h"
 #include "codec.h"
 #include "retry.h"
 
@@ -131,7 +132,7 @@ std::optional<Kind> AdminGatewayKind(std::string_view code) {
 
 }  // namespace
 
-ApiError Client::Impl::ErrorFromResponse(
+ApiError detail::ClientCore::ErrorFromResponse(
     const CallSpec& spec, const http::response<http::string_body>& r,
     std::chrono::milliseconds* wait) const {
   ApiError e;
@@ -167,8 +168,9 @@ ApiError Client::Impl::ErrorFromResponse(
     std::string name(field.name_string());
     for (auto& ch : name) ch = static_cast<char>(std::tolower(ch));
     if (name == "retry-after") {
-      if (auto d = detail::ParseRetryAfter(field.value(),
-                                           std::chrono::system_clock::now()))
+      const std::chrono::system_clock::time_point now{
+          std::chrono::milliseconds(base::Clock::System().NowMs())};
+      if (auto d = detail::ParseRetryAfter(field.value(), now))
         hint = std::max(hint, *d);
     } else if (name.starts_with("x-ratelimit-")) {
       if (auto d = detail::ParseTimeLeft(field.value())) hint = std::max(hint, *d);
@@ -214,7 +216,7 @@ ApiError Client::Impl::ErrorFromResponse(
   return e;
 }
 
-ApiError Client::Impl::ErrorFromTransport(const CallSpec& spec,
+ApiError detail::ClientCore::ErrorFromTransport(const CallSpec& spec,
                                           const detail::Exchange& ex) const {
   ApiError e;
   std::string where = detail::StageName(ex.stage);

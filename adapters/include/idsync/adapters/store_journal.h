@@ -22,7 +22,4 @@ class StoreJournal final : public sync::Journal {
   store::Store& store_;
 };
 
-// The store's form of an update (field for field).
-store::MirrorUpdate ToStore(const sync::MirrorUpdate& u);
-
 }  // namespace idsync::adapters

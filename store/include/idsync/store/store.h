@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "idsync/sync/journal_batch.h"
+#include "idsync/sync/mirror_update.h"
 #include "idsync/sync/state.h"
 
 namespace idsync::store {
@@ -77,57 +79,12 @@ struct ReplaceStats {
   std::vector<sync::Link> orphaned_links;
 };
 
-// A state edit as a value; applying it is all-or-nothing. Deletes are applied
-// before upserts, memberships after both.
-struct MirrorUpdate {
-  std::vector<sync::IdaasUser> upsert_users;
-  std::vector<std::string> delete_user_ids;  // also drops their memberships
-  std::vector<sync::IdaasOu> upsert_ous;
-  std::vector<std::string> delete_ou_ids;
-  // Upserting a group replaces its member list with member_ids.
-  std::vector<sync::IdaasGroup> upsert_groups;
-  std::vector<std::string> delete_group_ids;
-  struct Members {
-    std::string group_id;
-    std::vector<std::string> user_ids;
-  };
-  std::vector<Members> add_members;     // group must be in the mirror
-  std::vector<Members> remove_members;  // absent members are ignored
-  // Upsert by (type, source_key). Linking one IDaaS object to two source keys
-  // is a constraint violation.
-  std::vector<sync::Link> upsert_links;
-  struct LinkKey {
-    sync::EntityType type = sync::EntityType::kUser;
-    std::string source_key;
-  };
-  std::vector<LinkKey> delete_links;
-  struct LinkFlags {
-    sync::EntityType type = sync::EntityType::kUser;
-    std::string source_key;
-    std::optional<int64_t> missing_since_ms;  // unset: unchanged
-    std::optional<bool> disabled_by_idsync;   // unset: unchanged
-  };
-  std::vector<LinkFlags> set_link_flags;  // the link must exist
-
-  bool empty() const;
-};
-
-// How one journal entry ends, for Store::JournalCommit.
-struct JournalClose {
-  int64_t id = 0;
-  // done: the update is applied with it. failed: closed for good with `error`
-  // (the update is ignored).
-  bool done = true;
-  MirrorUpdate update;
-  std::string error;
-};
-
-// One group commit of the journal (Store::JournalCommit): what finished since
-// the last one, and the entries about to be sent.
-struct JournalBatch {
-  std::vector<JournalClose> close;      // applied first, in order
-  std::vector<int64_t> mark_in_flight;  // then marked, all or none
-};
+// The mirror edit and the journal's group commit are the executor's values
+// (sync/mirror_update.h, sync/journal_batch.h): the store applies them as
+// they are.
+using MirrorUpdate = sync::MirrorUpdate;
+using JournalClose = sync::JournalClose;
+using JournalBatch = sync::JournalBatch;
 
 struct JournalCommitResult {
   // Entries of `close` that were left as they were, by index, with why (an

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "idsync/sync/journal_batch.h"
 #include "idsync/sync/state.h"
 
 namespace idsync::sync {
@@ -33,36 +34,6 @@ struct JournalError {
 template <class T>
 using JournalResult = boost::system::result<T, JournalError>;
 
-// A state edit of the mirror and links, applied all-or-nothing (the store's
-// MirrorUpdate, field for field).
-struct MirrorUpdate {
-  std::vector<IdaasUser> upsert_users;
-  std::vector<std::string> delete_user_ids;  // also drops their memberships
-  std::vector<IdaasOu> upsert_ous;
-  std::vector<std::string> delete_ou_ids;
-  std::vector<IdaasGroup> upsert_groups;  // replaces the member list
-  std::vector<std::string> delete_group_ids;
-  struct Members {
-    std::string group_id;
-    std::vector<std::string> user_ids;
-  };
-  std::vector<Members> add_members;
-  std::vector<Members> remove_members;
-  std::vector<Link> upsert_links;  // by (type, source_key)
-  struct LinkKey {
-    EntityType type = EntityType::kUser;
-    std::string source_key;
-  };
-  std::vector<LinkKey> delete_links;
-  struct LinkFlags {
-    EntityType type = EntityType::kUser;
-    std::string source_key;
-    std::optional<int64_t> missing_since_ms;  // unset: unchanged
-    std::optional<bool> disabled_by_idsync;   // unset: unchanged
-  };
-  std::vector<LinkFlags> set_link_flags;
-};
-
 // One planned operation as journaled before the run sends anything.
 struct NewJournalEntry {
   std::string op_id;
@@ -73,20 +44,6 @@ struct NewJournalEntry {
   std::string payload_hash;
   int64_t created_ms = 0;
   int64_t run_id = 0;
-};
-
-// How one entry ends: done with its mirror update, or failed for good.
-struct JournalClose {
-  int64_t id = 0;
-  bool done = true;
-  MirrorUpdate update;  // applied with it when done
-  std::string error;    // when failed
-};
-
-// One group commit: the closes first, in order, then the marks, all or none.
-struct JournalBatch {
-  std::vector<JournalClose> close;
-  std::vector<int64_t> mark_in_flight;
 };
 
 struct JournalCommitResult {
