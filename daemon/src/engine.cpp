@@ -186,7 +186,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   // 1. The source, complete or not at all. It is read on a second thread
   // while this one opens the store (its integrity check alone takes seconds
   // for a large cache) and loads the cache: neither depends on the other.
-  std::optional<connectors::Result<sync::SourceSnapshot>> read;
+  std::optional<base::Result<sync::SourceSnapshot>> read;
   std::jthread reader([&cfg, &read, &result] {
     auto start = std::chrono::steady_clock::now();
     read.emplace(connectors::ReadSnapshot(cfg));
@@ -232,7 +232,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   result.timings.cache = SecondsSince(step);
   reader.join();
   auto& snapshot = *read;
-  if (!snapshot && snapshot.error().unusable) {
+  if (!snapshot && snapshot.error().code == base::Error::Code::kUnusable) {
     // A verdict on the source, like the other source-trust guards: nothing
     // is planned from it, nothing is written, and the cycle is blocked.
     result.plan.guards.push_back(sync::GuardVerdict{
