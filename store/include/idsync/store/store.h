@@ -13,8 +13,6 @@
 // all-or-nothing within its one transaction).
 #pragma once
 
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
 
 #include <cstdint>
 #include <map>
@@ -24,34 +22,25 @@
 #include <utility>
 #include <vector>
 
+#include "idsync/base/error.h"
 #include "idsync/sync/journal_batch.h"
 #include "idsync/sync/mirror_update.h"
 #include "idsync/sync/state.h"
 
 namespace idsync::store {
 
-struct Error {
-  enum class Code {
-    kBusy,      // the database stayed locked by another connection past busy_timeout
-    kLocked,    // another idsync process holds the single-writer lock
-    kCorrupt,   // quick_check failed, or SQLite reported corruption
-    kIo,        // I/O error, disk full, cannot open, read-only file system
-    kSchema,    // schema version newer than supported, or not migrated (read-only)
-    kNotFound,  // no such database (read-only open), journal entry or run
-    kInvalid,   // not an idsync database, bad argument, constraint violation
-    kRemote,    // full refresh: an IDaaS read failed or was inconsistent
-  };
-  Code code = Code::kInvalid;
-  std::string message;  // one line, names the database and the cause
-};
-const char* CodeName(Error::Code code);  // "busy", "locked", ...
-
-// Found by ADL when value() is called on an error (the project avoids that).
-[[noreturn]] void throw_exception_from_error(const Error& e,
-                                             const boost::source_location& loc);
-
-template <class T>
-using Result = boost::system::result<T, Error>;
+// The project's error vocabulary (base/error.h). The store's failures use
+// kBusy (locked by another connection past busy_timeout), kLocked (another
+// idsync process holds the single-writer lock), kCorrupt (quick_check failed,
+// or SQLite reported corruption), kIo (I/O error, disk full, cannot open,
+// read-only file system), kSchema (a schema version newer than supported, or
+// not migrated when read-only), kNotFound (no such database when read-only,
+// journal entry or run), kInvalid (not an idsync database, bad argument,
+// constraint violation) and kRemote (the full refresh: an IDaaS read failed
+// or was inconsistent). Messages name the database and the cause.
+using base::CodeName;
+using base::Error;
+using base::Result;
 
 struct OpenOptions {
   // Status readers: no lock, no migration, no writes. The database must exist
