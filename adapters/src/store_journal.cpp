@@ -3,13 +3,8 @@
 #include <utility>
 
 namespace idsync::adapters {
-namespace {
 
-sync::JournalError ToJournalError(const store::Error& e) { return sync::JournalError{e.message}; }
-
-}  // namespace
-
-sync::JournalResult<std::vector<int64_t>> StoreJournal::Add(
+base::Result<std::vector<int64_t>> StoreJournal::Add(
     const std::vector<sync::NewJournalEntry>& entries) {
   std::vector<store::JournalEntry> rows;
   rows.reserve(entries.size());
@@ -26,30 +21,22 @@ sync::JournalResult<std::vector<int64_t>> StoreJournal::Add(
     rows.push_back(std::move(row));
   }
   auto ids = store_.JournalAdd(rows);
-  if (!ids) return ToJournalError(ids.error());
+  if (!ids) return ids.error();
   return std::move(*ids);
 }
 
-sync::JournalResult<sync::JournalCommitResult> StoreJournal::Commit(const sync::JournalBatch& batch,
-                                                                    int64_t now_ms) {
-  auto r = store_.JournalCommit(batch, now_ms);
-  if (!r) return ToJournalError(r.error());
-  sync::JournalCommitResult out;
-  for (const auto& [index, error] : r->rejected) {
-    out.rejected.emplace_back(index, ToJournalError(error));
-  }
-  return out;
+base::Result<sync::JournalCommitResult> StoreJournal::Commit(const sync::JournalBatch& batch,
+                                                            int64_t now_ms) {
+  return store_.JournalCommit(batch, now_ms);
 }
 
-sync::JournalResult<void> StoreJournal::ApplyUpdate(const sync::MirrorUpdate& update) {
-  auto r = store_.ApplyUpdate(update);
-  if (!r) return ToJournalError(r.error());
-  return {};
+base::Result<void> StoreJournal::ApplyUpdate(const sync::MirrorUpdate& update) {
+  return store_.ApplyUpdate(update);
 }
 
-sync::JournalResult<std::vector<sync::UnfinishedEntry>> StoreJournal::Unfinished() {
+base::Result<std::vector<sync::UnfinishedEntry>> StoreJournal::Unfinished() {
   auto rows = store_.JournalUnfinished();
-  if (!rows) return ToJournalError(rows.error());
+  if (!rows) return rows.error();
   std::vector<sync::UnfinishedEntry> out;
   out.reserve(rows->size());
   for (auto& row : *rows) {

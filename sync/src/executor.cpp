@@ -40,10 +40,6 @@ void throw_exception_from_error(const RemoteError& e, const boost::source_locati
   boost::throw_exception(std::runtime_error(e.message), loc);
 }
 
-void throw_exception_from_error(const JournalError& e, const boost::source_location& loc) {
-  boost::throw_exception(std::runtime_error(e.message), loc);
-}
-
 int64_t SystemNowMs() { return base::Clock::System().NowMs(); }
 
 Executor::Impl::Impl(Journal& journal, RemoteDirectory& remote, const CachedState& cached,

@@ -44,7 +44,7 @@ class FakeJournal final : public Journal {
   std::vector<MirrorUpdate> durable;  // what reached the mirror, in order
   int64_t next_id = 1;
 
-  JournalResult<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& add) override {
+  base::Result<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& add) override {
     std::vector<int64_t> ids;
     for (const auto& e : add) {
       entries[next_id] = Entry{e, State::kPending, ""};
@@ -53,7 +53,7 @@ class FakeJournal final : public Journal {
     return ids;
   }
 
-  JournalResult<JournalCommitResult> Commit(const JournalBatch& batch, int64_t) override {
+  base::Result<JournalCommitResult> Commit(const JournalBatch& batch, int64_t) override {
     commits.push_back(batch);
     for (const auto& c : batch.close) {
       Entry& e = entries.at(c.id);
@@ -65,12 +65,12 @@ class FakeJournal final : public Journal {
     return JournalCommitResult{};
   }
 
-  JournalResult<void> ApplyUpdate(const MirrorUpdate& update) override {
+  base::Result<void> ApplyUpdate(const MirrorUpdate& update) override {
     durable.push_back(update);
     return {};
   }
 
-  JournalResult<std::vector<UnfinishedEntry>> Unfinished() override {
+  base::Result<std::vector<UnfinishedEntry>> Unfinished() override {
     std::vector<UnfinishedEntry> out;
     for (const auto& [id, e] : entries) {
       if (e.state == State::kPending || e.state == State::kInFlight) {

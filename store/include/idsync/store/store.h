@@ -74,12 +74,8 @@ struct ReplaceStats {
 using MirrorUpdate = sync::MirrorUpdate;
 using JournalClose = sync::JournalClose;
 using JournalBatch = sync::JournalBatch;
+using JournalCommitResult = sync::JournalCommitResult;
 
-struct JournalCommitResult {
-  // Entries of `close` that were left as they were, by index, with why (an
-  // update that violates a constraint, or an entry that is not unfinished).
-  std::vector<std::pair<size_t, Error>> rejected;
-};
 
 struct JournalEntry {
   enum class State { kPending, kInFlight, kDone, kFailed };

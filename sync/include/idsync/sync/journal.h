@@ -10,8 +10,6 @@
 // Used from the executor's thread only.
 #pragma once
 
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -19,20 +17,11 @@
 #include <utility>
 #include <vector>
 
+#include "idsync/base/error.h"
 #include "idsync/sync/journal_batch.h"
 #include "idsync/sync/state.h"
 
 namespace idsync::sync {
-
-struct JournalError {
-  std::string message;  // one line, names the cause
-};
-
-[[noreturn]] void throw_exception_from_error(const JournalError& e,
-                                             const boost::source_location& loc);
-
-template <class T>
-using JournalResult = boost::system::result<T, JournalError>;
 
 // One planned operation as journaled before the run sends anything.
 struct NewJournalEntry {
@@ -44,11 +33,6 @@ struct NewJournalEntry {
   std::string payload_hash;
   int64_t created_ms = 0;
   int64_t run_id = 0;
-};
-
-struct JournalCommitResult {
-  // Closes that were left as they were, by index in JournalBatch::close.
-  std::vector<std::pair<size_t, JournalError>> rejected;
 };
 
 // An entry a previous run left unfinished.
@@ -63,12 +47,12 @@ class Journal {
  public:
   virtual ~Journal() = default;
   // Adds the entries as pending; returns their ids, in order.
-  virtual JournalResult<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& entries) = 0;
-  virtual JournalResult<JournalCommitResult> Commit(const JournalBatch& batch, int64_t now_ms) = 0;
+  virtual base::Result<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& entries) = 0;
+  virtual base::Result<JournalCommitResult> Commit(const JournalBatch& batch, int64_t now_ms) = 0;
   // A mirror update outside any entry (what part of a failed operation did).
-  virtual JournalResult<void> ApplyUpdate(const MirrorUpdate& update) = 0;
+  virtual base::Result<void> ApplyUpdate(const MirrorUpdate& update) = 0;
   // Pending and in-flight entries, oldest first.
-  virtual JournalResult<std::vector<UnfinishedEntry>> Unfinished() = 0;
+  virtual base::Result<std::vector<UnfinishedEntry>> Unfinished() = 0;
 };
 
 }  // namespace idsync::sync

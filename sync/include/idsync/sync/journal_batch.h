@@ -1,13 +1,17 @@
 // One group commit of the journal as a value: what finished since the last
 // commit, with its mirror updates, and the entries about to be sent. The
-// executor builds it; store::Store::JournalCommit writes it (store's
-// JournalClose and JournalBatch are these types).
+// executor builds it; store::Store::JournalCommit writes it and answers with
+// what it left as it was (store's JournalClose, JournalBatch and
+// JournalCommitResult are these types).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "idsync/base/error.h"
 #include "idsync/sync/mirror_update.h"
 
 namespace idsync::sync {
@@ -25,6 +29,12 @@ struct JournalClose {
 struct JournalBatch {
   std::vector<JournalClose> close;      // applied first, in order
   std::vector<int64_t> mark_in_flight;  // then marked, all or none
+};
+
+struct JournalCommitResult {
+  // Entries of `close` that were left as they were, by index, with why (an
+  // update that violates a constraint, or an entry that is not unfinished).
+  std::vector<std::pair<size_t, base::Error>> rejected;
 };
 
 }  // namespace idsync::sync
