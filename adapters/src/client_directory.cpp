@@ -26,14 +26,15 @@ RemoteStatus Converted(idaas::Status&& r) {
 
 }  // namespace
 
-sync::RemoteError ToRemoteError(const idaas::ApiError& e) {
+sync::RemoteError ToRemoteError(const base::Error& error) {
+  const idaas::ApiError e = idaas::ApiErrorOf(error);
   sync::RemoteError out;
   out.kind = e.kind == idaas::ApiError::Kind::kNotFound   ? sync::RemoteError::Kind::kNotFound
              : e.kind == idaas::ApiError::Kind::kConflict ? sync::RemoteError::Kind::kConflict
                                                           : sync::RemoteError::Kind::kOther;
   out.ambiguous = e.ambiguous;
   out.attempts = e.attempts;
-  out.message = e.ToString();
+  out.message = error.message;
   return out;
 }
 

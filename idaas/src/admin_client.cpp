@@ -297,7 +297,7 @@ asio::awaitable<Result<ApplicationClientSecret>> AdminClient::CreateApplicationC
                                 Params().Add("ApplicationId", std::move(application_id)), false);
   auto o = Member(r, "CreateApplicationClientSecret", "ApplicationClientSecret");
   if (!o) {
-    ApiError e = o.error();
+    ApiError e = ApiErrorOf(o.error());
     if (r) e.ambiguous = true;  // a 2xx without the secret: it may exist now
     co_return e;
   }

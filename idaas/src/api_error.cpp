@@ -5,10 +5,11 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <memory>
 
 #include "client_impl.h"
-#include "idsync/base/clock.h"
 #include "codec.h"
+#include "idsync/base/clock.h"
 #include "retry.h"
 
 namespace idsync::idaas {
@@ -71,9 +72,22 @@ std::string ApiError::ToString() const {
   return s;
 }
 
-void throw_exception_from_error(const ApiError& e,
-                                const boost::source_location& loc) {
-  boost::throw_exception(std::runtime_error(e.ToString()), loc);
+base::Error ToError(ApiError e) {
+  base::Error::Code code = base::Error::Code::kRemote;
+  if (e.kind == Kind::kNotFound) code = base::Error::Code::kNotFound;
+  if (e.kind == Kind::kClient) code = base::Error::Code::kInvalid;
+  std::string message = e.ToString();
+  return base::Error(code, std::move(message), std::make_shared<const ApiError>(std::move(e)));
+}
+
+ApiError::operator base::Error() const { return ToError(*this); }
+
+ApiError ApiErrorOf(const base::Error& e) {
+  if (const auto* api = dynamic_cast<const ApiError*>(e.detail.get())) return *api;
+  ApiError out;
+  out.kind = Kind::kProtocol;
+  out.message = e.message;
+  return out;
 }
 
 namespace detail {

@@ -107,7 +107,7 @@ awaitable<Result<CallResponse>> detail::ClientCore::Call(CallSpec spec) {
     if (spec.auth) {
       auto t = co_await GetToken();
       if (!t) {
-        ApiError e = t.error();
+        ApiError e = ApiErrorOf(t.error());
         e.message = "no access token: " + e.message;
         co_return fail(std::move(e));
       }

@@ -128,7 +128,7 @@ awaitable<Result<std::string>> detail::ClientCore::GetToken() {
       token_backoff_ = std::chrono::milliseconds(0);
       co_return token_;
     }
-    ApiError e = r.error();
+    ApiError e = ApiErrorOf(r.error());
     // Rejected credentials: fail fast for a growing while instead of asking
     // again on every call (no hot loop). Transient failures are not cached.
     if (e.kind == Kind::kAuth || e.kind == Kind::kClient ||

@@ -66,7 +66,7 @@ class ExecutorMoveTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto c = idaas::Client::Create(io_.get_executor(), emu_.ClientOptions());
-    ASSERT_TRUE(c) << c.error().ToString();
+    ASSERT_TRUE(c) << c.error().message;
     client_ = std::move(*c);
     auto s = store::Store::Open(dir_.path() + "/state.db");
     ASSERT_TRUE(s) << s.error().message;
@@ -90,7 +90,7 @@ class ExecutorMoveTest : public ::testing::Test {
     req.parent_id = parent;
     req.organizational_unit_external_id = key;
     auto id = idaas::RunSync(io_, client_->CreateOrganizationalUnit(req));
-    EXPECT_TRUE(id) << id.error().ToString();
+    EXPECT_TRUE(id) << id.error().message;
     return id ? *id : "";
   }
 
@@ -99,7 +99,7 @@ class ExecutorMoveTest : public ::testing::Test {
     store::Mirror m;
     for (const std::string& id : {std::string(kRootOu), a_, b_}) {
       auto ou = idaas::RunSync(io_, client_->GetOrganizationalUnit(id));
-      ASSERT_TRUE(ou) << ou.error().ToString();
+      ASSERT_TRUE(ou) << ou.error().message;
       m.ous.push_back({ou->organizational_unit_id, ou->organizational_unit_name, ou->parent_id,
                        ou->description, ou->organizational_unit_external_id,
                        ou->organizational_unit_source_type, ou->organizational_unit_source_id});

@@ -10,7 +10,7 @@ namespace idsync::adapters {
 
 // The client's error as the executor decides on it; the message is
 // ApiError::ToString() (never holds a secret).
-sync::RemoteError ToRemoteError(const idaas::ApiError& e);
+sync::RemoteError ToRemoteError(const base::Error& error);
 
 class ClientDirectory final : public sync::RemoteDirectory {
  public:
