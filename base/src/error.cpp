@@ -8,6 +8,7 @@ const char* CodeName(Error::Code code) {
   switch (code) {
     case Error::Code::kInvalid: return "invalid";
     case Error::Code::kNotFound: return "not_found";
+    case Error::Code::kConflict: return "conflict";
     case Error::Code::kIo: return "io";
     case Error::Code::kUnusable: return "unusable";
     case Error::Code::kBusy: return "busy";

@@ -75,6 +75,7 @@ std::string ApiError::ToString() const {
 base::Error ToError(ApiError e) {
   base::Error::Code code = base::Error::Code::kRemote;
   if (e.kind == Kind::kNotFound) code = base::Error::Code::kNotFound;
+  if (e.kind == Kind::kConflict) code = base::Error::Code::kConflict;
   if (e.kind == Kind::kClient) code = base::Error::Code::kInvalid;
   std::string message = e.ToString();
   return base::Error(code, std::move(message), std::make_shared<const ApiError>(std::move(e)));

@@ -36,10 +36,6 @@ std::string Fnv1aHex(const std::string& s) {
 
 }  // namespace
 
-void throw_exception_from_error(const RemoteError& e, const boost::source_location& loc) {
-  boost::throw_exception(std::runtime_error(e.message), loc);
-}
-
 int64_t SystemNowMs() { return base::Clock::System().NowMs(); }
 
 Executor::Impl::Impl(Journal& journal, RemoteDirectory& remote, const CachedState& cached,

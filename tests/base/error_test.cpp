@@ -41,6 +41,7 @@ TEST(ErrorTest, EachFactorySetsItsCode) {
 TEST(ErrorTest, CodesHaveStableNames) {
   EXPECT_STREQ(CodeName(Error::Code::kInvalid), "invalid");
   EXPECT_STREQ(CodeName(Error::Code::kNotFound), "not_found");
+  EXPECT_STREQ(CodeName(Error::Code::kConflict), "conflict");
   EXPECT_STREQ(CodeName(Error::Code::kIo), "io");
   EXPECT_STREQ(CodeName(Error::Code::kUnusable), "unusable");
   EXPECT_STREQ(CodeName(Error::Code::kBusy), "busy");

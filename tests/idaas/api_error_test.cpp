@@ -25,7 +25,7 @@ TEST(ApiErrorAsError, TheMessageIsTheOneLineAndTheDetailSurvives) {
   Result<int> r = api;  // `return api_error;` from a call
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, api.ToString());
-  EXPECT_EQ(r.error().code, base::Error::Code::kRemote);
+  EXPECT_EQ(r.error().code, base::Error::Code::kConflict);
   const ApiError back = ApiErrorOf(r.error());
   EXPECT_EQ(back.kind, ApiError::Kind::kConflict);
   EXPECT_EQ(back.http_status, 409);
@@ -41,12 +41,14 @@ TEST(ApiErrorAsError, TheCodeFollowsTheKind) {
   ApiError e;
   e.kind = ApiError::Kind::kNotFound;
   EXPECT_EQ(ToError(e).code, base::Error::Code::kNotFound);
+  e.kind = ApiError::Kind::kConflict;
+  EXPECT_EQ(ToError(e).code, base::Error::Code::kConflict);
   e.kind = ApiError::Kind::kClient;
   EXPECT_EQ(ToError(e).code, base::Error::Code::kInvalid);
   for (auto kind : {ApiError::Kind::kNetwork, ApiError::Kind::kTimeout, ApiError::Kind::kTls,
                     ApiError::Kind::kThrottled, ApiError::Kind::kServer, ApiError::Kind::kAuth,
-                    ApiError::Kind::kPermission, ApiError::Kind::kConflict,
-                    ApiError::Kind::kProtocol, ApiError::Kind::kCancelled}) {
+                    ApiError::Kind::kPermission, ApiError::Kind::kProtocol,
+                    ApiError::Kind::kCancelled}) {
     e.kind = kind;
     EXPECT_EQ(ToError(e).code, base::Error::Code::kRemote) << KindName(kind);
   }

@@ -37,14 +37,13 @@ class FakeMover : public OuMover {
   Mode mode = Mode::kMove;
   std::vector<std::pair<std::string, std::string>> calls;
 
-  asio::awaitable<RemoteStatus> Move(std::string ou_id, std::string new_parent_id) override {
+  asio::awaitable<base::Status> Move(std::string ou_id, std::string new_parent_id) override {
     calls.emplace_back(ou_id, new_parent_id);
     if (mode != Mode::kFail) MoveInEmulator(emu_, ou_id, new_parent_id);
-    if (mode == Mode::kMove) co_return RemoteStatus();
-    RemoteError e;
-    e.message = "UpdateOrganizationalUnitParentId: network (connection reset by peer)";
-    e.attempts = 1;
-    co_return e;
+    if (mode == Mode::kMove) co_return base::Status();
+    co_return RemoteFailure(base::Error::Code::kRemote,
+                            "UpdateOrganizationalUnitParentId: network (connection reset by peer)",
+                            /*ambiguous=*/false, /*attempts=*/1);
   }
 
   // What the admin API does to the shared state.

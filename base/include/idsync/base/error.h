@@ -27,6 +27,7 @@ struct Error {
   enum class Code {
     kInvalid,   // bad input, argument or configuration; a constraint violated
     kNotFound,  // no such database, file, entry, run or object
+    kConflict,  // it exists already (a create that may have been made earlier)
     kIo,        // the operating system failed: open, read, write, stat, disk full
     kUnusable,  // read, but it cannot be what the configuration describes
     kBusy,      // a database stayed locked by another connection past its timeout

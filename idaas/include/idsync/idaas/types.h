@@ -60,8 +60,8 @@ struct ApiError final : base::ErrorDetail {
 const char* KindName(ApiError::Kind kind);
 
 // Every call returns the project's Result (base/error.h). Its error's message
-// is ApiError::ToString(), its code follows the kind (kNotFound, kInvalid for
-// kClient, kRemote otherwise), and the ApiError itself is its detail.
+// is ApiError::ToString(), its code follows the kind (kNotFound, kConflict,
+// kInvalid for kClient, kRemote otherwise), and the ApiError itself is its detail.
 using base::Result;
 using base::Status;
 
