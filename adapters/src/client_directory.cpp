@@ -9,37 +9,30 @@ namespace idsync::adapters {
 namespace {
 
 namespace asio = boost::asio;
-using sync::RemoteResult;
-using sync::RemoteStatus;
+using base::Status;
 
 // A result of the client as the executor's: the value or the error.
 template <class T>
-RemoteResult<T> Converted(idaas::Result<T>&& r) {
+base::Result<T> Converted(idaas::Result<T>&& r) {
   if (!r) return ToRemoteError(r.error());
   return std::move(*r);
 }
 
-RemoteStatus Converted(idaas::Status&& r) {
+base::Status Converted(idaas::Status&& r) {
   if (!r) return ToRemoteError(r.error());
   return {};
 }
 
 }  // namespace
 
-sync::RemoteError ToRemoteError(const idaas::ApiError& e) {
-  sync::RemoteError out;
-  out.kind = e.kind == idaas::ApiError::Kind::kNotFound   ? sync::RemoteError::Kind::kNotFound
-             : e.kind == idaas::ApiError::Kind::kConflict ? sync::RemoteError::Kind::kConflict
-                                                          : sync::RemoteError::Kind::kOther;
-  out.ambiguous = e.ambiguous;
-  out.attempts = e.attempts;
-  out.message = e.ToString();
-  return out;
+base::Error ToRemoteError(const base::Error& error) {
+  const idaas::ApiError e = idaas::ApiErrorOf(error);
+  return sync::RemoteFailure(error.code, error.message, e.ambiguous, e.attempts);
 }
 
 // ---- users ----------------------------------------------------------------
 
-asio::awaitable<RemoteResult<std::string>> ClientDirectory::CreateUser(sync::NewUser user) {
+asio::awaitable<base::Result<std::string>> ClientDirectory::CreateUser(sync::NewUser user) {
   idaas::CreateUserRequest req;
   req.username = std::move(user.username);
   req.primary_organizational_unit_id = std::move(user.primary_ou_id);
@@ -57,7 +50,7 @@ asio::awaitable<RemoteResult<std::string>> ClientDirectory::CreateUser(sync::New
   co_return Converted(co_await client_.CreateUser(std::move(req)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::PatchUser(std::string id, sync::UserPatch patch) {
+asio::awaitable<base::Status> ClientDirectory::PatchUser(std::string id, sync::UserPatch patch) {
   idaas::PatchUserRequest req;
   req.username = std::move(patch.username);
   req.display_name = std::move(patch.display_name);
@@ -72,55 +65,55 @@ asio::awaitable<RemoteStatus> ClientDirectory::PatchUser(std::string id, sync::U
   co_return Converted(co_await client_.PatchUser(std::move(id), std::move(req)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::DeleteUser(std::string id) {
+asio::awaitable<base::Status> ClientDirectory::DeleteUser(std::string id) {
   co_return Converted(co_await client_.DeleteUser(std::move(id)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::EnableUser(std::string id) {
+asio::awaitable<base::Status> ClientDirectory::EnableUser(std::string id) {
   co_return Converted(co_await client_.EnableUser(std::move(id)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::DisableUser(std::string id) {
+asio::awaitable<base::Status> ClientDirectory::DisableUser(std::string id) {
   co_return Converted(co_await client_.DisableUser(std::move(id)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::SetUserPrimaryOu(std::string user_id,
+asio::awaitable<base::Status> ClientDirectory::SetUserPrimaryOu(std::string user_id,
                                                                 std::string ou_id) {
   co_return Converted(
       co_await client_.SetUserPrimaryOrganizationalUnit(std::move(user_id), std::move(ou_id)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::AddUserToOus(std::string user_id,
+asio::awaitable<base::Status> ClientDirectory::AddUserToOus(std::string user_id,
                                                             std::vector<std::string> ou_ids) {
   co_return Converted(
       co_await client_.AddUserToOrganizationalUnits(std::move(user_id), std::move(ou_ids)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::RemoveUserFromOus(std::string user_id,
+asio::awaitable<base::Status> ClientDirectory::RemoveUserFromOus(std::string user_id,
                                                                  std::vector<std::string> ou_ids) {
   co_return Converted(
       co_await client_.RemoveUserFromOrganizationalUnits(std::move(user_id), std::move(ou_ids)));
 }
 
-asio::awaitable<RemoteResult<sync::IdaasUser>> ClientDirectory::GetUser(std::string id) {
+asio::awaitable<base::Result<sync::IdaasUser>> ClientDirectory::GetUser(std::string id) {
   auto user = co_await client_.GetUser(std::move(id));
   if (!user) co_return ToRemoteError(user.error());
   co_return store::MirrorOf(std::move(*user));
 }
 
-asio::awaitable<RemoteResult<std::string>> ClientDirectory::FindUserIdByExternalId(
+asio::awaitable<base::Result<std::string>> ClientDirectory::FindUserIdByExternalId(
     std::string external_id) {
   co_return Converted(co_await client_.GetUserIdByUserExternalId(std::move(external_id)));
 }
 
-asio::awaitable<RemoteResult<std::string>> ClientDirectory::FindUserIdByUsername(
+asio::awaitable<base::Result<std::string>> ClientDirectory::FindUserIdByUsername(
     std::string username) {
   co_return Converted(co_await client_.GetUserIdByUsername(std::move(username)));
 }
 
 // ---- organizational units ---------------------------------------------------
 
-asio::awaitable<RemoteResult<std::string>> ClientDirectory::CreateOu(sync::NewOu ou) {
+asio::awaitable<base::Result<std::string>> ClientDirectory::CreateOu(sync::NewOu ou) {
   idaas::CreateOrganizationalUnitRequest req;
   req.organizational_unit_name = std::move(ou.name);
   req.parent_id = std::move(ou.parent_id);
@@ -129,49 +122,49 @@ asio::awaitable<RemoteResult<std::string>> ClientDirectory::CreateOu(sync::NewOu
   co_return Converted(co_await client_.CreateOrganizationalUnit(std::move(req)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::PatchOu(std::string id, sync::OuPatch patch) {
+asio::awaitable<base::Status> ClientDirectory::PatchOu(std::string id, sync::OuPatch patch) {
   idaas::PatchOrganizationalUnitRequest req;
   req.organizational_unit_name = std::move(patch.name);
   req.description = std::move(patch.description);
   co_return Converted(co_await client_.PatchOrganizationalUnit(std::move(id), std::move(req)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::DeleteOu(std::string id) {
+asio::awaitable<base::Status> ClientDirectory::DeleteOu(std::string id) {
   co_return Converted(co_await client_.DeleteOrganizationalUnit(std::move(id)));
 }
 
-asio::awaitable<RemoteResult<sync::IdaasOu>> ClientDirectory::GetOu(std::string id) {
+asio::awaitable<base::Result<sync::IdaasOu>> ClientDirectory::GetOu(std::string id) {
   auto ou = co_await client_.GetOrganizationalUnit(std::move(id));
   if (!ou) co_return ToRemoteError(ou.error());
   co_return store::MirrorOf(*ou);
 }
 
-asio::awaitable<RemoteResult<std::string>> ClientDirectory::FindOuIdByExternalId(
+asio::awaitable<base::Result<std::string>> ClientDirectory::FindOuIdByExternalId(
     std::string external_id) {
   co_return Converted(co_await client_.GetOrganizationalUnitIdByExternalId(std::move(external_id)));
 }
 
 // ---- groups -----------------------------------------------------------------
 
-asio::awaitable<RemoteResult<std::string>> ClientDirectory::CreateGroup(sync::NewGroup group) {
+asio::awaitable<base::Result<std::string>> ClientDirectory::CreateGroup(sync::NewGroup group) {
   idaas::CreateGroupRequest req;
   req.group_name = std::move(group.name);
   req.group_external_id = std::move(group.external_id);
   co_return Converted(co_await client_.CreateGroup(std::move(req)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::PatchGroup(std::string id,
+asio::awaitable<base::Status> ClientDirectory::PatchGroup(std::string id,
                                                           std::optional<std::string> name) {
   idaas::PatchGroupRequest req;
   req.group_name = std::move(name);
   co_return Converted(co_await client_.PatchGroup(std::move(id), std::move(req)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::DeleteGroup(std::string id) {
+asio::awaitable<base::Status> ClientDirectory::DeleteGroup(std::string id) {
   co_return Converted(co_await client_.DeleteGroup(std::move(id)));
 }
 
-asio::awaitable<RemoteResult<sync::IdaasGroup>> ClientDirectory::GetGroup(std::string id) {
+asio::awaitable<base::Result<sync::IdaasGroup>> ClientDirectory::GetGroup(std::string id) {
   auto group = co_await client_.GetGroup(id);
   if (!group) co_return ToRemoteError(group.error());
   auto members = co_await client_.ListAllUsersForGroup(id);
@@ -183,7 +176,7 @@ asio::awaitable<RemoteResult<sync::IdaasGroup>> ClientDirectory::GetGroup(std::s
 }
 
 // Groups have no look-up call: list those with the same name prefix.
-asio::awaitable<RemoteResult<std::string>> ClientDirectory::FindGroupIdByExternalId(
+asio::awaitable<base::Result<std::string>> ClientDirectory::FindGroupIdByExternalId(
     std::string name, std::string external_id) {
   std::string token;
   for (int page = 0; page < 10000; ++page) {
@@ -195,18 +188,16 @@ asio::awaitable<RemoteResult<std::string>> ClientDirectory::FindGroupIdByExterna
     if (r->next_token.empty()) break;
     token = r->next_token;
   }
-  sync::RemoteError e;
-  e.kind = sync::RemoteError::Kind::kNotFound;
-  e.message = "no group with external id " + external_id;
-  co_return e;
+  co_return sync::RemoteFailure(base::Error::Code::kNotFound,
+                                "no group with external id " + external_id);
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::AddUsersToGroup(std::string group_id,
+asio::awaitable<base::Status> ClientDirectory::AddUsersToGroup(std::string group_id,
                                                                std::vector<std::string> user_ids) {
   co_return Converted(co_await client_.AddUsersToGroup(std::move(group_id), std::move(user_ids)));
 }
 
-asio::awaitable<RemoteStatus> ClientDirectory::RemoveUsersFromGroup(
+asio::awaitable<base::Status> ClientDirectory::RemoveUsersFromGroup(
     std::string group_id, std::vector<std::string> user_ids) {
   co_return Converted(
       co_await client_.RemoveUsersFromGroup(std::move(group_id), std::move(user_ids)));

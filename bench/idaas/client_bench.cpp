@@ -99,7 +99,7 @@ int RunScenario(const std::string& bin, const Scenario& s) {
   o.pipeline_depth = s.pipeline_depth;
   auto created = Client::Create(io.get_executor(), o);
   if (!created) {
-    std::cerr << created.error().ToString() << "\n";
+    std::cerr << created.error().message << "\n";
     return 1;
   }
   auto client = std::move(*created);
@@ -111,7 +111,7 @@ int RunScenario(const std::string& bin, const Scenario& s) {
     req.primary_organizational_unit_id = "ou_emulatorroot00000000000000";
     auto r = RunSync(io, client->CreateUser(req));
     if (!r) {
-      std::cerr << r.error().ToString() << "\n";
+      std::cerr << r.error().message << "\n";
       return 1;
     }
     user_id = *r;
@@ -143,10 +143,10 @@ int RunScenario(const std::string& bin, const Scenario& s) {
               req.primary_organizational_unit_id =
                   "ou_emulatorroot00000000000000";
               auto r = co_await client->CreateUser(req);
-              if (!r && ++failed <= 3) std::cerr << r.error().ToString() << "\n";
+              if (!r && ++failed <= 3) std::cerr << r.error().message << "\n";
             } else {
               auto r = co_await client->GetUser(user_id);
-              if (!r && ++failed <= 3) std::cerr << r.error().ToString() << "\n";
+              if (!r && ++failed <= 3) std::cerr << r.error().message << "\n";
             }
           }
         },

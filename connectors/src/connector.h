@@ -28,7 +28,7 @@ class Connector {
                          config::Diagnostics* diags) = 0;
   // Reads the whole source into `b`. nullopt on success; an error fails the
   // whole read.
-  virtual std::optional<ReadError> Read(SnapshotBuilder* b) = 0;
+  virtual std::optional<Error> Read(SnapshotBuilder* b) = 0;
   // For SourceSnapshot::description, e.g. "csv:/data/people.csv".
   virtual std::string Describe() const = 0;
   // The local file it reads, resolved; "" when it reads over the network.
@@ -56,7 +56,7 @@ std::string ReadPath(config::MapReader& r, const std::string& key, bool required
                      bool data_file = false);
 
 // ous.from: id_parent — reads the departments CSV file into b.
-std::optional<ReadError> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder* b);
+std::optional<Error> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder* b);
 
 // Reads a whole file into memory via mmap-or-read; error text names the file.
 bool MapFile(const std::string& path, std::string* storage, std::string* error);

@@ -250,14 +250,14 @@ std::vector<std::string> SourceFiles(const config::Config& cfg) {
   return files;
 }
 
-Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg) {
+base::Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg) {
   try {
     Prepared p;
     config::Diagnostics diags;
     if (!Prepare(cfg, &diags, &p)) {
       std::string msg = "invalid source configuration:";
       for (const auto& prob : diags.Sorted()) msg += "\n  " + prob.ToString();
-      return ReadError{msg};
+      return Error::Invalid(msg);
     }
     SnapshotBuilder builder(&p.mapping, &p.opts);
     if (p.opts.ou_from == "id_parent") {
@@ -266,7 +266,7 @@ Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg) {
     if (auto err = p.connector->Read(&builder)) return *err;
     return builder.Finish(p.connector->Describe());
   } catch (const std::exception& e) {
-    return ReadError{std::string("source read failed: ") + e.what()};
+    return Error::Io(std::string("source read failed: ") + e.what());
   }
 }
 

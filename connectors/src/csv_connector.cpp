@@ -35,11 +35,11 @@ std::optional<std::string> WrongEncoding(std::string_view data) {
 }
 
 // Reads the CSV file at `path` into *data, refusing what is not UTF-8 text.
-std::optional<ReadError> LoadCsv(const std::string& path, std::string* data) {
+std::optional<Error> LoadCsv(const std::string& path, std::string* data) {
   std::string err;
-  if (!MapFile(path, data, &err)) return ReadError{err};
+  if (!MapFile(path, data, &err)) return Error::Io(err);
   if (auto encoding = WrongEncoding(*data)) {
-    return ReadError{path + ": " + *encoding + "; export the file as UTF-8", true};
+    return Error::Unusable(path + ": " + *encoding + "; export the file as UTF-8");
   }
   return std::nullopt;
 }
@@ -49,7 +49,7 @@ std::optional<ReadError> LoadCsv(const std::string& path, std::string* data) {
 // where raw is the record's text when it may still yield its key
 // (RecoverFields), else empty. Returns an error for a file that cannot be
 // used at all.
-std::optional<ReadError> ParseCsv(
+std::optional<Error> ParseCsv(
     const std::string& path, std::string_view data, const SourceOptions& o, bool header,
     std::vector<std::string>* columns,
     const std::function<void(const std::vector<std::string_view>&, int64_t)>& row,
@@ -60,12 +60,12 @@ std::optional<ReadError> ParseCsv(
   co.max_field_bytes = o.max_field_bytes;
   CsvParser parser(co);
   bool need_header = header;
-  std::optional<ReadError> fatal;
+  std::optional<Error> fatal;
   parser.Parse(data, [&](const CsvRecord& rec) {
     if (need_header) {
       if (!rec.error.empty()) {
-        fatal = ReadError{path + ":" + std::to_string(rec.line) + ": malformed header: " + rec.error,
-                          true};
+        fatal = Error::Unusable(path + ":" + std::to_string(rec.line) +
+                                ": malformed header: " + rec.error);
         return false;
       }
       columns->clear();
@@ -73,9 +73,8 @@ std::optional<ReadError> ParseCsv(
       for (size_t i = 0; i < columns->size(); ++i) {
         for (size_t j = 0; j < i; ++j) {
           if ((*columns)[i] == (*columns)[j] && !(*columns)[i].empty()) {
-            fatal = ReadError{path + ":" + std::to_string(rec.line) + ": duplicate column '" +
-                                  (*columns)[i] + "' in the header",
-                              true};
+            fatal = Error::Unusable(path + ":" + std::to_string(rec.line) + ": duplicate column '" +
+                                    (*columns)[i] + "' in the header");
             return false;
           }
         }
@@ -100,13 +99,12 @@ std::optional<ReadError> ParseCsv(
     return true;
   });
   if (fatal) return fatal;
-  if (need_header) return ReadError{path + ": empty file (no header line)", true};
+  if (need_header) return Error::Unusable(path + ": empty file (no header line)");
   return std::nullopt;
 }
 
-std::optional<ReadError> ReadCsv(
-    const std::string& path, const SourceOptions& o, bool header,
-    std::vector<std::string>* columns,
+std::optional<Error> ReadCsv(
+    const std::string& path, const SourceOptions& o, bool header, std::vector<std::string>* columns,
     const std::function<void(const std::vector<std::string_view>&, int64_t)>& row,
     const std::function<void(int64_t, std::string, std::string_view)>& bad) {
   std::string data;
@@ -173,12 +171,12 @@ class CsvConnector : public Connector {
     }
   }
 
-  std::optional<ReadError> Read(SnapshotBuilder* b) override {
+  std::optional<Error> Read(SnapshotBuilder* b) override {
     std::vector<std::string> columns = columns_;
     const AttrTable& attrs = b->mapping().attrs();
     std::vector<int> col_of_slot;
     bool bound = false;
-    std::optional<ReadError> bind_error;
+    std::optional<Error> bind_error;
     auto bind = [&] {
       bound = true;
       col_of_slot.assign(attrs.size(), -1);
@@ -186,10 +184,9 @@ class CsvConnector : public Connector {
         const std::string& name = attrs.name(static_cast<int>(s));
         int c = ColumnIndex(columns, name);
         if (c < 0 && !name.empty() && name[0] != '$' && !bind_error) {
-          bind_error = ReadError{path_ + ": column '" + name +
-                                 "' used by the configuration is not in the header (wrong "
-                                 "delimiter or file?)",
-                                 true};
+          bind_error = Error::Unusable(path_ + ": column '" + name +
+                                       "' used by the configuration is not in the header (wrong "
+                                       "delimiter or file?)");
         }
         col_of_slot[s] = c;
       }
@@ -245,11 +242,11 @@ class CsvConnector : public Connector {
 
 std::unique_ptr<Connector> MakeCsvConnector() { return std::make_unique<CsvConnector>(); }
 
-std::optional<ReadError> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder* b) {
+std::optional<Error> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder* b) {
   std::vector<std::string> columns;
   int id = -1, parent = -1, name = -1, desc = -1;
   bool checked = false;
-  std::optional<ReadError> fatal;
+  std::optional<Error> fatal;
   // Finds the columns once the header is known (at the first record).
   auto check = [&] {
     if (checked) return;
@@ -260,12 +257,12 @@ std::optional<ReadError> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder
     desc = o.ou_description.empty() ? -1 : ColumnIndex(columns, o.ou_description);
     for (auto [col, key] : {std::pair{id, o.ou_id}, {parent, o.ou_parent}, {name, o.ou_name}}) {
       if (col < 0) {
-        fatal = ReadError{o.ou_file + ": column '" + key + "' is not in the header", true};
+        fatal = Error::Unusable(o.ou_file + ": column '" + key + "' is not in the header");
       }
     }
     if (!o.ou_description.empty() && desc < 0) {
-      fatal = ReadError{o.ou_file + ": column '" + o.ou_description + "' is not in the header",
-                        true};
+      fatal =
+          Error::Unusable(o.ou_file + ": column '" + o.ou_description + "' is not in the header");
     }
   };
   auto err = ReadCsv(

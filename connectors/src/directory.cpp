@@ -60,7 +60,7 @@ std::vector<std::string> DirectoryEntries::ModelAttributes() const {
   return out;
 }
 
-std::optional<ReadError> DirectoryEntries::Add(const LdifEntry& e, const sync::Origin& origin) {
+std::optional<Error> DirectoryEntries::Add(const LdifEntry& e, const sync::Origin& origin) {
   // The kind is certain when a user class is among the classes read (users
   // come first), or when every objectClass value was read.
   std::optional<Kind> kind;
@@ -78,13 +78,13 @@ std::optional<ReadError> DirectoryEntries::Add(const LdifEntry& e, const sync::O
   return AddKind(kind, e, origin);
 }
 
-std::optional<ReadError> DirectoryEntries::AddAs(Kind kind, const LdifEntry& e,
-                                                 const sync::Origin& origin) {
+std::optional<Error> DirectoryEntries::AddAs(Kind kind, const LdifEntry& e,
+                                             const sync::Origin& origin) {
   return AddKind(kind, e, origin);
 }
 
-std::optional<ReadError> DirectoryEntries::AddKind(std::optional<Kind> kind, const LdifEntry& e,
-                                                   const sync::Origin& origin) {
+std::optional<Error> DirectoryEntries::AddKind(std::optional<Kind> kind, const LdifEntry& e,
+                                               const sync::Origin& origin) {
   if (auto err = RangedAttribute(e, origin)) return err;
   std::vector<Rdn> rdns;
   std::string why;
@@ -106,10 +106,10 @@ std::optional<ReadError> DirectoryEntries::AddKind(std::optional<Kind> kind, con
   return std::nullopt;
 }
 
-std::optional<ReadError> DirectoryEntries::RangedAttribute(const LdifEntry& e,
-                                                           const sync::Origin& origin) const {
+std::optional<Error> DirectoryEntries::RangedAttribute(const LdifEntry& e,
+                                                       const sync::Origin& origin) const {
   static constexpr std::string_view kRange = ";range=";
-  auto check = [&](std::string_view name) -> std::optional<ReadError> {
+  auto check = [&](std::string_view name) -> std::optional<Error> {
     size_t semi = name.find(';');
     if (semi == std::string_view::npos) return std::nullopt;
     bool ranged = false;
@@ -117,11 +117,12 @@ std::optional<ReadError> DirectoryEntries::RangedAttribute(const LdifEntry& e,
       if (EqualsIgnoreCase(name.substr(i, kRange.size()), kRange)) ranged = true;
     }
     if (!ranged || !Reads(name.substr(0, semi))) return std::nullopt;
-    return ReadError{origin.ToString() + ": entry '" + e.dn + "' has the ranged attribute '" +
-                     std::string(name) +
-                     "' (part of a longer list of values, as Active Directory returns large "
-                     "attributes): ranged retrieval is not supported, and reading only this part "
-                     "would drop the other values"};
+    return Error::Invalid(
+        origin.ToString() + ": entry '" + e.dn + "' has the ranged attribute '" +
+        std::string(name) +
+        "' (part of a longer list of values, as Active Directory returns large "
+        "attributes): ranged retrieval is not supported, and reading only this part "
+        "would drop the other values");
   };
   for (const auto& a : e.attributes) {
     if (auto err = check(a.name)) return err;

@@ -42,10 +42,10 @@ class DirectoryEntries {
   // Returns an error that fails the whole read when the entry holds an
   // attribute the model reads in a form it cannot read in full (a ranged
   // value list such as member;range=0-1499): a partial group is never read.
-  [[nodiscard]] std::optional<ReadError> Add(const LdifEntry& e, const sync::Origin& origin);
+  [[nodiscard]] std::optional<Error> Add(const LdifEntry& e, const sync::Origin& origin);
   // An entry whose kind the caller knows (the search that returned it).
-  [[nodiscard]] std::optional<ReadError> AddAs(Kind kind, const LdifEntry& e,
-                                               const sync::Origin& origin);
+  [[nodiscard]] std::optional<Error> AddAs(Kind kind, const LdifEntry& e,
+                                           const sync::Origin& origin);
   // Hands the OU tree to the builder. Call once, after the last entry.
   void Finish();
 
@@ -55,12 +55,12 @@ class DirectoryEntries {
 
  private:
   // Adds an entry of `kind` (nullopt: unknown, its objectClass unreadable).
-  std::optional<ReadError> AddKind(std::optional<Kind> kind, const LdifEntry& e,
-                                   const sync::Origin& origin);
+  std::optional<Error> AddKind(std::optional<Kind> kind, const LdifEntry& e,
+                               const sync::Origin& origin);
   // True when the mapping or the model reads attribute `name`.
   bool Reads(std::string_view name) const;
   // The error for a ranged attribute of e that the model reads, if any.
-  std::optional<ReadError> RangedAttribute(const LdifEntry& e, const sync::Origin& origin) const;
+  std::optional<Error> RangedAttribute(const LdifEntry& e, const sync::Origin& origin) const;
   // Rejects a malformed entry (or one whose DN does not parse: rdns null)
   // with the key it can still be known by, or "" (docs/connectors.md,
   // "Rejected records keep their key").

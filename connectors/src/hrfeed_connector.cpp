@@ -83,13 +83,13 @@ class HrFeedConnector : public Connector {
     }
   }
 
-  std::optional<ReadError> Read(SnapshotBuilder* b) override {
+  std::optional<Error> Read(SnapshotBuilder* b) override {
     parse_.max_value_bytes = opts_->max_field_bytes;
     if (!path_.empty()) {
       std::string data, err;
-      if (!MapFile(path_, &data, &err)) return ReadError{err};
+      if (!MapFile(path_, &data, &err)) return Error::Io(err);
       FeedPage page = ParseFeed(data, path_, parse_);
-      if (!page.error.empty()) return ReadError{path_ + ": " + page.error};
+      if (!page.error.empty()) return Error::Invalid(path_ + ": " + page.error);
       Emit(page, b);
       return std::nullopt;
     }
@@ -106,31 +106,36 @@ class HrFeedConnector : public Connector {
     // builder (ReadSnapshot never finishes it), so nothing partial escapes.
     for (int64_t n = 0;; ++n) {
       if (n >= max_pages_) {
-        return ReadError{"GET " + url_ + ": more than " + std::to_string(max_pages_) + " pages (pagination.max_pages)"};
+        return Error::Remote("GET " + url_ + ": more than " + std::to_string(max_pages_) +
+                             " pages (pagination.max_pages)");
       }
-      if (!seen.insert(next).second) return ReadError{"GET " + next + ": pagination loop (page requested twice)"};
+      if (!seen.insert(next).second)
+        return Error::Remote("GET " + next + ": pagination loop (page requested twice)");
       HttpResult res = HttpGet(next, headers, ca_file_, timeout_, max_body_);
-      if (!res.error.empty()) return ReadError{"GET " + next + ": " + res.error};
+      if (!res.error.empty()) return Error::Remote("GET " + next + ": " + res.error);
       if (res.status != 200) {
         std::string snippet = res.body.substr(0, 200);
-        return ReadError{"GET " + next + ": HTTP " + std::to_string(res.status) +
-                         (snippet.empty() ? "" : " (" + snippet + ")")};
+        return Error::Remote("GET " + next + ": HTTP " + std::to_string(res.status) +
+                             (snippet.empty() ? "" : " (" + snippet + ")"));
       }
       FeedPage page = ParseFeed(res.body, next, parse_);
-      if (!page.error.empty()) return ReadError{"GET " + next + ": " + page.error};
+      if (!page.error.empty()) return Error::Remote("GET " + next + ": " + page.error);
       std::string after;
       if (paging_ == "next_link" && !page.next_link.empty()) {
         auto base = boost::urls::parse_uri(next);
         auto ref = boost::urls::parse_uri_reference(page.next_link);
-        if (!base || !ref) return ReadError{"GET " + next + ": invalid next link '" + page.next_link + "'"};
+        if (!base || !ref)
+          return Error::Remote("GET " + next + ": invalid next link '" + page.next_link + "'");
         boost::urls::url dest;
         auto rr = boost::urls::resolve(*base, *ref, dest);
-        if (!rr) return ReadError{"GET " + next + ": invalid next link '" + page.next_link + "'"};
+        if (!rr)
+          return Error::Remote("GET " + next + ": invalid next link '" + page.next_link + "'");
         after = std::string(dest.buffer());
         auto a = boost::urls::parse_uri(after);
         auto o = boost::urls::parse_uri(url_);
         if (a && o && (a->scheme() != o->scheme() || a->encoded_host_and_port() != o->encoded_host_and_port())) {
-          return ReadError{"GET " + next + ": next link points to another host (" + after + "); refused"};
+          return Error::Remote("GET " + next + ": next link points to another host (" + after +
+                               "); refused");
         }
       } else if (paging_ == "cursor" && !page.next_cursor.empty()) {
         after = WithParams(url_, -1, page.next_cursor);

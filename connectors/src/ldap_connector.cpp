@@ -247,7 +247,7 @@ class LdapConnector : public Connector {
     }
   }
 
-  std::optional<ReadError> Read(SnapshotBuilder* b) override {
+  std::optional<Error> Read(SnapshotBuilder* b) override {
     SigpipeBlock no_sigpipe;
     Session session;
     if (auto err = Connect(&session)) return err;
@@ -339,11 +339,11 @@ class LdapConnector : public Connector {
   // Tries the URLs in order; a server that cannot be reached (or fails the
   // TLS handshake) passes to the next, a refused bind stops: trying the
   // same password elsewhere would only lock the account sooner.
-  std::optional<ReadError> Connect(Session* session) {
+  std::optional<Error> Connect(Session* session) {
     std::string failures;
     for (const auto& u : urls_) {
       bool try_next = false;
-      std::optional<ReadError> err = Open(u, session, &try_next);
+      std::optional<Error> err = Open(u, session, &try_next);
       if (!err) {
         connected_url_ = u.url;
         return std::nullopt;
@@ -352,7 +352,8 @@ class LdapConnector : public Connector {
       if (!try_next) return err;
       failures += (failures.empty() ? "" : "; ") + err->message;
     }
-    return ReadError{urls_.size() == 1 ? failures : "no LDAP server could be used: " + failures};
+    return Error::Remote(urls_.size() == 1 ? failures
+                                           : "no LDAP server could be used: " + failures);
   }
 
   // libldap (GnuTLS in Debian) reports a failed handshake without its cause.
@@ -363,10 +364,10 @@ class LdapConnector : public Connector {
            "or has expired";
   }
 
-  std::optional<ReadError> Open(const LdapUrl& u, Session* s, bool* try_next) {
+  std::optional<Error> Open(const LdapUrl& u, Session* s, bool* try_next) {
     *try_next = false;
     int rc = s->Initialize(u.url);
-    if (rc != LDAP_SUCCESS) return ReadError{u.url + ": " + ldap_err2string(rc)};
+    if (rc != LDAP_SUCCESS) return Error::Remote(u.url + ": " + ldap_err2string(rc));
     LDAP* ld = s->get();
     int version = LDAP_VERSION3;
     timeval tv = ToTimeval(timeout_);
@@ -374,7 +375,7 @@ class LdapConnector : public Connector {
         ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
         ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
         ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS) {
-      return ReadError{u.url + ": cannot set the LDAP session options"};
+      return Error::Remote(u.url + ": cannot set the LDAP session options");
     }
     if (u.tls || start_tls_) {
       if (auto err = SetUpTls(u, s)) return err;
@@ -382,8 +383,9 @@ class LdapConnector : public Connector {
     rc = ldap_connect(ld);
     if (rc != LDAP_SUCCESS) {
       *try_next = true;
-      if (u.tls && s->tcp_connected()) return ReadError{"cannot connect to " + u.url + ": " + TlsFailure(u)};
-      return ReadError{"cannot connect to " + u.url + ": " + ErrorText(rc, s->Diagnostic())};
+      if (u.tls && s->tcp_connected())
+        return Error::Remote("cannot connect to " + u.url + ": " + TlsFailure(u));
+      return Error::Remote("cannot connect to " + u.url + ": " + ErrorText(rc, s->Diagnostic()));
     }
     if (start_tls_) {
       rc = ldap_start_tls_s(ld, nullptr, nullptr);
@@ -391,7 +393,7 @@ class LdapConnector : public Connector {
         *try_next = true;
         // Connect error: the server agreed to StartTLS, the handshake failed.
         std::string why = rc == LDAP_CONNECT_ERROR ? TlsFailure(u) : ErrorText(rc, s->Diagnostic());
-        return ReadError{"StartTLS with " + u.url + " failed: " + why};
+        return Error::Remote("StartTLS with " + u.url + " failed: " + why);
       }
     }
     if (bind_dn_.empty()) return std::nullopt;  // anonymous
@@ -399,7 +401,8 @@ class LdapConnector : public Connector {
     if (password.empty()) {
       // An empty password is an unauthenticated bind (RFC 4513 5.1.2): it
       // would "succeed" as anonymous on some servers.
-      return ReadError{"source.ldap.bind_password (" + bind_password_.reference() + ") is empty"};
+      return Error::Invalid("source.ldap.bind_password (" + bind_password_.reference() +
+                            ") is empty");
     }
     berval cred{};
     cred.bv_val = const_cast<char*>(password.data());
@@ -407,11 +410,11 @@ class LdapConnector : public Connector {
     rc = ldap_sasl_bind_s(ld, bind_dn_.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
     if (rc == LDAP_SUCCESS) return std::nullopt;
     if (rc == LDAP_INVALID_CREDENTIALS) {
-      return ReadError{"invalid credentials for " + bind_dn_ + " at " + u.url};
+      return Error::Remote("invalid credentials for " + bind_dn_ + " at " + u.url);
     }
     *try_next = rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR;
-    return ReadError{"bind as " + bind_dn_ + " at " + u.url + " failed: " +
-                     ErrorText(rc, s->Diagnostic())};
+    return Error::Remote("bind as " + bind_dn_ + " at " + u.url +
+                         " failed: " + ErrorText(rc, s->Diagnostic()));
   }
 
   // One search of the read: what it finds and where.
@@ -426,7 +429,7 @@ class LdapConnector : public Connector {
   // Verification on (certificate and host name), TLS 1.2 or later, our CA
   // file. The options are per session and take effect in a new context
   // (otherwise libldap's global one, from ldap.conf, would be used).
-  std::optional<ReadError> SetUpTls(const LdapUrl& u, Session* s) const {
+  std::optional<Error> SetUpTls(const LdapUrl& u, Session* s) const {
     LDAP* ld = s->get();
     int demand = LDAP_OPT_X_TLS_DEMAND;
     int tls12 = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
@@ -435,13 +438,13 @@ class LdapConnector : public Connector {
         ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12) != LDAP_OPT_SUCCESS ||
         (!ca_file_.empty() &&
          ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, ca_file_.c_str()) != LDAP_OPT_SUCCESS)) {
-      return ReadError{u.url + ": cannot set the TLS options"};
+      return Error::Remote(u.url + ": cannot set the TLS options");
     }
     int rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &not_server);
     if (rc != LDAP_OPT_SUCCESS) {
-      return ReadError{u.url + ": cannot set up TLS" +
-                       (ca_file_.empty() ? std::string() : " with the CA file " + ca_file_) + ": " +
-                       ErrorText(rc, s->Diagnostic())};
+      return Error::Remote(u.url + ": cannot set up TLS" +
+                           (ca_file_.empty() ? std::string() : " with the CA file " + ca_file_) +
+                           ": " + ErrorText(rc, s->Diagnostic()));
     }
     return std::nullopt;
   }
@@ -453,8 +456,8 @@ class LdapConnector : public Connector {
 
   // One search, page by page, every entry handed to `entries`. Any failure
   // fails the read: the entries seen so far are discarded with the builder.
-  std::optional<ReadError> Search(const Session& session, const SearchSpec& spec,
-                                  const std::vector<std::string>& attrs, DirectoryEntries* entries) {
+  std::optional<Error> Search(const Session& session, const SearchSpec& spec,
+                              const std::vector<std::string>& attrs, DirectoryEntries* entries) {
     LDAP* ld = session.get();
     std::vector<char*> attr_ptrs;
     for (const auto& a : attrs) attr_ptrs.push_back(const_cast<char*>(a.c_str()));
@@ -467,14 +470,15 @@ class LdapConnector : public Connector {
     };
     int64_t seen = 0;
     LdifEntry entry;
-    std::optional<ReadError> result;
+    std::optional<Error> result;
     for (int page = 0; !result; ++page) {
       LDAPControl* page_control = nullptr;
       if (page_size_ > 0) {
         int rc = ldap_create_page_control(ld, page_size_, &cookie, /*iscritical=*/1, &page_control);
         if (rc != LDAP_SUCCESS) {
-          result = ReadError{"LDAP search at " + Where(spec) +
-                             ": cannot create the paged-results control: " + ldap_err2string(rc)};
+          result =
+              Error::Remote("LDAP search at " + Where(spec) +
+                            ": cannot create the paged-results control: " + ldap_err2string(rc));
           break;
         }
       }
@@ -492,8 +496,8 @@ class LdapConnector : public Connector {
       }
       for (LDAPMessage* m = ldap_first_entry(ld, res.get()); m; m = ldap_next_entry(ld, m)) {
         if (size_limit_ > 0 && ++seen > size_limit_) {
-          result = ReadError{"LDAP search at " + Where(spec) + ": more than " +
-                             std::to_string(size_limit_) + " entries (source.ldap.size_limit)"};
+          result = Error::Remote("LDAP search at " + Where(spec) + ": more than " +
+                                 std::to_string(size_limit_) + " entries (source.ldap.size_limit)");
           break;
         }
         ReadEntry(ld, m, &entry);
@@ -515,18 +519,19 @@ class LdapConnector : public Connector {
       LDAPControl* response =
           controls ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, controls.get(), nullptr) : nullptr;
       if (!response) {
-        result = ReadError{"LDAP search at " + Where(spec) +
-                           ": the server ignored the paged-results control (page " +
-                           std::to_string(page + 1) + "); set source.ldap.page_size: 0 to read "
-                           "without paging"};
+        result = Error::Remote("LDAP search at " + Where(spec) +
+                               ": the server ignored the paged-results control (page " +
+                               std::to_string(page + 1) +
+                               "); set source.ldap.page_size: 0 to read "
+                               "without paging");
         break;
       }
       free_cookie();
       ber_int_t estimate = 0;
       rc = ldap_parse_pageresponse_control(ld, response, &estimate, &cookie);
       if (rc != LDAP_SUCCESS) {
-        result = ReadError{"LDAP search at " + Where(spec) +
-                           ": malformed paged-results response: " + ldap_err2string(rc)};
+        result = Error::Remote("LDAP search at " + Where(spec) +
+                               ": malformed paged-results response: " + ldap_err2string(rc));
         break;
       }
       if (cookie.bv_len == 0) break;  // the last page
@@ -537,7 +542,7 @@ class LdapConnector : public Connector {
 
   // The error for the search continuation references (RFC 4511 4.5.3) of a
   // page, if it has any: the entries below them are on another server.
-  std::optional<ReadError> References(LDAP* ld, LDAPMessage* res, const SearchSpec& spec) const {
+  std::optional<Error> References(LDAP* ld, LDAPMessage* res, const SearchSpec& spec) const {
     LDAPMessage* ref = ldap_first_reference(ld, res);
     if (!ref) return std::nullopt;
     std::string urls;
@@ -546,14 +551,17 @@ class LdapConnector : public Connector {
       for (size_t i = 0; refs[i]; ++i) urls += std::string(urls.empty() ? "" : " ") + refs[i];
       ber_memvfree(reinterpret_cast<void**>(refs));
     }
-    return ReadError{"LDAP search at " + Where(spec) + ": the server referred part of the search "
-                     "to another server (" + (urls.empty() ? std::string("no URL given") : urls) +
-                     "); referrals are not followed, and reading without those entries would "
-                     "take them for deleted: point source.ldap.url and base_dn at a server that "
-                     "holds the whole subtree (e.g. a global catalog)"};
+    return Error::Remote(
+        "LDAP search at " + Where(spec) +
+        ": the server referred part of the search "
+        "to another server (" +
+        (urls.empty() ? std::string("no URL given") : urls) +
+        "); referrals are not followed, and reading without those entries would "
+        "take them for deleted: point source.ldap.url and base_dn at a server that "
+        "holds the whole subtree (e.g. a global catalog)");
   }
 
-  ReadError SearchError(const Session& session, int rc, const SearchSpec& spec) const {
+  Error SearchError(const Session& session, int rc, const SearchSpec& spec) const {
     std::string msg = "LDAP search at " + Where(spec) + " failed: " +
                       ErrorText(rc, session.Diagnostic());
     if (rc == LDAP_SIZELIMIT_EXCEEDED) {
@@ -565,7 +573,7 @@ class LdapConnector : public Connector {
     } else if (rc == LDAP_FILTER_ERROR) {
       msg += "; check the filter";
     }
-    return ReadError{msg};
+    return Error::Remote(msg);
   }
 
   // Copies one search result entry. Values that are not UTF-8 are binary

@@ -21,21 +21,21 @@ class LdifConnector : public Connector {
     lr.Finish();
   }
 
-  std::optional<ReadError> Read(SnapshotBuilder* b) override {
+  std::optional<Error> Read(SnapshotBuilder* b) override {
     std::string data, err;
-    if (!MapFile(path_, &data, &err)) return ReadError{err};
+    if (!MapFile(path_, &data, &err)) return Error::Io(err);
     DirectoryEntries entries(*opts_, dir_, b);
     LdifOptions lo;
     lo.max_value_bytes = opts_->max_field_bytes;
     std::string fatal;
-    std::optional<ReadError> failed;  // the first entry that fails the read
+    std::optional<Error> failed;  // the first entry that fails the read
     ParseLdif(
         data, lo,
         [&](const LdifEntry& e) {
           if (!failed) failed = entries.Add(e, sync::Origin{path_, e.line});
         },
         &fatal);
-    if (!fatal.empty()) return ReadError{path_ + ": " + fatal};
+    if (!fatal.empty()) return Error::Invalid(path_ + ": " + fatal);
     if (failed) return failed;
     entries.Finish();
     return std::nullopt;

@@ -15,12 +15,12 @@ class AdminOuMover final : public sync::OuMover {
  public:
   explicit AdminOuMover(idaas::AdminClient& admin) : admin_(admin) {}
 
-  boost::asio::awaitable<sync::RemoteStatus> Move(std::string ou_id,
+  boost::asio::awaitable<base::Status> Move(std::string ou_id,
                                                   std::string new_parent_id) override {
     auto r = co_await admin_.UpdateOrganizationalUnitParentId(std::move(ou_id),
                                                               std::move(new_parent_id));
     if (!r) co_return adapters::ToRemoteError(r.error());
-    co_return sync::RemoteStatus();
+    co_return base::Status();
   }
 
  private:

@@ -21,7 +21,7 @@ class Doctor {
     auto admin = idaas::AdminClient::Create(
         io_.get_executor(), idaas::AdminOptionsFromConfig(c_.idaas, *c_.admin));
     if (!admin) {
-      err << "idsync doctor: " << admin.error().ToString() << "\n";
+      err << "idsync doctor: " << admin.error().message << "\n";
       return kError;
     }
     admin_ = std::move(*admin);
@@ -32,7 +32,7 @@ class Doctor {
     auto application = RunSync(io_, admin_->GetApplication(app));
     Check("application", application.has_value(),
           application ? app + " (" + application->application_name + ")"
-                      : application.error().ToString(),
+                      : application.error().message,
           "check idaas.application_id, or create the application: " + setup);
     if (!application) return Verdict();
     Check("developer_api", application->api_invoke_status == "enabled",
@@ -51,7 +51,7 @@ class Doctor {
     }
     Check("grant_scope", scopes && missing.empty(),
           scopes ? (missing.empty() ? "all four permission values" : "missing " + Join(missing))
-                 : scopes.error().ToString(),
+                 : scopes.error().message,
           "grant them: " + setup);
 
     auto scope = RunSync(io_, admin_->GetApplicationProvisioningScope(app));
@@ -60,7 +60,7 @@ class Doctor {
           scope ? (inside.empty() ? "target.root_ou " + c_.target.root_ou + " is not within " +
                                         Join(scope->organizational_unit_ids)
                                   : "target.root_ou is within " + inside)
-                : scope.error().ToString(),
+                : scope.error().message,
           "add it: " + setup + " --widen-scope");
 
     auto secrets = RunSync(io_, admin_->ListApplicationClientSecrets(app));
@@ -69,7 +69,7 @@ class Doctor {
                          });
     std::string token_problem = TokenProblem();
     Check("client_secret", enabled && token_problem.empty(),
-          !secrets ? secrets.error().ToString()
+          !secrets ? secrets.error().message
                    : !enabled ? "the application has no enabled client secret"
                               : token_problem.empty() ? "a token was issued with " +
                                                             c_.idaas.client_secret.reference()
@@ -124,9 +124,9 @@ class Doctor {
   // Asks the Developer API for a token with the configured secret.
   std::string TokenProblem() {
     auto client = idaas::Client::Create(io_.get_executor(), idaas::OptionsFromConfig(c_.idaas));
-    if (!client) return client.error().ToString();
+    if (!client) return client.error().message;
     auto token = RunSync(io_, (*client)->GenerateToken());
-    return token ? "" : token.error().ToString();
+    return token ? "" : token.error().message;
   }
 
   const config::Config& c_;

@@ -57,7 +57,7 @@ std::unique_ptr<Session> Session::Create(const config::Config& cfg, std::string*
   std::unique_ptr<Session> s(new Session());
   auto created = idaas::Client::Create(s->io_.get_executor(), idaas::OptionsFromConfig(cfg.idaas));
   if (!created) {
-    *error = "IDaaS client: " + created.error().ToString();
+    *error = "IDaaS client: " + created.error().message;
     return nullptr;
   }
   s->client_ = std::move(*created);
@@ -65,7 +65,7 @@ std::unique_ptr<Session> Session::Create(const config::Config& cfg, std::string*
     auto admin = idaas::AdminClient::Create(s->io_.get_executor(),
                                             idaas::AdminOptionsFromConfig(cfg.idaas, *cfg.admin));
     if (!admin) {
-      *error = "IDaaS admin API client: " + admin.error().ToString();
+      *error = "IDaaS admin API client: " + admin.error().message;
       return nullptr;
     }
     s->admin_ = std::move(*admin);
@@ -186,7 +186,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   // 1. The source, complete or not at all. It is read on a second thread
   // while this one opens the store (its integrity check alone takes seconds
   // for a large cache) and loads the cache: neither depends on the other.
-  std::optional<connectors::Result<sync::SourceSnapshot>> read;
+  std::optional<base::Result<sync::SourceSnapshot>> read;
   std::jthread reader([&cfg, &read, &result] {
     auto start = std::chrono::steady_clock::now();
     read.emplace(connectors::ReadSnapshot(cfg));
@@ -232,7 +232,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   result.timings.cache = SecondsSince(step);
   reader.join();
   auto& snapshot = *read;
-  if (!snapshot && snapshot.error().unusable) {
+  if (!snapshot && snapshot.error().code == base::Error::Code::kUnusable) {
     // A verdict on the source, like the other source-trust guards: nothing
     // is planned from it, nothing is written, and the cycle is blocked.
     result.plan.guards.push_back(sync::GuardVerdict{
@@ -286,7 +286,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   auto scope = idaas::RunSync(io, client.GetApplicationProvisioningScope());
   result.timings.scope = SecondsSince(step);
   if (!scope) {
-    finish(kError, "GetApplicationProvisioningScope failed: " + scope.error().ToString());
+    finish(kError, "GetApplicationProvisioningScope failed: " + scope.error().message);
     return result;
   }
   sync::ProvisioningScope current_scope = FromApi(*scope);
@@ -302,7 +302,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
       if (log) {
         log->warn("admin API GetApplicationProvisioningScope failed ({}): no quota guard and "
                   "no department move this cycle",
-                  admin_scope.error().ToString());
+                  admin_scope.error().message);
       }
       if (options.ou_mover == nullptr) ou_mover = nullptr;
     }
@@ -522,19 +522,19 @@ bool CheckConnection(const config::Config& cfg, std::ostream& out, std::ostream&
   asio::io_context io;
   auto client = idaas::Client::Create(io.get_executor(), idaas::OptionsFromConfig(cfg.idaas));
   if (!client) {
-    err << "idaas: " << client.error().ToString() << "\n";
+    err << "idaas: " << client.error().message << "\n";
     return false;
   }
   auto token = idaas::RunSync(io, (*client)->GenerateToken());
   if (!token) {
-    err << "idaas: cannot get a token: " << token.error().ToString() << "\n";
+    err << "idaas: cannot get a token: " << token.error().message << "\n";
     (*client)->Shutdown();
     return false;
   }
   out << "  token:   ok (expires " << Rfc3339(token->expires_at * 1000) << ")\n";
   auto scope = idaas::RunSync(io, (*client)->GetApplicationProvisioningScope());
   if (!scope) {
-    err << "idaas: GetApplicationProvisioningScope failed: " << scope.error().ToString() << "\n";
+    err << "idaas: GetApplicationProvisioningScope failed: " << scope.error().message << "\n";
     (*client)->Shutdown();
     return false;
   }

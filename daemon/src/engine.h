@@ -134,7 +134,7 @@ store::RefreshOptions RefreshOptionsFor(const config::Config& cfg);
 std::string RefreshProgressLine(const char* phase, const store::RefreshStats& stats,
                                 double seconds);
 // The guard a cycle trips when the source cannot be read as configured
-// (connectors::ReadError::unusable): besides the planner's guards.
+// (base::Error::Code::kUnusable): besides the planner's guards.
 inline constexpr char kUnusableSourceGuard[] = "unusable_source";
 // Store meta: "1" when the mirror was read with custom fields.
 inline constexpr char kMirrorCustomFieldsMeta[] = "mirror_custom_fields";

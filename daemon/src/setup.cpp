@@ -77,8 +77,8 @@ class Setup {
   }
 
  private:
-  ExitCode Fail(const idaas::ApiError& e) {
-    err_ << "idsync setup: " << e.ToString() << "\n";
+  ExitCode Fail(const base::Error& e) {
+    err_ << "idsync setup: " << e.message << "\n";
     return kError;
   }
 

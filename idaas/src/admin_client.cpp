@@ -8,6 +8,7 @@
 #include "acs3_signature.h"
 #include "client_impl.h"
 #include "codec.h"
+#include "idsync/base/clock.h"
 #include "idsync/config/config.h"
 
 namespace idsync::idaas {
@@ -61,7 +62,7 @@ struct Params {
 };
 
 std::string UtcNow() {
-  std::time_t now = std::time(nullptr);
+  const std::time_t now = static_cast<std::time_t>(base::Clock::System().NowMs() / 1000);
   std::tm tm{};
   gmtime_r(&now, &tm);
   char buf[32];
@@ -107,10 +108,10 @@ ApplicationClientSecret DecodeSecret(const json::object& o) {
 
 class AdminClient::Impl {
  public:
-  Impl(std::shared_ptr<Client::Impl> core, AdminOptions options)
+  Impl(std::shared_ptr<detail::ClientCore> core, AdminOptions options)
       : core_(std::move(core)), opt_(std::move(options)) {}
 
-  Client::Impl& core() { return *core_; }
+  detail::ClientCore& core() { return *core_; }
 
   // One RPC call: POST / with the parameters (InstanceId first among them)
   // in the query and an empty body, signed afresh on every attempt.
@@ -162,7 +163,7 @@ class AdminClient::Impl {
     return out;
   }
 
-  std::shared_ptr<Client::Impl> core_;
+  std::shared_ptr<detail::ClientCore> core_;
   AdminOptions opt_;
   std::mt19937_64 rng_{std::random_device{}()};
 };
@@ -296,7 +297,7 @@ asio::awaitable<Result<ApplicationClientSecret>> AdminClient::CreateApplicationC
                                 Params().Add("ApplicationId", std::move(application_id)), false);
   auto o = Member(r, "CreateApplicationClientSecret", "ApplicationClientSecret");
   if (!o) {
-    ApiError e = o.error();
+    ApiError e = ApiErrorOf(o.error());
     if (r) e.ambiguous = true;  // a 2xx without the secret: it may exist now
     co_return e;
   }

@@ -5,9 +5,11 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <memory>
 
 #include "client_impl.h"
 #include "codec.h"
+#include "idsync/base/clock.h"
 #include "retry.h"
 
 namespace idsync::idaas {
@@ -70,9 +72,23 @@ std::string ApiError::ToString() const {
   return s;
 }
 
-void throw_exception_from_error(const ApiError& e,
-                                const boost::source_location& loc) {
-  boost::throw_exception(std::runtime_error(e.ToString()), loc);
+base::Error ToError(ApiError e) {
+  base::Error::Code code = base::Error::Code::kRemote;
+  if (e.kind == Kind::kNotFound) code = base::Error::Code::kNotFound;
+  if (e.kind == Kind::kConflict) code = base::Error::Code::kConflict;
+  if (e.kind == Kind::kClient) code = base::Error::Code::kInvalid;
+  std::string message = e.ToString();
+  return base::Error(code, std::move(message), std::make_shared<const ApiError>(std::move(e)));
+}
+
+ApiError::operator base::Error() const { return ToError(*this); }
+
+ApiError ApiErrorOf(const base::Error& e) {
+  if (const auto* api = dynamic_cast<const ApiError*>(e.detail.get())) return *api;
+  ApiError out;
+  out.kind = Kind::kProtocol;
+  out.message = e.message;
+  return out;
 }
 
 namespace detail {
@@ -131,7 +147,7 @@ std::optional<Kind> AdminGatewayKind(std::string_view code) {
 
 }  // namespace
 
-ApiError Client::Impl::ErrorFromResponse(
+ApiError detail::ClientCore::ErrorFromResponse(
     const CallSpec& spec, const http::response<http::string_body>& r,
     std::chrono::milliseconds* wait) const {
   ApiError e;
@@ -167,8 +183,9 @@ ApiError Client::Impl::ErrorFromResponse(
     std::string name(field.name_string());
     for (auto& ch : name) ch = static_cast<char>(std::tolower(ch));
     if (name == "retry-after") {
-      if (auto d = detail::ParseRetryAfter(field.value(),
-                                           std::chrono::system_clock::now()))
+      const std::chrono::system_clock::time_point now{
+          std::chrono::milliseconds(base::Clock::System().NowMs())};
+      if (auto d = detail::ParseRetryAfter(field.value(), now))
         hint = std::max(hint, *d);
     } else if (name.starts_with("x-ratelimit-")) {
       if (auto d = detail::ParseTimeLeft(field.value())) hint = std::max(hint, *d);
@@ -214,7 +231,7 @@ ApiError Client::Impl::ErrorFromResponse(
   return e;
 }
 
-ApiError Client::Impl::ErrorFromTransport(const CallSpec& spec,
+ApiError detail::ClientCore::ErrorFromTransport(const CallSpec& spec,
                                           const detail::Exchange& ex) const {
   ApiError e;
   std::string where = detail::StageName(ex.stage);

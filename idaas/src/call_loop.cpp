@@ -1,4 +1,4 @@
-// Client::Impl's call loop: build the request, wait for the rate limiter,
+// ClientCore's call loop: build the request, wait for the rate limiter,
 // send, classify the answer, and retry with backoff within the budget.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,11 +9,8 @@
 
 #include "client_impl.h"
 #include "codec.h"
+#include "idsync/version.h"
 #include "url_query.h"
-
-#ifndef IDSYNC_VERSION
-#define IDSYNC_VERSION "0"
-#endif
 
 namespace idsync::idaas {
 
@@ -26,8 +23,9 @@ using detail::CallSpec;
 using detail::MakeError;
 using detail::PercentEncode;
 
-Client::Impl::Impl(asio::any_io_executor ex, Options opt, detail::Endpoint endpoint,
-                   std::shared_ptr<asio::ssl::context> ssl_ctx)
+detail::ClientCore::ClientCore(asio::any_io_executor ex, Options opt,
+                               detail::Endpoint endpoint,
+                               std::shared_ptr<asio::ssl::context> ssl_ctx)
     : ex_(ex),
       opt_(std::move(opt)),
       endpoint_(endpoint),
@@ -49,7 +47,7 @@ Client::Impl::Impl(asio::any_io_executor ex, Options opt, detail::Endpoint endpo
   if (!log_) log_ = spdlog::default_logger();
 }
 
-detail::RequestPtr Client::Impl::BuildRequest(const CallSpec& spec,
+detail::RequestPtr detail::ClientCore::BuildRequest(const CallSpec& spec,
                                               const std::string& token) const {
   auto req = std::make_shared<http::request<http::string_body>>();
   req->method(spec.method);
@@ -73,7 +71,7 @@ detail::RequestPtr Client::Impl::BuildRequest(const CallSpec& spec,
   return req;
 }
 
-awaitable<bool> Client::Impl::Sleep(std::chrono::milliseconds d) {
+awaitable<bool> detail::ClientCore::Sleep(std::chrono::milliseconds d) {
   if (shutdown_) co_return false;
   asio::steady_timer timer(ex_, d);
   sleepers_.insert(&timer);
@@ -82,7 +80,7 @@ awaitable<bool> Client::Impl::Sleep(std::chrono::milliseconds d) {
   co_return !shutdown_;
 }
 
-awaitable<Result<CallResponse>> Client::Impl::Call(CallSpec spec) {
+awaitable<Result<CallResponse>> detail::ClientCore::Call(CallSpec spec) {
   auto self = shared_from_this();
   const std::string action = spec.action;
   const auto start = Clock::now();
@@ -109,7 +107,7 @@ awaitable<Result<CallResponse>> Client::Impl::Call(CallSpec spec) {
     if (spec.auth) {
       auto t = co_await GetToken();
       if (!t) {
-        ApiError e = t.error();
+        ApiError e = ApiErrorOf(t.error());
         e.message = "no access token: " + e.message;
         co_return fail(std::move(e));
       }

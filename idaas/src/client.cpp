@@ -1,5 +1,5 @@
 // Creating a client: options from the configuration, their validation, the
-// TLS context, and the Client object over the shared Client::Impl.
+// TLS context, and the Client object over the shared ClientCore.
 #include "idsync/idaas/client.h"
 
 #include <openssl/ssl.h>
@@ -41,7 +41,7 @@ Options OptionsFromConfig(const config::IdaasConfig& c) {
 
 // ---------------------------------------------------------------- Client --
 
-Result<std::shared_ptr<Client::Impl>> CreateImpl(asio::any_io_executor executor,
+Result<std::shared_ptr<detail::ClientCore>> CreateImpl(asio::any_io_executor executor,
                                                  Options options,
                                                  bool require_application) {
   auto invalid = [](std::string message) {
@@ -78,7 +78,7 @@ Result<std::shared_ptr<Client::Impl>> CreateImpl(asio::any_io_executor executor,
       if (ec) return invalid("cannot load the system trust store: " + ec.message());
     }
   }
-  return std::make_shared<Client::Impl>(executor, std::move(options), endpoint,
+  return std::make_shared<detail::ClientCore>(executor, std::move(options), endpoint,
                                         std::move(ctx));
 }
 
@@ -90,7 +90,7 @@ Result<std::unique_ptr<Client>> Client::Create(asio::any_io_executor executor,
   return std::unique_ptr<Client>(new Client(std::move(*impl)));
 }
 
-Client::Client(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::Client(std::shared_ptr<detail::ClientCore> impl) : impl_(std::move(impl)) {}
 Client::~Client() = default;
 void Client::Shutdown() { impl_->Shutdown(); }
 ClientStats Client::stats() const { return impl_->Stats(); }

@@ -1,6 +1,6 @@
 // The shared machinery behind both API clients: one call (rate limit,
 // pooled transport, retries with backoff and budget, error classification,
-// metrics) as Client::Impl runs it. The Developer API client adds bearer
+// metrics) as ClientCore runs it. The Developer API client adds bearer
 // tokens; the admin API client (admin_client.cpp) adds ACS3 signatures through
 // CallSpec::sign. Private to the idaas module.
 #pragma once
@@ -69,9 +69,9 @@ ApiError BadResponse(const CallResponse& r, const char* action, std::string mess
 
 }  // namespace detail
 
-class Client::Impl : public std::enable_shared_from_this<Impl> {
+class detail::ClientCore : public std::enable_shared_from_this<detail::ClientCore> {
  public:
-  Impl(asio::any_io_executor ex, Options opt, detail::Endpoint endpoint,
+  ClientCore(asio::any_io_executor ex, Options opt, detail::Endpoint endpoint,
        std::shared_ptr<asio::ssl::context> ssl_ctx);
 
   const Options& options() const { return opt_; }
@@ -144,7 +144,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
 // the trust store) and builds the shared machinery. `require_application`:
 // the Developer API needs instance and application ids; the admin API only
 // the instance.
-Result<std::shared_ptr<Client::Impl>> CreateImpl(asio::any_io_executor executor,
+Result<std::shared_ptr<detail::ClientCore>> CreateImpl(asio::any_io_executor executor,
                                                  Options options,
                                                  bool require_application);
 

@@ -1,10 +1,10 @@
-// Client::Impl's metrics: per-action response classes, call outcomes and
+// ClientCore's metrics: per-action response classes, call outcomes and
 // latency buckets, read through Client::stats().
 #include "client_impl.h"
 
 namespace idsync::idaas {
 
-void Client::Impl::RecordResponse(const std::string& action, int status) {
+void detail::ClientCore::RecordResponse(const std::string& action, int status) {
   std::lock_guard lock(stats_mu_);
   auto& a = stats_.actions[action];
   ++stats_.requests;
@@ -19,7 +19,7 @@ void Client::Impl::RecordResponse(const std::string& action, int status) {
   }
 }
 
-void Client::Impl::RecordCall(const std::string& action, Clock::duration d,
+void detail::ClientCore::RecordCall(const std::string& action, Clock::duration d,
                               bool ok) {
   double ms = std::chrono::duration<double, std::milli>(d).count();
   std::lock_guard lock(stats_mu_);

@@ -1,4 +1,4 @@
-// Client::Impl's bearer token: fetched with client credentials, cached for
+// ClientCore's bearer token: fetched with client credentials, cached for
 // its lifetime less a margin, one refresh at a time, rejections backed off.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "client_impl.h"
+#include "idsync/base/clock.h"
 #include "codec.h"
 #include "url_query.h"
 
@@ -20,7 +21,7 @@ using detail::CallSpec;
 using detail::MakeError;
 using detail::Query;
 
-awaitable<Result<TokenInfo>> Client::Impl::FetchToken() {
+awaitable<Result<TokenInfo>> detail::ClientCore::FetchToken() {
   CallSpec spec;
   spec.action = "GenerateToken";
   spec.method = http::verb::post;
@@ -57,8 +58,7 @@ awaitable<Result<TokenInfo>> Client::Impl::FetchToken() {
   // value must not overflow a nanosecond clock.
   constexpr int64_t kMaxLifeS = 24 * 3600;
   constexpr int64_t kDefaultLifeS = 5 * 60;
-  const int64_t now_s = static_cast<int64_t>(
-      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
+  const int64_t now_s = base::Clock::System().NowMs() / 1000;
   int64_t life_s = kDefaultLifeS;
   int64_t skew_s = 0;
   if (info.expires_in > 0) {
@@ -99,7 +99,7 @@ awaitable<Result<TokenInfo>> Client::Impl::FetchToken() {
   co_return info;
 }
 
-awaitable<Result<std::string>> Client::Impl::GetToken() {
+awaitable<Result<std::string>> detail::ClientCore::GetToken() {
   for (;;) {
     if (shutdown_)
       co_return MakeError(Kind::kCancelled, "Cancelled",
@@ -128,7 +128,7 @@ awaitable<Result<std::string>> Client::Impl::GetToken() {
       token_backoff_ = std::chrono::milliseconds(0);
       co_return token_;
     }
-    ApiError e = r.error();
+    ApiError e = ApiErrorOf(r.error());
     // Rejected credentials: fail fast for a growing while instead of asking
     // again on every call (no hot loop). Transient failures are not cached.
     if (e.kind == Kind::kAuth || e.kind == Kind::kClient ||

@@ -77,7 +77,10 @@ awaitable<Status> CallForStatus(ImplPtr impl, CallSpec spec) {
 
 awaitable<Status> CallDelete(ImplPtr impl, CallSpec spec) {
   auto r = co_await impl->Call(std::move(spec));
-  if (!r && r.error().kind == Kind::kNotFound && r.error().attempts > 1) co_return Status{};
+  if (!r) {
+    const ApiError e = ApiErrorOf(r.error());
+    if (e.kind == Kind::kNotFound && e.attempts > 1) co_return Status{};
+  }
   co_return AsStatus(r);
 }
 

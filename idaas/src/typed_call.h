@@ -17,7 +17,7 @@
 
 namespace idsync::idaas::detail {
 
-using ImplPtr = std::shared_ptr<Client::Impl>;
+using ImplPtr = std::shared_ptr<detail::ClientCore>;
 
 template <class T>
 Result<T> DecodeAs(const Result<CallResponse>& r, const char* action) {

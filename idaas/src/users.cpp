@@ -15,7 +15,7 @@ namespace {
 std::string UserPath(const std::string& user_id) { return "/users/" + PercentEncode(user_id); }
 
 // A look-up by one attribute: POST /users/_/actions/<action> with `body`.
-awaitable<Result<std::string>> LookUpUserId(std::shared_ptr<Client::Impl> impl,
+awaitable<Result<std::string>> LookUpUserId(std::shared_ptr<detail::ClientCore> impl,
                                             const char* action, const char* path,
                                             const json::object& body) {
   return CallForId(std::move(impl),

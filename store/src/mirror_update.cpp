@@ -38,14 +38,6 @@ Result<int64_t> RunReturningOne(Db& db, Stmt& st, const std::string& what) {
 
 }  // namespace
 
-bool MirrorUpdate::empty() const {
-  return upsert_users.empty() && delete_user_ids.empty() && upsert_ous.empty() &&
-         delete_ou_ids.empty() && upsert_groups.empty() &&
-         delete_group_ids.empty() && add_members.empty() &&
-         remove_members.empty() && upsert_links.empty() &&
-         delete_links.empty() && set_link_flags.empty();
-}
-
 Result<void> Store::Impl::UpsertOu(const sync::IdaasOu& o) {
   auto st = db.Prepare(
       "INSERT INTO ous (id, name, parent_id, description, external_id, source_type, "

@@ -29,8 +29,8 @@ Error Remote(std::string what) {
                "full refresh failed, the previous mirror is kept: " + std::move(what)};
 }
 
-Error Remote(const std::string& what, const idaas::ApiError& e) {
-  return Remote(what + ": " + e.ToString());
+Error Remote(const std::string& what, const Error& e) {
+  return Remote(what + ": " + e.message);
 }
 
 // The API's largest page.
@@ -157,7 +157,7 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
         auto r = co_await client.ListAllOrganizationalUnits(level[i]);
         ++stats.api_calls;
         // Deleted since it was listed: no children (and no users, below).
-        if (!r && r.error().kind == idaas::ApiError::Kind::kNotFound) co_return true;
+        if (!r && r.error().code == Error::Code::kNotFound) co_return true;
         if (!r) {
           if (!failure) failure = Remote("ListOrganizationalUnits under " + level[i], r.error());
           co_return false;
@@ -226,7 +226,7 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
       auto r = co_await client.ListUsers(mirror.ous[ou].id, number, kPageSize);
       ++stats.api_calls;
       if (!r) {
-        if (r.error().kind == idaas::ApiError::Kind::kNotFound) {
+        if (r.error().code == Error::Code::kNotFound) {
           gone[ou] = true;
           co_return true;
         }
@@ -358,7 +358,7 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
     ++stats.user_details;
     Progress(options, "user details", stats);
     if (!r) {
-      if (r.error().kind == idaas::ApiError::Kind::kNotFound) {
+      if (r.error().code == Error::Code::kNotFound) {
         if (k < n_details) dropped[details[k]] = true;  // deleted meanwhile
         co_return true;
       }
@@ -407,7 +407,7 @@ asio::awaitable<Result<RefreshStats>> FullRefresh(Store& store, idaas::Client& c
       auto& g = mirror.groups[i];
       auto r = co_await GroupMembers(client, g.id, &stats);
       if (!r) {
-        if (r.error().kind == idaas::ApiError::Kind::kNotFound) {
+        if (r.error().code == Error::Code::kNotFound) {
           gone[i] = true;  // deleted meanwhile
           co_return true;
         }

@@ -6,12 +6,12 @@
 
 #include <cerrno>
 #include <charconv>
-#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <utility>
 
 #include "file_mode.h"
+#include "idsync/base/clock.h"
 #include "migrations.h"
 #include "store_impl.h"
 
@@ -25,12 +25,6 @@ using detail::kMetaIntegrityCheckedMs;
 using detail::NotFound;
 
 namespace {
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Reads the first 16 bytes; an existing non-empty file must carry SQLite's
 // magic header or we refuse to touch it.
@@ -149,13 +143,13 @@ Result<void> Store::Impl::OpenDb(const OpenOptions& options) {
   if (auto r = db.Exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"); !r) {
     return r.error();
   }
-  if (auto r = detail::MigrateTo(db, latest, WallMs()); !r) return r.error();
+  if (auto r = detail::MigrateTo(db, latest, base::Clock::System().NowMs()); !r) return r.error();
   auto v = db.QueryInt("PRAGMA user_version");
   if (!v) return v.error();
   version = static_cast<int>(*v);
   if (auto r = EnsurePacks(); !r) return r;
-  if (check) return SetMetaLocked(kMetaIntegrityCheckedMs, std::to_string(WallMs()));
-  return {};
+  if (!check) return {};
+  return SetMetaLocked(kMetaIntegrityCheckedMs, std::to_string(base::Clock::System().NowMs()));
 }
 
 // Due when asked for on every open, when no check has passed yet (or the
@@ -171,7 +165,7 @@ bool Store::Impl::IntegrityCheckDue(const OpenOptions& options) {
   int64_t checked = 0;
   auto [end, ec] = std::from_chars((*last)->data(), (*last)->data() + (*last)->size(), checked);
   if (ec != std::errc() || end != (*last)->data() + (*last)->size()) return true;
-  const int64_t now = WallMs();
+  const int64_t now = base::Clock::System().NowMs();
   return checked > now || now - checked >= options.integrity_check_max_age_ms;
 }
 

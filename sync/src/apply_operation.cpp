@@ -37,10 +37,10 @@ void RecordGone(EntityType type, const std::string& id, MirrorUpdate* update) {
   }
 }
 
-Outcome Outcome::Failed(const RemoteError& e) {
+Outcome Outcome::Failed(const base::Error& e) {
   Outcome o;
   o.error = e.message;
-  o.attempts = e.attempts;
+  o.attempts = FactsOf(e).attempts;
   return o;
 }
 
@@ -180,7 +180,7 @@ asio::awaitable<Outcome> Executor::Impl::Execute(const Operation& op, MirrorUpda
 asio::awaitable<Outcome> Executor::Impl::Delete(const Operation& op, MirrorUpdate* update) {
   const std::string& id = op.target.id;
   // Plain if/else: GCC 12 evaluates both awaited arms of a nested ?:.
-  RemoteStatus r;
+  base::Status r;
   if (op.kind == OpKind::kOuDelete) {
     r = co_await remote_.DeleteOu(id);
   } else if (op.kind == OpKind::kUserDelete) {
@@ -268,7 +268,7 @@ asio::awaitable<Outcome> Executor::Impl::MoveOu(const Operation& op, MirrorUpdat
     if (!now) co_return Outcome::InDoubt(Outcome::Failed(r.error()));
     if (now->parent_id != *parent) co_return Outcome::Failed(r.error());
     update->upsert_ous.push_back(*now);
-    co_return Outcome::Ok(r.error().attempts + 1);
+    co_return Outcome::Ok(FactsOf(r.error()).attempts + 1);
   }
   if (auto ou = CurrentOu(id)) {
     ou->parent_id = *parent;
@@ -395,7 +395,7 @@ asio::awaitable<Outcome> Executor::Impl::ChangeUserOus(const Operation& op, Mirr
     ou_ids.push_back(*id);
   }
   const bool add = op.kind == OpKind::kUserAddOus;
-  RemoteStatus r;
+  base::Status r;
   if (add) {
     r = co_await remote_.AddUserToOus(*user_id, ou_ids);
   } else {
@@ -417,7 +417,7 @@ asio::awaitable<Outcome> Executor::Impl::ChangeUserOus(const Operation& op, Mirr
 asio::awaitable<Outcome> Executor::Impl::EnableOrDisable(const Operation& op,
                                                          MirrorUpdate* update) {
   const bool enable = op.kind == OpKind::kUserEnable;
-  RemoteStatus r;
+  base::Status r;
   if (enable) {
     r = co_await remote_.EnableUser(op.target.id);
   } else {
@@ -486,7 +486,7 @@ asio::awaitable<Outcome> Executor::Impl::ChangeMembers(const Operation& op, Mirr
   }
   const bool add = op.kind == OpKind::kGroupAddMembers;
   if (!user_ids.empty()) {
-    RemoteStatus r;
+    base::Status r;
     if (add) {
       r = co_await remote_.AddUsersToGroup(*group_id, user_ids);
     } else {

@@ -9,7 +9,7 @@ namespace {
 
 // An account this record created earlier: by external id, else by username
 // when that account carries the record's key.
-asio::awaitable<RemoteResult<std::string>> FindCreatedUser(RemoteDirectory& remote, std::string key,
+asio::awaitable<base::Result<std::string>> FindCreatedUser(RemoteDirectory& remote, std::string key,
                                                            std::string username) {
   auto by_key = co_await remote.FindUserIdByExternalId(key);
   if (by_key || !IsMissing(by_key.error()) || username.empty()) co_return by_key;
@@ -18,16 +18,14 @@ asio::awaitable<RemoteResult<std::string>> FindCreatedUser(RemoteDirectory& remo
   auto user = co_await remote.GetUser(*by_name);
   if (!user) co_return user.error();
   if (user->external_id == key) co_return *by_name;
-  RemoteError e;
-  e.kind = RemoteError::Kind::kNotFound;
-  e.message =
-      "username " + username + " belongs to account " + *by_name + " with another external id";
-  co_return e;
+  co_return RemoteFailure(
+      base::Error::Code::kNotFound,
+      "username " + username + " belongs to account " + *by_name + " with another external id");
 }
 
 }  // namespace
 
-asio::awaitable<RemoteResult<std::string>> FindCreated(RemoteDirectory& remote, EntityType type,
+asio::awaitable<base::Result<std::string>> FindCreated(RemoteDirectory& remote, EntityType type,
                                                        std::string key, std::string name) {
   switch (type) {
     case EntityType::kUser:
@@ -37,23 +35,24 @@ asio::awaitable<RemoteResult<std::string>> FindCreated(RemoteDirectory& remote, 
     case EntityType::kGroup:
       co_return co_await remote.FindGroupIdByExternalId(std::move(name), std::move(key));
   }
-  co_return RemoteError{};
+  co_return RemoteFailure(base::Error::Code::kRemote, "");
 }
 
 asio::awaitable<Outcome> CreateOrFind(
-    std::function<asio::awaitable<RemoteResult<std::string>>()> create,
-    std::function<asio::awaitable<RemoteResult<std::string>>()> find) {
+    std::function<asio::awaitable<base::Result<std::string>>()> create,
+    std::function<asio::awaitable<base::Result<std::string>>()> find) {
   auto r = co_await create();
   if (r) {
     Outcome o = Outcome::Ok();
     o.created_id = *r;
     co_return o;
   }
-  const RemoteError e = r.error();
-  if (!e.ambiguous && e.kind != RemoteError::Kind::kConflict) co_return Outcome::Failed(e);
+  const base::Error e = r.error();
+  const bool ambiguous = FactsOf(e).ambiguous;
+  if (!ambiguous && e.code != base::Error::Code::kConflict) co_return Outcome::Failed(e);
   auto found = co_await find();
   if (found) {
-    Outcome o = Outcome::Ok(e.attempts);
+    Outcome o = Outcome::Ok(FactsOf(e).attempts);
     o.created_id = *found;
     o.existed = true;
     co_return o;
@@ -61,15 +60,17 @@ asio::awaitable<Outcome> CreateOrFind(
   if (!IsMissing(found.error())) {
     // Whether it exists cannot be told: an ambiguous create stays in doubt.
     Outcome failed = Outcome::Failed(found.error());
-    co_return e.ambiguous ? Outcome::InDoubt(std::move(failed)) : failed;
+    co_return ambiguous ? Outcome::InDoubt(std::move(failed)) : failed;
   }
   // Absent: a conflict is about something else (e.g. the username is taken);
   // an ambiguous create did not happen, so it is sent again, once.
-  if (!e.ambiguous) co_return Outcome::Failed(e);
+  if (!ambiguous) co_return Outcome::Failed(e);
   auto again = co_await create();
-  if (!again && again.error().ambiguous) co_return Outcome::InDoubt(Outcome::Failed(again.error()));
+  if (!again && FactsOf(again.error()).ambiguous) {
+    co_return Outcome::InDoubt(Outcome::Failed(again.error()));
+  }
   if (!again) co_return Outcome::Failed(again.error());
-  Outcome o = Outcome::Ok(e.attempts);
+  Outcome o = Outcome::Ok(FactsOf(e).attempts);
   o.created_id = *again;
   co_return o;
 }

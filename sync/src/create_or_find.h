@@ -15,7 +15,7 @@ namespace idsync::sync {
 // The object the record `key` created: by external id (users also by
 // `name`, their username, when that account carries the key; groups among
 // those named `name`). kNotFound when none.
-boost::asio::awaitable<RemoteResult<std::string>> FindCreated(RemoteDirectory& remote,
+boost::asio::awaitable<base::Result<std::string>> FindCreated(RemoteDirectory& remote,
                                                               EntityType type, std::string key,
                                                               std::string name);
 
@@ -24,7 +24,7 @@ boost::asio::awaitable<RemoteResult<std::string>> FindCreated(RemoteDirectory& r
 // `create` once more. Ok with created_id (and existed when found), a failure,
 // or InDoubt when an ambiguous create could not be settled.
 boost::asio::awaitable<Outcome> CreateOrFind(
-    std::function<boost::asio::awaitable<RemoteResult<std::string>>()> create,
-    std::function<boost::asio::awaitable<RemoteResult<std::string>>()> find);
+    std::function<boost::asio::awaitable<base::Result<std::string>>()> create,
+    std::function<boost::asio::awaitable<base::Result<std::string>>()> find);
 
 }  // namespace idsync::sync

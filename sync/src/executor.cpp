@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "executor_impl.h"
+#include "idsync/base/clock.h"
 
 namespace idsync::sync {
 namespace {
@@ -35,19 +36,7 @@ std::string Fnv1aHex(const std::string& s) {
 
 }  // namespace
 
-void throw_exception_from_error(const RemoteError& e, const boost::source_location& loc) {
-  boost::throw_exception(std::runtime_error(e.message), loc);
-}
-
-void throw_exception_from_error(const JournalError& e, const boost::source_location& loc) {
-  boost::throw_exception(std::runtime_error(e.message), loc);
-}
-
-int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t SystemNowMs() { return base::Clock::System().NowMs(); }
 
 Executor::Impl::Impl(Journal& journal, RemoteDirectory& remote, const CachedState& cached,
                      ExecutorOptions options)

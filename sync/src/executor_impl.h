@@ -29,7 +29,7 @@ int64_t SystemNowMs();
 // The new value of `field` in the operation's changes, if it changes.
 std::optional<std::string> ChangeOf(const Operation& op, const std::string& field);
 
-inline bool IsMissing(const RemoteError& e) { return e.kind == RemoteError::Kind::kNotFound; }
+inline bool IsMissing(const base::Error& e) { return e.code == base::Error::Code::kNotFound; }
 
 void SortUnique(std::vector<std::string>& v);
 
@@ -48,7 +48,7 @@ struct Outcome {
   // the next cycle's recovery looks it up before anything is planned.
   bool in_doubt = false;
 
-  static Outcome Failed(const RemoteError& e);
+  static Outcome Failed(const base::Error& e);
   static Outcome Failed(std::string why);
   static Outcome InDoubt(Outcome o);  // see in_doubt
   static Outcome Ok(int attempts = 1);

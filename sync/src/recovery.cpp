@@ -50,7 +50,7 @@ std::optional<JournalTarget> ParsePayload(const std::string& payload) {
 }
 
 // Reads the object as IDaaS has it into `update`; kNotFound when it is gone.
-asio::awaitable<RemoteStatus> ReadInto(RemoteDirectory& remote, EntityType type,
+asio::awaitable<base::Status> ReadInto(RemoteDirectory& remote, EntityType type,
                                        const std::string& id, MirrorUpdate* update) {
   switch (type) {
     case EntityType::kUser: {
@@ -72,7 +72,7 @@ asio::awaitable<RemoteStatus> ReadInto(RemoteDirectory& remote, EntityType type,
       break;
     }
   }
-  co_return RemoteStatus();
+  co_return base::Status();
 }
 
 std::optional<EntityType> ParseEntity(const std::string& name) {
@@ -157,7 +157,7 @@ asio::awaitable<RecoveryOutcome> Executor::Recover(Journal& journal, RemoteDirec
       close({e.id, false, {}, "interrupted; re-planned"}, Counted::kAbsent);
       continue;
     }
-    auto unresolved = [&](const RemoteError& err) {
+    auto unresolved = [&](const base::Error& err) {
       ++out.unresolved;
       if (out.first_error.empty()) out.first_error = e.op_id + ": " + err.message;
     };

@@ -613,7 +613,7 @@ mapping: {username: "{user}"}
 )", &d);
   ASSERT_TRUE(d.empty());
   auto r = connectors::ReadSnapshot(cfg);
-  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message, dir.path() + "/people.csv: column 'id' used by the configuration is "
                                             "not in the header (wrong delimiter or file?)");
 }
@@ -630,12 +630,12 @@ TEST(CsvConnector, UnreadableFileFailsTheRead) {
 mapping: {username: "{user}"}
 )", &d);
   auto ok = connectors::ReadSnapshot(cfg);
-  ASSERT_TRUE(ok.ok());
+  ASSERT_TRUE(ok.has_value());
   EXPECT_EQ(ok->users.size(), 0u);
   EXPECT_EQ(ok->records_read, 0);
   std::filesystem::remove(dir.path() + "/people.csv");
   auto r = connectors::ReadSnapshot(cfg);
-  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("people.csv"), std::string::npos) << r.error().message;
 }
 
@@ -680,7 +680,7 @@ TEST(ValidateConfig, LdapNeedsAServerAndTypesAreRegistered) {
                                                      "9:9 source.url: required key is missing"}));
   EXPECT_EQ(connectors::RegisteredTypes(), (std::vector<std::string>{"csv", "hrfeed", "ldap", "ldif"}));
   auto r = connectors::ReadSnapshot(cfg);
-  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message.rfind("invalid source configuration:", 0), 0u);
 }
 

@@ -212,7 +212,7 @@ TEST(HrFeedHttps, AFailedPageFailsTheWholeRead) {
   auto cfg = LoadConfig(dir, HttpsConfig(server.Url("/f"), "    pagination: {type: next_link, next: /next}\n"), &d);
   ASSERT_TRUE(d.empty());
   auto r = connectors::ReadSnapshot(cfg);
-  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message, "GET " + server.Url("/f2") + ": HTTP 503 ({\"error\": \"busy\"})");
 }
 
@@ -224,7 +224,7 @@ TEST(HrFeedHttps, UntrustedServerFailsTheHandshake) {
                      "\n  hrfeed: {records: /data}\n  users: {key: id}\n  ous: {from: path, column: d}\n" + kFeedMapping;
   auto cfg = LoadConfig(dir, yaml, &d);
   auto r = connectors::ReadSnapshot(cfg);
-  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("TLS handshake with localhost"), std::string::npos) << r.error().message;
   EXPECT_TRUE(server.Requests().empty());
 }

@@ -289,7 +289,7 @@ TEST(LdifConnector, ARangedAttributeTheModelReadsFailsTheRead) {
   config::Diagnostics d;
   auto cfg = LoadConfig(dir, source + "  groups: {from: entries}\nmapping: {username: \"{uid}\", primary_ou: \"@root\"}\n", &d);
   auto r = connectors::ReadSnapshot(cfg);
-  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message,
             dir.path() + "/ad.ldif:6: entry 'cn=Big,dc=example,dc=com' has the ranged attribute "
                          "'member;range=0-1499' (part of a longer list of values, as Active Directory "

@@ -38,7 +38,7 @@ Options DeveloperOptionsFor(const Emulator& emulator, const std::string& applica
 
 std::unique_ptr<AdminClient> MakeAdmin(asio::io_context& io, AdminOptions options) {
   auto client = AdminClient::Create(io.get_executor(), std::move(options));
-  EXPECT_TRUE(client) << client.error().ToString();
+  EXPECT_TRUE(client) << ApiErrorOf(client.error()).message;
   return client ? std::move(*client) : nullptr;
 }
 
@@ -49,13 +49,13 @@ TEST(AdminClientTest, SetupFromNothingGivesAWorkingDeveloperApiClient) {
   ASSERT_TRUE(admin);
 
   auto before = RunSync(io, admin->ListApplications(1, 100, std::string("idsync")));
-  ASSERT_TRUE(before) << before.error().ToString();
+  ASSERT_TRUE(before) << ApiErrorOf(before.error()).message;
   EXPECT_EQ(before->total_count, 0);
 
   auto id = RunSync(io, admin->CreateApplication("idsync", "directory sync"));
-  ASSERT_TRUE(id) << id.error().ToString();
+  ASSERT_TRUE(id) << ApiErrorOf(id.error()).message;
   auto app = RunSync(io, admin->GetApplication(*id));
-  ASSERT_TRUE(app) << app.error().ToString();
+  ASSERT_TRUE(app) << ApiErrorOf(app.error()).message;
   EXPECT_EQ(app->application_name, "idsync");
   EXPECT_EQ(app->client_id, *id);
   EXPECT_EQ(app->api_invoke_status, "disabled");
@@ -67,21 +67,21 @@ TEST(AdminClientTest, SetupFromNothingGivesAWorkingDeveloperApiClient) {
                               *id, {std::string(kScopeUserManageAll),
                                     "urn:alibaba:idaas:scope:organizational_unit:manager_all"})));
   auto scopes = RunSync(io, admin->GetApplicationGrantScope(*id));
-  ASSERT_TRUE(scopes) << scopes.error().ToString();
+  ASSERT_TRUE(scopes) << ApiErrorOf(scopes.error()).message;
   EXPECT_EQ(*scopes, (std::vector<std::string>{std::string(kScopeOuManageAll),
                                                std::string(kScopeUserManageAll)}));
   ASSERT_TRUE(RunSync(io, admin->SetApplicationProvisioningScope(*id, {kRootOu})));
   auto scope = RunSync(io, admin->GetApplicationProvisioningScope(*id));
-  ASSERT_TRUE(scope) << scope.error().ToString();
+  ASSERT_TRUE(scope) << ApiErrorOf(scope.error()).message;
   EXPECT_EQ(scope->organizational_unit_ids, std::vector<std::string>{kRootOu});
   EXPECT_EQ(scope->used_quota, 0);
   EXPECT_EQ(scope->max_quota, 77);
 
   auto secret = RunSync(io, admin->CreateApplicationClientSecret(*id));
-  ASSERT_TRUE(secret) << secret.error().ToString();
+  ASSERT_TRUE(secret) << ApiErrorOf(secret.error()).message;
   EXPECT_FALSE(secret->client_secret.empty());
   auto listed = RunSync(io, admin->ListApplicationClientSecrets(*id));
-  ASSERT_TRUE(listed) << listed.error().ToString();
+  ASSERT_TRUE(listed) << ApiErrorOf(listed.error()).message;
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ(listed->front().secret_id, secret->secret_id);
   EXPECT_NE(listed->front().client_secret, secret->client_secret);  // masked
@@ -93,7 +93,7 @@ TEST(AdminClientTest, SetupFromNothingGivesAWorkingDeveloperApiClient) {
   ou.organizational_unit_name = "Sales";
   ou.parent_id = kRootOu;
   auto created = RunSync(io, (*client)->CreateOrganizationalUnit(ou));
-  EXPECT_TRUE(created) << created.error().ToString();
+  EXPECT_TRUE(created) << ApiErrorOf(created.error()).message;
 
   auto after = RunSync(io, admin->ListApplications(1, 100, std::string("idsync")));
   ASSERT_TRUE(after);
@@ -115,7 +115,7 @@ TEST(AdminClientTest, ApiInvokeDisabledApplicationIsRefusedByTheDeveloperApi) {
   ASSERT_TRUE(client);
   auto r = RunSync(io, (*client)->GetOrganizationalUnit(kRootOu));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, "application_api_disabled");
+  EXPECT_EQ(ApiErrorOf(r.error()).code, "application_api_disabled");
   ASSERT_TRUE(RunSync(io, admin->EnableApplicationApiInvoke(*id)));
   EXPECT_TRUE(RunSync(io, (*client)->GetOrganizationalUnit(kRootOu)));
 }
@@ -131,14 +131,14 @@ TEST(AdminClientTest, MovesADepartmentAndRefusesACycle) {
     r.organizational_unit_name = name;
     r.parent_id = parent;
     auto id = RunSync(io, (*developer)->CreateOrganizationalUnit(r));
-    EXPECT_TRUE(id) << id.error().ToString();
+    EXPECT_TRUE(id) << ApiErrorOf(id.error()).message;
     return id ? *id : std::string();
   };
   std::string sales = make("Sales", kRootOu);
   std::string emea = make("EMEA", kRootOu);
   ASSERT_TRUE(RunSync(io, admin->UpdateOrganizationalUnitParentId(emea, sales)));
   auto moved = RunSync(io, admin->GetOrganizationalUnit(emea));
-  ASSERT_TRUE(moved) << moved.error().ToString();
+  ASSERT_TRUE(moved) << ApiErrorOf(moved.error()).message;
   EXPECT_EQ(moved->parent_id, sales);
   EXPECT_EQ(moved->organizational_unit_name, "EMEA");
   // Again: nothing changes, no error.
@@ -146,12 +146,12 @@ TEST(AdminClientTest, MovesADepartmentAndRefusesACycle) {
   // Under its own child: a cycle.
   auto cycle = RunSync(io, admin->UpdateOrganizationalUnitParentId(sales, emea));
   ASSERT_FALSE(cycle);
-  EXPECT_EQ(cycle.error().kind, ApiError::Kind::kClient);
-  EXPECT_EQ(cycle.error().code, "InvalidParameter.ParentId");
-  EXPECT_FALSE(cycle.error().request_id.empty());
+  EXPECT_EQ(ApiErrorOf(cycle.error()).kind, ApiError::Kind::kClient);
+  EXPECT_EQ(ApiErrorOf(cycle.error()).code, "InvalidParameter.ParentId");
+  EXPECT_FALSE(ApiErrorOf(cycle.error()).request_id.empty());
   auto missing = RunSync(io, admin->GetOrganizationalUnit("ou_missing"));
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().kind, ApiError::Kind::kNotFound);
+  EXPECT_EQ(ApiErrorOf(missing.error()).kind, ApiError::Kind::kNotFound);
 }
 
 TEST(AdminClientTest, GatewayRejectionsHaveTheServiceCodesAndKinds) {
@@ -163,29 +163,29 @@ TEST(AdminClientTest, GatewayRejectionsHaveTheServiceCodesAndKinds) {
   auto wrong_secret = MakeAdmin(io, AdminOptionsFor(emulator, kKeyId, "not-the-secret"));
   auto r = RunSync(io, wrong_secret->ListApplications(1, 10));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, "SignatureDoesNotMatch");
-  EXPECT_EQ(r.error().kind, ApiError::Kind::kAuth);
-  EXPECT_EQ(r.error().attempts, 1);  // not retried
-  EXPECT_FALSE(r.error().request_id.empty());
+  EXPECT_EQ(ApiErrorOf(r.error()).code, "SignatureDoesNotMatch");
+  EXPECT_EQ(ApiErrorOf(r.error()).kind, ApiError::Kind::kAuth);
+  EXPECT_EQ(ApiErrorOf(r.error()).attempts, 1);  // not retried
+  EXPECT_FALSE(ApiErrorOf(r.error()).request_id.empty());
 
   auto unknown = MakeAdmin(io, AdminOptionsFor(emulator, "nobody", "whatever-secret"));
   r = RunSync(io, unknown->ListApplications(1, 10));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, "InvalidAccessKeyId.NotFound");
-  EXPECT_EQ(r.error().kind, ApiError::Kind::kAuth);  // a 404, but no missing object
+  EXPECT_EQ(ApiErrorOf(r.error()).code, "InvalidAccessKeyId.NotFound");
+  EXPECT_EQ(ApiErrorOf(r.error()).kind, ApiError::Kind::kAuth);  // a 404, but no missing object
 
   auto reader = MakeAdmin(io, AdminOptionsFor(emulator, "reader", "reader-secret"));
   EXPECT_TRUE(RunSync(io, reader->ListApplications(1, 10)));
   auto denied = RunSync(io, reader->CreateApplication("idsync", ""));
   ASSERT_FALSE(denied);
-  EXPECT_EQ(denied.error().code, "Forbidden.RAM");
-  EXPECT_EQ(denied.error().kind, ApiError::Kind::kPermission);
+  EXPECT_EQ(ApiErrorOf(denied.error()).code, "Forbidden.RAM");
+  EXPECT_EQ(ApiErrorOf(denied.error()).kind, ApiError::Kind::kPermission);
 
   auto admin = MakeAdmin(io, AdminOptionsFor(emulator));
   auto gone = RunSync(io, admin->GetApplication("app_missing"));
   ASSERT_FALSE(gone);
-  EXPECT_EQ(gone.error().code, "ResourceNotFound.Application");
-  EXPECT_EQ(gone.error().kind, ApiError::Kind::kNotFound);
+  EXPECT_EQ(ApiErrorOf(gone.error()).code, "ResourceNotFound.Application");
+  EXPECT_EQ(ApiErrorOf(gone.error()).kind, ApiError::Kind::kNotFound);
 
   const std::string text = logs.text();
   EXPECT_EQ(text.find(kKeySecret), std::string::npos);
@@ -276,7 +276,7 @@ TEST(AdminClientTest, GoSdkShapedRequestsAreAccepted) {
   auto admin = MakeAdmin(io, AdminOptionsFor(emulator));
   auto app = RunSync(io, admin->GetApplication(
                              std::string(created.json.at("ApplicationId").as_string())));
-  ASSERT_TRUE(app) << app.error().ToString();
+  ASSERT_TRUE(app) << ApiErrorOf(app.error()).message;
   EXPECT_EQ(app->application_name, "idsync go*sdk~");
 }
 

@@ -20,7 +20,7 @@ using asio::awaitable;
 // Fails the test and leaves the coroutine when a Result holds an error.
 #define CO_REQUIRE(r)                                            \
   if (!(r)) {                                                    \
-    ADD_FAILURE() << #r << ": " << (r).error().ToString();       \
+    ADD_FAILURE() << #r << ": " << (r).error().message;       \
     co_return;                                                   \
   }
 
@@ -32,8 +32,8 @@ TEST(ClientCreate, ValidatesOptions) {
   o.endpoint = "http://example.com";
   auto c = Client::Create(io.get_executor(), o);
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().kind, ApiError::Kind::kClient);
-  EXPECT_NE(c.error().message.find("loopback"), std::string::npos);
+  EXPECT_EQ(ApiErrorOf(c.error()).kind, ApiError::Kind::kClient);
+  EXPECT_NE(ApiErrorOf(c.error()).message.find("loopback"), std::string::npos);
   o.allow_insecure_http = true;
   EXPECT_TRUE(Client::Create(io.get_executor(), o));
   o.endpoint = "http://127.0.0.1:1";
@@ -43,7 +43,7 @@ TEST(ClientCreate, ValidatesOptions) {
   o.ca_file = "/nonexistent/ca.pem";
   auto bad = Client::Create(io.get_executor(), o);
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("ca_file"), std::string::npos);
+  EXPECT_NE(ApiErrorOf(bad.error()).message.find("ca_file"), std::string::npos);
   o.ca_file.clear();
   o.instance_id.clear();
   EXPECT_FALSE(Client::Create(io.get_executor(), o));
@@ -68,7 +68,7 @@ class EmulatorTest : public ::testing::Test {
   void SetUp() override {
     emu_ = std::make_unique<Emulator>();
     auto c = Client::Create(io_.get_executor(), emu_->ClientOptions());
-    ASSERT_TRUE(c) << c.error().ToString();
+    ASSERT_TRUE(c) << ApiErrorOf(c.error()).message;
     client_ = std::move(*c);
   }
   LogCapture logs_;  // before the client, which picks up the "idaas" logger
@@ -196,7 +196,7 @@ TEST_F(EmulatorTest, EveryCall) {
     auto missing = co_await c.GetUserIdByUsername("nobody");
     EXPECT_FALSE(missing);
     if (!missing) {
-      EXPECT_EQ(missing.error().kind, ApiError::Kind::kNotFound);
+      EXPECT_EQ(ApiErrorOf(missing.error()).kind, ApiError::Kind::kNotFound);
     }
 
     {
@@ -283,24 +283,24 @@ TEST_F(EmulatorTest, EveryCall) {
     auto dup = co_await c.CreateUser(UserReq("alice", *ou1));
     EXPECT_FALSE(dup);
     if (!dup) {
-      EXPECT_EQ(dup.error().kind, ApiError::Kind::kConflict) << dup.error().ToString();
-      EXPECT_EQ(dup.error().http_status, 409);
-      EXPECT_FALSE(dup.error().request_id.empty());
-      EXPECT_EQ(dup.error().attempts, 1);
-      EXPECT_FALSE(dup.error().retryable);
+      EXPECT_EQ(ApiErrorOf(dup.error()).kind, ApiError::Kind::kConflict) << dup.error().message;
+      EXPECT_EQ(ApiErrorOf(dup.error()).http_status, 409);
+      EXPECT_FALSE(ApiErrorOf(dup.error()).request_id.empty());
+      EXPECT_EQ(ApiErrorOf(dup.error()).attempts, 1);
+      EXPECT_FALSE(ApiErrorOf(dup.error()).retryable);
     }
     auto invalid = co_await c.CreateUser(UserReq("bad name!", *ou1));
     EXPECT_FALSE(invalid);
     if (!invalid) {
-      EXPECT_EQ(invalid.error().kind, ApiError::Kind::kClient);
-      EXPECT_EQ(invalid.error().http_status, 400);
-      EXPECT_EQ(invalid.error().attempts, 1);
+      EXPECT_EQ(ApiErrorOf(invalid.error()).kind, ApiError::Kind::kClient);
+      EXPECT_EQ(ApiErrorOf(invalid.error()).http_status, 400);
+      EXPECT_EQ(ApiErrorOf(invalid.error()).attempts, 1);
     }
     auto nf = co_await c.GetUser("user_doesnotexist");
     EXPECT_FALSE(nf);
     if (!nf) {
-      EXPECT_EQ(nf.error().kind, ApiError::Kind::kNotFound);
-      EXPECT_FALSE(nf.error().code.empty());
+      EXPECT_EQ(ApiErrorOf(nf.error()).kind, ApiError::Kind::kNotFound);
+      EXPECT_FALSE(ApiErrorOf(nf.error()).code.empty());
     }
 
     // Deletes.
@@ -315,7 +315,7 @@ TEST_F(EmulatorTest, EveryCall) {
     auto gone = co_await c.DeleteUser(*uid);  // first attempt 404: an error
     EXPECT_FALSE(gone);
     if (!gone) {
-      EXPECT_EQ(gone.error().kind, ApiError::Kind::kNotFound);
+      EXPECT_EQ(ApiErrorOf(gone.error()).kind, ApiError::Kind::kNotFound);
     }
     {
       auto _r44 = co_await c.DeleteOrganizationalUnit(*ou2);
@@ -379,17 +379,17 @@ TEST_F(EmulatorTest, PaginationAcrossManyPages) {
         for (int i = w; i < kUsers; i += 8) {
           auto r = co_await c.CreateUser(
               UserReq("u" + std::to_string(i), *ou, "e" + std::to_string(i)));
-          EXPECT_TRUE(r) << r.error().ToString();
+          EXPECT_TRUE(r) << ApiErrorOf(r.error()).message;
           if (r) user_ids.push_back(*r);
         }
         for (int i = w; i < kOus; i += 8) {
           auto r = co_await c.CreateOrganizationalUnit(
               OuReq("child" + std::to_string(i), *ou));
-          EXPECT_TRUE(r) << r.error().ToString();
+          EXPECT_TRUE(r) << ApiErrorOf(r.error()).message;
         }
         for (int i = w; i < kGroups; i += 8) {
           auto r = co_await c.CreateGroup(GroupReq("g" + std::to_string(i)));
-          EXPECT_TRUE(r) << r.error().ToString();
+          EXPECT_TRUE(r) << ApiErrorOf(r.error()).message;
         }
       });
     }
@@ -480,7 +480,7 @@ TEST_F(EmulatorTest, RevokedTokenOneSharedRefreshAndReplay) {
     for (int i = 0; i < 8; ++i) {
       asio::co_spawn(ex, [&]() -> awaitable<void> {
         auto r = co_await client_->GetApplicationProvisioningScope();
-        EXPECT_TRUE(r) << r.error().ToString();
+        EXPECT_TRUE(r) << ApiErrorOf(r.error()).message;
       }, [&](std::exception_ptr) { if (--pending == 0) done.cancel(); });
     }
     co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -506,8 +506,8 @@ TEST(EmulatorAuth, BadCredentialsFailFastWithoutHotLoop) {
       auto r = co_await client->GetApplicationProvisioningScope();
       EXPECT_FALSE(r);
       if (!r) {
-        EXPECT_EQ(r.error().kind, ApiError::Kind::kAuth) << r.error().ToString();
-        EXPECT_FALSE(r.error().code.empty());  // the OAuth "error" value
+        EXPECT_EQ(ApiErrorOf(r.error()).kind, ApiError::Kind::kAuth) << r.error().message;
+        EXPECT_FALSE(ApiErrorOf(r.error()).code.empty());  // the OAuth "error" value
       }
     }
   });
@@ -543,7 +543,7 @@ TEST(EmulatorReuse, TenThousandCallsOnAtMostPoolSizeConnections) {
           auto r = co_await client->GetUser(uid);
           if (r) ++ok;
           else {
-            ADD_FAILURE() << r.error().ToString();
+            ADD_FAILURE() << ApiErrorOf(r.error()).message;
           }
         }
       }, [&](std::exception_ptr) { if (--pending == 0) done.cancel(); });

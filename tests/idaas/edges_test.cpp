@@ -49,11 +49,11 @@ TEST(ServerWaitCap, HugeHintsFailPromptlyAsThrottled) {
     auto r = RunSync(io, client->GetApplicationProvisioningScope());
     auto elapsed = Clock::now() - start;
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().kind, Kind::kThrottled) << r.error().ToString();
-    EXPECT_FALSE(r.error().retryable);
-    EXPECT_EQ(r.error().attempts, 1);
-    EXPECT_NE(r.error().message.find("max_server_wait"), std::string::npos)
-        << r.error().ToString();
+    EXPECT_EQ(ApiErrorOf(r.error()).kind, Kind::kThrottled) << ApiErrorOf(r.error()).message;
+    EXPECT_FALSE(ApiErrorOf(r.error()).retryable);
+    EXPECT_EQ(ApiErrorOf(r.error()).attempts, 1);
+    EXPECT_NE(ApiErrorOf(r.error()).message.find("max_server_wait"), std::string::npos)
+        << ApiErrorOf(r.error()).message;
     EXPECT_LT(elapsed, 2s);
     EXPECT_EQ(client->stats().server_wait_over_cap, ++over_cap);
   }
@@ -78,9 +78,9 @@ TEST(ServerWaitCap, NegativeOrGarbageHintsAreIgnored) {
   auto start = Clock::now();
   auto r = RunSync(io, client->GetApplicationProvisioningScope());
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, Kind::kThrottled);
-  EXPECT_TRUE(r.error().retryable);
-  EXPECT_EQ(r.error().attempts, 3);
+  EXPECT_EQ(ApiErrorOf(r.error()).kind, Kind::kThrottled);
+  EXPECT_TRUE(ApiErrorOf(r.error()).retryable);
+  EXPECT_EQ(ApiErrorOf(r.error()).attempts, 3);
   EXPECT_LT(Clock::now() - start, 2s);
   EXPECT_EQ(client->stats().server_wait_over_cap, 0u);
 }
@@ -96,8 +96,8 @@ TEST(ServerWaitCap, CapIsAnOption) {
   emu.Config(R"({"faults":"throttle=1","retryAfter":"1"})");
   auto r = RunSync(io, client->GetApplicationProvisioningScope());
   ASSERT_FALSE(r);
-  EXPECT_FALSE(r.error().retryable);
-  EXPECT_EQ(r.error().attempts, 1);
+  EXPECT_FALSE(ApiErrorOf(r.error()).retryable);
+  EXPECT_EQ(ApiErrorOf(r.error()).attempts, 1);
 }
 
 // ---- token expiry under clock skew ------------------------------------------
@@ -173,9 +173,9 @@ TEST(Lookups, OkWithoutAnIdIsNotFound) {
     for (const auto& r : misses) {
       EXPECT_FALSE(r);
       if (r) continue;
-      EXPECT_EQ(r.error().kind, Kind::kNotFound) << r.error().ToString();
-      EXPECT_EQ(r.error().http_status, 200);
-      EXPECT_FALSE(r.error().retryable);
+      EXPECT_EQ(ApiErrorOf(r.error()).kind, Kind::kNotFound) << ApiErrorOf(r.error()).message;
+      EXPECT_EQ(ApiErrorOf(r.error()).http_status, 200);
+      EXPECT_FALSE(ApiErrorOf(r.error()).retryable);
     }
     // A hit still returns the id.
     auto id = co_await client->CreateUser(UserReq("grace", kRootOu, "G-1"));
@@ -197,8 +197,8 @@ TEST(Lookups, CreateAnsweringWithoutAnIdIsAmbiguous) {
       *Client::Create(io.get_executor(), ScriptedOptions(server.Url())));
   auto r = RunSync(io, client->CreateGroup(GroupReq("g", "G-1")));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, Kind::kProtocol);
-  EXPECT_TRUE(r.error().ambiguous);  // it probably exists: look it up
+  EXPECT_EQ(ApiErrorOf(r.error()).kind, Kind::kProtocol);
+  EXPECT_TRUE(ApiErrorOf(r.error()).ambiguous);  // it probably exists: look it up
 }
 
 // ---- Alibaba's code spellings -----------------------------------------------
@@ -240,9 +240,9 @@ TEST(ErrorCodes, EntityNotExistAndAlreadyExistInEverySpelling) {
     SCOPED_TRACE(std::to_string(c.status) + " " + c.code);
     auto r = RunSync(io, client->GetUser("user_1"));
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().kind, c.kind) << r.error().ToString();
-    EXPECT_EQ(r.error().code, c.code);
-    EXPECT_EQ(r.error().attempts, 1);  // final, not retried
+    EXPECT_EQ(ApiErrorOf(r.error()).kind, c.kind) << ApiErrorOf(r.error()).message;
+    EXPECT_EQ(ApiErrorOf(r.error()).code, c.code);
+    EXPECT_EQ(ApiErrorOf(r.error()).attempts, 1);  // final, not retried
   }
 }
 
@@ -280,7 +280,7 @@ TEST(CreateServerError, IsAmbiguousAndNeverResent) {
     auto g = co_await client->CreateGroup(GroupReq("amb", "G-1"));
     auto check = [](const auto& r) {
       ASSERT_FALSE(r);
-      const ApiError& e = r.error();
+      const ApiError e = ApiErrorOf(r.error());
       EXPECT_EQ(e.kind, Kind::kServer) << e.ToString();
       EXPECT_TRUE(e.ambiguous);
       EXPECT_FALSE(e.retryable);
@@ -293,7 +293,7 @@ TEST(CreateServerError, IsAmbiguousAndNeverResent) {
     auto p = co_await client->PatchGroup("group_x", GroupPatch("n"));
     EXPECT_FALSE(p);
     if (!p) {
-      EXPECT_GT(p.error().attempts, 1);
+      EXPECT_GT(ApiErrorOf(p.error()).attempts, 1);
     }
   });
   auto log = emu.Requests();
@@ -319,10 +319,10 @@ TEST(CreateServerError, AfterCommitLeavesNoDuplicates) {
                           auto find) -> awaitable<Result<std::string>> {
     for (int round = 0; round < 20; ++round) {
       auto r = co_await create();
-      if (r || !r.error().ambiguous) co_return r;
+      if (r || !ApiErrorOf(r.error()).ambiguous) co_return r;
       ++lookups;
       auto found = co_await find();
-      if (found || found.error().kind != Kind::kNotFound) co_return found;
+      if (found || ApiErrorOf(found.error()).kind != Kind::kNotFound) co_return found;
     }
     co_return ApiError{};
   };

@@ -275,13 +275,13 @@ asio::awaitable<Result<std::string>> CreateUserExactlyOnce(Client& c, CreateUser
                                                            int* lookups) {
   for (int round = 0; round < 10; ++round) {
     auto r = co_await c.CreateUser(req);
-    if (r || !r.error().ambiguous) co_return r;
+    if (r || !ApiErrorOf(r.error()).ambiguous) co_return r;
     ++*lookups;
     for (;;) {
       auto found = co_await c.GetUserIdByUserExternalId(*req.user_external_id);
       if (found) co_return found;
-      if (found.error().kind == ApiError::Kind::kNotFound) break;  // resend
-      if (!found.error().retryable) co_return found;
+      if (ApiErrorOf(found.error()).kind == ApiError::Kind::kNotFound) break;  // resend
+      if (!ApiErrorOf(found.error()).retryable) co_return found;
     }
   }
   co_return ApiError{};

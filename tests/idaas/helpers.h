@@ -184,7 +184,7 @@ void RunWorkers(asio::io_context& io, int n, F worker) {
 
 #define CO_REQUIRE(r)                                      \
   if (!(r)) {                                              \
-    ADD_FAILURE() << #r << ": " << (r).error().ToString(); \
+    ADD_FAILURE() << #r << ": " << (r).error().message; \
     co_return;                                             \
   }
 

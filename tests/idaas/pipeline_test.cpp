@@ -25,7 +25,7 @@ std::unique_ptr<Client> PipelinedClient(asio::io_context& io,
   o.base_delay = 2ms;
   o.max_delay = 20ms;
   auto created = Client::Create(io.get_executor(), o);
-  EXPECT_TRUE(created) << created.error().ToString();
+  EXPECT_TRUE(created) << ApiErrorOf(created.error()).message;
   return std::move(*created);
 }
 
@@ -102,7 +102,7 @@ TEST(Pipelining, EveryResponseReachesItsOwnRequest) {
       auto gone = co_await c.GetUser("user_doesnotexist" + n);
       EXPECT_FALSE(gone);
       if (!gone) {
-        EXPECT_EQ(gone.error().kind, ApiError::Kind::kNotFound);
+        EXPECT_EQ(ApiErrorOf(gone.error()).kind, ApiError::Kind::kNotFound);
       }
     }
   });

@@ -58,7 +58,7 @@ TEST(Throttling, EmulatorRetryAfterPausesEveryRequestOneConnection) {
     for (int i = 0; i < 50; ++i) {
       auto r = co_await client->GetApplicationProvisioningScope();
       if (r) ++ok;
-      else ADD_FAILURE() << r.error().ToString();
+      else ADD_FAILURE() << ApiErrorOf(r.error()).message;
     }
   });
   EXPECT_EQ(ok, 50);
@@ -82,7 +82,7 @@ TEST(Throttling, EmulatorRetryAfterPausesEveryRequestFourConnections) {
     for (int i = 0; i < 15; ++i) {
       auto r = co_await client->GetApplicationProvisioningScope();
       if (r) ++ok;
-      else ADD_FAILURE() << r.error().ToString();
+      else ADD_FAILURE() << ApiErrorOf(r.error()).message;
     }
   });
   EXPECT_EQ(ok, 60);
@@ -159,7 +159,7 @@ void RunThrottleScript(ThrottleScript& script, int expect_min_ms) {
       co_await t.async_wait(asio::use_awaitable);
     }
     auto r = co_await client->GetApplicationProvisioningScope();
-    EXPECT_TRUE(r) << r.error().ToString();
+    EXPECT_TRUE(r) << ApiErrorOf(r.error()).message;
   });
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 Clock::now() - start)
@@ -228,8 +228,8 @@ TEST(Faults, ThirtyPercentInjectedEveryOperationCompletesExactlyOnce) {
         group = *g;
         break;
       }
-      if (!g.error().ambiguous) {
-        ADD_FAILURE() << g.error().ToString();
+      if (!ApiErrorOf(g.error()).ambiguous) {
+        ADD_FAILURE() << ApiErrorOf(g.error()).message;
         co_return;
       }
       auto all = co_await c.ListAllGroups();
@@ -320,9 +320,9 @@ TEST(Faults, AmbiguousCreateIsLookedUpBeforeAnyResend) {
     auto r = co_await client->CreateUser(UserReq("amb", kRootOu, "amb-1"));
     EXPECT_FALSE(r);
     if (r) co_return;
-    EXPECT_TRUE(r.error().ambiguous) << r.error().ToString();
-    EXPECT_EQ(r.error().kind, ApiError::Kind::kNetwork);
-    EXPECT_EQ(r.error().attempts, 1);  // never blindly resent
+    EXPECT_TRUE(ApiErrorOf(r.error()).ambiguous) << ApiErrorOf(r.error()).message;
+    EXPECT_EQ(ApiErrorOf(r.error()).kind, ApiError::Kind::kNetwork);
+    EXPECT_EQ(ApiErrorOf(r.error()).attempts, 1);  // never blindly resent
   });
   emu.Config(R"({"faults":""})");
   // The executor's rule: look up by external id before any resend.
@@ -363,10 +363,10 @@ TEST(Faults, PersistentServerErrorsAreBoundedAndRecover) {
       EXPECT_FALSE(r);
       if (r) continue;
       ++failures;
-      EXPECT_EQ(r.error().kind, ApiError::Kind::kServer);
-      EXPECT_TRUE(r.error().retryable);
-      EXPECT_LE(r.error().attempts, 4);
-      EXPECT_GE(r.error().http_status, 500);
+      EXPECT_EQ(ApiErrorOf(r.error()).kind, ApiError::Kind::kServer);
+      EXPECT_TRUE(ApiErrorOf(r.error()).retryable);
+      EXPECT_LE(ApiErrorOf(r.error()).attempts, 4);
+      EXPECT_GE(ApiErrorOf(r.error()).http_status, 500);
     }
   });
   EXPECT_EQ(failures, 30);
@@ -377,7 +377,7 @@ TEST(Faults, PersistentServerErrorsAreBoundedAndRecover) {
   emu.Config(R"({"faults":""})");
   RunCoro(io, [&]() -> awaitable<void> {
     auto r = co_await client->GetApplicationProvisioningScope();
-    EXPECT_TRUE(r) << r.error().ToString();  // recovers without a restart
+    EXPECT_TRUE(r) << ApiErrorOf(r.error()).message;  // recovers without a restart
   });
 }
 
@@ -423,7 +423,7 @@ TEST(Listing, ConsistentPagesSucceed) {
   auto st = ListWith([](int page) {
     return UsersPage(250, Range((page - 1) * 100, std::min(250, page * 100)));
   });
-  EXPECT_TRUE(st) << st.error().ToString();
+  EXPECT_TRUE(st) << ApiErrorOf(st.error()).message;
 }
 
 TEST(Listing, TotalCountChangingIsAnError) {
@@ -432,9 +432,9 @@ TEST(Listing, TotalCountChangingIsAnError) {
                      Range((page - 1) * 100, std::min(250, page * 100)));
   });
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().kind, ApiError::Kind::kProtocol);
-  EXPECT_EQ(st.error().code, "InconsistentListing");
-  EXPECT_TRUE(st.error().retryable);
+  EXPECT_EQ(ApiErrorOf(st.error()).kind, ApiError::Kind::kProtocol);
+  EXPECT_EQ(ApiErrorOf(st.error()).code, "InconsistentListing");
+  EXPECT_TRUE(ApiErrorOf(st.error()).retryable);
 }
 
 TEST(Listing, RepeatedPageIsAnError) {
@@ -443,7 +443,7 @@ TEST(Listing, RepeatedPageIsAnError) {
     return UsersPage(250, Range((p - 1) * 100, std::min(250, p * 100)));
   });
   ASSERT_FALSE(st);
-  EXPECT_NE(st.error().message.find("repeats"), std::string::npos);
+  EXPECT_NE(ApiErrorOf(st.error()).message.find("repeats"), std::string::npos);
 }
 
 TEST(Listing, MissingPageIsAnError) {
@@ -452,7 +452,7 @@ TEST(Listing, MissingPageIsAnError) {
     return UsersPage(250, Range((page - 1) * 100, page * 100));
   });
   ASSERT_FALSE(st);
-  EXPECT_NE(st.error().message.find("incomplete"), std::string::npos);
+  EXPECT_NE(ApiErrorOf(st.error()).message.find("incomplete"), std::string::npos);
 }
 
 TEST(Listing, ShortPageInTheMiddleIsAnError) {
@@ -485,7 +485,7 @@ TEST(Listing, NextTokenLoopAndCountMismatchAreErrors) {
                                             ScriptedOptions(server.Url())));
     auto r = RunSync(io, client->ListAllGroups());
     ASSERT_FALSE(r) << variant;
-    EXPECT_EQ(r.error().code, "InconsistentListing") << r.error().ToString();
+    EXPECT_EQ(ApiErrorOf(r.error()).code, "InconsistentListing") << ApiErrorOf(r.error()).message;
   }
 }
 
@@ -518,7 +518,7 @@ TEST(Transport, StaleKeepAliveConnectionsReconnectTransparently) {
     // The token first, so that no create follows its response on the same
     // socket before the server has closed it.
     auto token = co_await client->GenerateToken();
-    EXPECT_TRUE(token) << token.error().ToString();
+    EXPECT_TRUE(token) << ApiErrorOf(token.error()).message;
     for (int i = 0; i < 20; ++i) {
       bool closed = co_await all_closed();
       if (!closed) {
@@ -528,7 +528,7 @@ TEST(Transport, StaleKeepAliveConnectionsReconnectTransparently) {
       // Create is not idempotent: the stale socket must be noticed before
       // the request is written, never after.
       auto r = co_await client->CreateUser(UserReq("u", "ou"));
-      EXPECT_TRUE(r) << r.error().ToString();
+      EXPECT_TRUE(r) << ApiErrorOf(r.error()).message;
     }
   });
   auto stats = client->stats();
@@ -553,8 +553,8 @@ TEST(Transport, ReadTimeoutIsRetriedThenReported) {
   auto client = std::move(*Client::Create(io.get_executor(), o));
   auto r = RunSync(io, client->GetUser("user_1"));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ApiError::Kind::kTimeout) << r.error().ToString();
-  EXPECT_EQ(r.error().attempts, 2);
+  EXPECT_EQ(ApiErrorOf(r.error()).kind, ApiError::Kind::kTimeout) << ApiErrorOf(r.error()).message;
+  EXPECT_EQ(ApiErrorOf(r.error()).attempts, 2);
 }
 
 TEST(Transport, BodyLimitAndNonJsonAreProtocolErrors) {
@@ -574,15 +574,15 @@ TEST(Transport, BodyLimitAndNonJsonAreProtocolErrors) {
   auto client = std::move(*Client::Create(io.get_executor(), o));
   auto big = RunSync(io, client->GetUser("big"));
   ASSERT_FALSE(big);
-  EXPECT_EQ(big.error().kind, ApiError::Kind::kProtocol) << big.error().ToString();
+  EXPECT_EQ(ApiErrorOf(big.error()).kind, ApiError::Kind::kProtocol) << big.error().message;
   auto html = RunSync(io, client->GetUser("html"));
   ASSERT_FALSE(html);
-  EXPECT_EQ(html.error().kind, ApiError::Kind::kProtocol);
+  EXPECT_EQ(ApiErrorOf(html.error()).kind, ApiError::Kind::kProtocol);
   auto gw = RunSync(io, client->GetUser("gw"));
   ASSERT_FALSE(gw);
-  EXPECT_EQ(gw.error().kind, ApiError::Kind::kServer);
-  EXPECT_EQ(gw.error().http_status, 502);
-  EXPECT_EQ(gw.error().attempts, 2);
+  EXPECT_EQ(ApiErrorOf(gw.error()).kind, ApiError::Kind::kServer);
+  EXPECT_EQ(ApiErrorOf(gw.error()).http_status, 502);
+  EXPECT_EQ(ApiErrorOf(gw.error()).attempts, 2);
 }
 
 TEST(Transport, OAuthErrorBodyIsParsed) {
@@ -595,11 +595,11 @@ TEST(Transport, OAuthErrorBodyIsParsed) {
                                           ScriptedOptions(server.Url())));
   auto r = RunSync(io, client->GenerateToken());
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ApiError::Kind::kAuth);
-  EXPECT_EQ(r.error().code, "invalid_client");
-  EXPECT_EQ(r.error().message, "bad secret");
-  EXPECT_EQ(r.error().request_id, "rq-9");
-  EXPECT_EQ(r.error().attempts, 1);
+  EXPECT_EQ(ApiErrorOf(r.error()).kind, ApiError::Kind::kAuth);
+  EXPECT_EQ(ApiErrorOf(r.error()).code, "invalid_client");
+  EXPECT_EQ(ApiErrorOf(r.error()).message, "bad secret");
+  EXPECT_EQ(ApiErrorOf(r.error()).request_id, "rq-9");
+  EXPECT_EQ(ApiErrorOf(r.error()).attempts, 1);
 }
 
 TEST(Transport, RequestsCarryTheSdkHeaders) {

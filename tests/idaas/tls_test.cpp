@@ -41,22 +41,22 @@ class TlsTest : public ::testing::Test {
 void ExpectTlsFailure(const Result<ProvisioningScope>& r,
                       const std::string& needle) {
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ApiError::Kind::kTls) << r.error().ToString();
-  EXPECT_FALSE(r.error().retryable);
-  EXPECT_EQ(r.error().http_status, 0);
-  EXPECT_NE(r.error().message.find(needle), std::string::npos)
-      << r.error().ToString();
+  EXPECT_EQ(ApiErrorOf(r.error()).kind, ApiError::Kind::kTls) << ApiErrorOf(r.error()).message;
+  EXPECT_FALSE(ApiErrorOf(r.error()).retryable);
+  EXPECT_EQ(ApiErrorOf(r.error()).http_status, 0);
+  EXPECT_NE(ApiErrorOf(r.error()).message.find(needle), std::string::npos)
+      << ApiErrorOf(r.error()).message;
 }
 
 TEST_F(TlsTest, TestCaSucceedsByIpAndByName) {
   auto emu = Serve("server");
   ClientStats stats;
   auto r = Call(*emu, "127.0.0.1", Path("ca.pem"), &stats);
-  ASSERT_TRUE(r) << r.error().ToString();
+  ASSERT_TRUE(r) << ApiErrorOf(r.error()).message;
   EXPECT_EQ(r->organizational_unit_ids, std::vector<std::string>{kRootOu});
   EXPECT_EQ(stats.connections_opened, 1u);  // token and call share it
   auto by_name = Call(*emu, "localhost", Path("ca.pem"));
-  ASSERT_TRUE(by_name) << by_name.error().ToString();
+  ASSERT_TRUE(by_name) << ApiErrorOf(by_name.error()).message;
 }
 
 TEST_F(TlsTest, WrongHostNameFails) {
@@ -98,7 +98,7 @@ TEST_F(TlsTest, PlainHttpClientToTlsServerFailsCleanly) {
   auto client = std::move(*Client::Create(io.get_executor(), o));
   auto r = RunSync(io, client->GetApplicationProvisioningScope());
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().kind, ApiError::Kind::kCancelled);
+  EXPECT_NE(ApiErrorOf(r.error()).kind, ApiError::Kind::kCancelled);
 }
 
 }  // namespace

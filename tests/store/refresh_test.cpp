@@ -265,7 +265,7 @@ class RefreshTest : public ::testing::Test {
   }
   std::unique_ptr<idaas::Client> MakeClient(idaas::Options o) {
     auto c = idaas::Client::Create(io_.get_executor(), std::move(o));
-    EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().ToString());
+    EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().message);
     return c ? std::move(*c) : nullptr;
   }
 

@@ -37,14 +37,13 @@ class FakeMover : public OuMover {
   Mode mode = Mode::kMove;
   std::vector<std::pair<std::string, std::string>> calls;
 
-  asio::awaitable<RemoteStatus> Move(std::string ou_id, std::string new_parent_id) override {
+  asio::awaitable<base::Status> Move(std::string ou_id, std::string new_parent_id) override {
     calls.emplace_back(ou_id, new_parent_id);
     if (mode != Mode::kFail) MoveInEmulator(emu_, ou_id, new_parent_id);
-    if (mode == Mode::kMove) co_return RemoteStatus();
-    RemoteError e;
-    e.message = "UpdateOrganizationalUnitParentId: network (connection reset by peer)";
-    e.attempts = 1;
-    co_return e;
+    if (mode == Mode::kMove) co_return base::Status();
+    co_return RemoteFailure(base::Error::Code::kRemote,
+                            "UpdateOrganizationalUnitParentId: network (connection reset by peer)",
+                            /*ambiguous=*/false, /*attempts=*/1);
   }
 
   // What the admin API does to the shared state.
@@ -66,7 +65,7 @@ class ExecutorMoveTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto c = idaas::Client::Create(io_.get_executor(), emu_.ClientOptions());
-    ASSERT_TRUE(c) << c.error().ToString();
+    ASSERT_TRUE(c) << c.error().message;
     client_ = std::move(*c);
     auto s = store::Store::Open(dir_.path() + "/state.db");
     ASSERT_TRUE(s) << s.error().message;
@@ -90,7 +89,7 @@ class ExecutorMoveTest : public ::testing::Test {
     req.parent_id = parent;
     req.organizational_unit_external_id = key;
     auto id = idaas::RunSync(io_, client_->CreateOrganizationalUnit(req));
-    EXPECT_TRUE(id) << id.error().ToString();
+    EXPECT_TRUE(id) << id.error().message;
     return id ? *id : "";
   }
 
@@ -99,7 +98,7 @@ class ExecutorMoveTest : public ::testing::Test {
     store::Mirror m;
     for (const std::string& id : {std::string(kRootOu), a_, b_}) {
       auto ou = idaas::RunSync(io_, client_->GetOrganizationalUnit(id));
-      ASSERT_TRUE(ou) << ou.error().ToString();
+      ASSERT_TRUE(ou) << ou.error().message;
       m.ous.push_back({ou->organizational_unit_id, ou->organizational_unit_name, ou->parent_id,
                        ou->description, ou->organizational_unit_external_id,
                        ou->organizational_unit_source_type, ou->organizational_unit_source_id});

@@ -44,7 +44,7 @@ class FakeJournal final : public Journal {
   std::vector<MirrorUpdate> durable;  // what reached the mirror, in order
   int64_t next_id = 1;
 
-  JournalResult<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& add) override {
+  base::Result<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& add) override {
     std::vector<int64_t> ids;
     for (const auto& e : add) {
       entries[next_id] = Entry{e, State::kPending, ""};
@@ -53,7 +53,7 @@ class FakeJournal final : public Journal {
     return ids;
   }
 
-  JournalResult<JournalCommitResult> Commit(const JournalBatch& batch, int64_t) override {
+  base::Result<JournalCommitResult> Commit(const JournalBatch& batch, int64_t) override {
     commits.push_back(batch);
     for (const auto& c : batch.close) {
       Entry& e = entries.at(c.id);
@@ -65,12 +65,12 @@ class FakeJournal final : public Journal {
     return JournalCommitResult{};
   }
 
-  JournalResult<void> ApplyUpdate(const MirrorUpdate& update) override {
+  base::Result<void> ApplyUpdate(const MirrorUpdate& update) override {
     durable.push_back(update);
     return {};
   }
 
-  JournalResult<std::vector<UnfinishedEntry>> Unfinished() override {
+  base::Result<std::vector<UnfinishedEntry>> Unfinished() override {
     std::vector<UnfinishedEntry> out;
     for (const auto& [id, e] : entries) {
       if (e.state == State::kPending || e.state == State::kInFlight) {
@@ -107,13 +107,8 @@ class FakeJournal final : public Journal {
   }
 };
 
-RemoteError Error(RemoteError::Kind kind, std::string message, bool ambiguous = false) {
-  RemoteError e;
-  e.kind = kind;
-  e.ambiguous = ambiguous;
-  e.attempts = 1;
-  e.message = std::move(message);
-  return e;
+base::Error Error(base::Error::Code code, std::string message, bool ambiguous = false) {
+  return RemoteFailure(code, std::move(message), ambiguous, /*attempts=*/1);
 }
 
 // IDaaS in memory. Records every write in order; can refuse a call on one
@@ -122,8 +117,8 @@ RemoteError Error(RemoteError::Kind kind, std::string message, bool ambiguous = 
 class FakeRemote final : public RemoteDirectory {
  public:
   template <class T>
-  using Call = asio::awaitable<RemoteResult<T>>;
-  using Status = asio::awaitable<RemoteStatus>;
+  using Call = asio::awaitable<base::Result<T>>;
+  using Status = asio::awaitable<base::Status>;
 
   explicit FakeRemote(const FakeJournal& journal) : journal_(journal) {}
 
@@ -131,7 +126,7 @@ class FakeRemote final : public RemoteDirectory {
   std::map<std::string, IdaasOu> ous;
   std::vector<std::string> writes;              // e.g. "CreateUser:E1"
   std::vector<std::string> sent_before_marked;  // writes whose entry was not in flight
-  std::map<std::string, RemoteError> fail;      // by "Call:key_or_id"
+  std::map<std::string, base::Error> fail;      // by "Call:key_or_id"
   std::set<std::string> lose_create_answer;     // external ids
   int next_id = 1;
 
@@ -146,7 +141,7 @@ class FakeRemote final : public RemoteDirectory {
     user.ou_ids = {u.primary_ou_id};
     users[user.id] = user;
     if (lose_create_answer.count(u.external_id)) {
-      co_return Error(RemoteError::Kind::kOther, "CreateUser: timeout after send", true);
+      co_return Error(base::Error::Code::kRemote, "CreateUser: timeout after send", true);
     }
     co_return user.id;
   }
@@ -154,7 +149,7 @@ class FakeRemote final : public RemoteDirectory {
     co_await Yield();
     if (auto e = Write("PatchUser", id)) co_return *e;
     if (patch.display_name) users[id].display_name = *patch.display_name;
-    co_return RemoteStatus();
+    co_return base::Status();
   }
   Status DeleteUser(std::string id) override { return Simple("DeleteUser", id); }
   Status EnableUser(std::string id) override { return Simple("EnableUser", id); }
@@ -170,7 +165,7 @@ class FakeRemote final : public RemoteDirectory {
   }
   Call<IdaasUser> GetUser(std::string id) override {
     co_await Yield();
-    if (!users.count(id)) co_return Error(RemoteError::Kind::kNotFound, "no user " + id);
+    if (!users.count(id)) co_return Error(base::Error::Code::kNotFound, "no user " + id);
     co_return users[id];
   }
   Call<std::string> FindUserIdByExternalId(std::string key) override {
@@ -179,20 +174,20 @@ class FakeRemote final : public RemoteDirectory {
     for (const auto& [id, u] : users) {
       if (u.external_id == key) co_return id;
     }
-    co_return Error(RemoteError::Kind::kNotFound, "no user with external id " + key);
+    co_return Error(base::Error::Code::kNotFound, "no user with external id " + key);
   }
   Call<std::string> FindUserIdByUsername(std::string name) override {
     co_await Yield();
     for (const auto& [id, u] : users) {
       if (u.username == name) co_return id;
     }
-    co_return Error(RemoteError::Kind::kNotFound, "no user named " + name);
+    co_return Error(base::Error::Code::kNotFound, "no user named " + name);
   }
 
   Call<std::string> CreateOu(NewOu o) override {
     co_await Yield();
     if (auto e = Write("CreateOu", o.external_id)) co_return *e;
-    if (!ous.count(o.parent_id)) co_return Error(RemoteError::Kind::kOther, "no parent");
+    if (!ous.count(o.parent_id)) co_return Error(base::Error::Code::kRemote, "no parent");
     IdaasOu ou{
         "ou_" + std::to_string(next_id++), o.name, o.parent_id, "", o.external_id, "build_in", ""};
     ous[ou.id] = ou;
@@ -202,7 +197,7 @@ class FakeRemote final : public RemoteDirectory {
   Status DeleteOu(std::string id) override { return Simple("DeleteOu", id); }
   Call<IdaasOu> GetOu(std::string id) override {
     co_await Yield();
-    if (!ous.count(id)) co_return Error(RemoteError::Kind::kNotFound, "no OU " + id);
+    if (!ous.count(id)) co_return Error(base::Error::Code::kNotFound, "no OU " + id);
     co_return ous[id];
   }
   Call<std::string> FindOuIdByExternalId(std::string key) override {
@@ -210,7 +205,7 @@ class FakeRemote final : public RemoteDirectory {
     for (const auto& [id, ou] : ous) {
       if (ou.external_id == key) co_return id;
     }
-    co_return Error(RemoteError::Kind::kNotFound, "no OU with external id " + key);
+    co_return Error(base::Error::Code::kNotFound, "no OU with external id " + key);
   }
 
   Call<std::string> CreateGroup(NewGroup g) override {
@@ -224,11 +219,11 @@ class FakeRemote final : public RemoteDirectory {
   Status DeleteGroup(std::string id) override { return Simple("DeleteGroup", id); }
   Call<IdaasGroup> GetGroup(std::string id) override {
     co_await Yield();
-    co_return Error(RemoteError::Kind::kNotFound, "no group " + id);
+    co_return Error(base::Error::Code::kNotFound, "no group " + id);
   }
   Call<std::string> FindGroupIdByExternalId(std::string, std::string key) override {
     co_await Yield();
-    co_return Error(RemoteError::Kind::kNotFound, "no group with external id " + key);
+    co_return Error(base::Error::Code::kNotFound, "no group with external id " + key);
   }
   Status AddUsersToGroup(std::string id, std::vector<std::string>) override {
     return Simple("AddUsersToGroup", id);
@@ -245,7 +240,7 @@ class FakeRemote final : public RemoteDirectory {
   }
 
   // Records a write; the error it is to fail with, if any.
-  std::optional<RemoteError> Write(const std::string& call, const std::string& key_or_id) {
+  std::optional<base::Error> Write(const std::string& call, const std::string& key_or_id) {
     writes.push_back(call + ":" + key_or_id);
     const FakeJournal::Entry* e = journal_.For(key_or_id);
     if (e == nullptr || e->state != FakeJournal::State::kInFlight) {
@@ -258,7 +253,7 @@ class FakeRemote final : public RemoteDirectory {
   Status Simple(std::string call, std::string id) {
     co_await Yield();
     if (auto e = Write(call, id)) co_return *e;
-    co_return RemoteStatus();
+    co_return base::Status();
   }
 
   const FakeJournal& journal_;
@@ -372,7 +367,7 @@ TEST_F(ExecutorTest, AnAmbiguousCreateThatDidNotLandIsSentOnceMore) {
   Plan plan;
   plan.operations.push_back(UserCreate("E1", {"", kRoot}));
   remote_.fail["CreateUser:E1"] =
-      Error(RemoteError::Kind::kOther, "CreateUser: connection reset after send", true);
+      Error(base::Error::Code::kRemote, "CreateUser: connection reset after send", true);
   ApplyOutcome out = Apply(plan);
   // The look-up found nothing, so it was resent; refused again, ambiguously,
   // it stays in flight for recovery rather than being closed as failed.
@@ -415,7 +410,7 @@ TEST_F(ExecutorTest, AFailedOperationIsClosedFailedAndLeavesTheMirrorAlone) {
   AddUser("E1", "user_1");
   Plan plan;
   plan.operations.push_back(UserPatch("E1", "user_1"));
-  remote_.fail["PatchUser:user_1"] = Error(RemoteError::Kind::kOther, "PatchUser: 400 invalid");
+  remote_.fail["PatchUser:user_1"] = Error(base::Error::Code::kRemote, "PatchUser: 400 invalid");
   ApplyOutcome out = Apply(plan);
   EXPECT_EQ(out.failed, 1);
   EXPECT_EQ(journal_.StateOf("user.patch:E1"), FakeJournal::State::kFailed);
@@ -499,7 +494,7 @@ TEST_F(ExecutorTest, AClientErrorOnOneOperationDoesNotStopIndependentOnes) {
     AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
     plan.operations.push_back(UserPatch("E" + std::to_string(i), "user_e" + std::to_string(i)));
   }
-  remote_.fail["PatchUser:user_e2"] = Error(RemoteError::Kind::kOther, "PatchUser: 400 invalid");
+  remote_.fail["PatchUser:user_e2"] = Error(base::Error::Code::kRemote, "PatchUser: 400 invalid");
   ApplyOutcome out = Apply(plan, 1);
   EXPECT_EQ(out.failed, 1);
   EXPECT_EQ(out.done, 5) << out.first_error;

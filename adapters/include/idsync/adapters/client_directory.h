@@ -10,13 +10,13 @@ namespace idsync::adapters {
 
 // The client's error as the executor decides on it; the message is
 // ApiError::ToString() (never holds a secret).
-sync::RemoteError ToRemoteError(const idaas::ApiError& e);
+base::Error ToRemoteError(const base::Error& error);
 
 class ClientDirectory final : public sync::RemoteDirectory {
  public:
   template <class T>
-  using Call = boost::asio::awaitable<sync::RemoteResult<T>>;
-  using StatusCall = boost::asio::awaitable<sync::RemoteStatus>;
+  using Call = boost::asio::awaitable<base::Result<T>>;
+  using StatusCall = boost::asio::awaitable<base::Status>;
 
   explicit ClientDirectory(idaas::Client& client) : client_(client) {}
 

@@ -11,18 +11,15 @@ class StoreJournal final : public sync::Journal {
  public:
   explicit StoreJournal(store::Store& store) : store_(store) {}
 
-  sync::JournalResult<std::vector<int64_t>> Add(
+  base::Result<std::vector<int64_t>> Add(
       const std::vector<sync::NewJournalEntry>& entries) override;
-  sync::JournalResult<sync::JournalCommitResult> Commit(const sync::JournalBatch& batch,
-                                                        int64_t now_ms) override;
-  sync::JournalResult<void> ApplyUpdate(const sync::MirrorUpdate& update) override;
-  sync::JournalResult<std::vector<sync::UnfinishedEntry>> Unfinished() override;
+  base::Result<sync::JournalCommitResult> Commit(const sync::JournalBatch& batch,
+                                                 int64_t now_ms) override;
+  base::Result<void> ApplyUpdate(const sync::MirrorUpdate& update) override;
+  base::Result<std::vector<sync::UnfinishedEntry>> Unfinished() override;
 
  private:
   store::Store& store_;
 };
-
-// The store's form of an update (field for field).
-store::MirrorUpdate ToStore(const sync::MirrorUpdate& u);
 
 }  // namespace idsync::adapters

@@ -8,48 +8,17 @@
 
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
+#include "idsync/base/error.h"
 #include "idsync/config/config.h"
 #include "idsync/config/diagnostics.h"
 #include "idsync/sync/model.h"
 
 namespace idsync::connectors {
 
-// Why a whole read failed (the file, line, URL, HTTP status...). A read that
-// fails yields no snapshot at all.
-struct ReadError {
-  std::string message;
-  // The source was read, but it cannot be what the configuration describes
-  // (an empty file, no header, a column the mapping names missing: the
-  // wrong delimiter or file, the wrong encoding). Not an operational
-  // failure but a verdict on the source: the cycle trips the
-  // `unusable_source` guard (exit 3) and writes nothing.
-  bool unusable = false;
-};
-
-// A value or a ReadError; small on purpose.
-template <class T>
-class Result {
- public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit
-  Result(ReadError error) : v_(std::move(error)) {}    // NOLINT: implicit
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  // REQUIRES: ok().
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  // REQUIRES: !ok().
-  const ReadError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, ReadError> v_;
-};
+// The project's one error type (base/error.h), which every read returns.
+using base::Error;
 
 // Validates cfg.source (the connector's own options) and compiles
 // cfg.mapping, appending every problem to diags (file:line:col and key path).
@@ -66,9 +35,18 @@ void ValidateConfig(const config::Config& cfg, config::Diagnostics* diags,
 
 // Reads the whole source and maps it. Either a complete snapshot (records
 // that failed parsing, mapping or validation are in snapshot.rejected) or an
-// error that says what failed. Never a partial snapshot. An invalid config is
-// an error whose message lists the problems.
-Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg);
+// error that says what failed (the file, line, URL, HTTP status...). Never a
+// partial snapshot. The error's code says why:
+//   kUnusable  the source was read, but it cannot be what the configuration
+//              describes (an empty file, no header, a column the mapping names
+//              missing: the wrong delimiter, file or encoding). Not an
+//              operational failure but a verdict on the source: the cycle trips
+//              the `unusable_source` guard (exit 3) and writes nothing.
+//   kInvalid   an invalid source configuration (the message lists the
+//              problems) or content the read cannot go on past;
+//   kIo        a local file could not be read;
+//   kRemote    the LDAP server or the HR feed failed or refused.
+base::Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg);
 
 // The local files a cycle reads (the source file, a departments file), with
 // relative paths resolved; what the daemon watches for changes. Empty when

@@ -110,6 +110,11 @@ struct ClientStats {
   uint64_t token_expiry_untrusted = 0;
 };
 
+namespace detail {
+// The machinery Client and AdminClient share (src/client_impl.h).
+class ClientCore;
+}  // namespace detail
+
 class Client {
  public:
   // Validates the options (endpoint scheme and host, plain http only for
@@ -222,11 +227,9 @@ class Client {
   asio::awaitable<Result<std::vector<std::string>>> ListAllUsersForGroup(
       std::string group_id);
 
-  class Impl;
-
  private:
-  explicit Client(std::shared_ptr<Impl> impl);
-  std::shared_ptr<Impl> impl_;
+  explicit Client(std::shared_ptr<detail::ClientCore> impl);
+  std::shared_ptr<detail::ClientCore> impl_;
 };
 
 // Runs one call to completion on `io` (which must not be running elsewhere),

@@ -6,13 +6,12 @@
 // milliseconds as the API sends them.
 #pragma once
 
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "idsync/base/error.h"
 
 namespace idsync::idaas {
 
@@ -20,7 +19,7 @@ namespace idsync::idaas {
 
 // An error from one API call, after retries. Never holds a secret, token or
 // Authorization value, so it is safe to log with ToString().
-struct ApiError {
+struct ApiError final : base::ErrorDetail {
   enum class Kind {
     kNetwork,     // connection refused/reset, DNS, EOF
     kTimeout,     // a resolve/connect/handshake/write/read step timed out
@@ -52,19 +51,27 @@ struct ApiError {
   // One line, e.g. "CreateUser: conflict (409 EntityAlreadyExists.User.Username:
   // ... request_id=...) after 1 attempt".
   std::string ToString() const;
+
+  // A call's error is the project's (ToError): `return e;` from a call.
+  operator base::Error() const;  // NOLINT: implicit on purpose
 };
 
 // "network", "timeout", ...
 const char* KindName(ApiError::Kind kind);
 
-// boost::system::result calls this (found by ADL) when value() is used on an
-// error; the project avoids it, but it must exist.
-[[noreturn]] void throw_exception_from_error(const ApiError& e,
-                                             const boost::source_location& loc);
+// Every call returns the project's Result (base/error.h). Its error's message
+// is ApiError::ToString(), its code follows the kind (kNotFound, kConflict,
+// kInvalid for kClient, kRemote otherwise), and the ApiError itself is its detail.
+using base::Result;
+using base::Status;
 
-template <class T>
-using Result = boost::system::result<T, ApiError>;
-using Status = boost::system::result<void, ApiError>;
+// The error as the project's: `return api_error;` converts.
+base::Error ToError(ApiError e);
+
+// The API's detail of an error a call returned. An error that did not come
+// from this client (no ApiError detail) reads as kind kProtocol with the
+// error's message.
+ApiError ApiErrorOf(const base::Error& e);
 
 // ----------------------------------------------------------------- token --
 

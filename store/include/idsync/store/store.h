@@ -13,8 +13,6 @@
 // all-or-nothing within its one transaction).
 #pragma once
 
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
 
 #include <cstdint>
 #include <map>
@@ -24,32 +22,25 @@
 #include <utility>
 #include <vector>
 
+#include "idsync/base/error.h"
+#include "idsync/sync/journal_batch.h"
+#include "idsync/sync/mirror_update.h"
 #include "idsync/sync/state.h"
 
 namespace idsync::store {
 
-struct Error {
-  enum class Code {
-    kBusy,      // the database stayed locked by another connection past busy_timeout
-    kLocked,    // another idsync process holds the single-writer lock
-    kCorrupt,   // quick_check failed, or SQLite reported corruption
-    kIo,        // I/O error, disk full, cannot open, read-only file system
-    kSchema,    // schema version newer than supported, or not migrated (read-only)
-    kNotFound,  // no such database (read-only open), journal entry or run
-    kInvalid,   // not an idsync database, bad argument, constraint violation
-    kRemote,    // full refresh: an IDaaS read failed or was inconsistent
-  };
-  Code code = Code::kInvalid;
-  std::string message;  // one line, names the database and the cause
-};
-const char* CodeName(Error::Code code);  // "busy", "locked", ...
-
-// Found by ADL when value() is called on an error (the project avoids that).
-[[noreturn]] void throw_exception_from_error(const Error& e,
-                                             const boost::source_location& loc);
-
-template <class T>
-using Result = boost::system::result<T, Error>;
+// The project's error vocabulary (base/error.h). The store's failures use
+// kBusy (locked by another connection past busy_timeout), kLocked (another
+// idsync process holds the single-writer lock), kCorrupt (quick_check failed,
+// or SQLite reported corruption), kIo (I/O error, disk full, cannot open,
+// read-only file system), kSchema (a schema version newer than supported, or
+// not migrated when read-only), kNotFound (no such database when read-only,
+// journal entry or run), kInvalid (not an idsync database, bad argument,
+// constraint violation) and kRemote (the full refresh: an IDaaS read failed
+// or was inconsistent). Messages name the database and the cause.
+using base::CodeName;
+using base::Error;
+using base::Result;
 
 struct OpenOptions {
   // Status readers: no lock, no migration, no writes. The database must exist
@@ -77,63 +68,14 @@ struct ReplaceStats {
   std::vector<sync::Link> orphaned_links;
 };
 
-// A state edit as a value; applying it is all-or-nothing. Deletes are applied
-// before upserts, memberships after both.
-struct MirrorUpdate {
-  std::vector<sync::IdaasUser> upsert_users;
-  std::vector<std::string> delete_user_ids;  // also drops their memberships
-  std::vector<sync::IdaasOu> upsert_ous;
-  std::vector<std::string> delete_ou_ids;
-  // Upserting a group replaces its member list with member_ids.
-  std::vector<sync::IdaasGroup> upsert_groups;
-  std::vector<std::string> delete_group_ids;
-  struct Members {
-    std::string group_id;
-    std::vector<std::string> user_ids;
-  };
-  std::vector<Members> add_members;     // group must be in the mirror
-  std::vector<Members> remove_members;  // absent members are ignored
-  // Upsert by (type, source_key). Linking one IDaaS object to two source keys
-  // is a constraint violation.
-  std::vector<sync::Link> upsert_links;
-  struct LinkKey {
-    sync::EntityType type = sync::EntityType::kUser;
-    std::string source_key;
-  };
-  std::vector<LinkKey> delete_links;
-  struct LinkFlags {
-    sync::EntityType type = sync::EntityType::kUser;
-    std::string source_key;
-    std::optional<int64_t> missing_since_ms;  // unset: unchanged
-    std::optional<bool> disabled_by_idsync;   // unset: unchanged
-  };
-  std::vector<LinkFlags> set_link_flags;  // the link must exist
+// The mirror edit and the journal's group commit are the executor's values
+// (sync/mirror_update.h, sync/journal_batch.h): the store applies them as
+// they are.
+using MirrorUpdate = sync::MirrorUpdate;
+using JournalClose = sync::JournalClose;
+using JournalBatch = sync::JournalBatch;
+using JournalCommitResult = sync::JournalCommitResult;
 
-  bool empty() const;
-};
-
-// How one journal entry ends, for Store::JournalCommit.
-struct JournalClose {
-  int64_t id = 0;
-  // done: the update is applied with it. failed: closed for good with `error`
-  // (the update is ignored).
-  bool done = true;
-  MirrorUpdate update;
-  std::string error;
-};
-
-// One group commit of the journal (Store::JournalCommit): what finished since
-// the last one, and the entries about to be sent.
-struct JournalBatch {
-  std::vector<JournalClose> close;      // applied first, in order
-  std::vector<int64_t> mark_in_flight;  // then marked, all or none
-};
-
-struct JournalCommitResult {
-  // Entries of `close` that were left as they were, by index, with why (an
-  // update that violates a constraint, or an entry that is not unfinished).
-  std::vector<std::pair<size_t, Error>> rejected;
-};
 
 struct JournalEntry {
   enum class State { kPending, kInFlight, kDone, kFailed };

@@ -10,8 +10,6 @@
 // Used from the executor's thread only.
 #pragma once
 
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -19,49 +17,11 @@
 #include <utility>
 #include <vector>
 
+#include "idsync/base/error.h"
+#include "idsync/sync/journal_batch.h"
 #include "idsync/sync/state.h"
 
 namespace idsync::sync {
-
-struct JournalError {
-  std::string message;  // one line, names the cause
-};
-
-[[noreturn]] void throw_exception_from_error(const JournalError& e,
-                                             const boost::source_location& loc);
-
-template <class T>
-using JournalResult = boost::system::result<T, JournalError>;
-
-// A state edit of the mirror and links, applied all-or-nothing (the store's
-// MirrorUpdate, field for field).
-struct MirrorUpdate {
-  std::vector<IdaasUser> upsert_users;
-  std::vector<std::string> delete_user_ids;  // also drops their memberships
-  std::vector<IdaasOu> upsert_ous;
-  std::vector<std::string> delete_ou_ids;
-  std::vector<IdaasGroup> upsert_groups;  // replaces the member list
-  std::vector<std::string> delete_group_ids;
-  struct Members {
-    std::string group_id;
-    std::vector<std::string> user_ids;
-  };
-  std::vector<Members> add_members;
-  std::vector<Members> remove_members;
-  std::vector<Link> upsert_links;  // by (type, source_key)
-  struct LinkKey {
-    EntityType type = EntityType::kUser;
-    std::string source_key;
-  };
-  std::vector<LinkKey> delete_links;
-  struct LinkFlags {
-    EntityType type = EntityType::kUser;
-    std::string source_key;
-    std::optional<int64_t> missing_since_ms;  // unset: unchanged
-    std::optional<bool> disabled_by_idsync;   // unset: unchanged
-  };
-  std::vector<LinkFlags> set_link_flags;
-};
 
 // One planned operation as journaled before the run sends anything.
 struct NewJournalEntry {
@@ -73,25 +33,6 @@ struct NewJournalEntry {
   std::string payload_hash;
   int64_t created_ms = 0;
   int64_t run_id = 0;
-};
-
-// How one entry ends: done with its mirror update, or failed for good.
-struct JournalClose {
-  int64_t id = 0;
-  bool done = true;
-  MirrorUpdate update;  // applied with it when done
-  std::string error;    // when failed
-};
-
-// One group commit: the closes first, in order, then the marks, all or none.
-struct JournalBatch {
-  std::vector<JournalClose> close;
-  std::vector<int64_t> mark_in_flight;
-};
-
-struct JournalCommitResult {
-  // Closes that were left as they were, by index in JournalBatch::close.
-  std::vector<std::pair<size_t, JournalError>> rejected;
 };
 
 // An entry a previous run left unfinished.
@@ -106,12 +47,12 @@ class Journal {
  public:
   virtual ~Journal() = default;
   // Adds the entries as pending; returns their ids, in order.
-  virtual JournalResult<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& entries) = 0;
-  virtual JournalResult<JournalCommitResult> Commit(const JournalBatch& batch, int64_t now_ms) = 0;
+  virtual base::Result<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& entries) = 0;
+  virtual base::Result<JournalCommitResult> Commit(const JournalBatch& batch, int64_t now_ms) = 0;
   // A mirror update outside any entry (what part of a failed operation did).
-  virtual JournalResult<void> ApplyUpdate(const MirrorUpdate& update) = 0;
+  virtual base::Result<void> ApplyUpdate(const MirrorUpdate& update) = 0;
   // Pending and in-flight entries, oldest first.
-  virtual JournalResult<std::vector<UnfinishedEntry>> Unfinished() = 0;
+  virtual base::Result<std::vector<UnfinishedEntry>> Unfinished() = 0;
 };
 
 }  // namespace idsync::sync

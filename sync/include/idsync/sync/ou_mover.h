@@ -21,7 +21,7 @@ class OuMover {
   // Puts OU `ou_id` under `new_parent_id`. On any error the executor reads
   // the OU back (RemoteDirectory::GetOu): the answer may have been lost
   // after the move happened.
-  virtual boost::asio::awaitable<RemoteStatus> Move(std::string ou_id,
+  virtual boost::asio::awaitable<base::Status> Move(std::string ou_id,
                                                     std::string new_parent_id) = 0;
 };
 

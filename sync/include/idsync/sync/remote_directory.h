@@ -11,41 +11,43 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "idsync/base/error.h"
 #include "idsync/sync/state.h"
 
 namespace idsync::sync {
 
-// An API call's failure, after the client's retries: what the executor
-// decides on, and a one-line message that holds no secret.
-struct RemoteError {
-  enum class Kind {
-    kNotFound,  // the object does not exist (a delete of it counts as done)
-    kConflict,  // it exists already (a create may have been made earlier)
-    kOther,
-  };
-  Kind kind = Kind::kOther;
+// An API call's failure, after the client's retries, is a base::Error whose
+// code is what the executor decides on (kNotFound: the object does not exist,
+// a delete of it counts as done; kConflict: it exists already, a create may
+// have been made earlier; any other: the call failed), with a one-line
+// message that holds no secret ("CreateUser: conflict (409 ...) after 1
+// attempt") and these facts as its detail.
+struct RemoteFacts final : base::ErrorDetail {
+  RemoteFacts(bool ambiguous, int attempts) : ambiguous(ambiguous), attempts(attempts) {}
   // A create whose request was sent before the connection failed: it may or
   // may not have been applied, so it is looked up before being sent again.
   bool ambiguous = false;
-  int attempts = 0;     // requests sent for this call
-  std::string message;  // e.g. "CreateUser: conflict (409 ...) after 1 attempt"
+  int attempts = 0;  // requests sent for this call
 };
 
-// boost::system::result calls this (found by ADL) when value() is used on an
-// error; the project avoids it, but it must exist.
-[[noreturn]] void throw_exception_from_error(const RemoteError& e,
-                                             const boost::source_location& loc);
+inline base::Error RemoteFailure(base::Error::Code code, std::string message,
+                                 bool ambiguous = false, int attempts = 0) {
+  return base::Error(code, std::move(message),
+                     std::make_shared<const RemoteFacts>(ambiguous, attempts));
+}
 
-template <class T>
-using RemoteResult = boost::system::result<T, RemoteError>;
-using RemoteStatus = RemoteResult<void>;
+// The facts of an error a RemoteDirectory returned (none: not ambiguous, no
+// attempt counted).
+inline RemoteFacts FactsOf(const base::Error& e) {
+  if (const auto* facts = dynamic_cast<const RemoteFacts*>(e.detail.get())) return *facts;
+  return RemoteFacts(false, 0);
+}
 
 // A user to create; unset optionals are not sent.
 struct NewUser {
@@ -90,47 +92,47 @@ class RemoteDirectory {
   virtual ~RemoteDirectory() = default;
 
   // Users. Create returns the new id.
-  virtual boost::asio::awaitable<RemoteResult<std::string>> CreateUser(NewUser user) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> PatchUser(std::string id, UserPatch patch) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> DeleteUser(std::string id) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> EnableUser(std::string id) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> DisableUser(std::string id) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> SetUserPrimaryOu(std::string user_id,
+  virtual boost::asio::awaitable<base::Result<std::string>> CreateUser(NewUser user) = 0;
+  virtual boost::asio::awaitable<base::Status> PatchUser(std::string id, UserPatch patch) = 0;
+  virtual boost::asio::awaitable<base::Status> DeleteUser(std::string id) = 0;
+  virtual boost::asio::awaitable<base::Status> EnableUser(std::string id) = 0;
+  virtual boost::asio::awaitable<base::Status> DisableUser(std::string id) = 0;
+  virtual boost::asio::awaitable<base::Status> SetUserPrimaryOu(std::string user_id,
                                                                 std::string ou_id) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> AddUserToOus(std::string user_id,
+  virtual boost::asio::awaitable<base::Status> AddUserToOus(std::string user_id,
                                                             std::vector<std::string> ou_ids) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> RemoveUserFromOus(
+  virtual boost::asio::awaitable<base::Status> RemoveUserFromOus(
       std::string user_id, std::vector<std::string> ou_ids) = 0;
-  virtual boost::asio::awaitable<RemoteResult<IdaasUser>> GetUser(std::string id) = 0;
+  virtual boost::asio::awaitable<base::Result<IdaasUser>> GetUser(std::string id) = 0;
   // The id of the account with this external id / username; kNotFound when
   // none.
-  virtual boost::asio::awaitable<RemoteResult<std::string>> FindUserIdByExternalId(
+  virtual boost::asio::awaitable<base::Result<std::string>> FindUserIdByExternalId(
       std::string external_id) = 0;
-  virtual boost::asio::awaitable<RemoteResult<std::string>> FindUserIdByUsername(
+  virtual boost::asio::awaitable<base::Result<std::string>> FindUserIdByUsername(
       std::string username) = 0;
 
   // Organizational units.
-  virtual boost::asio::awaitable<RemoteResult<std::string>> CreateOu(NewOu ou) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> PatchOu(std::string id, OuPatch patch) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> DeleteOu(std::string id) = 0;
-  virtual boost::asio::awaitable<RemoteResult<IdaasOu>> GetOu(std::string id) = 0;
-  virtual boost::asio::awaitable<RemoteResult<std::string>> FindOuIdByExternalId(
+  virtual boost::asio::awaitable<base::Result<std::string>> CreateOu(NewOu ou) = 0;
+  virtual boost::asio::awaitable<base::Status> PatchOu(std::string id, OuPatch patch) = 0;
+  virtual boost::asio::awaitable<base::Status> DeleteOu(std::string id) = 0;
+  virtual boost::asio::awaitable<base::Result<IdaasOu>> GetOu(std::string id) = 0;
+  virtual boost::asio::awaitable<base::Result<std::string>> FindOuIdByExternalId(
       std::string external_id) = 0;
 
   // Groups. GetGroup reads the member list too.
-  virtual boost::asio::awaitable<RemoteResult<std::string>> CreateGroup(NewGroup group) = 0;
+  virtual boost::asio::awaitable<base::Result<std::string>> CreateGroup(NewGroup group) = 0;
   // Only a name can be changed (the API takes no description); unset: none.
-  virtual boost::asio::awaitable<RemoteStatus> PatchGroup(std::string id,
+  virtual boost::asio::awaitable<base::Status> PatchGroup(std::string id,
                                                           std::optional<std::string> name) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> DeleteGroup(std::string id) = 0;
-  virtual boost::asio::awaitable<RemoteResult<IdaasGroup>> GetGroup(std::string id) = 0;
+  virtual boost::asio::awaitable<base::Status> DeleteGroup(std::string id) = 0;
+  virtual boost::asio::awaitable<base::Result<IdaasGroup>> GetGroup(std::string id) = 0;
   // The group with this external id among those whose name starts with
   // `name` (groups cannot be looked up by external id); kNotFound when none.
-  virtual boost::asio::awaitable<RemoteResult<std::string>> FindGroupIdByExternalId(
+  virtual boost::asio::awaitable<base::Result<std::string>> FindGroupIdByExternalId(
       std::string name, std::string external_id) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> AddUsersToGroup(
+  virtual boost::asio::awaitable<base::Status> AddUsersToGroup(
       std::string group_id, std::vector<std::string> user_ids) = 0;
-  virtual boost::asio::awaitable<RemoteStatus> RemoveUsersFromGroup(
+  virtual boost::asio::awaitable<base::Status> RemoveUsersFromGroup(
       std::string group_id, std::vector<std::string> user_ids) = 0;
 };
 

@@ -1,20 +1,20 @@
-// The store's error codes by name, and Error as an exception for .value().
+#include "idsync/base/error.h"
+
 #include <stdexcept>
-#include <string>
 
-#include "idsync/store/store.h"
-
-namespace idsync::store {
+namespace idsync::base {
 
 const char* CodeName(Error::Code code) {
   switch (code) {
+    case Error::Code::kInvalid: return "invalid";
+    case Error::Code::kNotFound: return "not_found";
+    case Error::Code::kConflict: return "conflict";
+    case Error::Code::kIo: return "io";
+    case Error::Code::kUnusable: return "unusable";
     case Error::Code::kBusy: return "busy";
     case Error::Code::kLocked: return "locked";
     case Error::Code::kCorrupt: return "corrupt";
-    case Error::Code::kIo: return "io";
     case Error::Code::kSchema: return "schema";
-    case Error::Code::kNotFound: return "not_found";
-    case Error::Code::kInvalid: return "invalid";
     case Error::Code::kRemote: return "remote";
   }
   return "unknown";
@@ -24,4 +24,4 @@ void throw_exception_from_error(const Error& e, const boost::source_location&) {
   throw std::runtime_error(std::string(CodeName(e.code)) + ": " + e.message);
 }
 
-}  // namespace idsync::store
+}  // namespace idsync::base
