@@ -374,6 +374,8 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   if (!result.plan.operations.empty()) {
     // The executor indexes the whole mirror first: a quiet cycle skips it.
     exec_options.ou_mover = ou_mover;  // as the plan was computed
+    // The store is not used elsewhere while the executor runs.
+    exec_options.journal_thread = true;
     sync::Executor executor(journal, remote, *state, exec_options);
     result.applied = idaas::RunSync(io, executor.Apply(result.plan, result.run_id));
   }

@@ -41,7 +41,21 @@ Error MakeError(sqlite3* db, int rc, std::string_view what,
   return Error{CodeFor(rc), std::move(msg)};
 }
 
+// SQLite counts every allocation under a global mutex unless told not to;
+// idsync never reads those counters, and the journal's group commit makes
+// tens of thousands of small allocations a second. Must run before SQLite
+// initializes; if something else initialized it first, the call fails
+// harmlessly and the counters stay on.
+void DisableMemoryStatistics() {
+  static const bool done = [] {
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)done;
+}
+
 Result<void> Db::Open(const std::string& path, bool read_only, bool create) {
+  DisableMemoryStatistics();
   path_ = path;
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
   flags |= read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;

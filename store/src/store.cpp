@@ -140,7 +140,7 @@ Result<void> Store::Impl::OpenDb(const OpenOptions& options) {
                                          std::string(st->Text(0)) + ")"};
     }
   }
-  if (auto r = db.Exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"); !r) {
+  if (auto r = db.Exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;"); !r) {
     return r.error();
   }
   if (auto r = detail::MigrateTo(db, latest, base::Clock::System().NowMs()); !r) return r.error();

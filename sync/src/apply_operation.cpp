@@ -497,7 +497,7 @@ asio::awaitable<Outcome> Executor::Impl::ChangeMembers(const Operation& op, Mirr
   }
   if (!missing.empty()) {
     // What could be sent was; the report must still say it is incomplete.
-    (void)journal_.ApplyUpdate(*update);  // best effort: recorded with the failure
+    co_await ApplyUpdateNow(*update);  // best effort: recorded with the failure
     ApplyToCurrent(*update);
     *update = MirrorUpdate();
     co_return Outcome::Failed(std::to_string(missing.size()) + " member(s) not " +

@@ -43,6 +43,7 @@ Executor::Impl::Impl(Journal& journal, RemoteDirectory& remote, const CachedStat
     : journal_(journal), remote_(remote), cached_(cached), options_(std::move(options)) {
   if (!options_.now_ms) options_.now_ms = SystemNowMs;
   if (options_.concurrency < 1) options_.concurrency = 1;
+  if (options_.journal_thread) journal_thread_ = std::make_unique<asio::thread_pool>(1);
   for (size_t i = 0; i < cached_.users.size(); ++i) user_row_.emplace(cached_.users.id(i), i);
   for (const auto& ou : cached_.ous) ous_.emplace(ou.id, ou);
   for (size_t g = 0; g < cached_.groups.size(); ++g) {
@@ -57,6 +58,7 @@ Executor::Impl::Impl(Journal& journal, RemoteDirectory& remote, const CachedStat
 
 asio::awaitable<ApplyOutcome> Executor::Impl::Apply(const Plan& plan, int64_t run_id) {
   ApplyOutcome outcome;
+  io_ = co_await asio::this_coro::executor;
   total_ = static_cast<int64_t>(plan.operations.size());
   if (plan.operations.empty()) co_return outcome;
   // Seed key -> id from everything the plan already knows.
@@ -117,7 +119,7 @@ asio::awaitable<ApplyOutcome> Executor::Impl::Apply(const Plan& plan, int64_t ru
     co_await RunWave(wave, outcome);
     i = j;
   }
-  FinalFlush(outcome);
+  co_await FinalFlush(outcome);
   for (const auto& [id, r] : outcome.results) {
     outcome.done += r.status == OpResult::Status::kDone;
     outcome.failed += r.status == OpResult::Status::kFailed;
@@ -163,29 +165,79 @@ size_t Executor::Impl::MarkBatchSize() const {
   return std::clamp(by_rate, floor, kMaxMarks);
 }
 
+// ---- the journal slot ----------------------------------------------------
+//
+// One journal transaction at a time: a store connection is not to be used
+// by two threads at once, and the order of commits is what recovery reads.
+// Whoever holds the slot runs its transaction, on the journal thread when
+// there is one; everyone else waits for journal_changed_.
+
+asio::awaitable<void> Executor::Impl::WaitForJournalChange() {
+  if (!journal_changed_) {
+    journal_changed_ = std::make_unique<asio::steady_timer>(
+        co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+  }
+  co_await journal_changed_->async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+asio::awaitable<void> Executor::Impl::AcquireJournal() {
+  while (journal_busy_) co_await WaitForJournalChange();
+  journal_busy_ = true;
+}
+
+void Executor::Impl::ReleaseJournal() {
+  journal_busy_ = false;
+  if (journal_changed_) journal_changed_->cancel();
+}
+
+// Runs `call` on the journal thread (or here, without one) and resumes on
+// the executor's thread. The caller holds the slot.
+template <class R>
+asio::awaitable<R> Executor::Impl::OnJournalThread(const std::function<R()>& call) {
+  if (!journal_thread_) co_return call();
+  co_return co_await asio::co_spawn(
+      journal_thread_->get_executor(),
+      [&call]() -> asio::awaitable<R> { co_return call(); }, asio::use_awaitable);
+}
+
 // One group commit: the queued closes, then `marks` in flight. false when
-// it failed: nothing of it is on disk, the closes stay queued for the final
-// flush, and the run stops (fatal_).
-bool Executor::Impl::Commit(std::vector<int64_t> marks, ApplyOutcome& outcome) {
+// it failed: nothing of it is on disk, the closes are queued again for the
+// final flush, and the run stops (fatal_). The caller holds the slot.
+//
+// Coroutine parameters here are pointers and references, never temporaries
+// moved in: GCC 12 destroys a temporary passed by value to a co_awaited
+// coroutine while the callee still uses it.
+asio::awaitable<bool> Executor::Impl::CommitHeld(std::vector<int64_t>* marks,
+                                                 ApplyOutcome& outcome) {
   auto log = spdlog::get("sync");
+  std::vector<PendingClose> taken = std::move(closes_);
+  closes_.clear();
   JournalBatch batch;
-  batch.close.reserve(closes_.size());
-  for (auto& c : closes_) batch.close.push_back(std::move(c.close));
-  batch.mark_in_flight = std::move(marks);
-  auto r = journal_.Commit(batch, options_.now_ms());
+  batch.close.reserve(taken.size());
+  for (auto& c : taken) batch.close.push_back(std::move(c.close));
+  if (marks != nullptr) batch.mark_in_flight = std::move(*marks);
+  const int64_t now_ms = options_.now_ms();
+  // Named, not a temporary of the co_await: GCC 12 destroys those twice.
+  std::function<base::Result<JournalCommitResult>()> commit = [this, &batch, now_ms] {
+    return journal_.Commit(batch, now_ms);
+  };
+  base::Result<JournalCommitResult> r =
+      co_await OnJournalThread<base::Result<JournalCommitResult>>(commit);
   last_commit_ = std::chrono::steady_clock::now();
   if (!r) {
-    // Kept for the final flush.
-    for (size_t k = 0; k < closes_.size(); ++k) closes_[k].close = std::move(batch.close[k]);
+    // Kept for the final flush, before anything queued since.
+    for (size_t k = 0; k < taken.size(); ++k) taken[k].close = std::move(batch.close[k]);
+    closes_.insert(closes_.begin(), std::make_move_iterator(taken.begin()),
+                   std::make_move_iterator(taken.end()));
     fatal_ = true;
     if (outcome.first_error.empty()) {
       outcome.first_error = "cannot write the journal: " + r.error().message;
     }
     if (log) log->error("cannot write the journal: {}", r.error().message);
-    return false;
+    co_return false;
   }
   for (const auto& [index, error] : r->rejected) {
-    const PendingClose& c = closes_[index];
+    const PendingClose& c = taken[index];
     // IDaaS has the change but the store could not record it: stop, and
     // let recovery at the next start resolve the in-flight entry.
     fatal_ = true;
@@ -193,8 +245,44 @@ bool Executor::Impl::Commit(std::vector<int64_t> marks, ApplyOutcome& outcome) {
     if (log) log->error("{}: applied but not recorded: {}", c.op->id, error.message);
     Unrecorded(*c.op, error.message, outcome);
   }
-  closes_.clear();
-  return true;
+  co_return true;
+}
+
+asio::awaitable<bool> Executor::Impl::Commit(std::vector<int64_t>* marks, ApplyOutcome& outcome) {
+  co_await AcquireJournal();
+  const bool ok = co_await CommitHeld(marks, outcome);
+  ReleaseJournal();
+  co_return ok;
+}
+
+// With a journal thread: commits the queued closes there while the workers
+// go on sending, unless a transaction is running (the next one takes them).
+void Executor::Impl::CommitBehind(ApplyOutcome& outcome) {
+  if (journal_busy_ || closes_.empty()) return;
+  journal_busy_ = true;
+  asio::co_spawn(
+      io_,
+      [this, &outcome]() -> asio::awaitable<void> {
+        (void)co_await CommitHeld(nullptr, outcome);
+        ReleaseJournal();
+      },
+      [this](std::exception_ptr e) {
+        if (e) {
+          fatal_ = true;
+          ReleaseJournal();
+        }
+      });
+}
+
+// A mirror update outside any entry; best effort (its failure is reported
+// with the operation's).
+asio::awaitable<void> Executor::Impl::ApplyUpdateNow(const MirrorUpdate& update) {
+  co_await AcquireJournal();
+  std::function<base::Result<void>()> apply = [this, &update] {
+    return journal_.ApplyUpdate(update);
+  };
+  (void)co_await OnJournalThread<base::Result<void>>(apply);
+  ReleaseJournal();
 }
 
 // A done operation whose close could not be committed is reported failed.
@@ -206,12 +294,16 @@ void Executor::Impl::Unrecorded(const Operation& op, const std::string& why,
   if (outcome.first_error.empty()) outcome.first_error = op.id + ": " + r.error;
 }
 
-// The last commit of the run: what is still queued. If it fails, the
-// operations it held stay in flight on disk (recovery looks them up) and
-// those that were done are reported failed.
-void Executor::Impl::FinalFlush(ApplyOutcome& outcome) {
-  if (closes_.empty()) return;
-  if (Commit({}, outcome)) return;
+// The last commit of the run: what is still queued, after any commit still
+// running behind. If it fails, the operations it held stay in flight on
+// disk (recovery looks them up) and those that were done are reported
+// failed.
+asio::awaitable<void> Executor::Impl::FinalFlush(ApplyOutcome& outcome) {
+  co_await AcquireJournal();
+  bool ok = true;  // plain if: GCC 12 mis-compiles co_await inside ||
+  if (!closes_.empty()) ok = co_await CommitHeld(nullptr, outcome);
+  ReleaseJournal();
+  if (ok) co_return;
   for (const auto& c : closes_) {
     if (c.close.done) Unrecorded(*c.op, "the journal could not be written", outcome);
   }
@@ -219,30 +311,50 @@ void Executor::Impl::FinalFlush(ApplyOutcome& outcome) {
 }
 
 // Queues the close of a finished operation; commits when enough are
-// queued or the last commit is old.
-void Executor::Impl::QueueClose(const Operation& op, JournalClose close, ApplyOutcome& outcome) {
+// queued or the last commit is old: behind the requests with a journal
+// thread, else here, by the caller (true: commit now).
+bool Executor::Impl::QueueClose(const Operation& op, JournalClose close, ApplyOutcome& outcome) {
   closes_.push_back(PendingClose{&op, std::move(close)});
-  if (closes_.size() >= kMaxCloses ||
-      std::chrono::steady_clock::now() - last_commit_ >= kCloseInterval) {
-    (void)Commit({}, outcome);
+  const bool old = std::chrono::steady_clock::now() - last_commit_ >= kCloseInterval;
+  if (journal_thread_) {
+    if (closes_.size() >= kBehindCloses || old) CommitBehind(outcome);
+    return false;
   }
+  return closes_.size() >= kMaxCloses || old;
 }
 
 // Makes sure wave[next_] may be sent: its in-flight mark is committed.
 // Marks the next batch once fewer than half a batch are marked ahead, so
-// the workers rarely find the window empty. false when a commit failed.
-bool Executor::Impl::EnsureMarked(const Wave& wave, ApplyOutcome& outcome) {
-  const size_t batch = MarkBatchSize();
-  if (marked_ > next_ && (marked_ - next_ > batch / 2 || marked_ == wave.size())) return true;
-  size_t end = std::min(wave.size(), marked_ + batch);
-  std::vector<int64_t> marks;
-  for (size_t k = marked_; k < end; ++k) {
-    if (!StoreOnly(*wave[k].first)) marks.push_back(wave[k].second);
+// the workers rarely find the window empty; while one worker commits the
+// next marks, the others go on with what is marked. false when a commit
+// failed. The caller checks next_ again: other workers ran meanwhile.
+asio::awaitable<bool> Executor::Impl::EnsureMarked(const Wave& wave, ApplyOutcome& outcome) {
+  for (;;) {
+    if (next_ >= wave.size()) co_return true;
+    const size_t batch = MarkBatchSize();
+    if (marked_ > next_ && (marked_ - next_ > batch || marked_ == wave.size() || marking_)) {
+      co_return true;
+    }
+    if (fatal_) co_return marked_ > next_;
+    if (marking_) {  // nothing is marked ahead: wait for the worker marking
+      co_await WaitForJournalChange();
+      continue;
+    }
+    const size_t end = std::min(wave.size(), marked_ + batch);
+    std::vector<int64_t> marks;
+    for (size_t k = marked_; k < end; ++k) {
+      if (!StoreOnly(*wave[k].first)) marks.push_back(wave[k].second);
+    }
+    // Store-only operations need no transaction before they run.
+    if (!marks.empty()) {
+      marking_ = true;
+      const bool ok = co_await Commit(&marks, outcome);
+      marking_ = false;
+      if (journal_changed_) journal_changed_->cancel();
+      if (!ok) co_return marked_ > next_;
+    }
+    marked_ = end;
   }
-  // Store-only operations need no transaction before they run.
-  if (!marks.empty() && !Commit(std::move(marks), outcome)) return marked_ > next_;
-  marked_ = end;
-  return true;
 }
 
 asio::awaitable<void> Executor::Impl::RunWave(const Wave& wave, ApplyOutcome& outcome) {
@@ -257,7 +369,11 @@ asio::awaitable<void> Executor::Impl::RunWave(const Wave& wave, ApplyOutcome& ou
         ex,
         [&]() -> asio::awaitable<void> {
           while (next_ < wave.size()) {
-            if (!ShouldStop() && !EnsureMarked(wave, outcome)) continue;  // now fatal_
+            if (!ShouldStop()) {
+              const bool marked = co_await EnsureMarked(wave, outcome);
+              if (next_ >= wave.size()) break;
+              if (!marked) continue;  // now fatal_: the rest close as not run
+            }
             auto [op, journal_id] = wave[next_++];
             co_await RunOne(*op, journal_id, outcome);
           }
@@ -276,8 +392,8 @@ asio::awaitable<void> Executor::Impl::RunWave(const Wave& wave, ApplyOutcome& ou
   }
   co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
   // The next wave may depend on this one (created ids): its closes go to
-  // disk before anything of the next is marked.
-  if (!closes_.empty()) (void)Commit({}, outcome);
+  // disk before anything of the next is marked (the slot keeps the order).
+  if (!closes_.empty()) (void)co_await Commit(nullptr, outcome);
 }
 
 void Executor::Impl::Finish(const Operation& op, OpResult result, ApplyOutcome& outcome) {
@@ -303,7 +419,9 @@ asio::awaitable<void> Executor::Impl::RunOne(const Operation& op, int64_t journa
     std::string why = stopped_            ? "not run: stopping"
                       : budget_exhausted_ ? "not run: too many failures in this phase"
                                           : "not run: the state store failed";
-    QueueClose(op, JournalClose{journal_id, false, {}, why}, outcome);
+    if (QueueClose(op, JournalClose{journal_id, false, {}, why}, outcome)) {
+      (void)co_await Commit(nullptr, outcome);
+    }
     Finish(op, OpResult{OpResult::Status::kNotRun, why, 0, ""}, outcome);
     co_return;
   }
@@ -316,7 +434,9 @@ asio::awaitable<void> Executor::Impl::RunOne(const Operation& op, int64_t journa
     ApplyToCurrent(update);
     if (log) log->debug("{} done", op.id);
     Finish(op, OpResult{OpResult::Status::kDone, "", result.attempts, result.created_id}, outcome);
-    QueueClose(op, JournalClose{journal_id, true, std::move(update), ""}, outcome);
+    if (QueueClose(op, JournalClose{journal_id, true, std::move(update), ""}, outcome)) {
+      (void)co_await Commit(nullptr, outcome);
+    }
   } else {
     if (op.kind == OpKind::kOuCreate || op.kind == OpKind::kUserCreate ||
         op.kind == OpKind::kGroupCreate) {
@@ -328,7 +448,9 @@ asio::awaitable<void> Executor::Impl::RunOne(const Operation& op, int64_t journa
     }
     Finish(op, OpResult{OpResult::Status::kFailed, result.error, result.attempts, ""}, outcome);
     if (!result.in_doubt) {
-      QueueClose(op, JournalClose{journal_id, false, {}, result.error}, outcome);
+      if (QueueClose(op, JournalClose{journal_id, false, {}, result.error}, outcome)) {
+        (void)co_await Commit(nullptr, outcome);
+      }
     }
   }
 }

@@ -6,11 +6,16 @@
 // recovery.cpp (restart recovery).
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -69,11 +74,21 @@ class Executor::Impl {
   bool ShouldStop();
   static bool StoreOnly(const Operation& op);
   size_t MarkBatchSize() const;
-  bool Commit(std::vector<int64_t> marks, ApplyOutcome& outcome);
+  // The journal is used by one transaction at a time (the "slot"), on the
+  // journal thread when there is one (ExecutorOptions::journal_thread).
+  boost::asio::awaitable<void> AcquireJournal();
+  void ReleaseJournal();
+  boost::asio::awaitable<void> WaitForJournalChange();
+  template <class R>
+  boost::asio::awaitable<R> OnJournalThread(const std::function<R()>& call);
+  boost::asio::awaitable<bool> CommitHeld(std::vector<int64_t>* marks, ApplyOutcome& outcome);
+  boost::asio::awaitable<bool> Commit(std::vector<int64_t>* marks, ApplyOutcome& outcome);
+  void CommitBehind(ApplyOutcome& outcome);
+  boost::asio::awaitable<void> ApplyUpdateNow(const MirrorUpdate& update);
   void Unrecorded(const Operation& op, const std::string& why, ApplyOutcome& outcome);
-  void FinalFlush(ApplyOutcome& outcome);
-  void QueueClose(const Operation& op, JournalClose close, ApplyOutcome& outcome);
-  bool EnsureMarked(const Wave& wave, ApplyOutcome& outcome);
+  boost::asio::awaitable<void> FinalFlush(ApplyOutcome& outcome);
+  bool QueueClose(const Operation& op, JournalClose close, ApplyOutcome& outcome);
+  boost::asio::awaitable<bool> EnsureMarked(const Wave& wave, ApplyOutcome& outcome);
   boost::asio::awaitable<void> RunWave(const Wave& wave, ApplyOutcome& outcome);
   void Finish(const Operation& op, OpResult result, ApplyOutcome& outcome);
   boost::asio::awaitable<void> RunOne(const Operation& op, int64_t journal_id,
@@ -119,10 +134,20 @@ class Executor::Impl {
     JournalClose close;
   };
   static constexpr double kMarkAhead = 0.25;  // seconds of operations
-  static constexpr size_t kMaxMarks = 1024;
+  static constexpr size_t kMaxMarks = 4096;
   static constexpr size_t kMaxCloses = 4096;
+  // With a journal thread, closes are committed behind the requests once
+  // this many are queued (and the journal is free): small enough that the
+  // thread is kept busy, large enough that a pack is re-encoded once for
+  // many closes.
+  static constexpr size_t kBehindCloses = 2048;
   static constexpr std::chrono::milliseconds kCloseInterval{1000};
   std::vector<PendingClose> closes_;
+  std::unique_ptr<boost::asio::thread_pool> journal_thread_;
+  boost::asio::any_io_executor io_;  // the executor's thread, set by Apply
+  std::unique_ptr<boost::asio::steady_timer> journal_changed_;  // cancelled on every change
+  bool journal_busy_ = false;  // a transaction holds the slot
+  bool marking_ = false;       // a worker is committing the next marks
   size_t next_ = 0;    // the wave's next operation to run
   size_t marked_ = 0;  // the wave's operations before this one may be sent
   std::chrono::steady_clock::time_point started_, last_commit_;

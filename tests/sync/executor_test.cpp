@@ -13,9 +13,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "idsync/sync/journal.h"
@@ -31,8 +34,29 @@ constexpr const char* kRoot = "ou_root";
 
 // The journal in memory: every entry's state, every commit as it was made,
 // and the mirror updates that became durable (closes done, ApplyUpdate).
+// With a journal thread it is called from that thread: `mu` guards what
+// the fake remote reads, and `overlaps` counts calls that ran while
+// another was running (the executor promises one at a time).
 class FakeJournal final : public Journal {
  public:
+  mutable std::mutex mu;
+  std::atomic<int> active{0};
+  std::atomic<int> overlaps{0};
+  std::set<std::thread::id> threads;  // that called Commit or ApplyUpdate
+
+  struct Call {
+    explicit Call(FakeJournal& journal) : j(journal) {
+      if (j.active.fetch_add(1) != 0) ++j.overlaps;
+      lock = std::unique_lock<std::mutex>(j.mu);
+    }
+    ~Call() {
+      lock.unlock();
+      --j.active;
+    }
+    FakeJournal& j;
+    std::unique_lock<std::mutex> lock;
+  };
+
   enum class State { kPending, kInFlight, kDone, kFailed };
   struct Entry {
     NewJournalEntry planned;
@@ -42,11 +66,16 @@ class FakeJournal final : public Journal {
   std::map<int64_t, Entry> entries;
   std::vector<JournalBatch> commits;
   std::vector<MirrorUpdate> durable;  // what reached the mirror, in order
+  std::multimap<std::string, int64_t> by_key;  // the first entry of a key or id
   int64_t next_id = 1;
 
   base::Result<std::vector<int64_t>> Add(const std::vector<NewJournalEntry>& add) override {
+    Call call(*this);
     std::vector<int64_t> ids;
     for (const auto& e : add) {
+      const auto bar = e.target.find('|');
+      by_key.emplace(e.target.substr(0, bar), next_id);
+      by_key.emplace(e.target.substr(bar + 1), next_id);
       entries[next_id] = Entry{e, State::kPending, ""};
       ids.push_back(next_id++);
     }
@@ -54,6 +83,8 @@ class FakeJournal final : public Journal {
   }
 
   base::Result<JournalCommitResult> Commit(const JournalBatch& batch, int64_t) override {
+    Call call(*this);
+    threads.insert(std::this_thread::get_id());
     commits.push_back(batch);
     for (const auto& c : batch.close) {
       Entry& e = entries.at(c.id);
@@ -66,11 +97,14 @@ class FakeJournal final : public Journal {
   }
 
   base::Result<void> ApplyUpdate(const MirrorUpdate& update) override {
+    Call call(*this);
+    threads.insert(std::this_thread::get_id());
     durable.push_back(update);
     return {};
   }
 
   base::Result<std::vector<UnfinishedEntry>> Unfinished() override {
+    Call call(*this);
     std::vector<UnfinishedEntry> out;
     for (const auto& [id, e] : entries) {
       if (e.state == State::kPending || e.state == State::kInFlight) {
@@ -82,12 +116,8 @@ class FakeJournal final : public Journal {
 
   // The entry of the operation on `key_or_id` ("key|id" targets).
   const Entry* For(const std::string& key_or_id) const {
-    for (const auto& [id, e] : entries) {
-      const std::string& t = e.planned.target;
-      const auto bar = t.find('|');
-      if (t.substr(0, bar) == key_or_id || t.substr(bar + 1) == key_or_id) return &e;
-    }
-    return nullptr;
+    auto it = by_key.find(key_or_id);
+    return it == by_key.end() ? nullptr : &entries.at(it->second);
   }
 
   State StateOf(const std::string& op_id) const {
@@ -242,6 +272,7 @@ class FakeRemote final : public RemoteDirectory {
   // Records a write; the error it is to fail with, if any.
   std::optional<base::Error> Write(const std::string& call, const std::string& key_or_id) {
     writes.push_back(call + ":" + key_or_id);
+    std::lock_guard<std::mutex> lock(journal_.mu);
     const FakeJournal::Entry* e = journal_.For(key_or_id);
     if (e == nullptr || e->state != FakeJournal::State::kInFlight) {
       sent_before_marked.push_back(call + ":" + key_or_id);
@@ -287,7 +318,9 @@ Operation UserPatch(const std::string& key, const std::string& id) {
   return op;
 }
 
-class ExecutorTest : public ::testing::Test {
+// Every test runs with the journal on the executor's thread and on a
+// thread of its own (ExecutorOptions::journal_thread).
+class ExecutorTest : public ::testing::TestWithParam<bool> {
  protected:
   ExecutorTest() : remote_(journal_) {
     remote_.ous[kRoot] = IdaasOu{kRoot, "root", "", "", "", "", ""};
@@ -318,8 +351,15 @@ class ExecutorTest : public ::testing::Test {
     ExecutorOptions options;
     options.concurrency = concurrency;
     options.now_ms = [] { return int64_t{1}; };
+    options.journal_thread = GetParam();
     Executor executor(journal_, remote_, state_, options);
-    return Run(executor.Apply(plan, 7));
+    ApplyOutcome out = Run(executor.Apply(plan, 7));
+    EXPECT_EQ(journal_.overlaps.load(), 0) << "journal calls overlapped";
+    if (GetParam() && !journal_.threads.empty()) {
+      EXPECT_EQ(journal_.threads.count(std::this_thread::get_id()), 0u)
+          << "a commit ran on the executor's thread";
+    }
+    return out;
   }
 
   asio::io_context io_;
@@ -328,7 +368,7 @@ class ExecutorTest : public ::testing::Test {
   CachedState state_;
 };
 
-TEST_F(ExecutorTest, EveryRequestIsSentOnlyAfterItsEntryIsInFlightOnDisk) {
+TEST_P(ExecutorTest, EveryRequestIsSentOnlyAfterItsEntryIsInFlightOnDisk) {
   Plan plan;
   plan.operations.push_back(
       Op(OpKind::kOuCreate, Phase::kOuCreate, 0, EntityType::kOu, {"D1", ""}, {"", kRoot}));
@@ -347,7 +387,7 @@ TEST_F(ExecutorTest, EveryRequestIsSentOnlyAfterItsEntryIsInFlightOnDisk) {
       << remote_.sent_before_marked.front();
 }
 
-TEST_F(ExecutorTest, AnAmbiguousCreateThatLandedIsLookedUpNotSentAgain) {
+TEST_P(ExecutorTest, AnAmbiguousCreateThatLandedIsLookedUpNotSentAgain) {
   Plan plan;
   plan.operations.push_back(UserCreate("E1", {"", kRoot}));
   remote_.lose_create_answer.insert("E1");
@@ -363,7 +403,7 @@ TEST_F(ExecutorTest, AnAmbiguousCreateThatLandedIsLookedUpNotSentAgain) {
   EXPECT_EQ(journal_.durable.back().upsert_links[0].idaas_id, id);
 }
 
-TEST_F(ExecutorTest, AnAmbiguousCreateThatDidNotLandIsSentOnceMore) {
+TEST_P(ExecutorTest, AnAmbiguousCreateThatDidNotLandIsSentOnceMore) {
   Plan plan;
   plan.operations.push_back(UserCreate("E1", {"", kRoot}));
   remote_.fail["CreateUser:E1"] =
@@ -377,7 +417,7 @@ TEST_F(ExecutorTest, AnAmbiguousCreateThatDidNotLandIsSentOnceMore) {
   EXPECT_EQ(journal_.StateOf("user.create:E1"), FakeJournal::State::kInFlight);
 }
 
-TEST_F(ExecutorTest, RecoveryResolvesAnInFlightCreateByLookingItUp) {
+TEST_P(ExecutorTest, RecoveryResolvesAnInFlightCreateByLookingItUp) {
   // A previous run journaled two creates, marked them in flight and died:
   // one reached IDaaS, the other did not.
   std::vector<NewJournalEntry> entries;
@@ -406,7 +446,7 @@ TEST_F(ExecutorTest, RecoveryResolvesAnInFlightCreateByLookingItUp) {
   EXPECT_EQ(journal_.MirroredUserIds(), std::set<std::string>{"user_landed"});
 }
 
-TEST_F(ExecutorTest, AFailedOperationIsClosedFailedAndLeavesTheMirrorAlone) {
+TEST_P(ExecutorTest, AFailedOperationIsClosedFailedAndLeavesTheMirrorAlone) {
   AddUser("E1", "user_1");
   Plan plan;
   plan.operations.push_back(UserPatch("E1", "user_1"));
@@ -417,7 +457,7 @@ TEST_F(ExecutorTest, AFailedOperationIsClosedFailedAndLeavesTheMirrorAlone) {
   EXPECT_TRUE(journal_.MirroredUserIds().empty());
 }
 
-TEST_F(ExecutorTest, AParentOuIsCreatedBeforeTheUsersInIt) {
+TEST_P(ExecutorTest, AParentOuIsCreatedBeforeTheUsersInIt) {
   Plan plan;
   // Wave 0 the parent, wave 1 its child; then users in the child.
   plan.operations.push_back(
@@ -436,7 +476,7 @@ TEST_F(ExecutorTest, AParentOuIsCreatedBeforeTheUsersInIt) {
   for (const auto& [id, u] : remote_.users) EXPECT_EQ(u.primary_ou_id, d2) << id;
 }
 
-TEST_F(ExecutorTest, MarksAreCommittedABatchAtATimeAndEveryEntryIsClosedOnce) {
+TEST_P(ExecutorTest, MarksAreCommittedABatchAtATimeAndEveryEntryIsClosedOnce) {
   Plan plan;
   for (int i = 0; i < 40; ++i) {
     AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
@@ -461,7 +501,7 @@ TEST_F(ExecutorTest, MarksAreCommittedABatchAtATimeAndEveryEntryIsClosedOnce) {
   EXPECT_LE(mark_commits, 40u / 8 * 2);
 }
 
-TEST_F(ExecutorTest, AWaveIsOnDiskBeforeTheNextWaveSendsAnything) {
+TEST_P(ExecutorTest, AWaveIsOnDiskBeforeTheNextWaveSendsAnything) {
   Plan plan;
   plan.operations.push_back(
       Op(OpKind::kOuCreate, Phase::kOuCreate, 0, EntityType::kOu, {"D1", ""}, {"", kRoot}));
@@ -488,7 +528,7 @@ TEST_F(ExecutorTest, AWaveIsOnDiskBeforeTheNextWaveSendsAnything) {
   EXPECT_LE(close_ou, mark_user);
 }
 
-TEST_F(ExecutorTest, AClientErrorOnOneOperationDoesNotStopIndependentOnes) {
+TEST_P(ExecutorTest, AClientErrorOnOneOperationDoesNotStopIndependentOnes) {
   Plan plan;
   for (int i = 0; i < 6; ++i) {
     AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
@@ -502,6 +542,48 @@ TEST_F(ExecutorTest, AClientErrorOnOneOperationDoesNotStopIndependentOnes) {
   EXPECT_EQ(remote_.writes.size(), 6u);
   EXPECT_EQ(journal_.MirroredUserIds().size(), 5u);
 }
+
+TEST_P(ExecutorTest, ManyOperationsAreEachMarkedBeforeSentAndClosedOnceInBigCommits) {
+  // Enough operations for closes to be committed while requests go on
+  // (behind them, with a journal thread) and for several mark batches.
+  constexpr int kOps = 6000;
+  Plan plan;
+  for (int i = 0; i < kOps; ++i) {
+    AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
+    plan.operations.push_back(UserPatch("E" + std::to_string(i), "user_e" + std::to_string(i)));
+  }
+  ApplyOutcome out = Apply(plan);
+  EXPECT_EQ(out.done, kOps) << out.first_error;
+  EXPECT_TRUE(remote_.sent_before_marked.empty()) << remote_.sent_before_marked.front();
+  std::map<int64_t, int> marked, closed;
+  size_t close_only_commits = 0;
+  for (const auto& c : journal_.commits) {
+    for (int64_t id : c.mark_in_flight) ++marked[id];
+    for (const auto& close : c.close) ++closed[close.id];
+    close_only_commits += c.mark_in_flight.empty() && !c.close.empty();
+  }
+  EXPECT_EQ(marked.size(), static_cast<size_t>(kOps));
+  EXPECT_EQ(closed.size(), static_cast<size_t>(kOps));
+  for (const auto& [id, n] : marked) ASSERT_EQ(n, 1) << "entry " << id << " marked twice";
+  for (const auto& [id, n] : closed) ASSERT_EQ(n, 1) << "entry " << id << " closed twice";
+  for (const auto& [id, e] : journal_.entries) {
+    ASSERT_EQ(e.state, FakeJournal::State::kDone) << e.planned.op_id;
+  }
+  // Group commit: far fewer transactions than operations.
+  EXPECT_LT(journal_.commits.size(), static_cast<size_t>(kOps / 100));
+  // With a journal thread, closes are committed behind the requests during
+  // the run (without one, they ride along with the next marks).
+  if (GetParam()) {
+    EXPECT_GE(close_only_commits, 2u);
+  }
+  EXPECT_EQ(journal_.MirroredUserIds().size(), static_cast<size_t>(kOps));
+}
+
+INSTANTIATE_TEST_SUITE_P(JournalInlineAndOnItsThread, ExecutorTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("JournalThread")
+                                             : std::string("Inline");
+                         });
 
 }  // namespace
 }  // namespace idsync::sync

@@ -45,6 +45,13 @@ struct ExecutorOptions {
   // so the plan must have been computed without Policy::allow_ou_moves (an
   // ou.move then fails without being sent).
   OuMover* ou_mover = nullptr;
+  // Runs the journal's transactions on a thread of their own, so that the
+  // SQLite work of one group commit overlaps the requests of the next
+  // operations. The order of transactions and what each holds do not
+  // change: one at a time, marks committed before their requests go out.
+  // The journal must then tolerate calls from that thread (one at a time,
+  // never concurrent with the executor's thread).
+  bool journal_thread = false;
 };
 
 struct ApplyOutcome {
