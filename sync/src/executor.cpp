@@ -43,6 +43,7 @@ Executor::Impl::Impl(Journal& journal, RemoteDirectory& remote, const CachedStat
     : journal_(journal), remote_(remote), cached_(cached), options_(std::move(options)) {
   if (!options_.now_ms) options_.now_ms = SystemNowMs;
   if (options_.concurrency < 1) options_.concurrency = 1;
+  if (options_.close_batch < 1) options_.close_batch = 1;
   if (options_.journal_thread) journal_thread_ = std::make_unique<asio::thread_pool>(1);
   for (size_t i = 0; i < cached_.users.size(); ++i) user_row_.emplace(cached_.users.id(i), i);
   for (const auto& ou : cached_.ous) ous_.emplace(ou.id, ou);
@@ -102,6 +103,32 @@ asio::awaitable<ApplyOutcome> Executor::Impl::Apply(const Plan& plan, int64_t ru
 
   // Phases, then waves, in order; operations of one wave run concurrently.
   started_ = last_commit_ = std::chrono::steady_clock::now();
+  std::exception_ptr failure;
+  try {
+    co_await RunWaves(plan, *ids, outcome);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    // A commit may still run behind, on this Impl and `outcome`: wait for
+    // it before the exception leaves (co_await is not allowed in a catch).
+    co_await AcquireJournal();
+    ReleaseJournal();
+    std::rethrow_exception(failure);
+  }
+  co_await FinalFlush(outcome);
+  for (const auto& [id, r] : outcome.results) {
+    outcome.done += r.status == OpResult::Status::kDone;
+    outcome.failed += r.status == OpResult::Status::kFailed;
+    outcome.not_run += r.status == OpResult::Status::kNotRun;
+  }
+  outcome.stopped = stopped_;
+  outcome.budget_exhausted = budget_exhausted_;
+  co_return outcome;
+}
+
+asio::awaitable<void> Executor::Impl::RunWaves(const Plan& plan, const std::vector<int64_t>& ids,
+                                               ApplyOutcome& outcome) {
   size_t i = 0;
   while (i < plan.operations.size()) {
     size_t j = i;
@@ -115,19 +142,10 @@ asio::awaitable<ApplyOutcome> Executor::Impl::Apply(const Plan& plan, int64_t ru
       phase_failures_ = 0;
     }
     Wave wave;
-    for (size_t k = i; k < j; ++k) wave.emplace_back(&plan.operations[k], (*ids)[k]);
+    for (size_t k = i; k < j; ++k) wave.emplace_back(&plan.operations[k], ids[k]);
     co_await RunWave(wave, outcome);
     i = j;
   }
-  co_await FinalFlush(outcome);
-  for (const auto& [id, r] : outcome.results) {
-    outcome.done += r.status == OpResult::Status::kDone;
-    outcome.failed += r.status == OpResult::Status::kFailed;
-    outcome.not_run += r.status == OpResult::Status::kNotRun;
-  }
-  outcome.stopped = stopped_;
-  outcome.budget_exhausted = budget_exhausted_;
-  co_return outcome;
 }
 
 bool Executor::Impl::ShouldStop() {
@@ -141,8 +159,9 @@ bool Executor::Impl::ShouldStop() {
 // operations of a wave are marked in flight a batch at a time, in one
 // transaction, before any of them is sent; each finished operation's close
 // (done with its mirror update, or failed) is queued and committed with the
-// next batch's marks, or on its own after kCloseInterval or kMaxCloses, at
-// the end of each wave and at the end of the run. An operation whose close
+// next batch's marks, or on its own after kCloseInterval or close_batch of
+// them (behind the requests, with a journal thread), at the end of each
+// wave and at the end of the run. An operation whose close
 // is not committed yet is still in flight on disk, so a crash leaves it to
 // recovery, which looks it up: the same as a crash just after the request.
 
@@ -180,6 +199,11 @@ asio::awaitable<void> Executor::Impl::WaitForJournalChange() {
   co_await journal_changed_->async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
+void Executor::Impl::MarkingDone() {
+  marking_ = false;
+  if (journal_changed_) journal_changed_->cancel();
+}
+
 asio::awaitable<void> Executor::Impl::AcquireJournal() {
   while (journal_busy_) co_await WaitForJournalChange();
   journal_busy_ = true;
@@ -189,6 +213,24 @@ void Executor::Impl::ReleaseJournal() {
   journal_busy_ = false;
   if (journal_changed_) journal_changed_->cancel();
 }
+
+namespace {
+
+// Runs `f` however the frame ends: an exception must not leave the slot
+// taken (every later transaction would wait for ever) or marking_ set.
+template <class F>
+class OnExit {
+ public:
+  explicit OnExit(F f) : f_(std::move(f)) {}
+  ~OnExit() { f_(); }
+  OnExit(const OnExit&) = delete;
+  OnExit& operator=(const OnExit&) = delete;
+
+ private:
+  F f_;
+};
+
+}  // namespace
 
 // Runs `call` on the journal thread (or here, without one) and resumes on
 // the executor's thread. The caller holds the slot.
@@ -221,8 +263,13 @@ asio::awaitable<bool> Executor::Impl::CommitHeld(std::vector<int64_t>* marks,
   std::function<base::Result<JournalCommitResult>()> commit = [this, &batch, now_ms] {
     return journal_.Commit(batch, now_ms);
   };
-  base::Result<JournalCommitResult> r =
-      co_await OnJournalThread<base::Result<JournalCommitResult>>(commit);
+  base::Result<JournalCommitResult> r = base::Error::Io("journal commit did not run");
+  try {
+    r = co_await OnJournalThread<base::Result<JournalCommitResult>>(commit);
+  } catch (const std::exception& e) {
+    // As a failed commit: the closes are queued again, the run stops.
+    r = base::Error::Io(std::string("journal commit failed: ") + e.what());
+  }
   last_commit_ = std::chrono::steady_clock::now();
   if (!r) {
     // Kept for the final flush, before anything queued since.
@@ -250,9 +297,8 @@ asio::awaitable<bool> Executor::Impl::CommitHeld(std::vector<int64_t>* marks,
 
 asio::awaitable<bool> Executor::Impl::Commit(std::vector<int64_t>* marks, ApplyOutcome& outcome) {
   co_await AcquireJournal();
-  const bool ok = co_await CommitHeld(marks, outcome);
-  ReleaseJournal();
-  co_return ok;
+  OnExit slot([this] { ReleaseJournal(); });
+  co_return co_await CommitHeld(marks, outcome);
 }
 
 // With a journal thread: commits the queued closes there while the workers
@@ -263,14 +309,11 @@ void Executor::Impl::CommitBehind(ApplyOutcome& outcome) {
   asio::co_spawn(
       io_,
       [this, &outcome]() -> asio::awaitable<void> {
+        OnExit slot([this] { ReleaseJournal(); });
         (void)co_await CommitHeld(nullptr, outcome);
-        ReleaseJournal();
       },
       [this](std::exception_ptr e) {
-        if (e) {
-          fatal_ = true;
-          ReleaseJournal();
-        }
+        if (e) fatal_ = true;  // the slot is released by then
       });
 }
 
@@ -278,11 +321,15 @@ void Executor::Impl::CommitBehind(ApplyOutcome& outcome) {
 // with the operation's).
 asio::awaitable<void> Executor::Impl::ApplyUpdateNow(const MirrorUpdate& update) {
   co_await AcquireJournal();
+  OnExit slot([this] { ReleaseJournal(); });
   std::function<base::Result<void>()> apply = [this, &update] {
     return journal_.ApplyUpdate(update);
   };
-  (void)co_await OnJournalThread<base::Result<void>>(apply);
-  ReleaseJournal();
+  try {
+    (void)co_await OnJournalThread<base::Result<void>>(apply);
+  } catch (const std::exception&) {
+    // Best effort, as a failed update.
+  }
 }
 
 // A done operation whose close could not be committed is reported failed.
@@ -299,10 +346,12 @@ void Executor::Impl::Unrecorded(const Operation& op, const std::string& why,
 // disk (recovery looks them up) and those that were done are reported
 // failed.
 asio::awaitable<void> Executor::Impl::FinalFlush(ApplyOutcome& outcome) {
-  co_await AcquireJournal();
   bool ok = true;  // plain if: GCC 12 mis-compiles co_await inside ||
-  if (!closes_.empty()) ok = co_await CommitHeld(nullptr, outcome);
-  ReleaseJournal();
+  {
+    co_await AcquireJournal();
+    OnExit slot([this] { ReleaseJournal(); });
+    if (!closes_.empty()) ok = co_await CommitHeld(nullptr, outcome);
+  }
   if (ok) co_return;
   for (const auto& c : closes_) {
     if (c.close.done) Unrecorded(*c.op, "the journal could not be written", outcome);
@@ -316,18 +365,20 @@ asio::awaitable<void> Executor::Impl::FinalFlush(ApplyOutcome& outcome) {
 bool Executor::Impl::QueueClose(const Operation& op, JournalClose close, ApplyOutcome& outcome) {
   closes_.push_back(PendingClose{&op, std::move(close)});
   const bool old = std::chrono::steady_clock::now() - last_commit_ >= kCloseInterval;
+  const bool due = closes_.size() >= options_.close_batch || old;
   if (journal_thread_) {
-    if (closes_.size() >= kBehindCloses || old) CommitBehind(outcome);
+    if (due) CommitBehind(outcome);
     return false;
   }
-  return closes_.size() >= kMaxCloses || old;
+  return due;
 }
 
 // Makes sure wave[next_] may be sent: its in-flight mark is committed.
-// Marks the next batch once fewer than half a batch are marked ahead, so
-// the workers rarely find the window empty; while one worker commits the
-// next marks, the others go on with what is marked. false when a commit
-// failed. The caller checks next_ again: other workers ran meanwhile.
+// Marks the next batch once no more than a batch is marked ahead, so the
+// workers rarely find the window empty; while one worker commits the next
+// marks, the others go on with what is marked. false when a commit failed
+// or the run is stopping. The caller checks next_ again: other workers ran
+// meanwhile.
 asio::awaitable<bool> Executor::Impl::EnsureMarked(const Wave& wave, ApplyOutcome& outcome) {
   for (;;) {
     if (next_ >= wave.size()) co_return true;
@@ -348,10 +399,14 @@ asio::awaitable<bool> Executor::Impl::EnsureMarked(const Wave& wave, ApplyOutcom
     // Store-only operations need no transaction before they run.
     if (!marks.empty()) {
       marking_ = true;
-      const bool ok = co_await Commit(&marks, outcome);
-      marking_ = false;
-      if (journal_changed_) journal_changed_->cancel();
-      if (!ok) co_return marked_ > next_;
+      OnExit marking([this] { MarkingDone(); });
+      co_await AcquireJournal();
+      OnExit slot([this] { ReleaseJournal(); });
+      // A stop while this worker waited for the journal: the workers that
+      // saw it close the rest of the wave as not run, those marks included;
+      // marking them now would be a mark after their close.
+      if (ShouldStop()) co_return false;
+      if (!co_await CommitHeld(&marks, outcome)) co_return false;
     }
     marked_ = end;
   }

@@ -74,10 +74,13 @@ class Executor::Impl {
   bool ShouldStop();
   static bool StoreOnly(const Operation& op);
   size_t MarkBatchSize() const;
+  boost::asio::awaitable<void> RunWaves(const Plan& plan, const std::vector<int64_t>& ids,
+                                        ApplyOutcome& outcome);
   // The journal is used by one transaction at a time (the "slot"), on the
   // journal thread when there is one (ExecutorOptions::journal_thread).
   boost::asio::awaitable<void> AcquireJournal();
   void ReleaseJournal();
+  void MarkingDone();
   boost::asio::awaitable<void> WaitForJournalChange();
   template <class R>
   boost::asio::awaitable<R> OnJournalThread(const std::function<R()>& call);
@@ -135,12 +138,6 @@ class Executor::Impl {
   };
   static constexpr double kMarkAhead = 0.25;  // seconds of operations
   static constexpr size_t kMaxMarks = 4096;
-  static constexpr size_t kMaxCloses = 4096;
-  // With a journal thread, closes are committed behind the requests once
-  // this many are queued (and the journal is free): small enough that the
-  // thread is kept busy, large enough that a pack is re-encoded once for
-  // many closes.
-  static constexpr size_t kBehindCloses = 2048;
   static constexpr std::chrono::milliseconds kCloseInterval{1000};
   std::vector<PendingClose> closes_;
   std::unique_ptr<boost::asio::thread_pool> journal_thread_;

@@ -52,6 +52,10 @@ struct ExecutorOptions {
   // The journal must then tolerate calls from that thread (one at a time,
   // never concurrent with the executor's thread).
   bool journal_thread = false;
+  // Closes are committed once this many are queued (or a second after the
+  // last commit), at each wave's end and at the run's end: a crash leaves
+  // at most this many answered operations for recovery to look up.
+  size_t close_batch = 2048;
 };
 
 struct ApplyOutcome {
