@@ -382,6 +382,18 @@ class ExecutorTest : public ::testing::TestWithParam<bool> {
     state_.ous.push_back(remote_.ous[kRoot]);
   }
 
+  // A plan of `n` display-name patches of accounts both sides have
+  // (keys E0, E1, …; ids user_e0, user_e1, …).
+  Plan Patches(int n) {
+    Plan plan;
+    for (int i = 0; i < n; ++i) {
+      const std::string key = "E" + std::to_string(i);
+      AddUser(key, "user_e" + std::to_string(i));
+      plan.operations.push_back(UserPatch(key, "user_e" + std::to_string(i)));
+    }
+    return plan;
+  }
+
   // An account both IDaaS and the cached state have.
   void AddUser(const std::string& key, const std::string& id) {
     IdaasUser u;
@@ -537,11 +549,7 @@ TEST_P(ExecutorTest, AParentOuIsCreatedBeforeTheUsersInIt) {
 }
 
 TEST_P(ExecutorTest, MarksAreCommittedABatchAtATimeAndEveryEntryIsClosedOnce) {
-  Plan plan;
-  for (int i = 0; i < 40; ++i) {
-    AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
-    plan.operations.push_back(UserPatch("E" + std::to_string(i), "user_e" + std::to_string(i)));
-  }
+  Plan plan = Patches(40);
   ApplyOutcome out = Apply(plan, 2);
   EXPECT_EQ(out.done, 40) << out.first_error;
   std::map<int64_t, int> marked, closed;
@@ -589,11 +597,7 @@ TEST_P(ExecutorTest, AWaveIsOnDiskBeforeTheNextWaveSendsAnything) {
 }
 
 TEST_P(ExecutorTest, AClientErrorOnOneOperationDoesNotStopIndependentOnes) {
-  Plan plan;
-  for (int i = 0; i < 6; ++i) {
-    AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
-    plan.operations.push_back(UserPatch("E" + std::to_string(i), "user_e" + std::to_string(i)));
-  }
+  Plan plan = Patches(6);
   remote_.fail["PatchUser:user_e2"] = Error(base::Error::Code::kRemote, "PatchUser: 400 invalid");
   ApplyOutcome out = Apply(plan, 1);
   EXPECT_EQ(out.failed, 1);
@@ -607,11 +611,7 @@ TEST_P(ExecutorTest, ManyOperationsAreEachMarkedBeforeSentAndClosedOnceInBigComm
   // Enough operations for closes to be committed while requests go on
   // (behind them, with a journal thread) and for several mark batches.
   constexpr int kOps = 6000;
-  Plan plan;
-  for (int i = 0; i < kOps; ++i) {
-    AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
-    plan.operations.push_back(UserPatch("E" + std::to_string(i), "user_e" + std::to_string(i)));
-  }
+  Plan plan = Patches(kOps);
   ApplyOutcome out = Apply(plan);
   EXPECT_EQ(out.done, kOps) << out.first_error;
   EXPECT_TRUE(remote_.sent_before_marked.empty()) << remote_.sent_before_marked.front();
@@ -664,11 +664,7 @@ TEST_P(ExecutorTest, ClosesAreCommittedInBatchesWhileTheWaveRuns) {
 }
 
 TEST_P(ExecutorTest, AJournalThatThrowsStopsTheRunWithoutHanging) {
-  Plan plan;
-  for (int i = 0; i < 200; ++i) {
-    AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
-    plan.operations.push_back(UserPatch("E" + std::to_string(i), "user_e" + std::to_string(i)));
-  }
+  Plan plan = Patches(200);
   journal_.throw_on_commit = 3;
   ApplyOutcome out = Apply(plan);
   EXPECT_NE(out.first_error.find("cannot write the journal"), std::string::npos)
@@ -683,11 +679,7 @@ TEST_P(ExecutorTest, AStopWhileMarksWaitForTheJournalNeverMarksAClosedEntry) {
   // of the wave as not run. Those entries must not be marked afterwards
   // (the fake, like the store, fails such a commit).
   constexpr int kOps = 4000;
-  Plan plan;
-  for (int i = 0; i < kOps; ++i) {
-    AddUser("E" + std::to_string(i), "user_e" + std::to_string(i));
-    plan.operations.push_back(UserPatch("E" + std::to_string(i), "user_e" + std::to_string(i)));
-  }
+  Plan plan = Patches(kOps);
   std::atomic<bool> stop{false};
   std::atomic<size_t> writes{0};
   remote_.on_write = [&writes](size_t n) { writes = n; };
