@@ -6,23 +6,7 @@ namespace idsync::adapters {
 
 base::Result<std::vector<int64_t>> StoreJournal::Add(
     const std::vector<sync::NewJournalEntry>& entries) {
-  std::vector<store::JournalEntry> rows;
-  rows.reserve(entries.size());
-  for (const auto& e : entries) {
-    store::JournalEntry row;
-    row.op_id = e.op_id;
-    row.kind = e.kind;
-    row.entity = e.entity;
-    row.target = e.target;
-    row.payload = e.payload;
-    row.payload_hash = e.payload_hash;
-    row.created_ms = e.created_ms;
-    row.run_id = e.run_id;
-    rows.push_back(std::move(row));
-  }
-  auto ids = store_.JournalAdd(rows);
-  if (!ids) return ids.error();
-  return std::move(*ids);
+  return store_.JournalAdd(entries);
 }
 
 base::Result<sync::JournalCommitResult> StoreJournal::Commit(const sync::JournalBatch& batch,

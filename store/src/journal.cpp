@@ -85,9 +85,13 @@ Result<void> Store::Impl::UpdatedUnfinished(int64_t id) {
   return {};
 }
 
-Result<std::vector<int64_t>> Store::JournalAdd(const std::vector<JournalEntry>& entries) {
-  if (auto r = impl_->CheckWritable(); !r) return r.error();
-  Db& db = impl_->db;
+namespace {
+
+// New entries as pending, in one transaction. Both entry types (the store's
+// row and the executor's sync::NewJournalEntry) carry the fields this reads
+// under the same names, so the executor's entries need no copy.
+template <class Entry>
+Result<std::vector<int64_t>> AddPending(Db& db, const std::vector<Entry>& entries) {
   Transaction tx(db);
   if (auto r = tx.Begin(); !r) return r.error();
   auto st = db.Prepare(
@@ -97,7 +101,7 @@ Result<std::vector<int64_t>> Store::JournalAdd(const std::vector<JournalEntry>& 
   if (!st) return st.error();
   std::vector<int64_t> ids;
   ids.reserve(entries.size());
-  for (const JournalEntry& e : entries) {
+  for (const Entry& e : entries) {
     (*st)->Bind(1, e.op_id).Bind(2, e.kind).Bind(3, sync::EntityTypeName(e.entity))
         .Bind(4, e.target).Bind(5, e.payload).Bind(6, e.payload_hash)
         .Bind(7, e.created_ms).Bind(8, e.created_ms).Bind(9, e.run_id);
@@ -106,6 +110,19 @@ Result<std::vector<int64_t>> Store::JournalAdd(const std::vector<JournalEntry>& 
   }
   if (auto r = tx.Commit(); !r) return r.error();
   return ids;
+}
+
+}  // namespace
+
+Result<std::vector<int64_t>> Store::JournalAdd(const std::vector<JournalEntry>& entries) {
+  if (auto r = impl_->CheckWritable(); !r) return r.error();
+  return AddPending(impl_->db, entries);
+}
+
+Result<std::vector<int64_t>> Store::JournalAdd(
+    const std::vector<sync::NewJournalEntry>& entries) {
+  if (auto r = impl_->CheckWritable(); !r) return r.error();
+  return AddPending(impl_->db, entries);
 }
 
 Result<void> Store::JournalMarkInFlight(int64_t id, int64_t now_ms) {

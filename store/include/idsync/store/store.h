@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "idsync/base/error.h"
+#include "idsync/sync/journal.h"
 #include "idsync/sync/journal_batch.h"
 #include "idsync/sync/mirror_update.h"
 #include "idsync/sync/state.h"
@@ -146,6 +147,8 @@ class Store {
   // last_error are ignored; updated_ms = created_ms); returns their ids in
   // order.
   Result<std::vector<int64_t>> JournalAdd(const std::vector<JournalEntry>& entries);
+  // The same for the executor's entries (sync::Journal), without a copy.
+  Result<std::vector<int64_t>> JournalAdd(const std::vector<sync::NewJournalEntry>& entries);
   // pending/in_flight -> in_flight, attempts + 1. kNotFound / kInvalid (done
   // or failed entries cannot be restarted).
   Result<void> JournalMarkInFlight(int64_t id, int64_t now_ms);
