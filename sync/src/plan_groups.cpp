@@ -185,8 +185,8 @@ void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
         continue;
       }
       std::string_view id = cached_.members.External(ref);
-      if (auto row = user_by_id_.find(id); row != user_by_id_.end()) {
-        add_current(row->second);
+      if (const uint32_t row = RowOfId(id); row != kNoRow) {
+        add_current(row);
       } else {
         current_external.push_back(id);
       }
@@ -195,21 +195,19 @@ void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
   }
   ViewSet wanted_external;
   auto want_id = [&](std::string_view id) {
-    if (auto row = user_by_id_.find(id); row != user_by_id_.end()) {
-      wanted_mark_[row->second] = stamp;
+    if (const uint32_t row = RowOfId(id); row != kNoRow) {
+      wanted_mark_[row] = stamp;
     } else {
       wanted_external.insert(id);
     }
   };
   std::vector<ObjectRef> add;
   auto plan_key = [&](std::string_view key) {
-    auto d = desired_index_.find(key);
-    const uint32_t ref = d == desired_index_.end() ? kNoRef : ref_row_[d->second];
+    const uint32_t d = DesiredIndexOf(key);
+    const uint32_t ref = d == kNoRow ? kNoRef : ref_row_[d];
     if (ref == kNoRef) {
       // Not written this run (rejected, conflicted, skipped): keep what it has.
-      if (auto l = user_link_by_key_.find(key); l != user_link_by_key_.end()) {
-        want_id(l->second->idaas_id);
-      }
+      if (const LinkView* l = UserLinkByKey(key)) want_id(l->idaas_id);
       return;
     }
     if (ref == kCreatedRef) {
@@ -248,9 +246,7 @@ void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
     plan_current(link_of_row_[row], users.id(row), wanted_mark_[row] == stamp);
   }
   for (std::string_view id : current_external) {
-    auto l = user_link_by_id_.find(id);
-    plan_current(l == user_link_by_id_.end() ? nullptr : l->second, id,
-                 wanted_external.contains(id));
+    plan_current(UserLinkById(id), id, wanted_external.contains(id));
   }
   // In id order, as the group lists its members.
   std::sort(remove.begin(), remove.end(),

@@ -247,9 +247,8 @@ void Planner::PlanOuDeletes() {
   // a departing OU happen before deletes, so count them as gone.
   for (const auto& op : ops_) {
     if (op.kind == OpKind::kUserSetPrimaryOu) {
-      auto it = user_by_id_.find(op.target.id);
-      if (it != user_by_id_.end()) {
-        std::string old(t.primary_ou_id(it->second));
+      if (const uint32_t row = RowOfId(op.target.id); row != kNoRow) {
+        std::string old(t.primary_ou_id(row));
         if (members.count(old) && members[old] > 0) --members[old];
       }
     } else if (op.kind == OpKind::kUserRemoveOus) {

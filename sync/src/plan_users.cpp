@@ -62,10 +62,38 @@ std::string_view Planner::CachedField(size_t row, UserField f) const {
 // Cached rows whose unique field `f` equals `value` (ignoring ASCII case for
 // usernames and e-mails).
 Rows Planner::RowsWith(UserField f, std::string_view value) const {
-  if (f == UserField::kUsername) return ByUsername().Find(value);
-  if (f == UserField::kEmail) return ByEmail().Find(value);
-  if (f == UserField::kPhoneNumber) return ByPhone().Find(value);
-  return {};
+  const UserTable& t = cached_.users;
+  switch (f) {
+    case UserField::kUsername:
+      return user_by_username_.Find(value, t.size(), [&t](size_t r) { return t.username(r); });
+    case UserField::kEmail:
+      return user_by_email_.Find(value, t.size(), [&t](size_t r) { return t.email(r); });
+    case UserField::kPhoneNumber:
+      return user_by_phone_.Find(value, t.size(), [&t](size_t r) { return t.phone_number(r); });
+    default:
+      return {};
+  }
+}
+
+void Planner::AnnounceLookups(const std::vector<const DesiredUser*>& users) {
+  const UserTable& t = cached_.users;
+  for (const DesiredUser* u : users) {
+    uint32_t row = kNoRow;
+    if (const LinkView* link = UserLinkByKey(u->key)) {
+      row = row_of_link_[static_cast<size_t>(link - links_.data())];
+    }
+    if (row == kNoRow) {
+      user_by_external_.Want(u->key);
+      user_by_username_.Want(u->username);
+      user_by_email_.Want(u->email);
+      user_by_phone_.Want(u->phone_number);
+      continue;
+    }
+    if (u->username != t.username(row)) user_by_username_.Want(u->username);
+    if (u->email != t.email(row)) user_by_email_.Want(u->email);
+    if (u->phone_number != t.phone_number(row)) user_by_phone_.Want(u->phone_number);
+  }
+  for (const auto& entry : policy_.protected_users) user_by_username_.Want(entry);
 }
 
 // Soft-match candidates: unanchored accounts of our own kind matching any
@@ -107,17 +135,17 @@ Planner::UserMatch Planner::MatchUser(const DesiredUser& u) {
   UserMatch m;
   m.desired = &u;
   const UserTable& t = cached_.users;
-  if (auto link = user_link_by_key_.find(u.key); link != user_link_by_key_.end()) {
-    const uint32_t row = row_of_link_[static_cast<size_t>(link->second - links_.data())];
+  if (const LinkView* link = UserLinkByKey(u.key)) {
+    const uint32_t row = row_of_link_[static_cast<size_t>(link - links_.data())];
     if (row != kNoRow) {
       m.row = row;
       return m;
     }
-    m.stale_reason = AddReason("the linked account " + std::string(link->second->idaas_id) +
+    m.stale_reason = AddReason("the linked account " + std::string(link->idaas_id) +
                                " no longer exists in IDaaS");
   }
   std::vector<size_t> candidates;
-  for (size_t r : ByExternalId().Find(u.key)) {
+  for (size_t r : RowsByExternalId(u.key)) {
     if (OwnKind(t.source_type(r), t.source_id(r))) {
       candidates.push_back(r);
       continue;
@@ -140,15 +168,15 @@ Planner::UserMatch Planner::MatchUser(const DesiredUser& u) {
   // Accounts already linked to another record are not candidates.
   std::vector<size_t> free;
   for (size_t r : candidates) {
-    auto l = user_link_by_id_.find(t.id(r));
-    if (l == user_link_by_id_.end() || l->second->source_key == u.key) {
+    const LinkView* l = UserLinkById(t.id(r));
+    if (l == nullptr || l->source_key == u.key) {
       free.push_back(r);
     } else if (by_external) {
       AddConflict(Conflict::Kind::kLinkedElsewhere, EntityType::kUser, u.key,
                   {std::string(t.id(r))},
                   "account " + std::string(t.id(r)) +
                       " carries this record's external id but is linked to source key '" +
-                      std::string(l->second->source_key) + "'",
+                      std::string(l->source_key) + "'",
                   u.origin);
       m.conflicted = true;
     }
@@ -181,6 +209,7 @@ void Planner::PlanUsers() {
   if (!std::is_sorted(users.begin(), users.end(), by_key)) {
     std::sort(users.begin(), users.end(), by_key);
   }
+  AnnounceLookups(users);
 
   // The same username from two source records: neither is written (both
   // stay present, so neither account loses anything either).
@@ -320,7 +349,7 @@ bool Planner::CheckUnique(const DesiredUser& u, std::optional<size_t> own_row,
                                " in this run; planned in the next cycle");
       return false;
     }
-    bool managed = user_link_by_id_.contains(id) || desired_of_row_[holder->row] != nullptr;
+    bool managed = UserLinkById(id) != nullptr || desired_of_row_[holder->row] != nullptr;
     AddConflict(managed ? Conflict::Kind::kTakenByManaged : Conflict::Kind::kTakenByUnmanaged,
                 EntityType::kUser, u.key, {id},
                 what + " is already used by " + (managed ? "managed" : "unmanaged") +
@@ -423,8 +452,7 @@ void Planner::PlanUser(const UserMatch& m) {
     op.reason = Reason(m.adopt_reason);
     Emit(std::move(op));
   }
-  const LinkView* link = nullptr;
-  if (auto l = user_link_by_key_.find(u.key); l != user_link_by_key_.end()) link = l->second;
+  const LinkView* link = UserLinkByKey(u.key);
 
   std::vector<FieldChange> changes;
   std::vector<UserField> unique_changed;
@@ -561,9 +589,8 @@ void Planner::PlanMissingUsers() {
             [](const LinkView* a, const LinkView* b) { return a->source_key < b->source_key; });
   const UserTable& t = cached_.users;
   for (const LinkView* link : missing) {
-    auto it = user_by_id_.find(link->idaas_id);
-    if (it == user_by_id_.end()) continue;  // already gone from IDaaS
-    size_t row = it->second;
+    const uint32_t row = RowOfId(link->idaas_id);
+    if (row == kNoRow) continue;  // already gone from IDaaS
     if (live_user_rows_[row]) continue;  // re-keyed and matched again
     std::string username(t.username(row));
     auto make = [&](OpKind kind, Phase phase) {

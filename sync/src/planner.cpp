@@ -40,10 +40,10 @@ void Planner::IndexSource() {
   for (const auto& d : source_.rejected) {
     if (!d.key.empty()) rejected_keys_[static_cast<int>(d.entity)].insert(d.key);
   }
-  desired_index_.reserve(source_.users.size());
-  for (size_t i = 0; i < source_.users.size(); ++i) {
-    desired_index_[source_.users[i].key] = static_cast<uint32_t>(i);
-  }
+  const size_t n = source_.users.size();
+  desired_by_key_.Build(
+      n, [this](size_t i) { return std::string_view(source_.users[i].key); },
+      [](size_t) { return true; }, n);
   ref_row_.assign(source_.users.size(), kNoRef);
   for (const auto& ou : source_.ous) desired_ou_[ou.key] = &ou;
   for (const auto& g : source_.groups) desired_group_keys_.insert(g.key);
@@ -51,17 +51,14 @@ void Planner::IndexSource() {
 
 void Planner::IndexCached() {
   const UserTable& users = cached_.users;
-  user_by_id_.reserve(users.size());
-  for (size_t i = 0; i < users.size(); ++i) {
-    if (!user_by_id_.emplace(users.id(i), i).second) {
-      // A mirror holds each id once; should one not, every row of an id
-      // stands for its first, as a lookup by id would.
-      if (canonical_row_.empty()) {
-        canonical_row_.resize(users.size());
-        for (size_t r = 0; r < users.size(); ++r) canonical_row_[r] = static_cast<uint32_t>(r);
-      }
-      canonical_row_[i] = static_cast<uint32_t>(user_by_id_.find(users.id(i))->second);
-    }
+  user_rows_by_id_.Build(
+      users.size(), [&users](size_t r) { return users.id(r); }, [](size_t) { return true; },
+      users.size());
+  if (user_rows_by_id_.has_repeats()) {
+    // A mirror holds each id once; should one not, every row of an id
+    // stands for its first, as a lookup by id would.
+    canonical_row_.resize(users.size());
+    for (size_t r = 0; r < users.size(); ++r) canonical_row_[r] = RowOfId(users.id(r));
   }
   desired_of_row_.assign(users.size(), nullptr);
   live_user_rows_.assign(users.size(), false);
@@ -73,13 +70,14 @@ void Planner::IndexCached() {
   // Views of the links: their strings stay in the state's table.
   links_.reserve(cached_.links.size());
   for (LinkView link : cached_.links) links_.push_back(link);
-  user_link_by_key_.reserve(links_.size());
-  user_link_by_id_.reserve(links_.size());
+  auto is_user = [this](size_t i) { return links_[i].type == EntityType::kUser; };
+  user_links_by_key_.Build(
+      links_.size(), [this](size_t i) { return links_[i].source_key; }, is_user, links_.size());
+  user_links_by_id_.Build(
+      links_.size(), [this](size_t i) { return links_[i].idaas_id; }, is_user, links_.size());
   for (const auto& link : links_) {
     switch (link.type) {
       case EntityType::kUser:
-        user_link_by_key_[link.source_key] = &link;
-        user_link_by_id_[link.idaas_id] = &link;
         ++plan_.managed_users;
         break;
       case EntityType::kOu:
@@ -98,48 +96,41 @@ void Planner::IndexCached() {
   row_of_link_.assign(links_.size(), kNoRow);
   for (size_t i = 0; i < links_.size(); ++i) {
     if (links_[i].type != EntityType::kUser) continue;
-    auto it = user_by_id_.find(links_[i].idaas_id);
-    if (it == user_by_id_.end()) continue;
-    row_of_link_[i] = static_cast<uint32_t>(it->second);
-    // As in user_link_by_id_, the last link to an account names it.
-    link_of_row_[it->second] = &links_[i];
+    const uint32_t row = RowOfId(links_[i].idaas_id);
+    if (row == kNoRow) continue;
+    row_of_link_[i] = row;
+    // As in UserLinkById, the last link to an account names it.
+    link_of_row_[row] = &links_[i];
   }
   facts_.managed_users = plan_.managed_users;
   facts_.managed_ous = plan_.managed_ous;
   facts_.managed_groups = plan_.managed_groups;
 }
 
-// The soft-match and uniqueness indexes, built when first needed: a cycle in
-// which every record is linked and no unique field changes needs none.
-const RowIndex<>& Planner::ByExternalId() const {
-  if (!user_by_external_.built()) {
-    const UserTable& t = cached_.users;
-    user_by_external_.Build(t.size(), [&](size_t r) {
-      return t.external_id(r) == t.id(r) ? std::string_view() : t.external_id(r);
-    });
-  }
-  return user_by_external_;
+uint32_t Planner::RowOfId(std::string_view id) const {
+  const UserTable& t = cached_.users;
+  return user_rows_by_id_.First(id, [&t](size_t r) { return t.id(r); });
 }
-const CaseRowIndex& Planner::ByUsername() const {
-  if (!user_by_username_.built()) {
-    const UserTable& t = cached_.users;
-    user_by_username_.Build(t.size(), [&](size_t r) { return t.username(r); });
-  }
-  return user_by_username_;
+
+uint32_t Planner::DesiredIndexOf(std::string_view key) const {
+  return desired_by_key_.Last(key, [this](size_t i) { return std::string_view(source_.users[i].key); });
 }
-const CaseRowIndex& Planner::ByEmail() const {
-  if (!user_by_email_.built()) {
-    const UserTable& t = cached_.users;
-    user_by_email_.Build(t.size(), [&](size_t r) { return t.email(r); });
-  }
-  return user_by_email_;
+
+const LinkView* Planner::UserLinkByKey(std::string_view key) const {
+  const uint32_t i = user_links_by_key_.Last(key, [this](size_t l) { return links_[l].source_key; });
+  return i == kNoRow ? nullptr : &links_[i];
 }
-const RowIndex<>& Planner::ByPhone() const {
-  if (!user_by_phone_.built()) {
-    const UserTable& t = cached_.users;
-    user_by_phone_.Build(t.size(), [&](size_t r) { return t.phone_number(r); });
-  }
-  return user_by_phone_;
+
+const LinkView* Planner::UserLinkById(std::string_view id) const {
+  const uint32_t i = user_links_by_id_.Last(id, [this](size_t l) { return links_[l].idaas_id; });
+  return i == kNoRow ? nullptr : &links_[i];
+}
+
+Rows Planner::RowsByExternalId(std::string_view key) const {
+  const UserTable& t = cached_.users;
+  return user_by_external_.Find(key, t.size(), [&t](size_t r) {
+    return t.external_id(r) == t.id(r) ? std::string_view() : t.external_id(r);
+  });
 }
 
 void Planner::ComputeScope() {
@@ -176,7 +167,7 @@ bool Planner::Present(EntityType type, std::string_view key) const {
   // some record of this type was rejected.
   if (!rejected.empty() && rejected.count(std::string(key))) return true;
   switch (type) {
-    case EntityType::kUser: return desired_index_.contains(key);
+    case EntityType::kUser: return DesiredIndexOf(key) != kNoRow;
     case EntityType::kOu: return desired_ou_.count(std::string(key)) > 0;
     case EntityType::kGroup: return desired_group_keys_.contains(key);
   }
@@ -217,13 +208,11 @@ void Planner::ResolveProtected() {
   const UserTable& t = cached_.users;
   for (const auto& entry : policy_.protected_users) {
     if (entry.empty()) continue;
-    for (size_t r : ByUsername().Find(entry)) facts_.protected_ids.emplace(t.id(r));
-    if (user_by_id_.contains(entry)) facts_.protected_ids.insert(entry);
-    if (auto l = user_link_by_key_.find(entry); l != user_link_by_key_.end()) {
-      facts_.protected_ids.emplace(l->second->idaas_id);
-    }
-    if (auto d = desired_index_.find(entry); d != desired_index_.end()) {
-      uint32_t ref = ref_row_[d->second];
+    for (size_t r : RowsWith(UserField::kUsername, entry)) facts_.protected_ids.emplace(t.id(r));
+    if (RowOfId(entry) != kNoRow) facts_.protected_ids.insert(entry);
+    if (const LinkView* l = UserLinkByKey(entry)) facts_.protected_ids.emplace(l->idaas_id);
+    if (const uint32_t d = DesiredIndexOf(entry); d != kNoRow) {
+      uint32_t ref = ref_row_[d];
       if (ref != kNoRef && ref != kCreatedRef) facts_.protected_ids.emplace(t.id(ref));
     }
   }
@@ -233,7 +222,7 @@ void Planner::ListUnmanaged() {
   const UserTable& t = cached_.users;
   for (size_t r = 0; r < t.size(); ++r) {
     std::string_view id = t.id(r);
-    if (live_user_rows_[r] || user_link_by_id_.contains(id)) continue;
+    if (live_user_rows_[r] || UserLinkById(id) != nullptr) continue;
     plan_.unmanaged.push_back({EntityType::kUser, std::string(id), std::string(t.username(r))});
   }
   std::set<std::string> live_ous;

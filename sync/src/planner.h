@@ -38,6 +38,14 @@ class Planner {
   void IndexCached();
   void ComputeScope();
   bool OuInScope(std::string_view id) const { return ou_in_scope_.contains(id); }
+  // Look-ups by id and key over the big tables (kNoRow / nullptr: none).
+  // The first cached row with this id.
+  uint32_t RowOfId(std::string_view id) const;
+  // The index in source_.users of the (last) record with this key.
+  uint32_t DesiredIndexOf(std::string_view key) const;
+  // The last user link with this source key / IDaaS id.
+  const LinkView* UserLinkByKey(std::string_view key) const;
+  const LinkView* UserLinkById(std::string_view id) const;
   // OuInScope of a cached user's primary OU, asked once per OU.
   bool PrimaryOuInScope(size_t row);
   // Whether an object was made by idsync's kind of writer: IDaaS's own
@@ -47,10 +55,13 @@ class Planner {
   bool OwnKind(std::string_view source_type, std::string_view source_id) const;
   // Whether a record of `type` with `key` is in the source, valid or rejected.
   bool Present(EntityType type, std::string_view key) const;
-  const RowIndex<>& ByExternalId() const;
-  const CaseRowIndex& ByUsername() const;
-  const CaseRowIndex& ByEmail() const;
-  const RowIndex<>& ByPhone() const;
+  // Cached rows of our own or another source whose external id is `key`
+  // (an id that only repeats the account's own id is no anchor).
+  Rows RowsByExternalId(std::string_view key) const;
+  // Tells the soft-match and uniqueness indexes which values this run asks
+  // about (see AskedRowIndex): every unique value of a record without a
+  // linked account, and those a linked record changes.
+  void AnnounceLookups(const std::vector<const DesiredUser*>& users);
   void Emit(Operation op) { ops_.push_back(std::move(op)); }
   void Skip(Operation op, std::string reason);
   void AddConflict(Conflict::Kind kind, EntityType entity, std::string key,
@@ -133,9 +144,9 @@ class Planner {
   GuardFacts facts_;
 
   // The cached state.
-  ViewMap<size_t> user_by_id_;
-  mutable RowIndex<> user_by_external_, user_by_phone_;
-  mutable CaseRowIndex user_by_username_, user_by_email_;
+  RowHash<> user_rows_by_id_;  // cached user rows by id
+  mutable AskedRowIndex<> user_by_external_, user_by_phone_;
+  mutable AskedRowIndex<true> user_by_username_, user_by_email_;
   ViewMap<const IdaasOu*> ou_by_id_;
   ViewMap<std::vector<const IdaasOu*>> children_;
   ViewMap<const IdaasGroup*> group_by_id_;
@@ -148,14 +159,14 @@ class Planner {
   // Empty unless two rows share an id: then each row's first row of its id.
   std::vector<uint32_t> canonical_row_;
   std::vector<uint32_t> row_of_link_;
-  ViewMap<const LinkView*> user_link_by_key_, user_link_by_id_, ou_link_by_key_, ou_link_by_id_,
-      group_link_by_key_, group_link_by_id_;
+  RowHash<> user_links_by_key_, user_links_by_id_;  // entries of links_
+  ViewMap<const LinkView*> ou_link_by_key_, ou_link_by_id_, group_link_by_key_, group_link_by_id_;
   ViewSet ou_in_scope_, scope_groups_;
   std::vector<uint8_t> primary_ou_in_scope_;  // by primary_ou_index: 0 not yet asked, 1 yes, 2 no
   bool root_in_scope_ = false;
 
   // The source.
-  ViewMap<uint32_t> desired_index_;  // user key -> index in source_.users
+  RowHash<> desired_by_key_;  // source_.users by key
   std::unordered_map<std::string, const DesiredOu*> desired_ou_;
   ViewSet desired_group_keys_;
   // Keys of rejected records, by entity type: present, so never missing.
