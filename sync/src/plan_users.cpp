@@ -204,7 +204,9 @@ void Planner::PlanUsers() {
   std::vector<const DesiredUser*> users;
   users.reserve(source_.users.size());
   for (const auto& u : source_.users) users.push_back(&u);
-  auto by_key = [](const DesiredUser* a, const DesiredUser* b) { return a->key < b->key; };
+  auto by_key = [](const DesiredUser* a, const DesiredUser* b) {
+    return a->key < b->key;
+  };
   // Connectors hand users over sorted by key; checking costs less than sorting.
   if (!std::is_sorted(users.begin(), users.end(), by_key)) {
     std::sort(users.begin(), users.end(), by_key);
@@ -213,15 +215,24 @@ void Planner::PlanUsers() {
 
   // The same username from two source records: neither is written (both
   // stay present, so neither account loses anything either).
-  boost::unordered_flat_map<std::string_view, std::vector<const DesiredUser*>, AsciiCaseHash,
-                            AsciiCaseEqual>
+  boost::unordered_flat_map<std::string_view, std::vector<const DesiredUser*>,
+                            AsciiCaseHash, AsciiCaseEqual>
       shared_usernames;
   {
-    boost::unordered_flat_map<std::string_view, uint32_t, AsciiCaseHash, AsciiCaseEqual> count;
-    count.reserve(users.size());
-    for (const DesiredUser* u : users) ++count[u->username];
-    for (const DesiredUser* u : users) {
-      if (count[u->username] > 1) shared_usernames[u->username].push_back(u);
+    // Rows of `users` by username: a repeat is rare, and only then is a
+    // map of the shared ones built.
+    auto username_of = [&users](size_t i) {
+      return std::string_view(users[i]->username);
+    };
+    RowHash<true> by_username;
+    by_username.Build(
+        users.size(), username_of, [](size_t) { return true; }, users.size());
+    if (by_username.has_repeats()) {
+      for (size_t i = 0; i < users.size(); ++i) {
+        const uint32_t first = by_username.First(username_of(i), username_of);
+        if (by_username.Next(first) == RowHash<true>::kNone) continue;
+        shared_usernames[users[i]->username].push_back(users[i]);
+      }
     }
   }
 
