@@ -46,6 +46,7 @@ int AttrTable::FindIgnoreCase(std::string_view name) const {
 
 std::string NormalizeOuPath(std::string_view value, std::string_view sep) {
   std::string out;
+  out.reserve(value.size());  // never longer than the value: one allocation
   if (sep.empty()) sep = "/";
   while (true) {
     size_t k = value.find(sep);
