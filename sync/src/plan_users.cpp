@@ -79,7 +79,7 @@ void Planner::AnnounceLookups(const std::vector<const DesiredUser*>& users) {
   const UserTable& t = cached_.users;
   for (const DesiredUser* u : users) {
     uint32_t row = kNoRow;
-    if (const LinkView* link = UserLinkByKey(u->key)) {
+    if (const LinkView* link = LinkOf(*u)) {
       row = row_of_link_[static_cast<size_t>(link - links_.data())];
     }
     if (row == kNoRow) {
@@ -135,7 +135,7 @@ Planner::UserMatch Planner::MatchUser(const DesiredUser& u) {
   UserMatch m;
   m.desired = &u;
   const UserTable& t = cached_.users;
-  if (const LinkView* link = UserLinkByKey(u.key)) {
+  if (const LinkView* link = LinkOf(u)) {
     const uint32_t row = row_of_link_[static_cast<size_t>(link - links_.data())];
     if (row != kNoRow) {
       m.row = row;
@@ -463,7 +463,7 @@ void Planner::PlanUser(const UserMatch& m) {
     op.reason = Reason(m.adopt_reason);
     Emit(std::move(op));
   }
-  const LinkView* link = UserLinkByKey(u.key);
+  const LinkView* link = LinkOf(u);
 
   std::vector<FieldChange> changes;
   std::vector<UserField> unique_changed;

@@ -102,6 +102,11 @@ void Planner::IndexCached() {
     // As in UserLinkById, the last link to an account names it.
     link_of_row_[row] = &links_[i];
   }
+  link_of_desired_.resize(source_.users.size());
+  for (size_t i = 0; i < source_.users.size(); ++i) {
+    link_of_desired_[i] = user_links_by_key_.Last(
+        source_.users[i].key, [this](size_t l) { return links_[l].source_key; });
+  }
   facts_.managed_users = plan_.managed_users;
   facts_.managed_ous = plan_.managed_ous;
   facts_.managed_groups = plan_.managed_groups;

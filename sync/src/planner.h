@@ -45,6 +45,11 @@ class Planner {
   uint32_t DesiredIndexOf(std::string_view key) const;
   // The last user link with this source key / IDaaS id.
   const LinkView* UserLinkByKey(std::string_view key) const;
+  // UserLinkByKey of a source user, looked up once in IndexCached.
+  const LinkView* LinkOf(const DesiredUser& u) const {
+    const uint32_t i = link_of_desired_[static_cast<size_t>(&u - source_.users.data())];
+    return i == kNoRow ? nullptr : &links_[i];
+  }
   const LinkView* UserLinkById(std::string_view id) const;
   // OuInScope of a cached user's primary OU, asked once per OU.
   bool PrimaryOuInScope(size_t row);
@@ -159,6 +164,7 @@ class Planner {
   // Empty unless two rows share an id: then each row's first row of its id.
   std::vector<uint32_t> canonical_row_;
   std::vector<uint32_t> row_of_link_;
+  std::vector<uint32_t> link_of_desired_;  // by source_.users index: entry of links_ or kNoRow
   RowHash<> user_links_by_key_, user_links_by_id_;  // entries of links_
   ViewMap<const LinkView*> ou_link_by_key_, ou_link_by_id_, group_link_by_key_, group_link_by_id_;
   ViewSet ou_in_scope_, scope_groups_;
