@@ -652,6 +652,14 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     sync::DesiredUser held = std::move(users_[start]);
     size_t to = start;
     while (from[to] != start) {
+      // The walk jumps around a vector of 1 M structs of ~6 cache lines:
+      // fetch the one after next while this one moves.
+      if (const uint32_t ahead = from[from[to]]; ahead != kPlaced) {
+        const char* p = reinterpret_cast<const char*>(&users_[ahead]);
+        for (size_t line = 0; line < sizeof(sync::DesiredUser); line += 64) {
+          __builtin_prefetch(p + line, 1);
+        }
+      }
       users_[to] = std::move(users_[from[to]]);
       const size_t next = from[to];
       from[to] = kPlaced;
