@@ -90,8 +90,13 @@ void Planner::AnnounceLookups(const std::vector<const DesiredUser*>& users) {
       continue;
     }
     if (u->username != t.username(row)) user_by_username_.Want(u->username);
-    if (u->email != t.email(row)) user_by_email_.Want(u->email);
-    if (u->phone_number != t.phone_number(row)) user_by_phone_.Want(u->phone_number);
+    // Unmapped fields are never compared (and connectors leave them empty).
+    if (mapped_.count(UserField::kEmail) && u->email != t.email(row)) {
+      user_by_email_.Want(u->email);
+    }
+    if (mapped_.count(UserField::kPhoneNumber) && u->phone_number != t.phone_number(row)) {
+      user_by_phone_.Want(u->phone_number);
+    }
   }
   for (const auto& entry : policy_.protected_users) user_by_username_.Want(entry);
 }

@@ -105,10 +105,11 @@ struct AsciiCaseEqual {
 };
 
 // Rows [0, n) of some table by a string each row holds. The table keeps a
-// slot of 32 hash bits and the row number per indexed row, at most half
-// full: 16 bytes a row or less, against ~48 for a map of views. Rows with the
-// same value form a chain in row order (the chain's links are allocated only
-// once a value repeats). With kFoldCase, values compare under AsciiLower.
+// slot of 32 hash bits and the row number per indexed row, a power of two
+// long and at most half full: 16 to 32 bytes an indexed row, against ~48 for
+// a map of views. Rows with the same value form a chain in row order; the
+// chain's links (4 bytes for every row of the table) are allocated only once
+// some value repeats. With kFoldCase, values compare under AsciiLower.
 template <bool kFoldCase = false>
 class RowHash {
  public:
@@ -185,14 +186,19 @@ class RowHash {
   }
   template <class ValueOf>
   void Insert(uint32_t row, ValueOf value_of, size_t rows) {
-    if (2 * (size_ + 1) > slots_.size())
-      Reserve(std::max<size_t>(size_ + 1, 2 * size_));
     const std::string_view value = value_of(row);
     const uint64_t h = HashView<kFoldCase>(value);
     const uint32_t tag = static_cast<uint32_t>(h >> 32);
     for (size_t i = tag & mask_;; i = (i + 1) & mask_) {
       uint64_t& s = slots_[i];
       if (s == 0) {
+        // A new value takes a slot; grow first if that would pass half
+        // full (a repeat takes none, so it never grows the table).
+        if (2 * (size_ + 1) > slots_.size()) {
+          Reserve(std::max<size_t>(size_ + 1, 2 * size_));
+          Insert(row, value_of, rows);
+          return;
+        }
         s = (static_cast<uint64_t>(tag) << 32) | (row + 1ULL);
         ++size_;
         return;
@@ -237,6 +243,12 @@ class AskedRowIndex {
       all_ = true;
       built_ = false;
     }
+    if (!built_ && !all_ && 4 * wanted_.size() > rows) {
+      // Values announced for a good part of the rows (a first sync, an
+      // adoption): an index of every row costs less than the set of them.
+      all_ = true;
+      wanted_ = {};
+    }
     if (!built_) {
       index_.Build(
           rows, value_of,
@@ -253,7 +265,8 @@ class AskedRowIndex {
     }
     return out;
   }
-  // Whether some Find had to index every row (for tests and benchmarks).
+  // Whether every row is indexed: a Find asked about a value nobody
+  // announced, or the announced values were many (for tests).
   bool indexed_all() const { return all_ && built_; }
 
  private:

@@ -107,8 +107,10 @@ void CheckAskedRowIndex() {
     }
     RC_ASSERT(index.Find(q, values.size(), value_of) == want);
   }
-  // Announced values alone never cost an index of every row.
-  if (!unannounced) RC_ASSERT(!index.indexed_all());
+  // A few announced values never cost an index of every row.
+  if (!unannounced && 4 * announced_values.size() <= values.size()) {
+    RC_ASSERT(!index.indexed_all());
+  }
 }
 
 RC_GTEST_PROP(AskedRowIndexTest,
