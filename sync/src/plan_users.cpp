@@ -78,10 +78,7 @@ Rows Planner::RowsWith(UserField f, std::string_view value) const {
 void Planner::AnnounceLookups(const std::vector<const DesiredUser*>& users) {
   const UserTable& t = cached_.users;
   for (const DesiredUser* u : users) {
-    uint32_t row = kNoRow;
-    if (const LinkView* link = LinkOf(*u)) {
-      row = row_of_link_[static_cast<size_t>(link - links_.data())];
-    }
+    const uint32_t row = LinkedRow(*u);
     if (row == kNoRow) {
       user_by_external_.Want(u->key);
       user_by_username_.Want(u->username);
@@ -141,8 +138,7 @@ Planner::UserMatch Planner::MatchUser(const DesiredUser& u) {
   m.desired = &u;
   const UserTable& t = cached_.users;
   if (const LinkView* link = LinkOf(u)) {
-    const uint32_t row = row_of_link_[static_cast<size_t>(link - links_.data())];
-    if (row != kNoRow) {
+    if (const uint32_t row = LinkedRow(u); row != kNoRow) {
       m.row = row;
       return m;
     }
@@ -230,8 +226,7 @@ void Planner::PlanUsers() {
       return std::string_view(users[i]->username);
     };
     RowHash<true> by_username;
-    by_username.Build(
-        users.size(), username_of, [](size_t) { return true; }, users.size());
+    by_username.BuildAll(users.size(), username_of);
     if (by_username.has_repeats()) {
       for (size_t i = 0; i < users.size(); ++i) {
         const uint32_t first = by_username.First(username_of(i), username_of);

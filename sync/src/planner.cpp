@@ -41,9 +41,7 @@ void Planner::IndexSource() {
     if (!d.key.empty()) rejected_keys_[static_cast<int>(d.entity)].insert(d.key);
   }
   const size_t n = source_.users.size();
-  desired_by_key_.Build(
-      n, [this](size_t i) { return std::string_view(source_.users[i].key); },
-      [](size_t) { return true; }, n);
+  desired_by_key_.BuildAll(n, DesiredKeyOf{&source_.users});
   ref_row_.assign(source_.users.size(), kNoRef);
   for (const auto& ou : source_.ous) desired_ou_[ou.key] = &ou;
   for (const auto& g : source_.groups) desired_group_keys_.insert(g.key);
@@ -51,9 +49,7 @@ void Planner::IndexSource() {
 
 void Planner::IndexCached() {
   const UserTable& users = cached_.users;
-  user_rows_by_id_.Build(
-      users.size(), [&users](size_t r) { return users.id(r); }, [](size_t) { return true; },
-      users.size());
+  user_rows_by_id_.BuildAll(users.size(), CachedIdOf{&users});
   if (user_rows_by_id_.has_repeats()) {
     // A mirror holds each id once; should one not, every row of an id
     // stands for its first, as a lookup by id would.
@@ -71,10 +67,8 @@ void Planner::IndexCached() {
   links_.reserve(cached_.links.size());
   for (LinkView link : cached_.links) links_.push_back(link);
   auto is_user = [this](size_t i) { return links_[i].type == EntityType::kUser; };
-  user_links_by_key_.Build(
-      links_.size(), [this](size_t i) { return links_[i].source_key; }, is_user, links_.size());
-  user_links_by_id_.Build(
-      links_.size(), [this](size_t i) { return links_[i].idaas_id; }, is_user, links_.size());
+  user_links_by_key_.Build(links_.size(), LinkKeyOf{&links_}, is_user, links_.size());
+  user_links_by_id_.Build(links_.size(), LinkIdOf{&links_}, is_user, links_.size());
   for (const auto& link : links_) {
     switch (link.type) {
       case EntityType::kUser:
@@ -104,8 +98,7 @@ void Planner::IndexCached() {
   }
   link_of_desired_.resize(source_.users.size());
   for (size_t i = 0; i < source_.users.size(); ++i) {
-    link_of_desired_[i] = user_links_by_key_.Last(
-        source_.users[i].key, [this](size_t l) { return links_[l].source_key; });
+    link_of_desired_[i] = user_links_by_key_.Last(source_.users[i].key, LinkKeyOf{&links_});
   }
   facts_.managed_users = plan_.managed_users;
   facts_.managed_ous = plan_.managed_ous;
@@ -113,21 +106,20 @@ void Planner::IndexCached() {
 }
 
 uint32_t Planner::RowOfId(std::string_view id) const {
-  const UserTable& t = cached_.users;
-  return user_rows_by_id_.First(id, [&t](size_t r) { return t.id(r); });
+  return user_rows_by_id_.First(id, CachedIdOf{&cached_.users});
 }
 
 uint32_t Planner::DesiredIndexOf(std::string_view key) const {
-  return desired_by_key_.Last(key, [this](size_t i) { return std::string_view(source_.users[i].key); });
+  return desired_by_key_.Last(key, DesiredKeyOf{&source_.users});
 }
 
 const LinkView* Planner::UserLinkByKey(std::string_view key) const {
-  const uint32_t i = user_links_by_key_.Last(key, [this](size_t l) { return links_[l].source_key; });
+  const uint32_t i = user_links_by_key_.Last(key, LinkKeyOf{&links_});
   return i == kNoRow ? nullptr : &links_[i];
 }
 
 const LinkView* Planner::UserLinkById(std::string_view id) const {
-  const uint32_t i = user_links_by_id_.Last(id, [this](size_t l) { return links_[l].idaas_id; });
+  const uint32_t i = user_links_by_id_.Last(id, LinkIdOf{&links_});
   return i == kNoRow ? nullptr : &links_[i];
 }
 

@@ -38,6 +38,24 @@ class Planner {
   void IndexCached();
   void ComputeScope();
   bool OuInScope(std::string_view id) const { return ou_in_scope_.contains(id); }
+  // What the row indexes index, each named once so that a table is read
+  // back by the same value it was built from.
+  struct CachedIdOf {
+    const UserTable* t;
+    std::string_view operator()(size_t r) const { return t->id(r); }
+  };
+  struct DesiredKeyOf {
+    const std::vector<DesiredUser>* users;
+    std::string_view operator()(size_t i) const { return (*users)[i].key; }
+  };
+  struct LinkKeyOf {
+    const std::vector<LinkView>* links;
+    std::string_view operator()(size_t l) const { return (*links)[l].source_key; }
+  };
+  struct LinkIdOf {
+    const std::vector<LinkView>* links;
+    std::string_view operator()(size_t l) const { return (*links)[l].idaas_id; }
+  };
   // Look-ups by id and key over the big tables (kNoRow / nullptr: none).
   // The first cached row with this id.
   uint32_t RowOfId(std::string_view id) const;
@@ -51,6 +69,12 @@ class Planner {
     return i == kNoRow ? nullptr : &links_[i];
   }
   const LinkView* UserLinkById(std::string_view id) const;
+  // The cached row of a source user's link; kNoRow without a link, or when
+  // the linked account is gone from IDaaS.
+  uint32_t LinkedRow(const DesiredUser& u) const {
+    const LinkView* link = LinkOf(u);
+    return link == nullptr ? kNoRow : row_of_link_[static_cast<size_t>(link - links_.data())];
+  }
   // OuInScope of a cached user's primary OU, asked once per OU.
   bool PrimaryOuInScope(size_t row);
   // Whether an object was made by idsync's kind of writer: IDaaS's own

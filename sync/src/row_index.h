@@ -129,6 +129,12 @@ class RowHash {
       Insert(static_cast<uint32_t>(r), value_of, n);
     }
   }
+  // Every row, with room for all of them.
+  template <class ValueOf>
+  void BuildAll(size_t n, ValueOf value_of) {
+    Build(
+        n, value_of, [](size_t) { return true; }, n);
+  }
   // The first row holding `value`, kNone when none does.
   template <class ValueOf>
   uint32_t First(std::string_view value, ValueOf value_of) const {
