@@ -148,7 +148,7 @@ void BuildState(const std::string& dir, const std::string& db) {
     c.primary_ou_id = ou_id.at(u.primary_ou_key);
     c.ou_ids = {c.primary_ou_id};
     c.enabled = u.enabled;
-    c.custom_fields = u.custom_fields;
+    c.custom_fields.insert(u.custom_fields.begin(), u.custom_fields.end());
     c.update_time_ms = 1700000000000LL + static_cast<int64_t>(i);
     if (i % 1000 < 8) {  // changed in the source since the last apply
       switch (i % 5) {

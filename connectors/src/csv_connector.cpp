@@ -193,8 +193,9 @@ class CsvConnector : public Connector {
     };
     std::string data;
     if (auto err = LoadCsv(path_, &data)) return err;
+    const sync::SourceName file(path_);  // one copy for every record's origin
     // Records are mapped on every core while the parser reads on.
-    OrderedMapper mapper(b, &col_of_slot, data, path_,
+    OrderedMapper mapper(b, &col_of_slot, data, file,
                          std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
     auto err = ParseCsv(
         path_, data, *opts_, header_, &columns,
@@ -217,7 +218,7 @@ class CsvConnector : public Connector {
               return c < 0 || rf.Certain(c);
             });
           }
-          b->Reject(sync::Origin{path_, line}, sync::EntityType::kUser, std::move(key), "",
+          b->Reject(sync::Origin{file, line}, sync::EntityType::kUser, std::move(key), "",
                     std::move(reason));
         });
     if (err) return err;
@@ -247,6 +248,7 @@ std::optional<Error> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder* b)
   int id = -1, parent = -1, name = -1, desc = -1;
   bool checked = false;
   std::optional<Error> fatal;
+  const sync::SourceName ou_file(o.ou_file);  // one copy for every record's origin
   // Finds the columns once the header is known (at the first record).
   auto check = [&] {
     if (checked) return;
@@ -271,7 +273,7 @@ std::optional<Error> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder* b)
         check();
         if (fatal) return;
         sync::DesiredOu ou;
-        ou.origin = sync::Origin{o.ou_file, line};
+        ou.origin = sync::Origin{ou_file, line};
         ou.key = Trimmed(f[static_cast<size_t>(id)]);
         ou.parent_key = Trimmed(f[static_cast<size_t>(parent)]);
         ou.name = Trimmed(f[static_cast<size_t>(name)]);
@@ -297,7 +299,7 @@ std::optional<Error> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder* b)
           RecoveredFields rf(raw, o, columns.size());
           if (rf.Certain(id)) key = Trimmed(rf.fields()[static_cast<size_t>(id)]);
         }
-        b->Reject(sync::Origin{o.ou_file, line}, sync::EntityType::kOu, std::move(key), "ou",
+        b->Reject(sync::Origin{ou_file, line}, sync::EntityType::kOu, std::move(key), "ou",
                   std::move(reason));
       });
   if (err) return err;

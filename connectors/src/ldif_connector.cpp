@@ -29,10 +29,11 @@ class LdifConnector : public Connector {
     lo.max_value_bytes = opts_->max_field_bytes;
     std::string fatal;
     std::optional<Error> failed;  // the first entry that fails the read
+    const sync::SourceName file(path_);  // one copy for every entry's origin
     ParseLdif(
         data, lo,
         [&](const LdifEntry& e) {
-          if (!failed) failed = entries.Add(e, sync::Origin{path_, e.line});
+          if (!failed) failed = entries.Add(e, sync::Origin{file, e.line});
         },
         &fatal);
     if (!fatal.empty()) return Error::Invalid(path_ + ": " + fatal);

@@ -1,10 +1,19 @@
 #include "idsync/sync/model.h"
 
+#include <ostream>
+
 namespace idsync::sync {
 
+const std::string& SourceName::Empty() {
+  static const std::string empty;
+  return empty;
+}
+
+std::ostream& operator<<(std::ostream& out, const SourceName& n) { return out << n.str(); }
+
 std::string Origin::ToString() const {
-  if (line > 0) return file + ":" + std::to_string(line);
-  return file;
+  if (line > 0) return file.str() + ":" + std::to_string(line);
+  return file.str();
 }
 
 const char* UserFieldName(UserField f) {

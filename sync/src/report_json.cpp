@@ -36,7 +36,7 @@ json::object RefJson(const ObjectRef& r) {
 
 json::object OriginJson(const Origin& o) {
   json::object j;
-  j["file"] = o.file;
+  j["file"] = o.file.str();
   j["line"] = o.line;
   return j;
 }
@@ -197,7 +197,7 @@ std::string RenderJson(const ReportInput& in) {
   json::array invalid;
   for (const auto& d : p.invalid) {
     json::object o;
-    o["file"] = d.origin.file;
+    o["file"] = d.origin.file.str();
     o["line"] = d.origin.line;
     o["source_key"] = d.key;
     o["field"] = d.field;

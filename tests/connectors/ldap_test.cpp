@@ -211,7 +211,7 @@ TEST_F(LdapSourceTest, SameSnapshotAsTheLdifExportOfTheSameEntries) {
   EXPECT_EQ(FindOu(live, "Engineering/platform")->name, "Platform");
   // Diagnostics name the entry by URL and DN.
   EXPECT_EQ(Rejections(live).size(), 2u);
-  for (const auto& d : live.rejected) EXPECT_EQ(d.origin.file.rfind(server_->Url() + "/uid=", 0), 0u);
+  for (const auto& d : live.rejected) EXPECT_EQ(d.origin.file.str().rfind(server_->Url() + "/uid=", 0), 0u);
   EXPECT_EQ(live.description, "ldap:" + server_->Url() + "/o=corp,dc=example,dc=com");
 
   EXPECT_EQ(SnapshotLines(live), SnapshotLines(exported));
@@ -454,7 +454,7 @@ TEST_F(LdapReferralTest, RejectedEntriesKeepTheirKeyAndEntity) {
   EXPECT_EQ(s.users[0].key, "S3");
   std::vector<std::string> keys;
   for (const auto& d : s.rejected) {
-    keys.push_back(d.origin.file.substr(server_->Url().size()) + " " + sync::EntityTypeName(d.entity) + " '" +
+    keys.push_back(d.origin.file.str().substr(server_->Url().size()) + " " + sync::EntityTypeName(d.entity) + " '" +
                    d.key + "' " + d.reason);
   }
   std::sort(keys.begin(), keys.end());

@@ -2,8 +2,11 @@
 // types with no behaviour beyond comparison; nothing here does I/O.
 #pragma once
 
+#include <boost/container/flat_map.hpp>
+#include <compare>
 #include <cstdint>
-#include <map>
+#include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,9 +16,32 @@ namespace idsync::sync {
 enum class EntityType : uint8_t { kOu, kUser, kGroup };
 const char* EntityTypeName(EntityType t);  // "ou", "user", "group"
 
+// The name of the file (or URL) records came from. Records read from one
+// file share one copy of its name: a million rows of a CSV hold a pointer
+// each, not a string each. Immutable, so sharing it across threads is safe.
+class SourceName {
+ public:
+  SourceName() = default;
+  SourceName(std::string name)  // NOLINT(google-explicit-constructor): a name is a string
+      : name_(name.empty() ? nullptr : std::make_shared<const std::string>(std::move(name))) {}
+  SourceName(const char* name) : SourceName(std::string(name)) {}  // NOLINT: as above
+  const std::string& str() const { return name_ ? *name_ : Empty(); }
+  operator const std::string&() const { return str(); }  // NOLINT: as above
+  bool empty() const { return name_ == nullptr; }
+  friend bool operator==(const SourceName& a, const SourceName& b) { return a.str() == b.str(); }
+  friend std::strong_ordering operator<=>(const SourceName& a, const SourceName& b) {
+    return a.str().compare(b.str()) <=> 0;
+  }
+  friend std::ostream& operator<<(std::ostream& out, const SourceName& n);
+
+ private:
+  static const std::string& Empty();
+  std::shared_ptr<const std::string> name_;
+};
+
 // Where a record came from, for diagnostics: "people.csv:17".
 struct Origin {
-  std::string file;
+  SourceName file;
   int64_t line = 0;  // 1-based; 0 when not line-oriented (e.g. a JSON feed)
   std::string ToString() const;
   friend bool operator==(const Origin&, const Origin&) = default;
@@ -60,6 +86,10 @@ const char* UserFieldName(UserField f);
 // mapping yields "@root"; see docs/mapping.md). Never the key of a DesiredOu.
 inline constexpr const char kRootOuKey[] = "@root";
 
+// A source user's custom fields by name. A sorted vector, not a tree: one
+// allocation per user instead of a node per field, over a million users.
+using CustomFields = boost::container::flat_map<std::string, std::string, std::less<>>;
+
 // A user as the source wants it to be in IDaaS, after mapping.
 struct DesiredUser {
   std::string key;  // stable source key; becomes userExternalId
@@ -72,7 +102,7 @@ struct DesiredUser {
   std::string primary_ou_key;               // source key of the primary OU, or kRootOuKey
   std::vector<std::string> extra_ou_keys;   // sorted, unique, no primary
   bool enabled = true;
-  std::map<std::string, std::string> custom_fields;
+  CustomFields custom_fields;
   Origin origin;
   friend bool operator==(const DesiredUser&, const DesiredUser&) = default;
 };
