@@ -409,14 +409,26 @@ void SnapshotBuilder::AddMapped(MappedUser mapped) {
   if (mapped.rejection) rejected_.push_back(std::move(*mapped.rejection));
   if (mapped.candidate) {
     Candidate& c = *mapped.candidate;
+    const auto index = static_cast<uint32_t>(users_.size());
     users_.push_back(std::move(c.user));
-    extras_.push_back(CandidateExtra{std::move(c.ref), std::move(c.groups), c.rejected});
+    rejected_users_.push_back(c.rejected ? 1 : 0);
+    for (const std::string& g : c.groups) {
+      auto it = group_index_.find(std::string_view(g));
+      if (it == group_index_.end()) {
+        const auto id = static_cast<uint32_t>(group_names_.size());
+        it = group_index_.emplace(group_names_.emplace_back(g), id).first;
+      }
+      group_ids_.push_back(it->second);
+    }
+    group_begin_.push_back(static_cast<uint32_t>(group_ids_.size()));
+    if (!c.ref.empty()) refs_.emplace_back(index, std::move(c.ref));
   }
 }
 
 void SnapshotBuilder::ReserveUsers(size_t users) {
   users_.reserve(users_.size() + users);
-  extras_.reserve(extras_.size() + users);
+  rejected_users_.reserve(rejected_users_.size() + users);
+  group_begin_.reserve(group_begin_.size() + users);
 }
 
 sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
@@ -475,7 +487,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
         users_.size(), hash, equal);
     std::vector<uint32_t> repeats;
     for (size_t i = 0; i < users_.size(); ++i) {
-      if (extras_[i].rejected) continue;
+      if (rejected_users_[i]) continue;
       if (!first.try_emplace(key_of(users_[i]), static_cast<uint32_t>(i)).second) {
         repeats.push_back(static_cast<uint32_t>(i));
       }
@@ -503,7 +515,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
           if (!others.empty()) others += ", ";
           others += users_[j].origin.ToString();
         }
-        extras_[i].rejected = true;
+        rejected_users_[i] = 1;
         Reject(users_[i].origin, sync::EntityType::kUser, users_[i].key, field,
                std::string("duplicate ") + what + " '" + k + "' (also at " + others + ")");
       }
@@ -534,11 +546,11 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
 
   // OU references.
   for (size_t i = 0; i < users_.size(); ++i) {
-    CandidateExtra& c = extras_[i];
-    if (c.rejected) continue;
+    uint8_t& rejected = rejected_users_[i];
+    if (rejected) continue;
     sync::DesiredUser& u = users_[i];
     if (u.primary_ou_key != sync::kRootOuKey && !HasOu(u.primary_ou_key)) {
-      c.rejected = true;
+      rejected = 1;
       Reject(u.origin, sync::EntityType::kUser, u.key, "primary_ou",
              "primary OU '" + u.primary_ou_key + "' is not in the department tree");
       continue;
@@ -547,43 +559,80 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     for (auto& k : u.extra_ou_keys) {
       if (k == u.primary_ou_key || k == sync::kRootOuKey) continue;
       if (!HasOu(k)) {
-        c.rejected = true;
+        rejected = 1;
         Reject(u.origin, sync::EntityType::kUser, u.key, "extra_ous", "extra OU '" + k + "' is not in the department tree");
         break;
       }
       extra.push_back(k);
     }
-    if (c.rejected) continue;
+    if (rejected) continue;
     std::sort(extra.begin(), extra.end());
     extra.erase(std::unique(extra.begin(), extra.end()), extra.end());
     u.extra_ou_keys = std::move(extra);
   }
 
-  // Groups, looked up by views of their keys; a deque keeps each group (and
-  // so the key a view points into) in place.
+  // Users in key order: usually the order they were read in, so check first.
+  // The sort compares the keys' first eight bytes as one big-endian integer
+  // (the same order as the bytes) and reads the strings only on a tie.
+  struct KeyOf {
+    uint64_t prefix;
+    std::string_view key;
+    uint32_t index;
+  };
+  std::vector<KeyOf> order;
+  order.reserve(users_.size());
+  for (size_t i = 0; i < users_.size(); ++i) {
+    if (rejected_users_[i]) continue;
+    std::string_view key = users_[i].key;
+    uint64_t prefix = 0;
+    for (size_t b = 0; b < 8; ++b) {
+      prefix = prefix << 8 | (b < key.size() ? static_cast<unsigned char>(key[b]) : 0u);
+    }
+    order.push_back(KeyOf{prefix, key, static_cast<uint32_t>(i)});
+  }
+  auto key_less = [](const KeyOf& a, const KeyOf& b) {
+    return a.prefix != b.prefix ? a.prefix < b.prefix : a.key < b.key;
+  };
+  if (!std::is_sorted(order.begin(), order.end(), key_less)) {
+    std::sort(order.begin(), order.end(), key_less);
+  }
+
+  // Groups. One that users name exists when a kept user names it, with the
+  // name and origin of the first such user in read order. Its members are
+  // added in key order, so that their keys come out sorted.
+  constexpr uint32_t kNoUser = 0xffffffff;
+  std::vector<uint32_t> first_user(group_names_.size(), kNoUser), members(group_names_.size(), 0);
+  for (size_t i = 0; i < users_.size(); ++i) {
+    if (rejected_users_[i]) continue;
+    for (uint32_t k = group_begin_[i]; k < group_begin_[i + 1]; ++k) {
+      const uint32_t id = group_ids_[k];
+      if (first_user[id] == kNoUser) first_user[id] = static_cast<uint32_t>(i);
+      ++members[id];
+    }
+  }
+  // Looked up by views of their keys; a deque keeps each group (and so the
+  // key a view points into) in place.
   std::deque<sync::DesiredGroup> groups;
   boost::unordered_flat_map<std::string_view, sync::DesiredGroup*> group_by_key;
-  auto group = [&](const std::string& key) -> std::pair<sync::DesiredGroup*, bool> {
-    auto it = group_by_key.find(key);
-    if (it != group_by_key.end()) return {it->second, false};
+  std::vector<sync::DesiredGroup*> group_of_id(group_names_.size(), nullptr);
+  for (uint32_t id = 0; id < group_names_.size(); ++id) {
+    if (first_user[id] == kNoUser) continue;
     sync::DesiredGroup& g = groups.emplace_back();
-    g.key = key;
+    g.key = group_names_[id];
+    g.name = group_names_[id];
+    g.origin = users_[first_user[id]].origin;
+    g.member_keys.reserve(members[id]);
     group_by_key.emplace(g.key, &g);
-    return {&g, true};
-  };
-  std::unordered_map<std::string, std::string> key_of_ref;
-  for (size_t i = 0; i < users_.size(); ++i) {
-    const CandidateExtra& c = extras_[i];
-    if (c.rejected) continue;
-    if (!c.ref.empty()) key_of_ref[c.ref] = users_[i].key;
-    for (const auto& g : c.groups) {
-      auto [grp, added] = group(g);
-      if (added) {
-        grp->name = g;
-        grp->origin = users_[i].origin;
-      }
-      grp->member_keys.push_back(users_[i].key);
+    group_of_id[id] = &g;
+  }
+  for (const KeyOf& k : order) {
+    for (uint32_t j = group_begin_[k.index]; j < group_begin_[k.index + 1]; ++j) {
+      group_of_id[group_ids_[j]]->member_keys.emplace_back(k.key);
     }
+  }
+  std::unordered_map<std::string, std::string> key_of_ref;
+  for (const auto& [i, ref] : refs_) {  // read order: the last user with a ref wins
+    if (!rejected_users_[i]) key_of_ref[ref] = users_[i].key;
   }
   for (auto& e : group_entries_) {
     if (group_by_key.contains(e.group.key)) {
@@ -604,48 +653,31 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
             [](const sync::DesiredGroup* a, const sync::DesiredGroup* b) { return a->key < b->key; });
   snap.groups.reserve(by_key.size());
   for (sync::DesiredGroup* g : by_key) {
-    std::sort(g->member_keys.begin(), g->member_keys.end());
+    // Only a group entry's members, found by ref, come in another order.
+    if (!std::is_sorted(g->member_keys.begin(), g->member_keys.end())) {
+      std::sort(g->member_keys.begin(), g->member_keys.end());
+    }
     g->member_keys.erase(std::unique(g->member_keys.begin(), g->member_keys.end()),
                          g->member_keys.end());
     snap.groups.push_back(std::move(*g));
   }
 
-  // Users in key order: usually the order they were read in, so check first.
-  // The sort compares the keys' first eight bytes as one big-endian integer
-  // (the same order as the bytes) and reads the strings only on a tie.
-  struct KeyOf {
-    uint64_t prefix;
-    std::string_view key;
-    uint32_t index;
-  };
-  std::vector<KeyOf> order;
-  order.reserve(users_.size());
-  for (size_t i = 0; i < users_.size(); ++i) {
-    if (extras_[i].rejected) continue;
-    std::string_view key = users_[i].key;
-    uint64_t prefix = 0;
-    for (size_t b = 0; b < 8; ++b) {
-      prefix = prefix << 8 | (b < key.size() ? static_cast<unsigned char>(key[b]) : 0u);
-    }
-    order.push_back(KeyOf{prefix, key, static_cast<uint32_t>(i)});
-  }
-  auto key_less = [](const KeyOf& a, const KeyOf& b) {
-    return a.prefix != b.prefix ? a.prefix < b.prefix : a.key < b.key;
-  };
-  if (!std::is_sorted(order.begin(), order.end(), key_less)) {
-    std::sort(order.begin(), order.end(), key_less);
-  }
   // users_[k] becomes users_[order[k]], the rejected at the end, in place:
   // each cycle of the permutation is walked once.
   std::vector<uint32_t> from;
   from.reserve(users_.size());
   for (const KeyOf& k : order) from.push_back(k.index);
   for (size_t i = 0; i < users_.size(); ++i) {
-    if (extras_[i].rejected) from.push_back(static_cast<uint32_t>(i));
+    if (rejected_users_[i]) from.push_back(static_cast<uint32_t>(i));
   }
   const size_t kept = order.size();
   order = {};
-  extras_ = {};
+  rejected_users_ = {};
+  group_begin_ = {0};
+  group_ids_ = {};
+  group_index_ = {};
+  group_names_ = {};
+  refs_ = {};
   constexpr uint32_t kPlaced = 0xffffffff;
   for (size_t start = 0; start < from.size(); ++start) {
     if (from[start] == kPlaced || from[start] == start) continue;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
 #include "attrs.h"
@@ -139,12 +140,6 @@ class SnapshotBuilder {
   const Mapping& mapping() const { return *m_; }
 
  private:
-  // What Finish needs of a candidate besides the user, beside users_.
-  struct CandidateExtra {
-    std::string ref;
-    std::vector<std::string> groups;
-    bool rejected = false;
-  };
   struct GroupEntry {
     sync::DesiredGroup group;
     std::vector<std::string> refs;
@@ -159,7 +154,17 @@ class SnapshotBuilder {
   // users_ in place and hands the vector over, so the snapshot's users are
   // never held twice.
   std::vector<sync::DesiredUser> users_;
-  std::vector<CandidateExtra> extras_;
+  // Beside users_, what Finish needs of each: whether it is excluded; its
+  // groups (user i names group_ids_[group_begin_[i] .. group_begin_[i + 1]),
+  // indexes into group_names_); and its ref, for the few records that have
+  // one. Flat arrays rather than a string and a vector per user: a
+  // million users' groups are two integer arrays.
+  std::vector<uint8_t> rejected_users_;
+  std::vector<uint32_t> group_begin_{0};
+  std::vector<uint32_t> group_ids_;
+  std::deque<std::string> group_names_;  // a deque: the index holds views of them
+  boost::unordered_flat_map<std::string_view, uint32_t> group_index_;
+  std::vector<std::pair<uint32_t, std::string>> refs_;  // user index, ref
   std::map<std::string, sync::DesiredOu> ous_;
   // The keys of ous_ (views of the map's own keys): a hash lookup per record
   // instead of a walk down the tree of strings.

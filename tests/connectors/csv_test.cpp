@@ -499,6 +499,34 @@ TEST(CsvConnector, FieldsGroupsAndEnabled) {
                                              F::kCustomFields}));
 }
 
+// A group the users name takes the origin of the first record that names it
+// and is kept; its members are the kept records' keys, sorted and unique,
+// whatever order the file has them in. A group only excluded records name
+// does not exist.
+TEST(CsvConnector, GroupsFromKeptRecordsOnlySortedAndUnique) {
+  TempDir dir;
+  dir.Write("people.csv",
+            "employee_id,first_name,last_name,email,mobile,department,status,groups\n"
+            "20,Dup,One,dup1@example.com,,Eng,active,ghost;team\n"        // line 2: duplicate key
+            "3,Cy,Three,cy@example.com,,Eng,active,team; team\n"          // line 3
+            "20,Dup,Two,dup2@example.com,,Eng,active,ghost\n"             // line 4: duplicate key
+            "100,Al,Hundred,al@example.com,,Eng,active,team;solo\n"       // line 5
+            "1,Bo,One,bo@example.com,,Eng,active,solo;team\n");           // line 6
+  auto s = MustRead(dir, kPeopleYaml);
+  ASSERT_EQ(s.users.size(), 3u) << ::testing::PrintToString(Rejections(s));
+  EXPECT_EQ(FindGroup(s, "ghost"), nullptr);
+  ASSERT_EQ(s.groups.size(), 2u);
+  const auto* team = FindGroup(s, "team");
+  ASSERT_NE(team, nullptr);
+  EXPECT_EQ(team->member_keys, (std::vector<std::string>{"1", "100", "3"}));
+  EXPECT_EQ(team->origin.line, 3);
+  const auto* solo = FindGroup(s, "solo");
+  ASSERT_NE(solo, nullptr);
+  EXPECT_EQ(solo->member_keys, (std::vector<std::string>{"1", "100"}));
+  EXPECT_EQ(solo->origin.line, 5);
+  EXPECT_EQ(s.groups[0].key, "solo");
+}
+
 TEST(CsvConnector, MalformedRecordsKeepTheRest) {
   TempDir dir;
   dir.Write("people.csv",
