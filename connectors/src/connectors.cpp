@@ -250,7 +250,8 @@ std::vector<std::string> SourceFiles(const config::Config& cfg) {
   return files;
 }
 
-base::Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg) {
+base::Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg,
+                                                const std::function<void()>& records_read) {
   try {
     Prepared p;
     config::Diagnostics diags;
@@ -264,6 +265,7 @@ base::Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg) {
       if (auto err = LoadIdParentOus(p.opts, &builder)) return *err;
     }
     if (auto err = p.connector->Read(&builder)) return *err;
+    if (records_read) records_read();
     return builder.Finish(p.connector->Describe());
   } catch (const std::exception& e) {
     return Error::Io(std::string("source read failed: ") + e.what());

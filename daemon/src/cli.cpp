@@ -274,9 +274,9 @@ int Main(int argc, char** argv) {
   if (!WriteReport(report, output)) return kError;
   if (auto log = spdlog::get("idsync")) {
     const auto& t = result.timings;
-    log->debug("cycle timings: source={:.3f}s open={:.3f}s cache={:.3f}s recover={:.3f}s "
-               "scope={:.3f}s plan={:.3f}s report={:.3f}s",
-               t.source, t.open, t.cache, t.recover, t.scope, t.plan,
+    log->debug("cycle timings: source={:.3f}s open={:.3f}s cache={:.3f}s index={:.3f}s "
+               "recover={:.3f}s scope={:.3f}s plan={:.3f}s report={:.3f}s",
+               t.source, t.open, t.cache, t.index, t.recover, t.scope, t.plan,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - render_start)
                    .count());
   }

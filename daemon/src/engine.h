@@ -103,7 +103,7 @@ struct CycleResult {
   // Wall seconds per step, for `-v` logs and bench/plan (P1). Steps that run
   // side by side each count their own time.
   struct Timings {
-    double source = 0, open = 0, recover = 0, scope = 0, cache = 0, plan = 0;
+    double source = 0, open = 0, recover = 0, scope = 0, cache = 0, index = 0, plan = 0;
   };
   Timings timings;
   // Rendered by Report().

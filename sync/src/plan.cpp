@@ -86,8 +86,15 @@ std::map<std::string, int64_t> Plan::CountsByKind() const {
 }
 
 Plan ComputePlan(const SourceSnapshot& source, const CachedState& cached,
-                 const ProvisioningScope& scope, const Policy& policy, int64_t now_ms) {
-  return Planner(source, cached, scope, policy, now_ms).Run();
+                 const ProvisioningScope& scope, const Policy& policy, int64_t now_ms,
+                 const CachedIndex* index) {
+  // An index of another state (say, one loaded before a refresh) would plan
+  // against the wrong accounts: only one of `cached` itself is used.
+  if (index != nullptr && &index->state() == &cached) {
+    return Planner(source, *index, scope, policy, now_ms).Run();
+  }
+  const CachedIndex own(cached);
+  return Planner(source, own, scope, policy, now_ms).Run();
 }
 
 }  // namespace idsync::sync

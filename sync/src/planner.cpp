@@ -5,9 +5,14 @@
 
 namespace idsync::sync {
 
-Planner::Planner(const SourceSnapshot& source, const CachedState& cached,
+Planner::Planner(const SourceSnapshot& source, const CachedIndex& index,
                  const ProvisioningScope& scope, const Policy& policy, int64_t now_ms)
-    : source_(source), cached_(cached), scope_(scope), policy_(policy), now_ms_(now_ms) {
+    : source_(source),
+      cached_(index.state()),
+      scope_(scope),
+      policy_(policy),
+      now_ms_(now_ms),
+      ix_(index.tables()) {
   for (UserField f : source.mapped_fields) mapped_.insert(f);
 }
 
@@ -48,54 +53,12 @@ void Planner::IndexSource() {
 }
 
 void Planner::IndexCached() {
-  const UserTable& users = cached_.users;
-  user_rows_by_id_.BuildAll(users.size(), CachedIdOf{&users});
-  if (user_rows_by_id_.has_repeats()) {
-    // A mirror holds each id once; should one not, every row of an id
-    // stands for its first, as a lookup by id would.
-    canonical_row_.resize(users.size());
-    for (size_t r = 0; r < users.size(); ++r) canonical_row_[r] = RowOfId(users.id(r));
-  }
-  desired_of_row_.assign(users.size(), nullptr);
-  live_user_rows_.assign(users.size(), false);
-  for (const auto& ou : cached_.ous) {
-    ou_by_id_.emplace(ou.id, &ou);
-    children_[ou.parent_id].push_back(&ou);
-  }
-  for (const auto& g : cached_.groups) group_by_id_.emplace(g.id, &g);
-  // Views of the links: their strings stay in the state's table.
-  links_.reserve(cached_.links.size());
-  for (LinkView link : cached_.links) links_.push_back(link);
-  auto is_user = [this](size_t i) { return links_[i].type == EntityType::kUser; };
-  user_links_by_key_.Build(links_.size(), LinkKeyOf{&links_}, is_user, links_.size());
-  user_links_by_id_.Build(links_.size(), LinkIdOf{&links_}, is_user, links_.size());
-  for (const auto& link : links_) {
-    switch (link.type) {
-      case EntityType::kUser:
-        ++plan_.managed_users;
-        break;
-      case EntityType::kOu:
-        ou_link_by_key_[link.source_key] = &link;
-        ou_link_by_id_[link.idaas_id] = &link;
-        ++plan_.managed_ous;
-        break;
-      case EntityType::kGroup:
-        group_link_by_key_[link.source_key] = &link;
-        group_link_by_id_[link.idaas_id] = &link;
-        ++plan_.managed_groups;
-        break;
-    }
-  }
-  link_of_row_.assign(users.size(), nullptr);
-  row_of_link_.assign(links_.size(), kNoRow);
-  for (size_t i = 0; i < links_.size(); ++i) {
-    if (links_[i].type != EntityType::kUser) continue;
-    const uint32_t row = RowOfId(links_[i].idaas_id);
-    if (row == kNoRow) continue;
-    row_of_link_[i] = row;
-    // As in UserLinkById, the last link to an account names it.
-    link_of_row_[row] = &links_[i];
-  }
+  // The state's own indexes are built (CachedIndex); these depend on the run.
+  desired_of_row_.assign(cached_.users.size(), nullptr);
+  live_user_rows_.assign(cached_.users.size(), false);
+  plan_.managed_users = ix_.managed_users;
+  plan_.managed_ous = ix_.managed_ous;
+  plan_.managed_groups = ix_.managed_groups;
   link_of_desired_.resize(source_.users.size());
   for (size_t i = 0; i < source_.users.size(); ++i) {
     link_of_desired_[i] = user_links_by_key_.Last(source_.users[i].key, LinkKeyOf{&links_});
@@ -103,10 +66,6 @@ void Planner::IndexCached() {
   facts_.managed_users = plan_.managed_users;
   facts_.managed_ous = plan_.managed_ous;
   facts_.managed_groups = plan_.managed_groups;
-}
-
-uint32_t Planner::RowOfId(std::string_view id) const {
-  return user_rows_by_id_.First(id, CachedIdOf{&cached_.users});
 }
 
 uint32_t Planner::DesiredIndexOf(std::string_view key) const {

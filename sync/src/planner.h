@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "cached_index.h"
 #include "guards.h"
 #include "idsync/sync/plan.h"
 #include "row_index.h"
@@ -28,7 +29,8 @@ inline bool HasNoAnchor(std::string_view external_id, std::string_view id) {
 
 class Planner {
  public:
-  Planner(const SourceSnapshot& source, const CachedState& cached,
+  // `index` indexes `cached` (see CachedIndex).
+  Planner(const SourceSnapshot& source, const CachedIndex& index,
           const ProvisioningScope& scope, const Policy& policy, int64_t now_ms);
   Plan Run();
 
@@ -38,27 +40,14 @@ class Planner {
   void IndexCached();
   void ComputeScope();
   bool OuInScope(std::string_view id) const { return ou_in_scope_.contains(id); }
-  // What the row indexes index, each named once so that a table is read
-  // back by the same value it was built from.
-  struct CachedIdOf {
-    const UserTable* t;
-    std::string_view operator()(size_t r) const { return t->id(r); }
-  };
+  // What desired_by_key_ indexes, named once (see CachedIdOf).
   struct DesiredKeyOf {
     const std::vector<DesiredUser>* users;
     std::string_view operator()(size_t i) const { return (*users)[i].key; }
   };
-  struct LinkKeyOf {
-    const std::vector<LinkView>* links;
-    std::string_view operator()(size_t l) const { return (*links)[l].source_key; }
-  };
-  struct LinkIdOf {
-    const std::vector<LinkView>* links;
-    std::string_view operator()(size_t l) const { return (*links)[l].idaas_id; }
-  };
   // Look-ups by id and key over the big tables (kNoRow / nullptr: none).
   // The first cached row with this id.
-  uint32_t RowOfId(std::string_view id) const;
+  uint32_t RowOfId(std::string_view id) const { return ix_.RowOfId(id); }
   // The index in source_.users of the (last) record with this key.
   uint32_t DesiredIndexOf(std::string_view key) const;
   // The last user link with this source key / IDaaS id.
@@ -172,25 +161,27 @@ class Planner {
   std::vector<Operation> ops_;
   GuardFacts facts_;
 
-  // The cached state.
-  RowHash<> user_rows_by_id_;  // cached user rows by id
+  // The cached state: its own indexes (see CachedIndex::Tables), named as
+  // the planner's members, and those that depend on this run.
+  const CachedIndex::Tables& ix_;
+  static constexpr uint32_t kNoRow = CachedIndex::Tables::kNoRow;
+  const RowHash<>& user_rows_by_id_ = ix_.user_rows_by_id;
+  const std::vector<uint32_t>& canonical_row_ = ix_.canonical_row;
+  const ViewMap<const IdaasOu*>& ou_by_id_ = ix_.ou_by_id;
+  const ViewMap<std::vector<const IdaasOu*>>& children_ = ix_.children;
+  const ViewMap<const IdaasGroup*>& group_by_id_ = ix_.group_by_id;
+  const std::vector<LinkView>& links_ = ix_.links;
+  const std::vector<const LinkView*>& link_of_row_ = ix_.link_of_row;
+  const std::vector<uint32_t>& row_of_link_ = ix_.row_of_link;
+  const RowHash<>& user_links_by_key_ = ix_.user_links_by_key;
+  const RowHash<>& user_links_by_id_ = ix_.user_links_by_id;
+  const ViewMap<const LinkView*>& ou_link_by_key_ = ix_.ou_link_by_key;
+  const ViewMap<const LinkView*>& ou_link_by_id_ = ix_.ou_link_by_id;
+  const ViewMap<const LinkView*>& group_link_by_key_ = ix_.group_link_by_key;
+  const ViewMap<const LinkView*>& group_link_by_id_ = ix_.group_link_by_id;
   mutable AskedRowIndex<> user_by_external_, user_by_phone_;
   mutable AskedRowIndex<true> user_by_username_, user_by_email_;
-  ViewMap<const IdaasOu*> ou_by_id_;
-  ViewMap<std::vector<const IdaasOu*>> children_;
-  ViewMap<const IdaasGroup*> group_by_id_;
-  std::vector<LinkView> links_;
-  // Per cached user row, the user link to it (nullptr: unmanaged); per entry
-  // of links_, the row of its user (kNoRow: none). Joins by integer, so that
-  // a million users and memberships are matched without hashing ids again.
-  static constexpr uint32_t kNoRow = 0xffffffff;
-  std::vector<const LinkView*> link_of_row_;
-  // Empty unless two rows share an id: then each row's first row of its id.
-  std::vector<uint32_t> canonical_row_;
-  std::vector<uint32_t> row_of_link_;
   std::vector<uint32_t> link_of_desired_;  // by source_.users index: entry of links_ or kNoRow
-  RowHash<> user_links_by_key_, user_links_by_id_;  // entries of links_
-  ViewMap<const LinkView*> ou_link_by_key_, ou_link_by_id_, group_link_by_key_, group_link_by_id_;
   ViewSet ou_in_scope_, scope_groups_;
   std::vector<uint8_t> primary_ou_in_scope_;  // by primary_ou_index: 0 not yet asked, 1 yes, 2 no
   bool root_in_scope_ = false;

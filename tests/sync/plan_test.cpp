@@ -87,6 +87,29 @@ TEST(PlanTest, PatchCarriesOnlyMappedFieldsThatDiffer) {
   EXPECT_EQ(p.operations[0].target.id, "user_a");
 }
 
+// The daemon builds the cached state's index ahead, while the source is
+// read (CachedIndex): planned with it, the plan is the one ComputePlan makes
+// alone; an index of another state is never used.
+TEST(PlanTest, AnIndexBuiltAheadPlansAsWithoutAndOneOfAnotherStateIsIgnored) {
+  World w = InSync();
+  w.source.users[0].display_name = "Alice Liddell";
+  const CachedState state = w.State();
+  const Plan alone = ComputePlan(w.source, state, w.cached.scope, w.policy, kNow);
+  ASSERT_EQ(Ops(alone), (V{"user.patch E1"}));
+
+  const CachedIndex index(state);
+  const Plan ahead = ComputePlan(w.source, state, w.cached.scope, w.policy, kNow, &index);
+  EXPECT_EQ(Ops(ahead), Ops(alone));
+  EXPECT_EQ(ahead.operations[0].changes, alone.operations[0].changes);
+  EXPECT_EQ(ahead.managed_users, alone.managed_users);
+
+  const CachedState empty;
+  const CachedIndex other(empty);  // as if built before a refresh
+  const Plan ignored = ComputePlan(w.source, state, w.cached.scope, w.policy, kNow, &other);
+  EXPECT_EQ(Ops(ignored), Ops(alone));
+  EXPECT_EQ(ignored.managed_users, alone.managed_users);
+}
+
 TEST(PlanTest, CustomFieldsArePatchedWhenMapped) {
   World w = InSync();
   w.source.mapped_fields.push_back(UserField::kCustomFields);

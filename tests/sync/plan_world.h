@@ -103,13 +103,18 @@ struct World {
     throw std::runtime_error("no link " + key);
   }
 
-  Plan Compute(int64_t now = kNow) {
+  CachedState State() const {
     CachedState state;
     state.ous = cached.ous;
     state.scope = cached.scope;
     for (const auto& u : users) state.users.Add(u);
     for (const auto& g : cached.groups) state.AddGroup(g);
     for (const auto& l : cached.links) state.links.Add(l);
+    return state;
+  }
+
+  Plan Compute(int64_t now = kNow) {
+    const CachedState state = State();
     return ComputePlan(source, state, cached.scope, policy, now);
   }
 };

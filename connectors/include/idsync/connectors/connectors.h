@@ -6,6 +6,7 @@
 // calls. Nothing here throws: failures are values.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,7 +47,12 @@ void ValidateConfig(const config::Config& cfg, config::Diagnostics* diags,
 //              problems) or content the read cannot go on past;
 //   kIo        a local file could not be read;
 //   kRemote    the LDAP server or the HR feed failed or refused.
-base::Result<sync::SourceSnapshot> ReadSnapshot(const config::Config& cfg);
+//
+// `records_read`, when given, is called on the reading thread once every
+// record is read, before the snapshot is checked and put in order: from then
+// on the read uses one core, and the caller may use the others.
+base::Result<sync::SourceSnapshot> ReadSnapshot(
+    const config::Config& cfg, const std::function<void()>& records_read = {});
 
 // The local files a cycle reads (the source file, a departments file), with
 // relative paths resolved; what the daemon watches for changes. Empty when

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -226,9 +227,33 @@ struct Plan {
   std::map<std::string, int64_t> CountsByKind() const;
 };
 
+// What ComputePlan indexes of the cached state alone: its users by id, the
+// links by key and id, the OU tree. Built ahead, it lets a caller with a
+// core to spare do that part of planning while the source is still being
+// read (the daemon does). It holds views into `cached`, which must outlive
+// it unchanged and not move.
+class CachedIndex {
+ public:
+  explicit CachedIndex(const CachedState& cached);
+  ~CachedIndex();
+  CachedIndex(const CachedIndex&) = delete;
+  CachedIndex& operator=(const CachedIndex&) = delete;
+
+  // The state it indexes.
+  const CachedState& state() const;
+  // The tables, for the planner (defined in sync/src/cached_index.h).
+  struct Tables;
+  const Tables& tables() const { return *tables_; }
+
+ private:
+  std::unique_ptr<Tables> tables_;
+};
+
+// `index`, when given, must have been built over `cached` itself (the same
+// object); any other is ignored and the index is built anew.
 Plan ComputePlan(const SourceSnapshot& source, const CachedState& cached,
                  const ProvisioningScope& scope, const Policy& policy,
-                 int64_t now_ms);
+                 int64_t now_ms, const CachedIndex* index = nullptr);
 
 // Membership changes go in chunks of at most this many user ids per call.
 inline constexpr size_t kMembershipChunk = 100;
