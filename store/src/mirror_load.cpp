@@ -86,9 +86,12 @@ Result<void> LoadFromRows(Db& db, const std::string& path, int64_t user_count,
     while ((rc = st->Step()) == SQLITE_ROW) {
       auto type = ParseEntity(st->Text(0));
       if (!type) return Invalid(path, "bad link type");
-      state->links.Add(sync::LinkView{*type, st->Text(1), st->Text(2),
-                                      ParseOwnership(st->Text(3)), st->Int(4),
-                                      st->Int(5) != 0});
+      state->links.Add(sync::LinkView{.source_key = st->Text(1),
+                                      .idaas_id = st->Text(2),
+                                      .missing_since_ms = st->Int(4),
+                                      .type = *type,
+                                      .ownership = ParseOwnership(st->Text(3)),
+                                      .disabled_by_idsync = st->Int(5) != 0});
     }
     if (rc != SQLITE_DONE) return db.Fail(rc, "read links");
   }

@@ -286,10 +286,13 @@ Result<void> WriteRange(Db& db, const RangeSql& sql, const Prefix& prefix,
 Record LinkRecord(const Stmt& s, int c) {
   Record rec{std::string(s.Text(c)), {}};
   EncodeLink(rec.bytes,
-             sync::LinkView{sync::EntityType::kUser, s.Text(c), s.Text(c + 1),
-                            s.Text(c + 2) == "adopted" ? sync::Ownership::kAdopted
-                                                       : sync::Ownership::kCreated,
-                            s.Int(c + 3), s.Int(c + 4) != 0});
+             sync::LinkView{.source_key = s.Text(c),
+                            .idaas_id = s.Text(c + 1),
+                            .missing_since_ms = s.Int(c + 3),
+                            .type = sync::EntityType::kUser,
+                            .ownership = s.Text(c + 2) == "adopted" ? sync::Ownership::kAdopted
+                                                                     : sync::Ownership::kCreated,
+                            .disabled_by_idsync = s.Int(c + 4) != 0});
   return rec;
 }
 

@@ -289,8 +289,12 @@ void LinkTable::Add(const LinkView& l) {
 }
 
 void LinkTable::Add(const Link& l) {
-  Add(LinkView{l.type, l.source_key, l.idaas_id, l.ownership, l.missing_since_ms,
-               l.disabled_by_idsync});
+  Add(LinkView{.source_key = l.source_key,
+               .idaas_id = l.idaas_id,
+               .missing_since_ms = l.missing_since_ms,
+               .type = l.type,
+               .ownership = l.ownership,
+               .disabled_by_idsync = l.disabled_by_idsync});
 }
 
 LinkView LinkTable::operator[](size_t i) const {

@@ -203,12 +203,14 @@ class UserTable {
 };
 
 // A link as the planner reads it from a LinkTable: views into the table.
+// The small fields last: 48 bytes, not 64, for each of a million links the
+// planner indexes.
 struct LinkView {
-  EntityType type = EntityType::kUser;
   std::string_view source_key;
   std::string_view idaas_id;
-  Ownership ownership = Ownership::kCreated;
   int64_t missing_since_ms = 0;
+  EntityType type = EntityType::kUser;
+  Ownership ownership = Ownership::kCreated;
   bool disabled_by_idsync = false;
 };
 
