@@ -193,7 +193,7 @@ class CsvConnector : public Connector {
     };
     std::string data;
     if (auto err = LoadCsv(path_, &data)) return err;
-    const sync::SourceName file(path_);  // one copy for every record's origin
+    const sync::SharedString file(path_);  // one copy for every record's origin
     // Records are mapped on every core while the parser reads on.
     OrderedMapper mapper(b, &col_of_slot, data, file,
                          std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
@@ -248,7 +248,7 @@ std::optional<Error> LoadIdParentOus(const SourceOptions& o, SnapshotBuilder* b)
   int id = -1, parent = -1, name = -1, desc = -1;
   bool checked = false;
   std::optional<Error> fatal;
-  const sync::SourceName ou_file(o.ou_file);  // one copy for every record's origin
+  const sync::SharedString ou_file(o.ou_file);  // one copy for every record's origin
   // Finds the columns once the header is known (at the first record).
   auto check = [&] {
     if (checked) return;

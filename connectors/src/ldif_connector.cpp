@@ -29,7 +29,7 @@ class LdifConnector : public Connector {
     lo.max_value_bytes = opts_->max_field_bytes;
     std::string fatal;
     std::optional<Error> failed;  // the first entry that fails the read
-    const sync::SourceName file(path_);  // one copy for every entry's origin
+    const sync::SharedString file(path_);  // one copy for every entry's origin
     ParseLdif(
         data, lo,
         [&](const LdifEntry& e) {

@@ -327,7 +327,10 @@ SnapshotBuilder::MappedUser SnapshotBuilder::MapUser(const AttrView& rec,
   if (!eval(m.phone_, &u.phone_number)) return fail("phone_number", err);
   if (!eval(m.region_, &u.phone_region)) return fail("phone_region", err);
   if (!eval(m.description_, &u.description)) return fail("description", err);
-  if (!eval(m.primary_ou_, &u.primary_ou_key)) return fail("primary_ou", err);
+  // The primary OU key is shared by the users of an OU: one string for all
+  // of them (SharedOuKey), taken once the record is valid.
+  std::string primary_ou;
+  if (!eval(m.primary_ou_, &primary_ou)) return fail("primary_ou", err);
   if (m.enabled_) {
     u.enabled = m.enabled_->EvalBool(rec, &err);
     if (!err.empty()) return fail("enabled", err);
@@ -343,9 +346,7 @@ SnapshotBuilder::MappedUser SnapshotBuilder::MapUser(const AttrView& rec,
   }
   // OU keys in path mode are normalized like the tree's keys.
   if (opts_->ou_from == "path") {
-    if (u.primary_ou_key != sync::kRootOuKey) {
-      u.primary_ou_key = NormalizeOuPath(u.primary_ou_key, opts_->ou_separator);
-    }
+    if (primary_ou != sync::kRootOuKey) primary_ou = NormalizeOuPath(primary_ou, opts_->ou_separator);
     for (auto& k : u.extra_ou_keys) k = NormalizeOuPath(k, opts_->ou_separator);
   }
   // Validation.
@@ -376,7 +377,7 @@ SnapshotBuilder::MappedUser SnapshotBuilder::MapUser(const AttrView& rec,
     }
     u.phone_region = r;
   }
-  if (u.primary_ou_key.empty()) return fail("primary_ou", "missing primary OU");
+  if (primary_ou.empty()) return fail("primary_ou", "missing primary OU");
   if (m.group_slot_ >= 0) {
     size_t n = rec.Count(m.group_slot_);
     for (size_t i = 0; i < n; ++i) {
@@ -396,6 +397,7 @@ SnapshotBuilder::MappedUser SnapshotBuilder::MapUser(const AttrView& rec,
       }
     }
   }
+  u.primary_ou_key = SharedOuKey(primary_ou);
   out.candidate = std::move(c);
   return out;
 }
@@ -423,6 +425,17 @@ void SnapshotBuilder::AddMapped(MappedUser mapped) {
     group_begin_.push_back(static_cast<uint32_t>(group_ids_.size()));
     if (!c.ref.empty()) refs_.emplace_back(index, std::move(c.ref));
   }
+}
+
+sync::SharedString SnapshotBuilder::SharedOuKey(std::string_view key) const {
+  // A shard per hash: the mapping threads seldom wait for each other.
+  const size_t h = boost::hash<std::string_view>()(key);
+  KeyShard& shard = ou_key_shards_[h % ou_key_shards_.size()];
+  std::lock_guard lock(shard.mu);
+  if (auto it = shard.keys.find(key); it != shard.keys.end()) return it->second;
+  sync::SharedString shared{std::string(key)};
+  // The view is of the shared copy itself, which never moves.
+  return shard.keys.emplace(std::string_view(shared), shared).first->second;
 }
 
 void SnapshotBuilder::ReserveUsers(size_t users) {
@@ -552,7 +565,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     if (u.primary_ou_key != sync::kRootOuKey && !HasOu(u.primary_ou_key)) {
       rejected = 1;
       Reject(u.origin, sync::EntityType::kUser, u.key, "primary_ou",
-             "primary OU '" + u.primary_ou_key + "' is not in the department tree");
+             "primary OU '" + u.primary_ou_key.str() + "' is not in the department tree");
       continue;
     }
     std::vector<std::string> extra;
@@ -678,6 +691,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   group_index_ = {};
   group_names_ = {};
   refs_ = {};
+  for (KeyShard& shard : ou_key_shards_) shard.keys = {};
   constexpr uint32_t kPlaced = 0xffffffff;
   for (size_t start = 0; start < from.size(); ++start) {
     if (from[start] == kPlaced || from[start] == start) continue;

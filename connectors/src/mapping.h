@@ -4,10 +4,12 @@
 // references, so all connectors share one set of rules.
 #pragma once
 
+#include <array>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -145,6 +147,9 @@ class SnapshotBuilder {
     std::vector<std::string> refs;
   };
   void AddPathOus(const std::string& path, const sync::Origin& origin);
+  // `key` as the one copy every user placed in that OU holds. Safe to call
+  // from several threads at once, as MapUser is.
+  sync::SharedString SharedOuKey(std::string_view key) const;
   bool HasOu(std::string_view key) const { return ou_keys_.contains(key); }
   void InsertOu(std::string key, sync::DesiredOu ou);
 
@@ -165,6 +170,11 @@ class SnapshotBuilder {
   std::deque<std::string> group_names_;  // a deque: the index holds views of them
   boost::unordered_flat_map<std::string_view, uint32_t> group_index_;
   std::vector<std::pair<uint32_t, std::string>> refs_;  // user index, ref
+  struct KeyShard {
+    std::mutex mu;
+    boost::unordered_flat_map<std::string_view, sync::SharedString> keys;
+  };
+  mutable std::array<KeyShard, 16> ou_key_shards_;
   std::map<std::string, sync::DesiredOu> ous_;
   // The keys of ous_ (views of the map's own keys): a hash lookup per record
   // instead of a walk down the tree of strings.

@@ -16,7 +16,7 @@ constexpr size_t kBatchRecords = 4096;
 }  // namespace
 
 OrderedMapper::OrderedMapper(SnapshotBuilder* builder, const std::vector<int>* col_of_slot,
-                             std::string_view data, sync::SourceName file, unsigned threads)
+                             std::string_view data, sync::SharedString file, unsigned threads)
     : builder_(builder),
       col_of_slot_(col_of_slot),
       data_(data),

@@ -24,7 +24,7 @@ class OrderedMapper {
   // maps attribute slots to columns (see CsvRowView) and must be filled
   // before the first Add. `threads` mapping tasks run at most at once.
   OrderedMapper(SnapshotBuilder* builder, const std::vector<int>* col_of_slot,
-                std::string_view data, sync::SourceName file, unsigned threads);
+                std::string_view data, sync::SharedString file, unsigned threads);
   // Waits for tasks still running; their records are dropped (an error path).
   ~OrderedMapper();
   OrderedMapper(const OrderedMapper&) = delete;
@@ -52,7 +52,7 @@ class OrderedMapper {
   SnapshotBuilder* builder_;
   const std::vector<int>* col_of_slot_;
   std::string_view data_;
-  sync::SourceName file_;  // shared by every record's origin
+  sync::SharedString file_;  // shared by every record's origin
   unsigned threads_;
   Batch next_;
   std::deque<std::future<Mapped>> running_;  // in read order

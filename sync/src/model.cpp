@@ -4,12 +4,12 @@
 
 namespace idsync::sync {
 
-const std::string& SourceName::Empty() {
+const std::string& SharedString::Empty() {
   static const std::string empty;
   return empty;
 }
 
-std::ostream& operator<<(std::ostream& out, const SourceName& n) { return out << n.str(); }
+std::ostream& operator<<(std::ostream& out, const SharedString& s) { return out << s.str(); }
 
 std::string Origin::ToString() const {
   if (line > 0) return file.str() + ":" + std::to_string(line);

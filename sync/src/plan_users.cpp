@@ -391,8 +391,8 @@ void Planner::PlanNewUser(const DesiredUser& u, size_t index, const std::string&
   auto primary = ou_ref_.find(u.primary_ou_key);
   if (primary == ou_ref_.end()) {
     Skip(std::move(op), ou_unavailable_.count(u.primary_ou_key)
-                            ? "primary OU '" + u.primary_ou_key + "' is not available"
-                            : "primary OU '" + u.primary_ou_key + "' is not in the source tree");
+                            ? "primary OU '" + u.primary_ou_key.str() + "' is not available"
+                            : "primary OU '" + u.primary_ou_key.str() + "' is not in the source tree");
     return;
   }
   op.ou = primary->second;
@@ -553,8 +553,8 @@ void Planner::PlanOuPlacement(const DesiredUser& u, size_t row) {
     }
   } else {
     std::string problem = ou_unavailable_.count(u.primary_ou_key)
-                              ? "primary OU '" + u.primary_ou_key + "' is not available"
-                              : "primary OU '" + u.primary_ou_key + "' is not in the source tree";
+                              ? "primary OU '" + u.primary_ou_key.str() + "' is not available"
+                              : "primary OU '" + u.primary_ou_key.str() + "' is not in the source tree";
     Skip(make(OpKind::kUserSetPrimaryOu), problem + "; the account stays in its current OU");
   }
   if (!mapped_.count(UserField::kExtraOus)) return;

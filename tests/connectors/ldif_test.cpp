@@ -84,7 +84,7 @@ mapping:
 )");
   std::vector<std::string> users;
   for (const auto& u : s.users) {
-    users.push_back(u.key + " " + u.username + " " + u.display_name + " <" + u.primary_ou_key + ">");
+    users.push_back(u.key + " " + u.username + " " + u.display_name + " <" + u.primary_ou_key.str() + ">");
   }
   EXPECT_EQ(users, (std::vector<std::string>{"1001 ada Ada Lovelace <Engineering/Platform>",
                                              "1002 zhang 张伟 <Engineering>",

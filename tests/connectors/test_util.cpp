@@ -71,7 +71,7 @@ std::vector<std::string> SnapshotLines(const sync::SourceSnapshot& s) {
   for (const auto& u : s.users) {
     std::string line = "user " + u.key + " username=" + u.username + " display_name=" + u.display_name +
                        " email=" + u.email + " phone=" + u.phone_region + "/" + u.phone_number +
-                       " description=" + u.description + " ou=" + u.primary_ou_key + " extra_ous=";
+                       " description=" + u.description + " ou=" + u.primary_ou_key.str() + " extra_ous=";
     for (const auto& o : u.extra_ou_keys) line += o + ";";
     line += std::string(" enabled=") + (u.enabled ? "1" : "0");
     for (const auto& [k, v] : u.custom_fields) line += " " + k + "=" + v;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace idsync::sync {
@@ -16,32 +17,36 @@ namespace idsync::sync {
 enum class EntityType : uint8_t { kOu, kUser, kGroup };
 const char* EntityTypeName(EntityType t);  // "ou", "user", "group"
 
-// The name of the file (or URL) records came from. Records read from one
-// file share one copy of its name: a million rows of a CSV hold a pointer
-// each, not a string each. Immutable, so sharing it across threads is safe.
-class SourceName {
+// An immutable string that many records share: the name of the file they
+// came from, in every origin; an OU key, in every user placed in that OU. A
+// million rows of a CSV hold a pointer to one copy each, not a heap string
+// each. Immutable, so sharing it across threads is safe. It converts to
+// `const std::string&` and `std::string_view`, and compares with both.
+class SharedString {
  public:
-  SourceName() = default;
-  SourceName(std::string name)  // NOLINT(google-explicit-constructor): a name is a string
-      : name_(name.empty() ? nullptr : std::make_shared<const std::string>(std::move(name))) {}
-  SourceName(const char* name) : SourceName(std::string(name)) {}  // NOLINT: as above
-  const std::string& str() const { return name_ ? *name_ : Empty(); }
-  operator const std::string&() const { return str(); }  // NOLINT: as above
-  bool empty() const { return name_ == nullptr; }
-  friend bool operator==(const SourceName& a, const SourceName& b) { return a.str() == b.str(); }
-  friend std::strong_ordering operator<=>(const SourceName& a, const SourceName& b) {
-    return a.str().compare(b.str()) <=> 0;
+  SharedString() = default;
+  SharedString(std::string s)  // NOLINT(google-explicit-constructor): it is a string
+      : s_(s.empty() ? nullptr : std::make_shared<const std::string>(std::move(s))) {}
+  SharedString(const char* s) : SharedString(std::string(s)) {}  // NOLINT: as above
+  const std::string& str() const { return s_ ? *s_ : Empty(); }
+  operator const std::string&() const { return str(); }        // NOLINT: as above
+  operator std::string_view() const { return str(); }          // NOLINT: as above
+  bool empty() const { return s_ == nullptr; }
+  size_t size() const { return str().size(); }
+  friend bool operator==(const SharedString& a, std::string_view b) { return a.str() == b; }
+  friend std::strong_ordering operator<=>(const SharedString& a, std::string_view b) {
+    return a.str().compare(b) <=> 0;
   }
-  friend std::ostream& operator<<(std::ostream& out, const SourceName& n);
+  friend std::ostream& operator<<(std::ostream& out, const SharedString& s);
 
  private:
   static const std::string& Empty();
-  std::shared_ptr<const std::string> name_;
+  std::shared_ptr<const std::string> s_;
 };
 
 // Where a record came from, for diagnostics: "people.csv:17".
 struct Origin {
-  SourceName file;
+  SharedString file;
   int64_t line = 0;  // 1-based; 0 when not line-oriented (e.g. a JSON feed)
   std::string ToString() const;
   friend bool operator==(const Origin&, const Origin&) = default;
@@ -99,7 +104,7 @@ struct DesiredUser {
   std::string phone_number;
   std::string phone_region;
   std::string description;
-  std::string primary_ou_key;               // source key of the primary OU, or kRootOuKey
+  SharedString primary_ou_key;  // source key of the primary OU, or kRootOuKey; shared by its users
   std::vector<std::string> extra_ou_keys;   // sorted, unique, no primary
   bool enabled = true;
   CustomFields custom_fields;
