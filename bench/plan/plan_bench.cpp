@@ -1,7 +1,7 @@
 // plan_bench: test-plan P1 end to end, as users run it — `idsync plan` over
 // 1,000,000 users / 20,000 OUs / 5,000 groups from a CSV, with a warm cache.
 //
-//   plan_bench [--users N] [--dir DIR] [--runs R] [--regenerate]
+//   plan_bench [--users N] [--dir DIR] [--runs R] [--regenerate] [--compare IDSYNC]
 //
 // The input is generated once into DIR (default /tmp/idsync-plan-bench) and
 // reused while it holds the same number of users:
@@ -18,6 +18,10 @@
 // time, peak RSS (wait4's ru_maxrss) and CPU time; the steps come from the
 // binary's own "cycle timings" log line. Prints one line, medians over R runs:
 //   plan_bench users=1000000 wall_s=... rss_mib=... cpu_s=... source_s=...
+// With --compare, another idsync binary (say, one built from an earlier
+// commit) runs alternately with this build's, R times each, and a second
+// line, ending in compare=IDSYNC, gives its medians: an A/B that a noisy
+// machine affects alike.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -283,7 +287,7 @@ struct RunFigures {
   std::map<std::string, double> steps;  // from "cycle timings: source=1.2s ..."
 };
 
-RunFigures RunPlan(const std::string& dir) {
+RunFigures RunPlan(const std::string& dir, const std::string& idsync) {
   const std::string log = dir + "/plan.log";
   auto t0 = std::chrono::steady_clock::now();
   pid_t pid = fork();
@@ -292,7 +296,7 @@ RunFigures RunPlan(const std::string& dir) {
     FILE* f = std::freopen(log.c_str(), "w", stderr);
     if (f == nullptr) std::_Exit(127);
     setenv("IDSYNC_BENCH_SECRET", "emulator-secret", 1);
-    execl(IDSYNC_BIN, IDSYNC_BIN, "plan", "-c", "idsync.yaml", "--format", "json", "-o",
+    execl(idsync.c_str(), idsync.c_str(), "plan", "-c", "idsync.yaml", "--format", "json", "-o",
           "plan.json", "--log-level", "debug", static_cast<char*>(nullptr));
     std::_Exit(127);
   }
@@ -331,10 +335,14 @@ int main(int argc, char** argv) {
   int users = 1000000, runs = 3;
   bool regenerate = false;
   std::string dir = (fs::temp_directory_path() / "idsync-plan-bench").string();
+  std::vector<std::string> binaries = {IDSYNC_BIN};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--regenerate") regenerate = true;
-    else if (i + 1 >= argc) Die("usage: plan_bench [--users N] [--dir DIR] [--runs R] [--regenerate]");
+    else if (i + 1 >= argc) {
+      Die("usage: plan_bench [--users N] [--dir DIR] [--runs R] [--regenerate] [--compare IDSYNC]");
+    }
+    else if (a == "--compare") binaries.push_back(fs::absolute(argv[++i]).string());
     else if (a == "--users") users = std::atoi(argv[++i]);
     else if (a == "--dir") dir = argv[++i];
     else if (a == "--runs") runs = std::max(1, std::atoi(argv[++i]));
@@ -348,17 +356,19 @@ int main(int argc, char** argv) {
     std::ofstream cfg(dir + "/idsync.yaml");
     cfg << Config("http://" + emulator.address);
   }
-  std::vector<RunFigures> figures;
+  std::vector<std::vector<RunFigures>> figures_of(binaries.size());
   for (int r = 0; r < runs; ++r) {
-    figures.push_back(RunPlan(dir));
-    const RunFigures& f = figures.back();
-    std::cerr << "plan_bench: run " << r + 1 << ": exit " << f.exit_code << ", " << f.wall
-              << " s, " << f.rss_kib / 1024 << " MiB\n";
-    if (f.exit_code != 2 || f.steps.empty()) {
-      kill(emulator.pid, SIGTERM);
-      waitpid(emulator.pid, nullptr, 0);
-      Die("idsync plan exited " + std::to_string(f.exit_code) + " (2 expected); see " + dir +
-          "/plan.log");
+    for (size_t b = 0; b < binaries.size(); ++b) {
+      figures_of[b].push_back(RunPlan(dir, binaries[b]));
+      const RunFigures& f = figures_of[b].back();
+      std::cerr << "plan_bench: run " << r + 1 << (b == 0 ? "" : " (compare)") << ": exit "
+                << f.exit_code << ", " << f.wall << " s, " << f.rss_kib / 1024 << " MiB\n";
+      if (f.exit_code != 2 || f.steps.empty()) {
+        kill(emulator.pid, SIGTERM);
+        waitpid(emulator.pid, nullptr, 0);
+        Die(binaries[b] + " plan exited " + std::to_string(f.exit_code) + " (2 expected); see " +
+            dir + "/plan.log");
+      }
     }
   }
   kill(emulator.pid, SIGTERM);
@@ -380,24 +390,29 @@ int main(int argc, char** argv) {
     total += n;
   }
 
-  auto median_of = [&](auto field) {
-    std::vector<double> v;
-    for (const auto& f : figures) v.push_back(field(f));
-    return Median(v);
-  };
-  auto step = [&](const char* name) {
-    return median_of([name](const RunFigures& f) {
-      auto it = f.steps.find(name);
-      return it == f.steps.end() ? 0.0 : it->second;
-    });
-  };
-  std::printf(
-      "plan_bench users=%d runs=%d wall_s=%.2f rss_mib=%.0f cpu_s=%.2f source_s=%.2f "
-      "open_s=%.2f cache_s=%.2f plan_s=%.2f report_s=%.2f api_s=%.2f operations=%d %s\n",
-      users, runs, median_of([](const RunFigures& f) { return f.wall; }),
-      median_of([](const RunFigures& f) { return static_cast<double>(f.rss_kib) / 1024; }),
-      median_of([](const RunFigures& f) { return f.cpu; }), step("source"), step("open"),
-      step("cache"),
-      step("plan"), step("report"), step("recover") + step("scope"), total, ops.c_str());
+  for (size_t b = 0; b < binaries.size(); ++b) {
+    const std::vector<RunFigures>& figures = figures_of[b];
+    auto median_of = [&](auto field) {
+      std::vector<double> v;
+      for (const auto& f : figures) v.push_back(field(f));
+      return Median(v);
+    };
+    auto step = [&](const char* name) {
+      return median_of([name](const RunFigures& f) {
+        auto it = f.steps.find(name);
+        return it == f.steps.end() ? 0.0 : it->second;
+      });
+    };
+    std::printf(
+        "plan_bench users=%d runs=%d wall_s=%.2f rss_mib=%.0f cpu_s=%.2f source_s=%.2f "
+        "open_s=%.2f cache_s=%.2f index_s=%.2f plan_s=%.2f report_s=%.2f api_s=%.2f "
+        "operations=%d %s%s\n",
+        users, runs, median_of([](const RunFigures& f) { return f.wall; }),
+        median_of([](const RunFigures& f) { return static_cast<double>(f.rss_kib) / 1024; }),
+        median_of([](const RunFigures& f) { return f.cpu; }), step("source"), step("open"),
+        step("cache"), step("index"), step("plan"), step("report"),
+        step("recover") + step("scope"), total, ops.c_str(),
+        b == 0 ? "" : (" compare=" + binaries[b]).c_str());
+  }
   return 0;
 }
