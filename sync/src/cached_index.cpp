@@ -16,7 +16,8 @@ CachedIndex::Tables::Tables(const CachedState& state) : cached(state) {
     // A mirror holds each id once; should one not, every row of an id
     // stands for its first, as a lookup by id would.
     canonical_row.resize(users.size());
-    for (size_t r = 0; r < users.size(); ++r) canonical_row[r] = RowOfId(users.id(r));
+    for (size_t r = 0; r < users.size(); ++r)
+      canonical_row[r] = RowOfId(users.id(r));
   }
   for (const auto& ou : cached.ous) {
     ou_by_id.emplace(ou.id, &ou);
@@ -25,8 +26,11 @@ CachedIndex::Tables::Tables(const CachedState& state) : cached(state) {
   for (const auto& g : cached.groups) group_by_id.emplace(g.id, &g);
   links.reserve(cached.links.size());
   for (LinkView link : cached.links) links.push_back(link);
-  auto is_user = [this](size_t i) { return links[i].type == EntityType::kUser; };
-  user_links_by_key.Build(links.size(), LinkKeyOf{&links}, is_user, links.size());
+  auto is_user = [this](size_t i) {
+    return links[i].type == EntityType::kUser;
+  };
+  user_links_by_key.Build(links.size(), LinkKeyOf{&links}, is_user,
+                          links.size());
   user_links_by_id.Build(links.size(), LinkIdOf{&links}, is_user, links.size());
   for (const auto& link : links) {
     switch (link.type) {

@@ -52,7 +52,8 @@ struct CachedIndex::Tables {
   std::vector<const LinkView*> link_of_row;
   std::vector<uint32_t> row_of_link;
   RowHash<> user_links_by_key, user_links_by_id;  // entries of links
-  ViewMap<const LinkView*> ou_link_by_key, ou_link_by_id, group_link_by_key, group_link_by_id;
+  ViewMap<const LinkView*> ou_link_by_key, ou_link_by_id, group_link_by_key,
+      group_link_by_id;
   int64_t managed_users = 0, managed_ous = 0, managed_groups = 0;
 };
 
