@@ -287,6 +287,30 @@ struct RunFigures {
   std::map<std::string, double> steps;  // from "cycle timings: source=1.2s ..."
 };
 
+// What a plan holds, by kind ("user.create:2824,…"), to check that the runs
+// did the work.
+struct PlannedOps {
+  int total = 0;
+  std::string by_kind;
+};
+
+PlannedOps ReadPlannedOps(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto report = boost::json::parse(text.str()).as_object();
+  std::map<std::string, int> kinds;
+  for (const auto& op : report.at("operations").as_array()) {
+    ++kinds[std::string(op.at("kind").as_string())];
+  }
+  PlannedOps out;
+  for (const auto& [k, n] : kinds) {
+    out.by_kind += (out.by_kind.empty() ? "" : ",") + k + ":" + std::to_string(n);
+    out.total += n;
+  }
+  return out;
+}
+
 RunFigures RunPlan(const std::string& dir, const std::string& idsync) {
   const std::string log = dir + "/plan.log";
   auto t0 = std::chrono::steady_clock::now();
@@ -357,9 +381,11 @@ int main(int argc, char** argv) {
     cfg << Config("http://" + emulator.address);
   }
   std::vector<std::vector<RunFigures>> figures_of(binaries.size());
+  std::vector<PlannedOps> planned(binaries.size());  // each binary's last plan
   for (int r = 0; r < runs; ++r) {
     for (size_t b = 0; b < binaries.size(); ++b) {
       figures_of[b].push_back(RunPlan(dir, binaries[b]));
+      if (r + 1 == runs) planned[b] = ReadPlannedOps(dir + "/plan.json");
       const RunFigures& f = figures_of[b].back();
       std::cerr << "plan_bench: run " << r + 1 << (b == 0 ? "" : " (compare)") << ": exit "
                 << f.exit_code << ", " << f.wall << " s, " << f.rss_kib / 1024 << " MiB\n";
@@ -373,22 +399,6 @@ int main(int argc, char** argv) {
   }
   kill(emulator.pid, SIGTERM);
   waitpid(emulator.pid, nullptr, 0);
-
-  // What was planned (from the last run), to check that the runs did the work.
-  std::ifstream in(dir + "/plan.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto report = boost::json::parse(text.str()).as_object();
-  std::map<std::string, int> kinds;
-  for (const auto& op : report.at("operations").as_array()) {
-    ++kinds[std::string(op.at("kind").as_string())];
-  }
-  std::string ops;
-  int total = 0;
-  for (const auto& [k, n] : kinds) {
-    ops += (ops.empty() ? "" : ",") + k + ":" + std::to_string(n);
-    total += n;
-  }
 
   for (size_t b = 0; b < binaries.size(); ++b) {
     const std::vector<RunFigures>& figures = figures_of[b];
@@ -411,7 +421,7 @@ int main(int argc, char** argv) {
         median_of([](const RunFigures& f) { return static_cast<double>(f.rss_kib) / 1024; }),
         median_of([](const RunFigures& f) { return f.cpu; }), step("source"), step("open"),
         step("cache"), step("index"), step("plan"), step("report"),
-        step("recover") + step("scope"), total, ops.c_str(),
+        step("recover") + step("scope"), planned[b].total, planned[b].by_kind.c_str(),
         b == 0 ? "" : (" compare=" + binaries[b]).c_str());
   }
   return 0;

@@ -33,8 +33,22 @@ class SharedString {
   operator std::string_view() const { return str(); }          // NOLINT: as above
   bool empty() const { return s_ == nullptr; }
   size_t size() const { return str().size(); }
+  // One overload per kind of right-hand side, each an exact match, so that
+  // no comparison has to choose between two conversions.
+  friend bool operator==(const SharedString& a, const SharedString& b) { return a.str() == b.str(); }
+  friend bool operator==(const SharedString& a, const std::string& b) { return a.str() == b; }
   friend bool operator==(const SharedString& a, std::string_view b) { return a.str() == b; }
+  friend bool operator==(const SharedString& a, const char* b) { return a.str() == b; }
+  friend std::strong_ordering operator<=>(const SharedString& a, const SharedString& b) {
+    return a.str().compare(b.str()) <=> 0;
+  }
+  friend std::strong_ordering operator<=>(const SharedString& a, const std::string& b) {
+    return a.str().compare(b) <=> 0;
+  }
   friend std::strong_ordering operator<=>(const SharedString& a, std::string_view b) {
+    return a.str().compare(b) <=> 0;
+  }
+  friend std::strong_ordering operator<=>(const SharedString& a, const char* b) {
     return a.str().compare(b) <=> 0;
   }
   friend std::ostream& operator<<(std::ostream& out, const SharedString& s);

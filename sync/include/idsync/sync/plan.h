@@ -235,6 +235,7 @@ struct Plan {
 class CachedIndex {
  public:
   explicit CachedIndex(const CachedState& cached);
+  CachedIndex(CachedState&&) = delete;  // it would index a state about to go
   ~CachedIndex();
   CachedIndex(const CachedIndex&) = delete;
   CachedIndex& operator=(const CachedIndex&) = delete;
