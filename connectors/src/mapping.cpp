@@ -397,6 +397,15 @@ SnapshotBuilder::MappedUser SnapshotBuilder::MapUser(const AttrView& rec,
       }
     }
   }
+  // Extra OUs as the snapshot keeps them: sorted, unique, neither the
+  // primary nor the root. Whether they exist is known only once every
+  // record is read (Finish).
+  std::erase_if(u.extra_ou_keys, [&primary_ou](const std::string& k) {
+    return k == primary_ou || k == sync::kRootOuKey;
+  });
+  std::sort(u.extra_ou_keys.begin(), u.extra_ou_keys.end());
+  u.extra_ou_keys.erase(std::unique(u.extra_ou_keys.begin(), u.extra_ou_keys.end()),
+                        u.extra_ou_keys.end());
   u.primary_ou_key = SharedOuKey(primary_ou);
   out.candidate = std::move(c);
   return out;
@@ -412,7 +421,7 @@ void SnapshotBuilder::AddMapped(MappedUser mapped) {
   if (mapped.candidate) {
     Candidate& c = *mapped.candidate;
     const auto index = static_cast<uint32_t>(users_.size());
-    users_.push_back(std::move(c.user));
+    users_.push_back(c.user);
     rejected_users_.push_back(c.rejected ? 1 : 0);
     for (const std::string& g : c.groups) {
       auto it = group_index_.find(std::string_view(g));
@@ -501,7 +510,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     std::vector<uint32_t> repeats;
     for (size_t i = 0; i < users_.size(); ++i) {
       if (rejected_users_[i]) continue;
-      if (!first.try_emplace(key_of(users_[i]), static_cast<uint32_t>(i)).second) {
+      if (!first.try_emplace(key_of(i), static_cast<uint32_t>(i)).second) {
         repeats.push_back(static_cast<uint32_t>(i));
       }
     }
@@ -512,34 +521,34 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
                               decltype(equal)>
         by(0, hash, equal);
     for (uint32_t i : repeats) {
-      auto& idx = by[key_of(users_[i])];
-      if (idx.empty()) idx.push_back(first.at(key_of(users_[i])));
+      auto& idx = by[key_of(i)];
+      if (idx.empty()) idx.push_back(first.at(key_of(i)));
       idx.push_back(i);
     }
     std::vector<const std::vector<size_t>*> groups;
     for (const auto& [key, idx] : by) groups.push_back(&idx);
     std::sort(groups.begin(), groups.end(), [](auto* a, auto* b) { return a->front() < b->front(); });
     for (const std::vector<size_t>* idx : groups) {
-      const std::string k = shown(key_of(users_[idx->front()]));
+      const std::string k = shown(key_of(idx->front()));
       for (size_t i : *idx) {
         std::string others;
         for (size_t j : *idx) {
           if (j == i) continue;
           if (!others.empty()) others += ", ";
-          others += users_[j].origin.ToString();
+          others += users_.origin(j).ToString();
         }
         rejected_users_[i] = 1;
-        Reject(users_[i].origin, sync::EntityType::kUser, users_[i].key, field,
+        Reject(users_.origin(i), sync::EntityType::kUser, std::string(users_.key(i)), field,
                std::string("duplicate ") + what + " '" + k + "' (also at " + others + ")");
       }
     }
   };
   static constexpr auto lower = [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); };
-  exclude_dups([](const sync::DesiredUser& u) { return std::string_view(u.key); },
+  exclude_dups([this](size_t i) { return users_.key(i); },
                boost::hash<std::string_view>(), std::equal_to<std::string_view>(),
                [](std::string_view k) { return std::string(k); }, "external_id", "source key");
   exclude_dups(
-      [](const sync::DesiredUser& u) { return std::string_view(u.username); },
+      [this](size_t i) { return users_.username(i); },
       [](std::string_view s) {
         size_t h = 14695981039346656037ULL;  // FNV-1a of the lowered bytes
         for (char ch : s) h = (h ^ static_cast<unsigned char>(lower(static_cast<unsigned char>(ch)))) * 1099511628211ULL;
@@ -561,27 +570,21 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   for (size_t i = 0; i < users_.size(); ++i) {
     uint8_t& rejected = rejected_users_[i];
     if (rejected) continue;
-    sync::DesiredUser& u = users_[i];
-    if (u.primary_ou_key != sync::kRootOuKey && !HasOu(u.primary_ou_key)) {
+    const std::string_view primary = users_.primary_ou_key(i);
+    if (primary != sync::kRootOuKey && !HasOu(primary)) {
       rejected = 1;
-      Reject(u.origin, sync::EntityType::kUser, u.key, "primary_ou",
-             "primary OU '" + u.primary_ou_key.str() + "' is not in the department tree");
+      Reject(users_.origin(i), sync::EntityType::kUser, std::string(users_.key(i)), "primary_ou",
+             "primary OU '" + std::string(primary) + "' is not in the department tree");
       continue;
     }
-    std::vector<std::string> extra;
-    for (auto& k : u.extra_ou_keys) {
-      if (k == u.primary_ou_key || k == sync::kRootOuKey) continue;
+    for (std::string_view k : users_.extra_ou_keys(i)) {
       if (!HasOu(k)) {
         rejected = 1;
-        Reject(u.origin, sync::EntityType::kUser, u.key, "extra_ous", "extra OU '" + k + "' is not in the department tree");
+        Reject(users_.origin(i), sync::EntityType::kUser, std::string(users_.key(i)), "extra_ous",
+               "extra OU '" + std::string(k) + "' is not in the department tree");
         break;
       }
-      extra.push_back(k);
     }
-    if (rejected) continue;
-    std::sort(extra.begin(), extra.end());
-    extra.erase(std::unique(extra.begin(), extra.end()), extra.end());
-    u.extra_ou_keys = std::move(extra);
   }
 
   // Users in key order: usually the order they were read in, so check first.
@@ -596,7 +599,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   order.reserve(users_.size());
   for (size_t i = 0; i < users_.size(); ++i) {
     if (rejected_users_[i]) continue;
-    std::string_view key = users_[i].key;
+    std::string_view key = users_.key(i);
     uint64_t prefix = 0;
     for (size_t b = 0; b < 8; ++b) {
       prefix = prefix << 8 | (b < key.size() ? static_cast<unsigned char>(key[b]) : 0u);
@@ -633,7 +636,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     sync::DesiredGroup& g = groups.emplace_back();
     g.key = group_names_[id];
     g.name = group_names_[id];
-    g.origin = users_[first_user[id]].origin;
+    g.origin = users_.origin(first_user[id]);
     g.member_keys.reserve(members[id]);
     group_by_key.emplace(g.key, &g);
     group_of_id[id] = &g;
@@ -645,7 +648,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   }
   std::unordered_map<std::string, std::string> key_of_ref;
   for (const auto& [i, ref] : refs_) {  // read order: the last user with a ref wins
-    if (!rejected_users_[i]) key_of_ref[ref] = users_[i].key;
+    if (!rejected_users_[i]) key_of_ref[ref] = users_.key(i);
   }
   for (auto& e : group_entries_) {
     if (group_by_key.contains(e.group.key)) {
@@ -675,15 +678,10 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     snap.groups.push_back(std::move(*g));
   }
 
-  // users_[k] becomes users_[order[k]], the rejected at the end, in place:
-  // each cycle of the permutation is walked once.
+  // The kept users in key order; the table's strings stay where they are.
   std::vector<uint32_t> from;
-  from.reserve(users_.size());
+  from.reserve(order.size());
   for (const KeyOf& k : order) from.push_back(k.index);
-  for (size_t i = 0; i < users_.size(); ++i) {
-    if (rejected_users_[i]) from.push_back(static_cast<uint32_t>(i));
-  }
-  const size_t kept = order.size();
   order = {};
   rejected_users_ = {};
   group_begin_ = {0};
@@ -692,29 +690,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   group_names_ = {};
   refs_ = {};
   for (KeyShard& shard : ou_key_shards_) shard.keys = {};
-  constexpr uint32_t kPlaced = 0xffffffff;
-  for (size_t start = 0; start < from.size(); ++start) {
-    if (from[start] == kPlaced || from[start] == start) continue;
-    sync::DesiredUser held = std::move(users_[start]);
-    size_t to = start;
-    while (from[to] != start) {
-      // The walk jumps around a vector of 1 M structs of ~6 cache lines:
-      // fetch the one after next while this one moves.
-      if (const uint32_t ahead = from[from[to]]; ahead != kPlaced) {
-        const char* p = reinterpret_cast<const char*>(&users_[ahead]);
-        for (size_t line = 0; line < sizeof(sync::DesiredUser); line += 64) {
-          __builtin_prefetch(p + line, 1);
-        }
-      }
-      users_[to] = std::move(users_[from[to]]);
-      const size_t next = from[to];
-      from[to] = kPlaced;
-      to = next;
-    }
-    users_[to] = std::move(held);
-    from[to] = kPlaced;
-  }
-  users_.resize(kept);
+  users_.Select(from);
   snap.users = std::move(users_);
   users_ = {};
   for (auto& [k, ou] : ous_) snap.ous.push_back(std::move(ou));

@@ -158,7 +158,7 @@ class SnapshotBuilder {
   // The users read, and beside them what else Finish needs: Finish orders
   // users_ in place and hands the vector over, so the snapshot's users are
   // never held twice.
-  std::vector<sync::DesiredUser> users_;
+  sync::DesiredUsers users_;
   // Beside users_, what Finish needs of each: whether it is excluded; its
   // groups (user i names group_ids_[group_begin_[i] .. group_begin_[i + 1]),
   // indexes into group_names_); and its ref, for the few records that have

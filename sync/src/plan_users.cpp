@@ -15,7 +15,7 @@ std::string FormatDays(int64_t ms) {
   return std::to_string(ms / (24LL * 3600 * 1000)) + "d";
 }
 
-std::string_view DesiredField(const DesiredUser& u, UserField f) {
+std::string_view DesiredField(const DesiredUserView& u, UserField f) {
   switch (f) {
     case UserField::kUsername: return u.username;
     case UserField::kDisplayName: return u.display_name;
@@ -75,10 +75,12 @@ Rows Planner::RowsWith(UserField f, std::string_view value) const {
   }
 }
 
-void Planner::AnnounceLookups(const std::vector<const DesiredUser*>& users) {
+void Planner::AnnounceLookups(const std::vector<uint32_t>& users) {
   const UserTable& t = cached_.users;
-  for (const DesiredUser* u : users) {
-    const uint32_t row = LinkedRow(*u);
+  for (const uint32_t i : users) {
+    const DesiredUserView view = source_.users[i];
+    const DesiredUserView* u = &view;
+    const uint32_t row = LinkedRow(view);
     if (row == kNoRow) {
       user_by_external_.Want(u->key);
       user_by_username_.Want(u->username);
@@ -100,7 +102,7 @@ void Planner::AnnounceLookups(const std::vector<const DesiredUser*>& users) {
 
 // Soft-match candidates: unanchored accounts of our own kind matching any
 // configured key.
-std::vector<size_t> Planner::SoftCandidates(const DesiredUser& u) const {
+std::vector<size_t> Planner::SoftCandidates(const DesiredUserView& u) const {
   std::set<size_t> out;
   const UserTable& t = cached_.users;
   for (const auto& key : policy_.match) {
@@ -117,7 +119,7 @@ std::vector<size_t> Planner::SoftCandidates(const DesiredUser& u) const {
   return {out.begin(), out.end()};
 }
 
-std::string Planner::MatchedBy(const DesiredUser& u, size_t row) const {
+std::string Planner::MatchedBy(const DesiredUserView& u, size_t row) const {
   const UserTable& t = cached_.users;
   for (const auto& key : policy_.match) {
     if (key == "username" && !u.username.empty() && Lower(t.username(row)) == Lower(u.username)) {
@@ -133,9 +135,9 @@ std::string Planner::MatchedBy(const DesiredUser& u, size_t row) const {
   return "soft match";
 }
 
-Planner::UserMatch Planner::MatchUser(const DesiredUser& u) {
+Planner::UserMatch Planner::MatchUser(const DesiredUserView& u) {
   UserMatch m;
-  m.desired = &u;
+  m.desired = u.index;
   const UserTable& t = cached_.users;
   if (const LinkView* link = LinkOf(u)) {
     if (const uint32_t row = LinkedRow(u); row != kNoRow) {
@@ -154,13 +156,13 @@ Planner::UserMatch Planner::MatchUser(const DesiredUser& u) {
     // External ids are unique only within a source: another source's
     // account with this key is someone else's, never ours to write.
     const std::string id(t.id(r));
-    AddConflict(Conflict::Kind::kForeignSource, EntityType::kUser, u.key, {id},
+    AddConflict(Conflict::Kind::kForeignSource, EntityType::kUser, std::string(u.key), {id},
                 "account " + id + " (" + std::string(t.username(r)) + ") of source " +
                     std::string(t.source_type(r)) + "/" + std::string(t.source_id(r)) +
                     " carries this record's key as its external id; idsync adopts only its own "
                     "directory's accounts and never writes another source's. Resolve it in "
                     "IDaaS (or give the record another key)",
-                u.origin);
+                u.origin());
     m.conflicted = true;
   }
   if (m.conflicted) return m;
@@ -173,12 +175,12 @@ Planner::UserMatch Planner::MatchUser(const DesiredUser& u) {
     if (l == nullptr || l->source_key == u.key) {
       free.push_back(r);
     } else if (by_external) {
-      AddConflict(Conflict::Kind::kLinkedElsewhere, EntityType::kUser, u.key,
+      AddConflict(Conflict::Kind::kLinkedElsewhere, EntityType::kUser, std::string(u.key),
                   {std::string(t.id(r))},
                   "account " + std::string(t.id(r)) +
                       " carries this record's external id but is linked to source key '" +
                       std::string(l->source_key) + "'",
-                  u.origin);
+                  u.origin());
       m.conflicted = true;
     }
   }
@@ -186,11 +188,11 @@ Planner::UserMatch Planner::MatchUser(const DesiredUser& u) {
   if (free.size() > 1) {
     std::vector<std::string> ids;
     for (size_t r : free) ids.emplace_back(t.id(r));
-    AddConflict(Conflict::Kind::kAmbiguousMatch, EntityType::kUser, u.key, ids,
+    AddConflict(Conflict::Kind::kAmbiguousMatch, EntityType::kUser, std::string(u.key), ids,
                 "source record matches " + std::to_string(ids.size()) +
                     " existing accounts; give the right one this record's key as "
                     "external id, or make the others differ",
-                u.origin);
+                u.origin());
     m.conflicted = true;
   } else if (free.size() == 1) {
     m.row = static_cast<uint32_t>(free[0]);
@@ -202,11 +204,10 @@ Planner::UserMatch Planner::MatchUser(const DesiredUser& u) {
 }
 
 void Planner::PlanUsers() {
-  std::vector<const DesiredUser*> users;
-  users.reserve(source_.users.size());
-  for (const auto& u : source_.users) users.push_back(&u);
-  auto by_key = [](const DesiredUser* a, const DesiredUser* b) {
-    return a->key < b->key;
+  std::vector<uint32_t> users(source_.users.size());
+  for (size_t i = 0; i < users.size(); ++i) users[i] = static_cast<uint32_t>(i);
+  auto by_key = [this](uint32_t a, uint32_t b) {
+    return source_.users.key(a) < source_.users.key(b);
   };
   // Connectors hand users over sorted by key; checking costs less than sorting.
   if (!std::is_sorted(users.begin(), users.end(), by_key)) {
@@ -216,22 +217,20 @@ void Planner::PlanUsers() {
 
   // The same username from two source records: neither is written (both
   // stay present, so neither account loses anything either).
-  boost::unordered_flat_map<std::string_view, std::vector<const DesiredUser*>,
+  boost::unordered_flat_map<std::string_view, std::vector<uint32_t>,
                             AsciiCaseHash, AsciiCaseEqual>
       shared_usernames;
   {
     // Rows of `users` by username: a repeat is rare, and only then is a
     // map of the shared ones built.
-    auto username_of = [&users](size_t i) {
-      return std::string_view(users[i]->username);
-    };
+    auto username_of = [this, &users](size_t i) { return source_.users.username(users[i]); };
     RowHash<true> by_username;
     by_username.BuildAll(users.size(), username_of);
     if (by_username.has_repeats()) {
       for (size_t i = 0; i < users.size(); ++i) {
         const uint32_t first = by_username.First(username_of(i), username_of);
         if (by_username.Next(first) == RowHash<true>::kNone) continue;
-        shared_usernames[users[i]->username].push_back(users[i]);
+        shared_usernames[username_of(i)].push_back(users[i]);
       }
     }
   }
@@ -239,24 +238,27 @@ void Planner::PlanUsers() {
   std::vector<UserMatch> matches;
   matches.reserve(users.size());
   std::vector<uint8_t> claims(cached_.users.size(), 0);  // matches per row, up to 2
-  for (const DesiredUser* u : users) {
-    if (auto same = shared_usernames.find(u->username); same != shared_usernames.end()) {
+  for (const uint32_t i : users) {
+    const DesiredUserView u = source_.users[i];
+    if (auto same = shared_usernames.find(u.username); same != shared_usernames.end()) {
       std::string others;
-      for (auto* o : same->second) {
-        if (o != u) {
-          others += (others.empty() ? "" : ", ") + o->key + " (" + o->origin.ToString() + ")";
+      for (const uint32_t o : same->second) {
+        if (o != i) {
+          others += (others.empty() ? "" : ", ") + std::string(source_.users.key(o)) + " (" +
+                    source_.users.origin(o).ToString() + ")";
         }
       }
-      AddConflict(Conflict::Kind::kDuplicateSource, EntityType::kUser, u->key, {},
-                  "username '" + u->username + "' is also used by source record " + others,
-                  u->origin);
+      AddConflict(Conflict::Kind::kDuplicateSource, EntityType::kUser, std::string(u.key), {},
+                  "username '" + std::string(u.username) + "' is also used by source record " +
+                      others,
+                  u.origin());
       UserMatch m;
-      m.desired = u;
+      m.desired = i;
       m.conflicted = true;
       matches.push_back(m);
       continue;
     }
-    UserMatch m = MatchUser(*u);
+    UserMatch m = MatchUser(u);
     if (m.has_row() && claims[m.row] < 2) ++claims[m.row];
     matches.push_back(m);
   }
@@ -265,8 +267,10 @@ void Planner::PlanUsers() {
     if (!m.has_row() || claims[m.row] < 2 || !m.adopted) continue;
     m.conflicted = true;
     const std::string id(cached_.users.id(m.row));
-    AddConflict(Conflict::Kind::kAmbiguousMatch, EntityType::kUser, m.desired->key, {id},
-                "account " + id + " matches several source records", m.desired->origin);
+    AddConflict(Conflict::Kind::kAmbiguousMatch, EntityType::kUser,
+                std::string(source_.users.key(m.desired)), {id},
+                "account " + id + " matches several source records",
+                source_.users.origin(m.desired));
   }
 
   // Final unique values per account, to catch collisions before the API does.
@@ -290,8 +294,8 @@ std::optional<Planner::Holder> Planner::TakenBy(UserField f, std::string_view va
     if (own_row && r == *own_row) continue;
     // A managed account whose source record changes this field gives the
     // value up in this same run.
-    if (const DesiredUser* owner = desired_of_row_[r]; owner != nullptr && mapped_.count(f)) {
-      if (!SameUnique(f, DesiredField(*owner, f), value)) {
+    if (const uint32_t owner = desired_of_row_[r]; owner != kNoUser && mapped_.count(f)) {
+      if (!SameUnique(f, DesiredField(source_.users[owner], f), value)) {
         if (!releasing) releasing = Holder{r, true};
         continue;
       }
@@ -311,7 +315,7 @@ void Planner::FindRenameCycles(const std::vector<UserMatch>& matches) {
     if (m.conflicted || !m.has_row()) continue;
     for (UserField f : kUniqueFields) {
       if (f != UserField::kUsername && !mapped_.count(f)) continue;
-      std::string_view want = DesiredField(*m.desired, f);
+      std::string_view want = DesiredField(source_.users[m.desired], f);
       if (SameUnique(f, want, CachedField(m.row, f))) continue;
       auto holder = TakenBy(f, want, m.row);
       if (holder && holder->releases) waits[m.row].insert(holder->row);
@@ -333,19 +337,19 @@ void Planner::FindRenameCycles(const std::vector<UserMatch>& matches) {
     }
     if (!cycle) continue;
     rename_cycle_rows_.insert(start);
-    const DesiredUser& u = *desired_of_row_[start];
+    const DesiredUserView u = source_.users[desired_of_row_[start]];
     std::vector<std::string> ids{std::string(cached_.users.id(start))};
     for (size_t r : waits[start]) ids.emplace_back(cached_.users.id(r));
-    AddConflict(Conflict::Kind::kRenameCycle, EntityType::kUser, u.key, ids,
+    AddConflict(Conflict::Kind::kRenameCycle, EntityType::kUser, std::string(u.key), ids,
                 "account " + ids[0] + " is to take a username, e-mail or phone number that " +
                     ids[1] + " gives up, which in turn waits for this one (a swap): no order "
                     "of the two renames can succeed. Rename one of them to a temporary value "
                     "in IDaaS, then run idsync again",
-                u.origin);
+                u.origin());
   }
 }
 
-bool Planner::CheckUnique(const DesiredUser& u, std::optional<size_t> own_row,
+bool Planner::CheckUnique(const DesiredUserView& u, std::optional<size_t> own_row,
                           const std::vector<UserField>& fields, Operation* op) {
   for (UserField f : fields) {
     std::string_view value = DesiredField(u, f);
@@ -360,13 +364,13 @@ bool Planner::CheckUnique(const DesiredUser& u, std::optional<size_t> own_row,
                                " in this run; planned in the next cycle");
       return false;
     }
-    bool managed = UserLinkById(id) != nullptr || desired_of_row_[holder->row] != nullptr;
+    bool managed = UserLinkById(id) != nullptr || desired_of_row_[holder->row] != kNoUser;
     AddConflict(managed ? Conflict::Kind::kTakenByManaged : Conflict::Kind::kTakenByUnmanaged,
-                EntityType::kUser, u.key, {id},
+                EntityType::kUser, std::string(u.key), {id},
                 what + " is already used by " + (managed ? "managed" : "unmanaged") +
                     " account " + id + " (" + std::string(cached_.users.username(holder->row)) +
                     ")",
-                u.origin);
+                u.origin());
     return false;
   }
   return true;
@@ -379,10 +383,10 @@ ObjectRef Planner::CurrentOu(size_t row) const {
                    std::string(id)};
 }
 
-void Planner::PlanNewUser(const DesiredUser& u, size_t index, const std::string& reason) {
+void Planner::PlanNewUser(const DesiredUserView& u, const std::string& reason) {
   Operation op =
-      MakeOp(OpKind::kUserCreate, Phase::kUserCreate, EntityType::kUser, {u.key, ""}, u.username);
-  op.origin = u.origin;
+      MakeOp(OpKind::kUserCreate, Phase::kUserCreate, EntityType::kUser, {std::string(u.key), ""}, std::string(u.username));
+  op.origin = u.origin();
   op.reason = reason;
   if (!u.enabled) {
     Skip(std::move(op), "disabled in the source: not created");
@@ -390,9 +394,9 @@ void Planner::PlanNewUser(const DesiredUser& u, size_t index, const std::string&
   }
   auto primary = ou_ref_.find(u.primary_ou_key);
   if (primary == ou_ref_.end()) {
-    Skip(std::move(op), ou_unavailable_.count(u.primary_ou_key)
-                            ? "primary OU '" + u.primary_ou_key.str() + "' is not available"
-                            : "primary OU '" + u.primary_ou_key.str() + "' is not in the source tree");
+    Skip(std::move(op), ou_unavailable_.count(std::string(u.primary_ou_key))
+                            ? "primary OU '" + std::string(u.primary_ou_key) + "' is not available"
+                            : "primary OU '" + std::string(u.primary_ou_key) + "' is not in the source tree");
     return;
   }
   op.ou = primary->second;
@@ -413,16 +417,16 @@ void Planner::PlanNewUser(const DesiredUser& u, size_t index, const std::string&
   }
   if (mapped_.count(UserField::kCustomFields)) {
     for (const auto& [k, v] : u.custom_fields) {
-      if (!v.empty()) op.changes.push_back({"custom." + k, "", v});
+      if (!v.empty()) op.changes.push_back({"custom." + std::string(k), "", std::string(v)});
     }
   }
-  op.changes.push_back({"primary_ou", "", u.primary_ou_key});
-  ref_row_[index] = kCreatedRef;
+  op.changes.push_back({"primary_ou", "", std::string(u.primary_ou_key)});
+  ref_row_[u.index] = kCreatedRef;
   Emit(std::move(op));
   if (mapped_.count(UserField::kExtraOus)) {
     Operation add =
-        MakeOp(OpKind::kUserAddOus, Phase::kUserUpdate, EntityType::kUser, {u.key, ""}, u.username);
-    add.origin = u.origin;
+        MakeOp(OpKind::kUserAddOus, Phase::kUserUpdate, EntityType::kUser, {std::string(u.key), ""}, std::string(u.username));
+    add.origin = u.origin();
     for (const auto& key : u.extra_ou_keys) {
       if (key == u.primary_ou_key) continue;
       auto ou = ou_ref_.find(key);
@@ -433,10 +437,9 @@ void Planner::PlanNewUser(const DesiredUser& u, size_t index, const std::string&
 }
 
 void Planner::PlanUser(const UserMatch& m) {
-  const DesiredUser& u = *m.desired;
-  const size_t index = static_cast<size_t>(&u - source_.users.data());
+  const DesiredUserView u = source_.users[m.desired];
   if (!m.has_row()) {
-    PlanNewUser(u, index, Reason(m.stale_reason));
+    PlanNewUser(u, Reason(m.stale_reason));
     return;
   }
 
@@ -446,11 +449,11 @@ void Planner::PlanUser(const UserMatch& m) {
   const UserTable& t = cached_.users;
   const std::string_view id = t.id(row);
   auto make = [&](OpKind kind, Phase phase) {
-    Operation op = MakeOp(kind, phase, EntityType::kUser, {u.key, std::string(id)}, u.username);
-    op.origin = u.origin;
+    Operation op = MakeOp(kind, phase, EntityType::kUser, {std::string(u.key), std::string(id)}, std::string(u.username));
+    op.origin = u.origin();
     return op;
   };
-  ref_row_[index] = static_cast<uint32_t>(row);
+  ref_row_[u.index] = static_cast<uint32_t>(row);
   live_user_rows_[row] = true;
   if (!PrimaryOuInScope(row)) {
     Skip(make(OpKind::kUserPatch, Phase::kUserUpdate),
@@ -482,7 +485,7 @@ void Planner::PlanUser(const UserMatch& m) {
   if (mapped_.count(UserField::kCustomFields)) {
     for (const auto& [k, v] : u.custom_fields) {
       std::string_view old = t.custom_field(row, k);
-      if (old != v) changes.push_back({"custom." + k, std::string(old), v});
+      if (old != v) changes.push_back({"custom." + std::string(k), std::string(old), std::string(v)});
     }
   }
   if (!changes.empty()) {
@@ -515,7 +518,7 @@ void Planner::PlanUser(const UserMatch& m) {
   }
   if (returning) {
     Operation op = MakeOp(OpKind::kUserMarkMissing, Phase::kUserUpdate, EntityType::kUser,
-                          {u.key, std::string(id)}, u.username);
+                          {std::string(u.key), std::string(id)}, std::string(u.username));
     op.reason = "back in the source";
     op.changes.push_back({"missing_since", std::to_string(link->missing_since_ms), "0"});
     Emit(std::move(op));
@@ -526,13 +529,13 @@ void Planner::PlanUser(const UserMatch& m) {
 // memberships in OUs idsync manages are idsync's to remove, and only when
 // the record does not name the OU: an OU the record names that is not
 // available this run (rejected, a broken parent) keeps its members.
-void Planner::PlanOuPlacement(const DesiredUser& u, size_t row) {
+void Planner::PlanOuPlacement(const DesiredUserView& u, size_t row) {
   const UserTable& t = cached_.users;
   const std::string_view id = t.id(row);
   auto make = [&](OpKind kind) {
     Operation op =
-        MakeOp(kind, Phase::kUserUpdate, EntityType::kUser, {u.key, std::string(id)}, u.username);
-    op.origin = u.origin;
+        MakeOp(kind, Phase::kUserUpdate, EntityType::kUser, {std::string(u.key), std::string(id)}, std::string(u.username));
+    op.origin = u.origin();
     return op;
   };
   const std::string_view current_primary = t.primary_ou_id(row);
@@ -552,9 +555,9 @@ void Planner::PlanOuPlacement(const DesiredUser& u, size_t row) {
       Emit(std::move(move));
     }
   } else {
-    std::string problem = ou_unavailable_.count(u.primary_ou_key)
-                              ? "primary OU '" + u.primary_ou_key.str() + "' is not available"
-                              : "primary OU '" + u.primary_ou_key.str() + "' is not in the source tree";
+    std::string problem = ou_unavailable_.count(std::string(u.primary_ou_key))
+                              ? "primary OU '" + std::string(u.primary_ou_key) + "' is not available"
+                              : "primary OU '" + std::string(u.primary_ou_key) + "' is not in the source tree";
     Skip(make(OpKind::kUserSetPrimaryOu), problem + "; the account stays in its current OU");
   }
   if (!mapped_.count(UserField::kExtraOus)) return;
@@ -571,7 +574,7 @@ void Planner::PlanOuPlacement(const DesiredUser& u, size_t row) {
     if (key == u.primary_ou_key) continue;
     auto ou = ou_ref_.find(key);
     if (ou == ou_ref_.end()) continue;
-    std::string ident = ou->second.id.empty() ? "key:" + key : ou->second.id;
+    std::string ident = ou->second.id.empty() ? "key:" + std::string(key) : ou->second.id;
     if (!members.count(ident)) add.refs.push_back(ou->second);
   }
   Operation remove = make(OpKind::kUserRemoveOus);

@@ -54,14 +54,14 @@ void Planner::IndexSource() {
 
 void Planner::IndexCached() {
   // The state's own indexes are built (CachedIndex); these depend on the run.
-  desired_of_row_.assign(cached_.users.size(), nullptr);
+  desired_of_row_.assign(cached_.users.size(), kNoUser);
   live_user_rows_.assign(cached_.users.size(), false);
   plan_.managed_users = ix_.managed_users;
   plan_.managed_ous = ix_.managed_ous;
   plan_.managed_groups = ix_.managed_groups;
   link_of_desired_.resize(source_.users.size());
   for (size_t i = 0; i < source_.users.size(); ++i) {
-    link_of_desired_[i] = user_links_by_key_.Last(source_.users[i].key, LinkKeyOf{&links_});
+    link_of_desired_[i] = user_links_by_key_.Last(source_.users.key(i), LinkKeyOf{&links_});
   }
   facts_.managed_users = plan_.managed_users;
   facts_.managed_ous = plan_.managed_ous;

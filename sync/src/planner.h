@@ -42,8 +42,8 @@ class Planner {
   bool OuInScope(std::string_view id) const { return ou_in_scope_.contains(id); }
   // What desired_by_key_ indexes, named once (see CachedIdOf).
   struct DesiredKeyOf {
-    const std::vector<DesiredUser>* users;
-    std::string_view operator()(size_t i) const { return (*users)[i].key; }
+    const DesiredUsers* users;
+    std::string_view operator()(size_t i) const { return users->key(i); }
   };
   // Look-ups by id and key over the big tables (kNoRow / nullptr: none).
   // The first cached row with this id.
@@ -53,14 +53,14 @@ class Planner {
   // The last user link with this source key / IDaaS id.
   const LinkView* UserLinkByKey(std::string_view key) const;
   // UserLinkByKey of a source user, looked up once in IndexCached.
-  const LinkView* LinkOf(const DesiredUser& u) const {
-    const uint32_t i = link_of_desired_[static_cast<size_t>(&u - source_.users.data())];
+  const LinkView* LinkOf(const DesiredUserView& u) const {
+    const uint32_t i = link_of_desired_[u.index];
     return i == kNoRow ? nullptr : &links_[i];
   }
   const LinkView* UserLinkById(std::string_view id) const;
   // The cached row of a source user's link; kNoRow without a link, or when
   // the linked account is gone from IDaaS.
-  uint32_t LinkedRow(const DesiredUser& u) const {
+  uint32_t LinkedRow(const DesiredUserView& u) const {
     const LinkView* link = LinkOf(u);
     return link == nullptr ? kNoRow : row_of_link_[static_cast<size_t>(link - links_.data())];
   }
@@ -79,7 +79,7 @@ class Planner {
   // Tells the soft-match and uniqueness indexes which values this run asks
   // about (see AskedRowIndex): every unique value of a record without a
   // linked account, and those a linked record changes.
-  void AnnounceLookups(const std::vector<const DesiredUser*>& users);
+  void AnnounceLookups(const std::vector<uint32_t>& users);
   void Emit(Operation op) { ops_.push_back(std::move(op)); }
   void Skip(Operation op, std::string reason);
   void AddConflict(Conflict::Kind kind, EntityType entity, std::string key,
@@ -109,7 +109,7 @@ class Planner {
   // One per source user, so kept small: the rare reasons live in reasons_.
   struct UserMatch {
     static constexpr uint32_t kNone = 0xffffffff;
-    const DesiredUser* desired = nullptr;
+    uint32_t desired = kNone;  // index in source_.users
     uint32_t row = kNone;
     uint32_t adopt_reason = kNone;  // index into reasons_
     uint32_t stale_reason = kNone;
@@ -120,9 +120,9 @@ class Planner {
   uint32_t AddReason(std::string reason);
   const std::string& Reason(uint32_t i) const;
   void PlanUsers();
-  UserMatch MatchUser(const DesiredUser& u);
-  std::vector<size_t> SoftCandidates(const DesiredUser& u) const;
-  std::string MatchedBy(const DesiredUser& u, size_t row) const;
+  UserMatch MatchUser(const DesiredUserView& u);
+  std::vector<size_t> SoftCandidates(const DesiredUserView& u) const;
+  std::string MatchedBy(const DesiredUserView& u, size_t row) const;
   void FindRenameCycles(const std::vector<UserMatch>& matches);
   Rows RowsWith(UserField f, std::string_view value) const;
   std::string_view CachedField(size_t row, UserField f) const;
@@ -136,12 +136,12 @@ class Planner {
                                 std::optional<size_t> own_row) const;
   // False when a unique value is taken (a conflict), or is being released in
   // this run (the operation waits for the next cycle: `op` is skipped).
-  bool CheckUnique(const DesiredUser& u, std::optional<size_t> own_row,
+  bool CheckUnique(const DesiredUserView& u, std::optional<size_t> own_row,
                    const std::vector<UserField>& fields, Operation* op);
   ObjectRef CurrentOu(size_t row) const;
   void PlanUser(const UserMatch& m);
-  void PlanNewUser(const DesiredUser& u, size_t index, const std::string& reason);
-  void PlanOuPlacement(const DesiredUser& u, size_t row);
+  void PlanNewUser(const DesiredUserView& u, const std::string& reason);
+  void PlanOuPlacement(const DesiredUserView& u, size_t row);
   void PlanMissingUsers();
 
   // ---- plan_groups.cpp ---------------------------------------------------
@@ -201,7 +201,8 @@ class Planner {
   // members; kNoRef when it is not written this run.
   static constexpr uint32_t kNoRef = 0xffffffff, kCreatedRef = 0xfffffffe;
   std::vector<uint32_t> ref_row_;
-  std::vector<const DesiredUser*> desired_of_row_;  // cached row -> its source record
+  static constexpr uint32_t kNoUser = 0xffffffff;
+  std::vector<uint32_t> desired_of_row_;  // cached row -> index of its source record, or kNoUser
   // PlanMembers marks a group's current and wanted member rows with a stamp
   // of its own, instead of building sets of ids per group.
   std::vector<uint32_t> current_mark_, wanted_mark_;

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "varint.h"
+
 namespace idsync::sync {
 
 const char* EntityTypeName(EntityType t) {
@@ -25,38 +27,6 @@ const char* OwnershipName(Ownership o) {
 
 namespace idsync::sync {
 namespace {
-
-void PutVarint(std::vector<char>& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-// Reads a varint the table itself wrote (no bounds checks needed).
-uint64_t GetVarint(const char*& p) {
-  uint64_t v = 0;
-  int shift = 0;
-  while (true) {
-    auto b = static_cast<uint8_t>(*p++);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (b < 0x80) return v;
-    shift += 7;
-  }
-}
-
-std::string_view GetString(const char*& p) {
-  size_t n = GetVarint(p);
-  std::string_view s(p, n);
-  p += n;
-  return s;
-}
-
-void PutString(std::vector<char>& out, std::string_view s) {
-  PutVarint(out, s.size());
-  out.insert(out.end(), s.begin(), s.end());
-}
 
 uint32_t Offset(const std::vector<char>& arena) {
   // Offsets are 32-bit; past 4 GiB the table cannot grow.
@@ -127,7 +97,7 @@ void UserTable::reserve(size_t users, size_t arena_bytes) {
   enabled_.reserve(users);
 }
 
-void UserTable::PutString(std::string_view s) { sync::PutString(arena_, s); }
+void UserTable::PutString(std::string_view s) { varint::PutString(arena_, s); }
 
 // Rows come mostly from one source, so this usually saves hashing.
 bool UserTable::SameShapeAsLast(const UserView& u) const {
@@ -196,8 +166,8 @@ void UserTable::Add(const IdaasUser& u) {
 
 std::string_view UserTable::Field(size_t i, int k) const {
   const char* p = arena_.data() + offset_[i];
-  for (int f = 0; f < k; ++f) p += GetVarint(p);
-  return GetString(p);
+  for (int f = 0; f < k; ++f) p += varint::Get(p);
+  return varint::GetString(p);
 }
 
 std::vector<std::string_view> UserTable::ou_ids(size_t i) const {
@@ -217,9 +187,9 @@ std::string_view UserTable::custom_field(size_t i, std::string_view name) const 
   const ShapeKey& shape = Shape(i);
   if (shape.custom_names.empty()) return {};
   const char* p = arena_.data() + offset_[i];
-  for (int f = 0; f < kFieldCount; ++f) p += GetVarint(p);
+  for (int f = 0; f < kFieldCount; ++f) p += varint::Get(p);
   for (uint32_t n : shape.custom_names) {
-    std::string_view value = GetString(p);
+    std::string_view value = varint::GetString(p);
     if (dict_[n] == name) return value;
   }
   return {};
@@ -230,9 +200,9 @@ std::map<std::string, std::string> UserTable::custom_fields(size_t i) const {
   const ShapeKey& shape = Shape(i);
   if (shape.custom_names.empty()) return out;
   const char* p = arena_.data() + offset_[i];
-  for (int f = 0; f < kFieldCount; ++f) p += GetVarint(p);
+  for (int f = 0; f < kFieldCount; ++f) p += varint::Get(p);
   for (uint32_t name : shape.custom_names) {
-    out.emplace(std::string(dict_[name]), std::string(GetString(p)));
+    out.emplace(std::string(dict_[name]), std::string(varint::GetString(p)));
   }
   return out;
 }
@@ -280,8 +250,8 @@ void LinkTable::reserve(size_t links, size_t arena_bytes) {
 
 void LinkTable::Add(const LinkView& l) {
   offset_.push_back(Offset(arena_));
-  sync::PutString(arena_, l.source_key);
-  sync::PutString(arena_, l.idaas_id);
+  varint::PutString(arena_, l.source_key);
+  varint::PutString(arena_, l.idaas_id);
   flags_.push_back(static_cast<uint8_t>(static_cast<unsigned>(l.type) |
                                         static_cast<unsigned>(l.ownership) << 2 |
                                         (l.disabled_by_idsync ? 8u : 0u)));
@@ -300,8 +270,8 @@ void LinkTable::Add(const Link& l) {
 LinkView LinkTable::operator[](size_t i) const {
   LinkView v;
   const char* p = arena_.data() + offset_[i];
-  v.source_key = GetString(p);
-  v.idaas_id = GetString(p);
+  v.source_key = varint::GetString(p);
+  v.idaas_id = varint::GetString(p);
   const uint8_t f = flags_[i];
   v.type = static_cast<EntityType>(f & 3u);
   v.ownership = static_cast<Ownership>((f >> 2) & 1u);

@@ -329,10 +329,10 @@ TEST(CsvConnector, MapsValidRecordsAndReportsEachBadOne) {
   auto s = MustRead(dir, kPeopleYaml);
   EXPECT_EQ(s.records_read, 8);
   ASSERT_EQ(s.users.size(), 0u);
-  const auto* ada = FindUser(s, "1001");
-  EXPECT_EQ(ada, nullptr);  // duplicate key excludes both records
-  const auto* john = FindUser(s, "1002");
-  EXPECT_EQ(john, nullptr);  // duplicate username with 1006
+  const auto ada = FindUser(s, "1001");
+  EXPECT_FALSE(ada);  // duplicate key excludes both records
+  const auto john = FindUser(s, "1002");
+  EXPECT_FALSE(john);  // duplicate username with 1006
   EXPECT_EQ(Rejections(s), (std::vector<std::string>{
                                "people.csv:2 external_id: duplicate source key '1001' (also at " +
                                    dir.path() + "/people.csv:6)",
@@ -407,7 +407,7 @@ TEST(CsvConnector, AReadOfManyBatchesIsTheSequentialOne) {
   auto want = want_users.begin();
   for (const auto& u : s.users) {
     ASSERT_EQ(u.key, want->first);  // key order, each once
-    EXPECT_EQ(u.origin.line, want->second);
+    EXPECT_EQ(u.origin().line, want->second);
     EXPECT_EQ(u.display_name, "First" + std::to_string(want->second - 2) + " Last");
     EXPECT_EQ(u.primary_ou_key, "Div" + std::to_string((want->second - 2) % 7) + "/Team" +
                                     std::to_string((want->second - 2) % 13));
@@ -444,7 +444,7 @@ mapping:
   display_name: "{last_name}"
   email: "{email}"
 )");
-  ASSERT_NE(FindUser(s, "1"), nullptr);  // exactly 64 of each fits
+  ASSERT_TRUE(FindUser(s, "1"));  // exactly 64 of each fits
   EXPECT_EQ(FindUser(s, "1")->display_name, e64);
   s = MustRead(dir, R"(source:
   type: csv
@@ -472,8 +472,8 @@ TEST(CsvConnector, FieldsGroupsAndEnabled) {
             "1002,\"Smith, Jr.\",John,john@example.com,,Engineering,terminated,all\n");
   auto s = MustRead(dir, kPeopleYaml);
   ASSERT_EQ(s.users.size(), 2u) << ::testing::PrintToString(Rejections(s));
-  const auto* ada = FindUser(s, "1001");
-  ASSERT_NE(ada, nullptr);
+  const auto ada = FindUser(s, "1001");
+  ASSERT_TRUE(ada);
   EXPECT_EQ(ada->username, "ada.lovelace");
   EXPECT_EQ(ada->display_name, "Ada Lovelace");
   EXPECT_EQ(ada->email, "Ada.Lovelace@example.com");
@@ -483,8 +483,8 @@ TEST(CsvConnector, FieldsGroupsAndEnabled) {
   EXPECT_TRUE(ada->enabled);
   EXPECT_EQ(ada->custom_fields.at("source"), "hr-1001");
   EXPECT_EQ(ada->origin.line, 2);
-  const auto* john = FindUser(s, "1002");
-  ASSERT_NE(john, nullptr);
+  const auto john = FindUser(s, "1002");
+  ASSERT_TRUE(john);
   EXPECT_EQ(john->display_name, "Smith, Jr. John");
   EXPECT_FALSE(john->enabled);
   EXPECT_EQ(john->phone_number, "");
@@ -547,7 +547,7 @@ mapping:
 )");
   EXPECT_EQ(s.records_read, 6);
   std::vector<std::string> keys;
-  for (const auto& u : s.users) keys.push_back(u.key + "@" + std::to_string(u.origin.line));
+  for (const auto& u : s.users) keys.push_back(std::string(u.key) + "@" + std::to_string(u.origin().line));
   EXPECT_EQ(keys, (std::vector<std::string>{"1@2", "5@7"}));
   EXPECT_EQ(Rejections(s), (std::vector<std::string>{
                                "people.csv:3 : quote character inside unquoted field 2",

@@ -198,8 +198,8 @@ TEST_F(LdapSourceTest, SameSnapshotAsTheLdifExportOfTheSameEntries) {
   EXPECT_EQ(live.users.size(), 3u);
   EXPECT_EQ(FindUser(live, "1002")->display_name, "张伟");
   EXPECT_EQ(FindUser(live, "1003")->primary_ou_key, "@root");
-  const auto* ada = FindUser(live, "1001");
-  ASSERT_NE(ada, nullptr);
+  const auto ada = FindUser(live, "1001");
+  ASSERT_TRUE(ada);
   EXPECT_EQ(ada->description, "Ingénieure");
   EXPECT_EQ(ada->custom_fields.at("all_mail"), "ada@example.com ada.lovelace@example.com");
   EXPECT_EQ(ada->origin.ToString(),
@@ -225,7 +225,7 @@ TEST_F(LdapSourceTest, PagesThroughMoreEntriesThanTheServerSizeLimit) {
   EXPECT_EQ(s.users.size(), 1200u);
   EXPECT_EQ(s.records_read, 1200);
   EXPECT_TRUE(s.rejected.empty());
-  ASSERT_NE(FindUser(s, "B1199"), nullptr);
+  ASSERT_TRUE(FindUser(s, "B1199"));
   EXPECT_EQ(FindUser(s, "B1199")->email, "bulk1199@example.com");
 }
 

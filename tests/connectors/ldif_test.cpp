@@ -84,12 +84,12 @@ mapping:
 )");
   std::vector<std::string> users;
   for (const auto& u : s.users) {
-    users.push_back(u.key + " " + u.username + " " + u.display_name + " <" + u.primary_ou_key.str() + ">");
+    users.push_back(std::string(u.key) + " " + std::string(u.username) + " " + std::string(u.display_name) + " <" + std::string(u.primary_ou_key) + ">");
   }
   EXPECT_EQ(users, (std::vector<std::string>{"1001 ada Ada Lovelace <Engineering/Platform>",
                                              "1002 zhang 张伟 <Engineering>",
                                              "1003 boss The Boss <@root>"}));
-  const auto* ada = FindUser(s, "1001");
+  const auto ada = FindUser(s, "1001");
   EXPECT_EQ(ada->email, "ada@example.com");
   EXPECT_EQ(ada->description, "Ingénieure");
   EXPECT_EQ(ada->custom_fields.at("all_mail"), "ada@example.com ada.lovelace@example.com");
@@ -131,7 +131,7 @@ mapping:
   username: "{uid}"
 )");
   std::vector<std::string> keys;
-  for (const auto& u : s.users) keys.push_back(u.key);
+  for (const auto& u : s.users) keys.emplace_back(u.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"uid=ada,ou=Platform,ou=Engineering,ou=People,dc=example,dc=com",
                                             "uid=zhang,ou=Engineering,ou=People,dc=example,dc=com"}));
   ASSERT_EQ(s.groups.size(), 1u);

@@ -47,11 +47,11 @@ sync::SourceSnapshot MustRead(const TempDir& dir, const std::string& yaml) {
   return std::move(r.value());
 }
 
-const sync::DesiredUser* FindUser(const sync::SourceSnapshot& s, const std::string& key) {
-  for (const auto& u : s.users) {
-    if (u.key == key) return &u;
+std::optional<sync::DesiredUser> FindUser(const sync::SourceSnapshot& s, const std::string& key) {
+  for (size_t i = 0; i < s.users.size(); ++i) {
+    if (s.users.key(i) == key) return s.users.Get(i);
   }
-  return nullptr;
+  return std::nullopt;
 }
 const sync::DesiredOu* FindOu(const sync::SourceSnapshot& s, const std::string& key) {
   for (const auto& o : s.ous) {
@@ -68,7 +68,8 @@ const sync::DesiredGroup* FindGroup(const sync::SourceSnapshot& s, const std::st
 
 std::vector<std::string> SnapshotLines(const sync::SourceSnapshot& s) {
   std::vector<std::string> out;
-  for (const auto& u : s.users) {
+  for (size_t i = 0; i < s.users.size(); ++i) {
+    const sync::DesiredUser u = s.users.Get(i);
     std::string line = "user " + u.key + " username=" + u.username + " display_name=" + u.display_name +
                        " email=" + u.email + " phone=" + u.phone_region + "/" + u.phone_number +
                        " description=" + u.description + " ou=" + u.primary_ou_key.str() + " extra_ous=";

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 #include "idsync/config/config.h"
@@ -24,7 +25,8 @@ std::vector<std::string> Validate(const config::Config& cfg);
 // Loads, checks it is valid, reads; fails the test on a read error.
 sync::SourceSnapshot MustRead(const TempDir& dir, const std::string& yaml);
 
-const sync::DesiredUser* FindUser(const sync::SourceSnapshot& s, const std::string& key);
+// A copy of the user with this key, if the snapshot has one.
+std::optional<sync::DesiredUser> FindUser(const sync::SourceSnapshot& s, const std::string& key);
 const sync::DesiredOu* FindOu(const sync::SourceSnapshot& s, const std::string& key);
 const sync::DesiredGroup* FindGroup(const sync::SourceSnapshot& s, const std::string& key);
 // The snapshot as sorted lines, without where each record came from (a file

@@ -235,7 +235,7 @@ bool Destructive(const Operation& op) {
 }
 
 const DesiredUser* SourceUser(const World& w, const std::string& key) {
-  for (const auto& u : w.source.users) {
+  for (const DesiredUser& u : w.source.users) {
     if (u.key == key) return &u;
   }
   return nullptr;

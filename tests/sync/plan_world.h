@@ -26,8 +26,32 @@ struct PlainCached {
   ProvisioningScope scope;
 };
 
+// A SourceSnapshot whose users are a plain vector, for tests to edit in
+// place; it converts to the real (compact) snapshot where one is planned.
+struct EditableSource {
+  std::vector<DesiredUser> users;
+  std::vector<DesiredOu> ous;
+  std::vector<DesiredGroup> groups;
+  std::vector<UserField> mapped_fields;
+  std::vector<Diagnostic> rejected;
+  int64_t records_read = 0;
+  std::string description;
+
+  operator SourceSnapshot() const {  // NOLINT(google-explicit-constructor): a test's shorthand
+    SourceSnapshot s;
+    s.users = DesiredUsers(users);
+    s.ous = ous;
+    s.groups = groups;
+    s.mapped_fields = mapped_fields;
+    s.rejected = rejected;
+    s.records_read = records_read;
+    s.description = description;
+    return s;
+  }
+};
+
 struct World {
-  SourceSnapshot source;
+  EditableSource source;
   PlainCached cached;
   std::vector<IdaasUser> users;  // added to cached.users by Plan()
   Policy policy;
@@ -115,7 +139,8 @@ struct World {
 
   Plan Compute(int64_t now = kNow) {
     const CachedState state = State();
-    return ComputePlan(source, state, cached.scope, policy, now);
+    const SourceSnapshot snapshot = source;
+    return ComputePlan(snapshot, state, cached.scope, policy, now);
   }
 };
 

@@ -146,16 +146,7 @@ struct DesiredGroup {
   friend bool operator==(const DesiredGroup&, const DesiredGroup&) = default;
 };
 
-// A complete read of the source. Connectors never hand out a partial one: a
-// read either yields a whole snapshot or fails.
-struct SourceSnapshot {
-  std::vector<DesiredUser> users;
-  std::vector<DesiredOu> ous;
-  std::vector<DesiredGroup> groups;
-  std::vector<UserField> mapped_fields;
-  std::vector<Diagnostic> rejected;  // records excluded, with reasons
-  int64_t records_read = 0;          // user records seen, valid or not
-  std::string description;           // e.g. "csv:/var/lib/idsync/people.csv"
-};
-
 }  // namespace idsync::sync
+
+// SourceSnapshot, which keeps the types above (its users compact).
+#include "idsync/sync/source_snapshot.h"  // IWYU pragma: export

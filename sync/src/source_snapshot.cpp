@@ -1,0 +1,178 @@
+#include "idsync/sync/source_snapshot.h"
+
+#include "varint.h"
+
+namespace idsync::sync {
+
+// ---------------------------------------------------- CustomFieldsView --
+
+CustomFieldsView::value_type CustomFieldsView::Iterator::operator*() const {
+  const char* p = p_;
+  const uint64_t name = varint::Get(p);
+  return {(*names_)[name], varint::GetString(p)};
+}
+
+CustomFieldsView::Iterator& CustomFieldsView::Iterator::operator++() {
+  varint::Get(p_);
+  p_ += varint::Get(p_);
+  if (--left_ == 0) p_ = nullptr;
+  return *this;
+}
+
+std::optional<std::string_view> CustomFieldsView::find(
+    std::string_view name) const {
+  for (const auto& [n, v] : *this) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
+// -------------------------------------------------------- DesiredUsers --
+
+DesiredUsers::DesiredUsers(std::initializer_list<DesiredUser> users) {
+  reserve(users.size());
+  for (const DesiredUser& u : users) push_back(u);
+}
+
+DesiredUsers::DesiredUsers(const std::vector<DesiredUser>& users) {
+  reserve(users.size());
+  for (const DesiredUser& u : users) push_back(u);
+}
+
+void DesiredUsers::reserve(size_t users) {
+  offset_.reserve(users);
+  ou_.reserve(users);
+  file_.reserve(users);
+  line_.reserve(users);
+  enabled_.reserve(users);
+}
+
+uint32_t DesiredUsers::Intern(
+    std::string_view s, std::vector<SharedString>* pool,
+    boost::unordered_flat_map<std::string_view, uint32_t>* index) {
+  if (auto it = index->find(s); it != index->end()) return it->second;
+  const auto i = static_cast<uint32_t>(pool->size());
+  pool->emplace_back(std::string(s));
+  // The view is of the shared copy, which never moves.
+  index->emplace(std::string_view(pool->back()), i);
+  return i;
+}
+
+void DesiredUsers::push_back(const DesiredUser& u) {
+  offset_.push_back(arena_.size());
+  for (const std::string* s :
+       {&u.key, &u.username, &u.display_name, &u.email, &u.phone_number,
+        &u.phone_region, &u.description}) {
+    varint::PutString(arena_, *s);
+  }
+  varint::Put(arena_, u.extra_ou_keys.size());
+  for (const std::string& k : u.extra_ou_keys) varint::PutString(arena_, k);
+  varint::Put(arena_, u.custom_fields.size());
+  for (const auto& [name, value] : u.custom_fields) {
+    varint::Put(arena_, Intern(name, &field_names_, &field_index_));
+    varint::PutString(arena_, value);
+  }
+  ou_.push_back(Intern(u.primary_ou_key, &ou_keys_, &ou_index_));
+  // Rows mostly come from one file in a row: skip the look-up then.
+  const bool same_file =
+      !file_.empty() && files_[file_.back()] == u.origin.file;
+  file_.push_back(same_file ? file_.back()
+                            : Intern(u.origin.file, &files_, &file_index_));
+  line_.push_back(u.origin.line);
+  enabled_.push_back(u.enabled);
+}
+
+std::string_view DesiredUsers::key(size_t i) const {
+  const char* p = arena_.data() + offset_[i];
+  return varint::GetString(p);
+}
+
+std::string_view DesiredUsers::username(size_t i) const {
+  const char* p = arena_.data() + offset_[i];
+  p += varint::Get(p);
+  return varint::GetString(p);
+}
+
+std::vector<std::string_view> DesiredUsers::extra_ou_keys(size_t i) const {
+  const char* p = arena_.data() + offset_[i];
+  for (int f = 0; f < 7; ++f) p += varint::Get(p);
+  std::vector<std::string_view> out(varint::Get(p));
+  for (auto& k : out) k = varint::GetString(p);
+  return out;
+}
+
+DesiredUserView DesiredUsers::operator[](size_t i) const {
+  DesiredUserView v;
+  v.index = static_cast<uint32_t>(i);
+  const char* p = arena_.data() + offset_[i];
+  for (std::string_view* s :
+       {&v.key, &v.username, &v.display_name, &v.email, &v.phone_number,
+        &v.phone_region, &v.description}) {
+    *s = varint::GetString(p);
+  }
+  if (const uint64_t extras = varint::Get(p); extras > 0) {
+    v.extra_ou_keys.resize(extras);
+    for (auto& k : v.extra_ou_keys) k = varint::GetString(p);
+  }
+  v.custom_fields.n_ = static_cast<uint32_t>(varint::Get(p));
+  v.custom_fields.p_ = v.custom_fields.n_ > 0 ? p : nullptr;
+  v.custom_fields.names_ = &field_names_;
+  v.primary_ou_key = ou_keys_[ou_[i]];
+  v.enabled = enabled_[i];
+  v.table = this;
+  return v;
+}
+
+Origin DesiredUserView::origin() const { return table->origin(index); }
+
+DesiredUser DesiredUserView::ToUser() const {
+  DesiredUser u;
+  u.key = key;
+  u.username = username;
+  u.display_name = display_name;
+  u.email = email;
+  u.phone_number = phone_number;
+  u.phone_region = phone_region;
+  u.description = description;
+  u.primary_ou_key = std::string(primary_ou_key);
+  u.extra_ou_keys.assign(extra_ou_keys.begin(), extra_ou_keys.end());
+  u.enabled = enabled;
+  for (const auto& [name, value] : custom_fields)
+    u.custom_fields.emplace(name, value);
+  u.origin = origin();
+  return u;
+}
+
+void DesiredUsers::Select(std::span<const uint32_t> from) {
+  auto pick = [&from](auto& column) {
+    std::remove_reference_t<decltype(column)> kept;
+    kept.reserve(from.size());
+    for (uint32_t i : from) kept.push_back(column[i]);
+    column = std::move(kept);
+  };
+  pick(offset_);
+  pick(ou_);
+  pick(file_);
+  pick(line_);
+  pick(enabled_);
+}
+
+size_t DesiredUsers::MemoryBytes() const {
+  size_t shared = 0;
+  for (const auto* pool : {&ou_keys_, &files_, &field_names_}) {
+    for (const SharedString& s : *pool) shared += sizeof(s) + s.size() + 48;
+  }
+  return arena_.size() + offset_.size() * sizeof(uint64_t) +
+         (ou_.size() + file_.size()) * sizeof(uint32_t) +
+         line_.size() * sizeof(int64_t) + enabled_.size() / 8 + shared;
+}
+
+bool operator==(const DesiredUsers& a, const DesiredUsers& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a.Get(i) != b.Get(i)) return false;
+  }
+  return true;
+}
+
+}  // namespace idsync::sync
