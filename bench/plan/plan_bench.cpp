@@ -191,7 +191,7 @@ void BuildState(const std::string& dir, const std::string& db) {
     sync::IdaasGroup group{RandomId(rng, "group_"), d.name, d.description, d.key, "build_in",
                            kInstance, {}};
     for (const auto& key : d.member_keys) {
-      if (auto it = user_id.find(key); it != user_id.end()) group.member_ids.push_back(it->second);
+      if (auto it = user_id.find(std::string(key)); it != user_id.end()) group.member_ids.push_back(it->second);
     }
     if (g % 10 == 0 && !group.member_ids.empty()) {
       group.member_ids.erase(group.member_ids.begin());  // a member to add

@@ -618,12 +618,14 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   // added in key order, so that their keys come out sorted.
   constexpr uint32_t kNoUser = 0xffffffff;
   std::vector<uint32_t> first_user(group_names_.size(), kNoUser), members(group_names_.size(), 0);
+  std::vector<size_t> member_bytes(group_names_.size(), 0);
   for (size_t i = 0; i < users_.size(); ++i) {
     if (rejected_users_[i]) continue;
     for (uint32_t k = group_begin_[i]; k < group_begin_[i + 1]; ++k) {
       const uint32_t id = group_ids_[k];
       if (first_user[id] == kNoUser) first_user[id] = static_cast<uint32_t>(i);
       ++members[id];
+      member_bytes[id] += users_.key(i).size();
     }
   }
   // Looked up by views of their keys; a deque keeps each group (and so the
@@ -637,13 +639,13 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     g.key = group_names_[id];
     g.name = group_names_[id];
     g.origin = users_.origin(first_user[id]);
-    g.member_keys.reserve(members[id]);
+    g.member_keys.reserve(members[id], member_bytes[id]);
     group_by_key.emplace(g.key, &g);
     group_of_id[id] = &g;
   }
   for (const KeyOf& k : order) {
     for (uint32_t j = group_begin_[k.index]; j < group_begin_[k.index + 1]; ++j) {
-      group_of_id[group_ids_[j]]->member_keys.emplace_back(k.key);
+      group_of_id[group_ids_[j]]->member_keys.push_back(k.key);
     }
   }
   std::unordered_map<std::string, std::string> key_of_ref;
@@ -670,11 +672,7 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   snap.groups.reserve(by_key.size());
   for (sync::DesiredGroup* g : by_key) {
     // Only a group entry's members, found by ref, come in another order.
-    if (!std::is_sorted(g->member_keys.begin(), g->member_keys.end())) {
-      std::sort(g->member_keys.begin(), g->member_keys.end());
-    }
-    g->member_keys.erase(std::unique(g->member_keys.begin(), g->member_keys.end()),
-                         g->member_keys.end());
+    g->member_keys.SortUnique();
     snap.groups.push_back(std::move(*g));
   }
 

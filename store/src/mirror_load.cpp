@@ -206,6 +206,14 @@ Result<bool> LoadFromPacks(Db& db, sync::CachedState* state) {
 
 Result<sync::CachedState> Store::LoadState() {
   Db& db = impl_->db;
+  // Every page of the mirror went through SQLite's page cache (32 MiB)
+  // just to be copied into the state: hand that memory back once read, for
+  // the planner to reuse, instead of keeping it beside the copy. Whatever
+  // the cycle reads next, it reads from the OS's file cache.
+  struct ReleaseCache {
+    Db& db;
+    ~ReleaseCache() { (void)sqlite3_db_release_memory(db.raw()); }
+  } release{db};
   ReadTx tx(db);
   if (auto r = tx.Begin(); !r) return r.error();
   sync::CachedState state;

@@ -220,10 +220,8 @@ void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
     }
   };
   // Connectors hand member keys over sorted and unique; sort a copy only if not.
-  if (std::adjacent_find(g.member_keys.begin(), g.member_keys.end(),
-                         [](const std::string& a, const std::string& b) { return !(a < b); }) ==
-      g.member_keys.end()) {
-    for (const std::string& key : g.member_keys) plan_key(key);
+  if (g.member_keys.IsSortedUnique()) {
+    for (std::string_view key : g.member_keys) plan_key(key);
   } else {
     std::vector<std::string_view> keys(g.member_keys.begin(), g.member_keys.end());
     SortUnique(&keys);

@@ -83,7 +83,7 @@ std::vector<std::string> SnapshotLines(const sync::SourceSnapshot& s) {
   }
   for (const auto& g : s.groups) {
     std::string line = "group " + g.key + " name=" + g.name + " description=" + g.description + " members=";
-    for (const auto& m : g.member_keys) line += m + ";";
+    for (std::string_view m : g.member_keys) (line += m) += ";";
     out.push_back(line);
   }
   for (const auto& d : s.rejected) out.push_back("rejected " + d.key + " " + d.field + ": " + d.reason);

@@ -1,11 +1,13 @@
-// Properties of the compact table of source users (DesiredUsers): whatever
+// Properties of the snapshot's compact containers. DesiredUsers: whatever
 // the users, every row reads back as the user that was added (through the
 // full view, the single-field readers and a copy of the table), and Select
-// keeps exactly the rows asked for, in the order asked.
+// keeps exactly the rows asked for, in the order asked. KeyList (a group's
+// member keys): keys read back as added, and SortUnique gives the set.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -103,6 +105,20 @@ RC_GTEST_PROP(DesiredUsersProperty, SelectKeepsTheRowsAskedForInOrder, ()) {
   // Rows added after a Select read back too.
   t.push_back(users.front());
   ExpectRow(t, from.size(), users.front());
+}
+
+RC_GTEST_PROP(KeyListProperty, KeysReadBackAndSortUniqueGivesTheSet, ()) {
+  const auto keys = *rc::gen::resize(60, rc::gen::container<std::vector<std::string>>(GenText()));
+  KeyList list(keys);
+  RC_ASSERT(list.size() == keys.size());
+  RC_ASSERT(list == keys);
+  for (size_t i = 0; i < keys.size(); ++i) RC_ASSERT(list[i] == keys[i]);
+  const std::set<std::string> set(keys.begin(), keys.end());
+  const std::vector<std::string> want(set.begin(), set.end());
+  RC_ASSERT(list.IsSortedUnique() == (want == keys));
+  list.SortUnique();
+  RC_ASSERT(list == want);
+  RC_ASSERT(list.IsSortedUnique());
 }
 
 }  // namespace
