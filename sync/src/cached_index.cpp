@@ -24,41 +24,51 @@ CachedIndex::Tables::Tables(const CachedState& state) : cached(state) {
     children[ou.parent_id].push_back(&ou);
   }
   for (const auto& g : cached.groups) group_by_id.emplace(g.id, &g);
-  links.reserve(cached.links.size());
-  for (LinkView link : cached.links) links.push_back(link);
-  auto is_user = [this](size_t i) {
-    return links[i].type == EntityType::kUser;
-  };
-  user_links_by_key.Build(links.size(), LinkKeyOf{&links}, is_user,
-                          links.size());
-  user_links_by_id.Build(links.size(), LinkIdOf{&links}, is_user, links.size());
-  for (const auto& link : links) {
+  const LinkTable& links = cached.links;
+  std::vector<bool> is_user(links.size());
+  link_of_row.assign(users.size(), kNoRow);
+  row_of_link.assign(links.size(), kNoRow);
+  std::vector<bool> rowless(
+      links.size());  // user links to no account in the mirror
+  size_t rowless_count = 0;
+  for (size_t i = 0; i < links.size(); ++i) {
+    const LinkView link = links[i];
     switch (link.type) {
-      case EntityType::kUser:
+      case EntityType::kUser: {
         ++managed_users;
+        is_user[i] = true;
+        const uint32_t row = RowOfId(link.idaas_id);
+        if (row == kNoRow) {
+          rowless[i] = true;
+          ++rowless_count;
+          break;
+        }
+        row_of_link[i] = row;
+        // As in Planner::UserLinkById, the last link to an account names it.
+        link_of_row[row] = static_cast<uint32_t>(i);
         break;
-      case EntityType::kOu:
-        ou_link_by_key[link.source_key] = &link;
-        ou_link_by_id[link.idaas_id] = &link;
+      }
+      case EntityType::kOu: {
+        const LinkView& kept = other_links.emplace_back(link);
+        ou_link_by_key[kept.source_key] = &kept;
+        ou_link_by_id[kept.idaas_id] = &kept;
         ++managed_ous;
         break;
-      case EntityType::kGroup:
-        group_link_by_key[link.source_key] = &link;
-        group_link_by_id[link.idaas_id] = &link;
+      }
+      case EntityType::kGroup: {
+        const LinkView& kept = other_links.emplace_back(link);
+        group_link_by_key[kept.source_key] = &kept;
+        group_link_by_id[kept.idaas_id] = &kept;
         ++managed_groups;
         break;
+      }
     }
   }
-  link_of_row.assign(users.size(), nullptr);
-  row_of_link.assign(links.size(), kNoRow);
-  for (size_t i = 0; i < links.size(); ++i) {
-    if (links[i].type != EntityType::kUser) continue;
-    const uint32_t row = RowOfId(links[i].idaas_id);
-    if (row == kNoRow) continue;
-    row_of_link[i] = row;
-    // As in Planner::UserLinkById, the last link to an account names it.
-    link_of_row[row] = &links[i];
-  }
+  auto user = [&is_user](size_t i) { return is_user[i]; };
+  user_links_by_key.Build(links.size(), LinkKeyOf{&links}, user, links.size());
+  user_links_by_id.Build(
+      links.size(), LinkIdOf{&links},
+      [&rowless](size_t i) { return rowless[i]; }, rowless_count);
 }
 
 }  // namespace idsync::sync

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string_view>
 #include <vector>
 
@@ -18,12 +19,12 @@ struct CachedIdOf {
   std::string_view operator()(size_t r) const { return t->id(r); }
 };
 struct LinkKeyOf {
-  const std::vector<LinkView>* links;
-  std::string_view operator()(size_t l) const { return (*links)[l].source_key; }
+  const LinkTable* links;
+  std::string_view operator()(size_t l) const { return links->source_key(l); }
 };
 struct LinkIdOf {
-  const std::vector<LinkView>* links;
-  std::string_view operator()(size_t l) const { return (*links)[l].idaas_id; }
+  const LinkTable* links;
+  std::string_view operator()(size_t l) const { return links->idaas_id(l); }
 };
 
 struct CachedIndex::Tables {
@@ -44,14 +45,20 @@ struct CachedIndex::Tables {
   ViewMap<const IdaasOu*> ou_by_id;
   ViewMap<std::vector<const IdaasOu*>> children;
   ViewMap<const IdaasGroup*> group_by_id;
-  // Views of the links: their strings stay in the state's table.
-  std::vector<LinkView> links;
-  // Per cached user row, the user link to it (nullptr: unmanaged); per entry
-  // of links, the row of its user (kNoRow: none). Joins by integer, so that
-  // a million users and memberships are matched without hashing ids again.
-  std::vector<const LinkView*> link_of_row;
+  // The OU and group links as views (their strings stay in the state's
+  // table), for the maps below. User links are read from the table by
+  // entry when asked: a million of them as views would take 48 MB.
+  std::deque<LinkView> other_links;
+  // Per cached user row, the entry of cached.links that links it (kNoRow:
+  // unmanaged); per entry, the row of its user (kNoRow: none). Joins by
+  // integer, so that a million users and memberships are matched without
+  // hashing ids again.
+  std::vector<uint32_t> link_of_row;
   std::vector<uint32_t> row_of_link;
-  RowHash<> user_links_by_key, user_links_by_id;  // entries of links
+  // Entries of cached.links: user links by source key, and by IDaaS id
+  // those whose account is not in the mirror (the others are joined by
+  // row: link_of_row).
+  RowHash<> user_links_by_key, user_links_by_id;
   ViewMap<const LinkView*> ou_link_by_key, ou_link_by_id, group_link_by_key,
       group_link_by_id;
   int64_t managed_users = 0, managed_ous = 0, managed_groups = 0;

@@ -130,7 +130,7 @@ void Planner::PlanGroups() {
 
 void Planner::PlanMissingGroups(const std::set<std::string, std::less<>>& desired_keys) {
   std::vector<const LinkView*> missing;
-  for (const auto& link : links_) {
+  for (const auto& link : other_links_) {
     if (link.type == EntityType::kGroup && !desired_keys.count(link.source_key) &&
         !Present(EntityType::kGroup, link.source_key)) {
       missing.push_back(&link);
@@ -207,7 +207,7 @@ void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
     const uint32_t ref = d == kNoRow ? kNoRef : ref_row_[d];
     if (ref == kNoRef) {
       // Not written this run (rejected, conflicted, skipped): keep what it has.
-      if (const LinkView* l = UserLinkByKey(key)) want_id(l->idaas_id);
+      if (const auto l = UserLinkByKey(key)) want_id(l->idaas_id);
       return;
     }
     if (ref == kCreatedRef) {
@@ -231,20 +231,24 @@ void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
   // Members idsync does not manage were added by hand; leave them.
   std::vector<ObjectRef> remove;
   int64_t managed = 0;
-  auto plan_current = [&](const LinkView* link, std::string_view id, bool wanted) {
-    if (link == nullptr) return;
-    ++managed;
-    if (wanted) return;
-    if (rejected_keys_[static_cast<int>(EntityType::kUser)].count(std::string(link->source_key))) {
+  // A managed current member (its link's source key) that is not wanted.
+  auto unwanted = [&](std::string_view source_key, std::string_view id) {
+    if (rejected_keys_[static_cast<int>(EntityType::kUser)].count(std::string(source_key))) {
       return;
     }
-    remove.push_back(ObjectRef{std::string(link->source_key), std::string(id)});
+    remove.push_back(ObjectRef{std::string(source_key), std::string(id)});
   };
   for (uint32_t row : current_rows) {
-    plan_current(link_of_row_[row], users.id(row), wanted_mark_[row] == stamp);
+    const uint32_t link = link_of_row_[row];
+    if (link == kNoRow) continue;
+    ++managed;
+    if (wanted_mark_[row] != stamp) unwanted(cached_.links.source_key(link), users.id(row));
   }
   for (std::string_view id : current_external) {
-    plan_current(UserLinkById(id), id, wanted_external.contains(id));
+    const auto link = UserLinkById(id);
+    if (!link) continue;
+    ++managed;
+    if (!wanted_external.contains(id)) unwanted(link->source_key, id);
   }
   // In id order, as the group lists its members.
   std::sort(remove.begin(), remove.end(),

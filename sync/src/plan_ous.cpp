@@ -208,7 +208,7 @@ void Planner::PlanOuDeletes() {
     if (op.kind == OpKind::kUserDelete) leaving_users.insert(op.target.id);
   }
   std::vector<const LinkView*> missing;
-  for (const auto& link : links_) {
+  for (const auto& link : other_links_) {
     // A rejected department is present: kept, like its people.
     if (link.type == EntityType::kOu && !Present(EntityType::kOu, link.source_key) &&
         ou_by_id_.count(link.idaas_id)) {

@@ -139,7 +139,7 @@ Planner::UserMatch Planner::MatchUser(const DesiredUserView& u) {
   UserMatch m;
   m.desired = u.index;
   const UserTable& t = cached_.users;
-  if (const LinkView* link = LinkOf(u)) {
+  if (const auto link = LinkOf(u)) {
     if (const uint32_t row = LinkedRow(u); row != kNoRow) {
       m.row = row;
       return m;
@@ -171,8 +171,8 @@ Planner::UserMatch Planner::MatchUser(const DesiredUserView& u) {
   // Accounts already linked to another record are not candidates.
   std::vector<size_t> free;
   for (size_t r : candidates) {
-    const LinkView* l = UserLinkById(t.id(r));
-    if (l == nullptr || l->source_key == u.key) {
+    const auto l = UserLinkById(t.id(r));
+    if (!l || l->source_key == u.key) {
       free.push_back(r);
     } else if (by_external) {
       AddConflict(Conflict::Kind::kLinkedElsewhere, EntityType::kUser, std::string(u.key),
@@ -364,7 +364,7 @@ bool Planner::CheckUnique(const DesiredUserView& u, std::optional<size_t> own_ro
                                " in this run; planned in the next cycle");
       return false;
     }
-    bool managed = UserLinkById(id) != nullptr || desired_of_row_[holder->row] != kNoUser;
+    bool managed = UserLinkById(id).has_value() || desired_of_row_[holder->row] != kNoUser;
     AddConflict(managed ? Conflict::Kind::kTakenByManaged : Conflict::Kind::kTakenByUnmanaged,
                 EntityType::kUser, std::string(u.key), {id},
                 what + " is already used by " + (managed ? "managed" : "unmanaged") +
@@ -466,7 +466,7 @@ void Planner::PlanUser(const UserMatch& m) {
     op.reason = Reason(m.adopt_reason);
     Emit(std::move(op));
   }
-  const LinkView* link = LinkOf(u);
+  const std::optional<LinkView> link = LinkOf(u);
 
   std::vector<FieldChange> changes;
   std::vector<UserField> unique_changed;
@@ -498,11 +498,11 @@ void Planner::PlanUser(const UserMatch& m) {
   PlanOuPlacement(u, row);
 
   // Status.
-  bool returning = link != nullptr && link->missing_since_ms != 0;
+  bool returning = link && link->missing_since_ms != 0;
   bool enabled = t.enabled(row);
   bool want_enabled = mapped_.count(UserField::kEnabled)
                           ? u.enabled
-                          : (enabled || (link != nullptr && link->disabled_by_idsync));
+                          : (enabled || (link && link->disabled_by_idsync));
   if (want_enabled && !enabled) {
     Operation op = make(OpKind::kUserEnable, Phase::kUserEnable);
     op.ou = CurrentOu(row);
@@ -592,17 +592,18 @@ void Planner::PlanOuPlacement(const DesiredUserView& u, size_t row) {
 }
 
 void Planner::PlanMissingUsers() {
-  std::vector<const LinkView*> missing;
-  for (const auto& link : links_) {
+  std::vector<LinkView> missing;  // views into the link table
+  for (const LinkView link : cached_.links) {
     // A record that is present but was rejected (or not written) is not
     // missing: its account is left alone until the record is fixed.
     if (link.type != EntityType::kUser || Present(EntityType::kUser, link.source_key)) continue;
-    missing.push_back(&link);
+    missing.push_back(link);
   }
   std::sort(missing.begin(), missing.end(),
-            [](const LinkView* a, const LinkView* b) { return a->source_key < b->source_key; });
+            [](const LinkView& a, const LinkView& b) { return a.source_key < b.source_key; });
   const UserTable& t = cached_.users;
-  for (const LinkView* link : missing) {
+  for (const LinkView& entry : missing) {
+    const LinkView* link = &entry;
     const uint32_t row = RowOfId(link->idaas_id);
     if (row == kNoRow) continue;  // already gone from IDaaS
     if (live_user_rows_[row]) continue;  // re-keyed and matched again

@@ -61,7 +61,7 @@ void Planner::IndexCached() {
   plan_.managed_groups = ix_.managed_groups;
   link_of_desired_.resize(source_.users.size());
   for (size_t i = 0; i < source_.users.size(); ++i) {
-    link_of_desired_[i] = user_links_by_key_.Last(source_.users.key(i), LinkKeyOf{&links_});
+    link_of_desired_[i] = user_links_by_key_.Last(source_.users.key(i), LinkKeyOf{&cached_.links});
   }
   facts_.managed_users = plan_.managed_users;
   facts_.managed_ous = plan_.managed_ous;
@@ -72,14 +72,23 @@ uint32_t Planner::DesiredIndexOf(std::string_view key) const {
   return desired_by_key_.Last(key, DesiredKeyOf{&source_.users});
 }
 
-const LinkView* Planner::UserLinkByKey(std::string_view key) const {
-  const uint32_t i = user_links_by_key_.Last(key, LinkKeyOf{&links_});
-  return i == kNoRow ? nullptr : &links_[i];
+std::optional<LinkView> Planner::UserLinkByKey(std::string_view key) const {
+  const uint32_t i = user_links_by_key_.Last(key, LinkKeyOf{&cached_.links});
+  if (i == kNoRow) return std::nullopt;
+  return LinkAt(i);
 }
 
-const LinkView* Planner::UserLinkById(std::string_view id) const {
-  const uint32_t i = user_links_by_id_.Last(id, LinkIdOf{&links_});
-  return i == kNoRow ? nullptr : &links_[i];
+std::optional<LinkView> Planner::UserLinkById(std::string_view id) const {
+  // An account in the mirror has its link joined by row already; only links
+  // to accounts outside it are indexed by id.
+  if (const uint32_t row = RowOfId(id); row != kNoRow) {
+    const uint32_t link = link_of_row_[row];
+    if (link == kNoRow) return std::nullopt;
+    return LinkAt(link);
+  }
+  const uint32_t i = user_links_by_id_.Last(id, LinkIdOf{&cached_.links});
+  if (i == kNoRow) return std::nullopt;
+  return LinkAt(i);
 }
 
 Rows Planner::RowsByExternalId(std::string_view key) const {
@@ -166,7 +175,7 @@ void Planner::ResolveProtected() {
     if (entry.empty()) continue;
     for (size_t r : RowsWith(UserField::kUsername, entry)) facts_.protected_ids.emplace(t.id(r));
     if (RowOfId(entry) != kNoRow) facts_.protected_ids.insert(entry);
-    if (const LinkView* l = UserLinkByKey(entry)) facts_.protected_ids.emplace(l->idaas_id);
+    if (const auto l = UserLinkByKey(entry)) facts_.protected_ids.emplace(l->idaas_id);
     if (const uint32_t d = DesiredIndexOf(entry); d != kNoRow) {
       uint32_t ref = ref_row_[d];
       if (ref != kNoRef && ref != kCreatedRef) facts_.protected_ids.emplace(t.id(ref));
@@ -178,7 +187,7 @@ void Planner::ListUnmanaged() {
   const UserTable& t = cached_.users;
   for (size_t r = 0; r < t.size(); ++r) {
     std::string_view id = t.id(r);
-    if (live_user_rows_[r] || UserLinkById(id) != nullptr) continue;
+    if (live_user_rows_[r] || UserLinkById(id).has_value()) continue;
     plan_.unmanaged.push_back({EntityType::kUser, std::string(id), std::string(t.username(r))});
   }
   std::set<std::string> live_ous;

@@ -50,19 +50,22 @@ class Planner {
   uint32_t RowOfId(std::string_view id) const { return ix_.RowOfId(id); }
   // The index in source_.users of the (last) record with this key.
   uint32_t DesiredIndexOf(std::string_view key) const;
+  // Entry i of the cached links, read from the table.
+  LinkView LinkAt(uint32_t i) const { return cached_.links[i]; }
   // The last user link with this source key / IDaaS id.
-  const LinkView* UserLinkByKey(std::string_view key) const;
+  std::optional<LinkView> UserLinkByKey(std::string_view key) const;
   // UserLinkByKey of a source user, looked up once in IndexCached.
-  const LinkView* LinkOf(const DesiredUserView& u) const {
+  std::optional<LinkView> LinkOf(const DesiredUserView& u) const {
     const uint32_t i = link_of_desired_[u.index];
-    return i == kNoRow ? nullptr : &links_[i];
+    if (i == kNoRow) return std::nullopt;
+    return LinkAt(i);
   }
-  const LinkView* UserLinkById(std::string_view id) const;
+  std::optional<LinkView> UserLinkById(std::string_view id) const;
   // The cached row of a source user's link; kNoRow without a link, or when
   // the linked account is gone from IDaaS.
   uint32_t LinkedRow(const DesiredUserView& u) const {
-    const LinkView* link = LinkOf(u);
-    return link == nullptr ? kNoRow : row_of_link_[static_cast<size_t>(link - links_.data())];
+    const uint32_t i = link_of_desired_[u.index];
+    return i == kNoRow ? kNoRow : row_of_link_[i];
   }
   // OuInScope of a cached user's primary OU, asked once per OU.
   bool PrimaryOuInScope(size_t row);
@@ -170,8 +173,8 @@ class Planner {
   const ViewMap<const IdaasOu*>& ou_by_id_ = ix_.ou_by_id;
   const ViewMap<std::vector<const IdaasOu*>>& children_ = ix_.children;
   const ViewMap<const IdaasGroup*>& group_by_id_ = ix_.group_by_id;
-  const std::vector<LinkView>& links_ = ix_.links;
-  const std::vector<const LinkView*>& link_of_row_ = ix_.link_of_row;
+  const std::deque<LinkView>& other_links_ = ix_.other_links;
+  const std::vector<uint32_t>& link_of_row_ = ix_.link_of_row;
   const std::vector<uint32_t>& row_of_link_ = ix_.row_of_link;
   const RowHash<>& user_links_by_key_ = ix_.user_links_by_key;
   const RowHash<>& user_links_by_id_ = ix_.user_links_by_id;
@@ -181,7 +184,7 @@ class Planner {
   const ViewMap<const LinkView*>& group_link_by_id_ = ix_.group_link_by_id;
   mutable AskedRowIndex<> user_by_external_, user_by_phone_;
   mutable AskedRowIndex<true> user_by_username_, user_by_email_;
-  std::vector<uint32_t> link_of_desired_;  // by source_.users index: entry of links_ or kNoRow
+  std::vector<uint32_t> link_of_desired_;  // by source_.users index: entry of the links or kNoRow
   ViewSet ou_in_scope_, scope_groups_;
   std::vector<uint8_t> primary_ou_in_scope_;  // by primary_ou_index: 0 not yet asked, 1 yes, 2 no
   bool root_in_scope_ = false;

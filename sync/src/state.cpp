@@ -280,6 +280,17 @@ LinkView LinkTable::operator[](size_t i) const {
   return v;
 }
 
+std::string_view LinkTable::source_key(size_t i) const {
+  const char* p = arena_.data() + offset_[i];
+  return varint::GetString(p);
+}
+
+std::string_view LinkTable::idaas_id(size_t i) const {
+  const char* p = arena_.data() + offset_[i];
+  p += varint::Get(p);
+  return varint::GetString(p);
+}
+
 Link LinkTable::Get(size_t i) const {
   LinkView v = (*this)[i];
   return Link{v.type, std::string(v.source_key), std::string(v.idaas_id), v.ownership,

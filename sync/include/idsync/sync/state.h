@@ -225,6 +225,9 @@ class LinkTable {
   void Add(const Link& link);
   void Add(const LinkView& link);
   LinkView operator[](size_t i) const;
+  // Single fields of link i, for look-ups that compare only these.
+  std::string_view source_key(size_t i) const;
+  std::string_view idaas_id(size_t i) const;
   Link Get(size_t i) const;
   size_t MemoryBytes() const;
 
