@@ -195,7 +195,7 @@ class CsvConnector : public Connector {
     if (auto err = LoadCsv(path_, &data)) return err;
     const sync::SharedString file(path_);  // one copy for every record's origin
     // Records are mapped on every core while the parser reads on.
-    OrderedMapper mapper(b, &col_of_slot, data, file,
+    OrderedMapper mapper(b, &col_of_slot, &data, file,
                          std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
     auto err = ParseCsv(
         path_, data, *opts_, header_, &columns,

@@ -19,12 +19,16 @@ namespace idsync::connectors {
 
 class OrderedMapper {
  public:
-  // `data` is the buffer the parser reads (fields inside it are kept as
-  // views; others, e.g. unescaped quoted fields, are copied); `col_of_slot`
-  // maps attribute slots to columns (see CsvRowView) and must be filled
-  // before the first Add. `threads` mapping tasks run at most at once.
+  // `data` is the buffer the parser reads, front to back (fields inside it
+  // are kept as views; others, e.g. unescaped quoted fields, are copied).
+  // Once every record of a stretch of it is mapped and added, the mapper
+  // hands the stretch's memory back to the OS (its bytes read as zeros
+  // after): the parser must never read behind the record it is on.
+  // `col_of_slot` maps attribute slots to columns (see CsvRowView) and must
+  // be filled before the first Add. `threads` mapping tasks run at most at
+  // once.
   OrderedMapper(SnapshotBuilder* builder, const std::vector<int>* col_of_slot,
-                std::string_view data, sync::SharedString file, unsigned threads);
+                std::string* data, sync::SharedString file, unsigned threads);
   // Waits for tasks still running; their records are dropped (an error path).
   ~OrderedMapper();
   OrderedMapper(const OrderedMapper&) = delete;
@@ -37,7 +41,9 @@ class OrderedMapper {
   void Finish();
 
  private:
+  static constexpr size_t kNone = static_cast<size_t>(-1);
   struct Batch {
+    size_t begin = kNone;  // the first byte of data_ a field of it views
     size_t width = 0;
     std::vector<std::string_view> fields;  // width per record
     std::vector<int64_t> lines;
@@ -48,14 +54,19 @@ class OrderedMapper {
   Mapped MapBatch(const Batch& batch) const;
   void Dispatch();
   void AddFront();
+  // Hands back the whole pages of data_ before `offset`.
+  void ReleaseBefore(size_t offset);
 
   SnapshotBuilder* builder_;
   const std::vector<int>* col_of_slot_;
-  std::string_view data_;
+  std::string* data_;
+  size_t released_ = 0;  // data_'s bytes before this are handed back
+  size_t seen_end_ = 0;  // the end of the last field of data_ viewed
   sync::SharedString file_;  // shared by every record's origin
   unsigned threads_;
   Batch next_;
   std::deque<std::future<Mapped>> running_;  // in read order
+  std::deque<size_t> batch_begin_;           // Batch::begin of each running
 };
 
 }  // namespace idsync::connectors

@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -252,6 +253,10 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
     state = st.LoadState();
   };
   reader.join();
+  // The read's transient memory (the mapping threads' copies, Finish's
+  // tables) is free but still resident in the allocator's arenas, in pieces
+  // the planner's large tables cannot reuse: hand it back before planning.
+  malloc_trim(0);
   auto& snapshot = *read;
   if (!snapshot && snapshot.error().code == base::Error::Code::kUnusable) {
     // A verdict on the source, like the other source-trust guards: nothing
