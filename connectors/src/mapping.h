@@ -155,9 +155,10 @@ class SnapshotBuilder {
 
   const Mapping* m_;
   const SourceOptions* opts_;
-  // The users read, and beside them what else Finish needs: Finish orders
-  // users_ in place and hands the vector over, so the snapshot's users are
-  // never held twice.
+  // The users read, and beside them what else Finish needs: Finish keeps
+  // the valid ones in key order (DesiredUsers::Select, which leaves their
+  // strings in place) and hands the table over, so the snapshot's users
+  // are never held twice.
   sync::DesiredUsers users_;
   // Beside users_, what Finish needs of each: whether it is excluded; its
   // groups (user i names group_ids_[group_begin_[i] .. group_begin_[i + 1]),

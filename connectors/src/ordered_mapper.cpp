@@ -92,10 +92,12 @@ void OrderedMapper::AddFront() {
   running_.pop_front();
   batch_begin_.pop_front();
   for (auto& m : mapped) builder_->AddMapped(std::move(m));
-  // What the batches still to add view begins at the oldest's first byte
-  // (batches are in read order); with none, at what the parser reads next.
+  // The batches still to add view nothing before the least of their first
+  // bytes. Not just the oldest's: a batch of copied (quoted) fields views
+  // none, and says nothing of those after it. When none views any, nothing
+  // is viewed before what the parser reads next.
   size_t held = next_.begin;
-  if (!running_.empty()) held = std::min(held, batch_begin_.front());
+  for (const size_t begin : batch_begin_) held = std::min(held, begin);
   ReleaseBefore(held == kNone ? seen_end_ : held);
 }
 
@@ -107,9 +109,10 @@ void OrderedMapper::ReleaseBefore(size_t offset) {
   const uintptr_t to = (base + offset) & ~(page - 1);
   // Whole pages inside the buffer only: its bytes there are never read
   // again, and MADV_DONTNEED makes them zeros (not another's memory).
-  if (to > from)
-    (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
-  released_ = offset;
+  if (to <= from) return;
+  (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+  // The page holding `offset` is kept: it is where the next release starts.
+  released_ = to - base;
 }
 
 void OrderedMapper::Finish() {

@@ -592,18 +592,22 @@ void Planner::PlanOuPlacement(const DesiredUserView& u, size_t row) {
 }
 
 void Planner::PlanMissingUsers() {
-  std::vector<LinkView> missing;  // views into the link table
-  for (const LinkView link : cached_.links) {
+  const LinkTable& links = cached_.links;
+  std::vector<uint32_t> missing;  // entries of the links
+  for (size_t i = 0; i < links.size(); ++i) {
+    const LinkView link = links[i];
     // A record that is present but was rejected (or not written) is not
     // missing: its account is left alone until the record is fixed.
     if (link.type != EntityType::kUser || Present(EntityType::kUser, link.source_key)) continue;
-    missing.push_back(link);
+    missing.push_back(static_cast<uint32_t>(i));
   }
-  std::sort(missing.begin(), missing.end(),
-            [](const LinkView& a, const LinkView& b) { return a.source_key < b.source_key; });
+  std::sort(missing.begin(), missing.end(), [&links](uint32_t a, uint32_t b) {
+    return links.source_key(a) < links.source_key(b);
+  });
   const UserTable& t = cached_.users;
-  for (const LinkView& entry : missing) {
-    const LinkView* link = &entry;
+  for (const uint32_t entry : missing) {
+    const LinkView view = links[entry];
+    const LinkView* link = &view;
     const uint32_t row = RowOfId(link->idaas_id);
     if (row == kNoRow) continue;  // already gone from IDaaS
     if (live_user_rows_[row]) continue;  // re-keyed and matched again

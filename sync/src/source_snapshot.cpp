@@ -9,7 +9,7 @@ namespace idsync::sync {
 CustomFieldsView::value_type CustomFieldsView::Iterator::operator*() const {
   const char* p = p_;
   const uint64_t name = varint::Get(p);
-  return {(*names_)[name], varint::GetString(p)};
+  return {names_[name], varint::GetString(p)};
 }
 
 CustomFieldsView::Iterator& CustomFieldsView::Iterator::operator++() {
@@ -116,14 +116,13 @@ DesiredUserView DesiredUsers::operator[](size_t i) const {
   }
   v.custom_fields.n_ = static_cast<uint32_t>(varint::Get(p));
   v.custom_fields.p_ = v.custom_fields.n_ > 0 ? p : nullptr;
-  v.custom_fields.names_ = &field_names_;
+  v.custom_fields.names_ = field_names_.data();
   v.primary_ou_key = ou_keys_[ou_[i]];
   v.enabled = enabled_[i];
-  v.table = this;
+  v.origin_file = &files_[file_[i]];
+  v.origin_line = line_[i];
   return v;
 }
-
-Origin DesiredUserView::origin() const { return table->origin(index); }
 
 DesiredUser DesiredUserView::ToUser() const {
   DesiredUser u;

@@ -92,6 +92,14 @@ RC_GTEST_PROP(DesiredUsersProperty, EveryRowReadsBackAsAdded, ()) {
   original.reset();
   for (size_t i = 0; i < users.size(); ++i) ExpectRow(copy, i, users[i]);
   RC_ASSERT(copy == DesiredUsers(users));
+  // Views taken before the table is moved read the same after: their
+  // strings, custom field names and origin stay where they were.
+  std::vector<DesiredUserView> views;
+  for (size_t i = 0; i < t.size(); ++i) views.push_back(t[i]);
+  const DesiredUsers moved = std::move(t);
+  for (size_t i = 0; i < users.size(); ++i)
+    RC_ASSERT(views[i].ToUser() == users[i]);
+  RC_ASSERT(moved.size() == users.size());
 }
 
 RC_GTEST_PROP(DesiredUsersProperty, SelectKeepsTheRowsAskedForInOrder, ()) {
@@ -108,7 +116,8 @@ RC_GTEST_PROP(DesiredUsersProperty, SelectKeepsTheRowsAskedForInOrder, ()) {
 }
 
 RC_GTEST_PROP(KeyListProperty, KeysReadBackAndSortUniqueGivesTheSet, ()) {
-  const auto keys = *rc::gen::resize(60, rc::gen::container<std::vector<std::string>>(GenText()));
+  const auto keys = *rc::gen::resize(
+      60, rc::gen::container<std::vector<std::string>>(GenText()));
   KeyList list(keys);
   RC_ASSERT(list.size() == keys.size());
   RC_ASSERT(list == keys);

@@ -40,12 +40,11 @@ class CustomFieldsView {
 
    private:
     friend class CustomFieldsView;
-    Iterator(const char* p, uint32_t left,
-             const std::vector<SharedString>* names)
+    Iterator(const char* p, uint32_t left, const SharedString* names)
         : p_(p), left_(left), names_(names) {}
     const char* p_ = nullptr;
     uint32_t left_ = 0;
-    const std::vector<SharedString>* names_ = nullptr;
+    const SharedString* names_ = nullptr;
   };
 
   size_t size() const { return n_; }
@@ -59,13 +58,12 @@ class CustomFieldsView {
   friend class DesiredUsers;
   const char* p_ = nullptr;  // the first pair in the table's arena
   uint32_t n_ = 0;
-  const std::vector<SharedString>* names_ = nullptr;
+  const SharedString* names_ = nullptr;
 };
 
-class DesiredUsers;
-
 // One row of DesiredUsers, read out: the fields of a DesiredUser as views
-// into the table, which must outlive it.
+// into the table's storage. It stays valid while the table lives and is not
+// added to; moving the table keeps it valid.
 struct DesiredUserView {
   uint32_t index = 0;  // the row
   std::string_view key, username, display_name, email, phone_number,
@@ -74,9 +72,9 @@ struct DesiredUserView {
   std::vector<std::string_view> extra_ou_keys;  // sorted, unique, no primary
   bool enabled = true;
   CustomFieldsView custom_fields;
-  const DesiredUsers* table = nullptr;
-  // Read when asked: most users of a plan never need theirs.
-  Origin origin() const;
+  const SharedString* origin_file = nullptr;  // the table's interned file
+  int64_t origin_line = 0;
+  Origin origin() const { return Origin{*origin_file, origin_line}; }
   // A copy that owns its strings.
   DesiredUser ToUser() const;
 };
