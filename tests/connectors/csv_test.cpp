@@ -268,6 +268,38 @@ mapping:
   EXPECT_EQ(r[2].rfind("people.csv:4 source.users.filter: =~ failed", 0), 0u) << r[2];
 }
 
+// Extra OUs are kept sorted and unique, without the primary OU or the root;
+// a record naming one that is not in the tree is rejected with its key, and
+// the message names the first missing OU in that sorted order.
+TEST(CsvConnector, ExtraOusAreSortedUniqueAndEachMustBeInTheTree) {
+  TempDir dir;
+  dir.Write("people.csv",
+            "id,user,dept,extra\n"
+            "1,alice,HQ,Ops;HQ;Lab;Ops;@root\n"
+            "2,bob,HQ,Zeta;Lab;Yard\n"
+            "3,carol,Lab,HQ\n"
+            "4,dave,Ops,\n");
+  auto s = MustRead(dir, R"yaml(source:
+  type: csv
+  path: people.csv
+  users: {key: id}
+  ous: {from: path, column: dept}
+mapping:
+  username: "{user}"
+  extra_ous: "{extra | split(';')}"
+)yaml");
+  const auto alice = FindUser(s, "1");
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(alice->extra_ou_keys, (std::vector<std::string>{"Lab", "Ops"}));
+  EXPECT_EQ(FindUser(s, "3")->extra_ou_keys, (std::vector<std::string>{"HQ"}));
+  EXPECT_TRUE(FindUser(s, "4")->extra_ou_keys.empty());
+  EXPECT_FALSE(FindUser(s, "2"));
+  EXPECT_EQ(RejectedKeys(s), (std::vector<std::string>{"people.csv:3 user '2'"}));
+  EXPECT_EQ(Rejections(s),
+            (std::vector<std::string>{
+                "people.csv:3 extra_ous: extra OU 'Yard' is not in the department tree"}));
+}
+
 TEST(CsvConnector, DepartmentRowsAreRejectedAsOusWithTheirId) {
   TempDir dir;
   dir.Write("departments.csv",
