@@ -139,36 +139,42 @@ struct DesiredOu {
   friend bool operator==(const DesiredOu&, const DesiredOu&) = default;
 };
 
+// Iterates a compact table by row number: `*it` is `table[i]`, a value read
+// out of the table (not a reference into it). KeyList, DesiredUsers and
+// LinkTable share it.
+template <class Table, class Value>
+class RowIterator {
+ public:
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = Value;
+  using difference_type = std::ptrdiff_t;
+  using pointer = void;
+  using reference = Value;
+  RowIterator() = default;
+  RowIterator(const Table* table, size_t i) : table_(table), i_(i) {}
+  Value operator*() const { return (*table_)[i_]; }
+  RowIterator& operator++() {
+    ++i_;
+    return *this;
+  }
+  RowIterator operator++(int) {
+    RowIterator old = *this;
+    ++i_;
+    return old;
+  }
+  friend bool operator==(const RowIterator& a, const RowIterator& b) { return a.i_ == b.i_; }
+
+ private:
+  const Table* table_ = nullptr;
+  size_t i_ = 0;
+};
+
 // A list of source keys, compact: their bytes in one buffer and where each
 // ends. A group's million members take some 11 MB of short keys, not the
 // 32 MB of a vector<string>.
 class KeyList {
  public:
-  class Iterator {
-   public:
-    using iterator_category = std::forward_iterator_tag;
-    using value_type = std::string_view;
-    using difference_type = std::ptrdiff_t;
-    using pointer = void;
-    using reference = std::string_view;
-    Iterator() = default;
-    Iterator(const KeyList* list, size_t i) : list_(list), i_(i) {}
-    std::string_view operator*() const { return (*list_)[i_]; }
-    Iterator& operator++() {
-      ++i_;
-      return *this;
-    }
-    Iterator operator++(int) {
-      Iterator old = *this;
-      ++i_;
-      return old;
-    }
-    friend bool operator==(const Iterator& a, const Iterator& b) { return a.i_ == b.i_; }
-
-   private:
-    const KeyList* list_ = nullptr;
-    size_t i_ = 0;
-  };
+  using Iterator = RowIterator<KeyList, std::string_view>;
   using value_type = std::string_view;
   using iterator = Iterator;
   using const_iterator = Iterator;

@@ -113,30 +113,7 @@ class DesiredUsers {
   // Bytes in use, for benchmarks.
   size_t MemoryBytes() const;
 
-  class Iterator {
-   public:
-    using value_type = DesiredUserView;
-    using difference_type = std::ptrdiff_t;
-    Iterator() = default;
-    Iterator(const DesiredUsers* t, size_t i) : t_(t), i_(i) {}
-    DesiredUserView operator*() const { return (*t_)[i_]; }
-    Iterator& operator++() {
-      ++i_;
-      return *this;
-    }
-    Iterator operator++(int) {
-      Iterator old = *this;
-      ++i_;
-      return old;
-    }
-    friend bool operator==(const Iterator& a, const Iterator& b) {
-      return a.i_ == b.i_;
-    }
-
-   private:
-    const DesiredUsers* t_ = nullptr;
-    size_t i_ = 0;
-  };
+  using Iterator = RowIterator<DesiredUsers, DesiredUserView>;
   Iterator begin() const { return {this, 0}; }
   Iterator end() const { return {this, size()}; }
 

@@ -232,21 +232,7 @@ class LinkTable {
   size_t MemoryBytes() const;
 
   // Iteration yields LinkView values (not references into the table).
-  class Iterator {
-   public:
-    using value_type = LinkView;
-    using difference_type = std::ptrdiff_t;
-    Iterator() = default;
-    Iterator(const LinkTable* t, size_t i) : t_(t), i_(i) {}
-    LinkView operator*() const { return (*t_)[i_]; }
-    Iterator& operator++() { ++i_; return *this; }
-    Iterator operator++(int) { Iterator old = *this; ++i_; return old; }
-    friend bool operator==(const Iterator& a, const Iterator& b) { return a.i_ == b.i_; }
-
-   private:
-    const LinkTable* t_ = nullptr;
-    size_t i_ = 0;
-  };
+  using Iterator = RowIterator<LinkTable, LinkView>;
   Iterator begin() const { return {this, 0}; }
   Iterator end() const { return {this, size()}; }
 
