@@ -28,8 +28,8 @@ CachedIndex::Tables::Tables(const CachedState& state) : cached(state) {
   std::vector<bool> is_user(links.size());
   link_of_row.assign(users.size(), kNoRow);
   row_of_link.assign(links.size(), kNoRow);
-  std::vector<bool> rowless(
-      links.size());  // user links to no account in the mirror
+  // User links to no account in the mirror: the only ones indexed by id.
+  std::vector<bool> rowless(links.size());
   size_t rowless_count = 0;
   for (size_t i = 0; i < links.size(); ++i) {
     const LinkView link = links[i];
