@@ -89,13 +89,13 @@ std::string_view DesiredUsers::key(size_t i) const {
 
 std::string_view DesiredUsers::username(size_t i) const {
   const char* p = arena_.data() + offset_[i];
-  p += varint::Get(p);
+  varint::SkipStrings(p, 1);
   return varint::GetString(p);
 }
 
 std::vector<std::string_view> DesiredUsers::extra_ou_keys(size_t i) const {
   const char* p = arena_.data() + offset_[i];
-  for (int f = 0; f < 7; ++f) p += varint::Get(p);
+  varint::SkipStrings(p, 7);  // key .. description
   std::vector<std::string_view> out(varint::Get(p));
   for (auto& k : out) k = varint::GetString(p);
   return out;

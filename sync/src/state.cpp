@@ -166,7 +166,7 @@ void UserTable::Add(const IdaasUser& u) {
 
 std::string_view UserTable::Field(size_t i, int k) const {
   const char* p = arena_.data() + offset_[i];
-  for (int f = 0; f < k; ++f) p += varint::Get(p);
+  varint::SkipStrings(p, k);
   return varint::GetString(p);
 }
 
@@ -187,7 +187,7 @@ std::string_view UserTable::custom_field(size_t i, std::string_view name) const 
   const ShapeKey& shape = Shape(i);
   if (shape.custom_names.empty()) return {};
   const char* p = arena_.data() + offset_[i];
-  for (int f = 0; f < kFieldCount; ++f) p += varint::Get(p);
+  varint::SkipStrings(p, kFieldCount);
   for (uint32_t n : shape.custom_names) {
     std::string_view value = varint::GetString(p);
     if (dict_[n] == name) return value;
@@ -200,7 +200,7 @@ std::map<std::string, std::string> UserTable::custom_fields(size_t i) const {
   const ShapeKey& shape = Shape(i);
   if (shape.custom_names.empty()) return out;
   const char* p = arena_.data() + offset_[i];
-  for (int f = 0; f < kFieldCount; ++f) p += varint::Get(p);
+  varint::SkipStrings(p, kFieldCount);
   for (uint32_t name : shape.custom_names) {
     out.emplace(std::string(dict_[name]), std::string(varint::GetString(p)));
   }
@@ -287,7 +287,7 @@ std::string_view LinkTable::source_key(size_t i) const {
 
 std::string_view LinkTable::idaas_id(size_t i) const {
   const char* p = arena_.data() + offset_[i];
-  p += varint::Get(p);
+  varint::SkipStrings(p, 1);
   return varint::GetString(p);
 }
 

@@ -34,6 +34,11 @@ inline void PutString(std::vector<char>& out, std::string_view s) {
   out.insert(out.end(), s.begin(), s.end());
 }
 
+// Steps `p` over the next `n` strings.
+inline void SkipStrings(const char*& p, int n) {
+  for (int i = 0; i < n; ++i) p += Get(p);
+}
+
 inline std::string_view GetString(const char*& p) {
   const size_t n = Get(p);
   std::string_view s(p, n);
