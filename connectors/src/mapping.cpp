@@ -224,6 +224,7 @@ std::vector<sync::UserField> Mapping::MappedFields() const {
 
 void SnapshotBuilder::Reject(const sync::Origin& origin, sync::EntityType entity, std::string key,
                              std::string field, std::string reason) {
+  FlushPending();
   rejected_.push_back(
       sync::Diagnostic{origin, std::move(key), std::move(field), std::move(reason), entity});
 }
@@ -262,6 +263,7 @@ void SnapshotBuilder::AddPathOus(const std::string& path, const sync::Origin& or
 }
 
 void SnapshotBuilder::AddOu(sync::DesiredOu ou) {
+  FlushPending();
   if (HasOu(ou.key)) {
     Reject(ou.origin, sync::EntityType::kOu, ou.key, "ou", "duplicate OU key '" + ou.key + "' (first at " +
                                         ous_[ou.key].origin.ToString() + ")");
@@ -272,6 +274,7 @@ void SnapshotBuilder::AddOu(sync::DesiredOu ou) {
 }
 
 void SnapshotBuilder::AddGroupEntry(sync::DesiredGroup group, std::vector<std::string> refs) {
+  FlushPending();
   group_entries_.push_back(GroupEntry{std::move(group), std::move(refs)});
 }
 
@@ -327,8 +330,6 @@ SnapshotBuilder::MappedUser SnapshotBuilder::MapUser(const AttrView& rec,
   if (!eval(m.phone_, &u.phone_number)) return fail("phone_number", err);
   if (!eval(m.region_, &u.phone_region)) return fail("phone_region", err);
   if (!eval(m.description_, &u.description)) return fail("description", err);
-  // The primary OU key is shared by the users of an OU: one string for all
-  // of them (SharedOuKey), taken once the record is valid.
   std::string primary_ou;
   if (!eval(m.primary_ou_, &primary_ou)) return fail("primary_ou", err);
   if (m.enabled_) {
@@ -406,45 +407,74 @@ SnapshotBuilder::MappedUser SnapshotBuilder::MapUser(const AttrView& rec,
   std::sort(u.extra_ou_keys.begin(), u.extra_ou_keys.end());
   u.extra_ou_keys.erase(std::unique(u.extra_ou_keys.begin(), u.extra_ou_keys.end()),
                         u.extra_ou_keys.end());
-  u.primary_ou_key = SharedOuKey(primary_ou);
+  u.primary_ou_key = std::move(primary_ou);
   out.candidate = std::move(c);
   return out;
 }
 
-void SnapshotBuilder::AddMapped(MappedUser mapped) {
-  if (mapped.counted) ++records_read_;
-  if (!mapped.ou_path.empty()) {
-    AddPathOus(mapped.ou_path,
-               mapped.candidate ? mapped.candidate->user.origin : mapped.rejection->origin);
-  }
-  if (mapped.rejection) rejected_.push_back(std::move(*mapped.rejection));
-  if (mapped.candidate) {
-    Candidate& c = *mapped.candidate;
-    const auto index = static_cast<uint32_t>(users_.size());
-    users_.push_back(c.user);
-    rejected_users_.push_back(c.rejected ? 1 : 0);
-    for (const std::string& g : c.groups) {
-      auto it = group_index_.find(std::string_view(g));
-      if (it == group_index_.end()) {
-        const auto id = static_cast<uint32_t>(group_names_.size());
-        it = group_index_.emplace(group_names_.emplace_back(g), id).first;
-      }
-      group_ids_.push_back(it->second);
-    }
-    group_begin_.push_back(static_cast<uint32_t>(group_ids_.size()));
-    if (!c.ref.empty()) refs_.emplace_back(index, std::move(c.ref));
-  }
+void SnapshotBuilder::AddUser(const AttrView& rec, const sync::Origin& origin,
+                              const std::string& ref) {
+  // A batch's fixed costs (the table's pools) are paid once per many users.
+  constexpr size_t kPendingRecords = 1024;
+  Gather(MapUser(rec, origin, ref), &pending_);
+  if (pending_.size() >= kPendingRecords) FlushPending();
 }
 
-sync::SharedString SnapshotBuilder::SharedOuKey(std::string_view key) const {
-  // A shard per hash: the mapping threads seldom wait for each other.
-  const size_t h = boost::hash<std::string_view>()(key);
-  KeyShard& shard = ou_key_shards_[h % ou_key_shards_.size()];
-  std::lock_guard lock(shard.mu);
-  if (auto it = shard.keys.find(key); it != shard.keys.end()) return it->second;
-  sync::SharedString shared{std::string(key)};
-  // The view is of the shared copy itself, which never moves.
-  return shard.keys.emplace(std::string_view(shared), shared).first->second;
+void SnapshotBuilder::FlushPending() {
+  if (pending_.size() == 0 && pending_.counted == 0 && pending_.ou_paths.empty()) return;
+  AddBatch(std::exchange(pending_, MappedBatch{}));
+}
+
+void SnapshotBuilder::Gather(MappedUser mapped, MappedBatch* batch) {
+  if (mapped.counted) ++batch->counted;
+  if (!mapped.ou_path.empty()) {
+    batch->ou_paths.emplace_back(
+        std::move(mapped.ou_path),
+        mapped.candidate ? mapped.candidate->user.origin : mapped.rejection->origin);
+  }
+  if (mapped.rejection) batch->rejected.push_back(std::move(*mapped.rejection));
+  if (!mapped.candidate) return;
+  Candidate& c = *mapped.candidate;
+  const auto index = static_cast<uint32_t>(batch->users.size());
+  batch->users.push_back(c.user);
+  for (std::string& g : c.groups) {
+    auto it = batch->group_index.find(std::string_view(g));
+    if (it == batch->group_index.end()) {
+      const auto id = static_cast<uint32_t>(batch->group_names.size());
+      it = batch->group_index.emplace(batch->group_names.emplace_back(std::move(g)), id).first;
+    }
+    batch->group_ids.push_back(it->second);
+  }
+  batch->group_begin.push_back(static_cast<uint32_t>(batch->group_ids.size()));
+  if (!c.ref.empty()) batch->refs.emplace_back(index, std::move(c.ref));
+}
+
+void SnapshotBuilder::AddBatch(MappedBatch batch) {
+  FlushPending();
+  records_read_ += batch.counted;
+  // The tree from every record, valid or not, in read order: an OU keeps the
+  // origin of the first record that names it.
+  for (const auto& [path, origin] : batch.ou_paths) AddPathOus(path, origin);
+  for (auto& d : batch.rejected) rejected_.push_back(std::move(d));
+  const auto base = static_cast<uint32_t>(users_.size());
+  users_.Append(batch.users);
+  rejected_users_.resize(users_.size(), 0);
+  std::vector<uint32_t> group_id(batch.group_names.size());
+  for (size_t i = 0; i < batch.group_names.size(); ++i) {
+    const std::string& g = batch.group_names[i];
+    auto it = group_index_.find(std::string_view(g));
+    if (it == group_index_.end()) {
+      const auto id = static_cast<uint32_t>(group_names_.size());
+      it = group_index_.emplace(group_names_.emplace_back(g), id).first;
+    }
+    group_id[i] = it->second;
+  }
+  const auto group_base = static_cast<uint32_t>(group_ids_.size());
+  for (const uint32_t g : batch.group_ids) group_ids_.push_back(group_id[g]);
+  for (size_t i = 1; i < batch.group_begin.size(); ++i) {
+    group_begin_.push_back(group_base + batch.group_begin[i]);
+  }
+  for (auto& [i, ref] : batch.refs) refs_.emplace_back(base + i, std::move(ref));
 }
 
 void SnapshotBuilder::ReserveUsers(size_t users) {
@@ -454,6 +484,7 @@ void SnapshotBuilder::ReserveUsers(size_t users) {
 }
 
 sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
+  FlushPending();
   sync::SourceSnapshot snap;
   snap.description = std::move(description);
   snap.records_read = records_read_;
@@ -687,7 +718,6 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   group_index_ = {};
   group_names_ = {};
   refs_ = {};
-  for (KeyShard& shard : ou_key_shards_) shard.keys = {};
   users_.Select(from);
   snap.users = std::move(users_);
   users_ = {};

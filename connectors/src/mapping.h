@@ -4,12 +4,10 @@
 // references, so all connectors share one set of rules.
 #pragma once
 
-#include <array>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -93,7 +91,6 @@ class SnapshotBuilder {
     sync::DesiredUser user;
     std::string ref;
     std::vector<std::string> groups;
-    bool rejected = false;
   };
   struct MappedUser {
     bool counted = false;   // counts towards records_read (it passed the filter)
@@ -102,17 +99,40 @@ class SnapshotBuilder {
     std::optional<sync::Diagnostic> rejection;    // why it was excluded
   };
 
+  // Mapped records gathered on one thread, to be added in one step: what
+  // AddUser adds for each, already in the builder's own form (a table of
+  // users, groups by index), so that adding costs the builder little more
+  // than a copy of bytes. Move-only: group_index views group_names.
+  struct MappedBatch {
+    MappedBatch() = default;
+    MappedBatch(MappedBatch&&) = default;
+    MappedBatch& operator=(MappedBatch&&) = default;
+    MappedBatch(const MappedBatch&) = delete;
+    MappedBatch& operator=(const MappedBatch&) = delete;
+    int64_t counted = 0;
+    // The department path each record names ("" none), with its origin.
+    std::vector<std::pair<std::string, sync::Origin>> ou_paths;
+    sync::DesiredUsers users;
+    // User i names group_ids[group_begin[i] .. group_begin[i + 1]),
+    // indexes into group_names (first named first).
+    std::deque<std::string> group_names;
+    boost::unordered_flat_map<std::string_view, uint32_t> group_index;
+    std::vector<uint32_t> group_begin{0}, group_ids;
+    std::vector<std::pair<uint32_t, std::string>> refs;  // user index, ref
+    std::vector<sync::Diagnostic> rejected;
+    size_t size() const { return users.size() + rejected.size(); }
+  };
+
   // One user record. `ref` (optional) is how group entries refer to it,
   // e.g. its normalized DN.
   void AddUser(const AttrView& rec, const sync::Origin& origin,
-               const std::string& ref = {}) {
-    AddMapped(MapUser(rec, origin, ref));
-  }
-  // AddUser in two steps. MapUser is safe to call from several threads at
-  // once; AddMapped must see the records in read order.
+               const std::string& ref = {});
+  // AddUser in steps. MapUser and Gather are safe to call from several
+  // threads at once; batches must be added in read order.
   MappedUser MapUser(const AttrView& rec, const sync::Origin& origin,
                      const std::string& ref = {}) const;
-  void AddMapped(MappedUser mapped);
+  static void Gather(MappedUser mapped, MappedBatch* batch);
+  void AddBatch(MappedBatch batch);
   // Excludes a record of kind `entity` and reports why. `key` is the
   // record's source key, or "" only when it cannot be read for certain: the
   // planner treats a keyed rejection as that object being present, and an
@@ -147,9 +167,9 @@ class SnapshotBuilder {
     std::vector<std::string> refs;
   };
   void AddPathOus(const std::string& path, const sync::Origin& origin);
-  // `key` as the one copy every user placed in that OU holds. Safe to call
-  // from several threads at once, as MapUser is.
-  sync::SharedString SharedOuKey(std::string_view key) const;
+  // Adds the users AddUser gathered; every other change to the builder
+  // comes after them.
+  void FlushPending();
   bool HasOu(std::string_view key) const { return ou_keys_.contains(key); }
   void InsertOu(std::string key, sync::DesiredOu ou);
 
@@ -171,11 +191,7 @@ class SnapshotBuilder {
   std::deque<std::string> group_names_;  // a deque: the index holds views of them
   boost::unordered_flat_map<std::string_view, uint32_t> group_index_;
   std::vector<std::pair<uint32_t, std::string>> refs_;  // user index, ref
-  struct KeyShard {
-    std::mutex mu;
-    boost::unordered_flat_map<std::string_view, sync::SharedString> keys;
-  };
-  mutable std::array<KeyShard, 16> ou_key_shards_;
+  MappedBatch pending_;  // AddUser's records, added a batch at a time
   std::map<std::string, sync::DesiredOu> ous_;
   // The keys of ous_ (views of the map's own keys): a hash lookup per record
   // instead of a walk down the tree of strings.

@@ -49,7 +49,7 @@ class OrderedMapper {
     std::vector<int64_t> lines;
     std::deque<std::string> owned;  // fields that do not point into data
   };
-  using Mapped = std::vector<SnapshotBuilder::MappedUser>;
+  using Mapped = SnapshotBuilder::MappedBatch;
 
   Mapped MapBatch(const Batch& batch) const;
   void Dispatch();

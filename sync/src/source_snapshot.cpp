@@ -58,6 +58,66 @@ uint32_t DesiredUsers::Intern(
   return i;
 }
 
+uint32_t DesiredUsers::InternShared(
+    const SharedString& s, std::vector<SharedString>* pool,
+    boost::unordered_flat_map<std::string_view, uint32_t>* index) {
+  if (auto it = index->find(std::string_view(s)); it != index->end()) {
+    return it->second;
+  }
+  const auto i = static_cast<uint32_t>(pool->size());
+  pool->push_back(s);
+  index->emplace(std::string_view(pool->back()), i);
+  return i;
+}
+
+void DesiredUsers::Append(const DesiredUsers& other) {
+  auto remap =
+      [](const std::vector<SharedString>& from, std::vector<SharedString>* pool,
+         boost::unordered_flat_map<std::string_view, uint32_t>* index) {
+        std::vector<uint32_t> to(from.size());
+        for (size_t i = 0; i < from.size(); ++i) {
+          to[i] = InternShared(from[i], pool, index);
+        }
+        return to;
+      };
+  const std::vector<uint32_t> ou = remap(other.ou_keys_, &ou_keys_, &ou_index_);
+  const std::vector<uint32_t> file = remap(other.files_, &files_, &file_index_);
+  const std::vector<uint32_t> field =
+      remap(other.field_names_, &field_names_, &field_index_);
+  const size_t n = other.size();
+  // No reserve(size() + n) here: appended batch by batch, an exact reserve
+  // would copy the columns once per batch. They grow geometrically.
+  bool same_fields = true;
+  for (size_t i = 0; i < field.size(); ++i) same_fields &= field[i] == i;
+  if (same_fields) {
+    // The records hold field names by index, which are the same here: the
+    // arena is copied as it is.
+    const uint64_t base = arena_.size();
+    arena_.insert(arena_.end(), other.arena_.begin(), other.arena_.end());
+    for (const uint64_t o : other.offset_) offset_.push_back(base + o);
+  } else {
+    for (size_t r = 0; r < n; ++r) {
+      offset_.push_back(arena_.size());
+      const char* p = other.arena_.data() + other.offset_[r];
+      const char* strings = p;
+      varint::SkipStrings(p, 7);  // key .. description
+      const uint64_t extras = varint::Get(p);
+      varint::SkipStrings(p, static_cast<int>(extras));
+      arena_.insert(arena_.end(), strings, p);
+      const uint64_t fields = varint::Get(p);
+      varint::Put(arena_, fields);
+      for (uint64_t f = 0; f < fields; ++f) {
+        varint::Put(arena_, field[varint::Get(p)]);
+        varint::PutString(arena_, varint::GetString(p));
+      }
+    }
+  }
+  for (const uint32_t o : other.ou_) ou_.push_back(ou[o]);
+  for (const uint32_t f : other.file_) file_.push_back(file[f]);
+  line_.insert(line_.end(), other.line_.begin(), other.line_.end());
+  enabled_.insert(enabled_.end(), other.enabled_.begin(), other.enabled_.end());
+}
+
 void DesiredUsers::push_back(const DesiredUser& u) {
   offset_.push_back(arena_.size());
   for (const std::string* s :

@@ -94,6 +94,9 @@ class DesiredUsers {
   bool empty() const { return offset_.empty(); }
   void reserve(size_t users);
   void push_back(const DesiredUser& user);
+  // Adds `other`'s rows after these, in order: as push_back of each, but
+  // the strings are copied as bytes and only the shared values looked up.
+  void Append(const DesiredUsers& other);
   void clear() { *this = DesiredUsers(); }
 
   DesiredUserView operator[](size_t i) const;
@@ -123,6 +126,10 @@ class DesiredUsers {
   // Interns `s` among `pool`'s strings: the index of its copy.
   static uint32_t Intern(
       std::string_view s, std::vector<SharedString>* pool,
+      boost::unordered_flat_map<std::string_view, uint32_t>* index);
+  // Intern of a shared string: the copy kept is `s` itself.
+  static uint32_t InternShared(
+      const SharedString& s, std::vector<SharedString>* pool,
       boost::unordered_flat_map<std::string_view, uint32_t>* index);
 
   std::vector<char> arena_;
