@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <deque>
+#include <future>
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -532,93 +533,13 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
   }
 
   // Duplicate source keys, then duplicate usernames (case-insensitive):
-  // every record involved is excluded. One pass over views finds the
-  // repeats, so only the rare duplicates cost more than a lookup.
-  auto exclude_dups = [&](auto key_of, auto hash, auto equal, auto shown, const char* field,
-                          const char* what) {
-    boost::unordered_flat_map<std::string_view, uint32_t, decltype(hash), decltype(equal)> first(
-        users_.size(), hash, equal);
-    std::vector<uint32_t> repeats;
-    for (size_t i = 0; i < users_.size(); ++i) {
-      if (rejected_users_[i]) continue;
-      if (!first.try_emplace(key_of(i), static_cast<uint32_t>(i)).second) {
-        repeats.push_back(static_cast<uint32_t>(i));
-      }
-    }
-    if (repeats.empty()) return;
-    // Each repeated value with every record holding it, in read order; the
-    // values in the order of their first record.
-    boost::unordered_flat_map<std::string_view, std::vector<size_t>, decltype(hash),
-                              decltype(equal)>
-        by(0, hash, equal);
-    for (uint32_t i : repeats) {
-      auto& idx = by[key_of(i)];
-      if (idx.empty()) idx.push_back(first.at(key_of(i)));
-      idx.push_back(i);
-    }
-    std::vector<const std::vector<size_t>*> groups;
-    for (const auto& [key, idx] : by) groups.push_back(&idx);
-    std::sort(groups.begin(), groups.end(), [](auto* a, auto* b) { return a->front() < b->front(); });
-    for (const std::vector<size_t>* idx : groups) {
-      const std::string k = shown(key_of(idx->front()));
-      for (size_t i : *idx) {
-        std::string others;
-        for (size_t j : *idx) {
-          if (j == i) continue;
-          if (!others.empty()) others += ", ";
-          others += users_.origin(j).ToString();
-        }
-        rejected_users_[i] = 1;
-        Reject(users_.origin(i), sync::EntityType::kUser, std::string(users_.key(i)), field,
-               std::string("duplicate ") + what + " '" + k + "' (also at " + others + ")");
-      }
-    }
-  };
-  static constexpr auto lower = [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); };
-  exclude_dups([this](size_t i) { return users_.key(i); },
-               boost::hash<std::string_view>(), std::equal_to<std::string_view>(),
-               [](std::string_view k) { return std::string(k); }, "external_id", "source key");
-  exclude_dups(
-      [this](size_t i) { return users_.username(i); },
-      [](std::string_view s) {
-        size_t h = 14695981039346656037ULL;  // FNV-1a of the lowered bytes
-        for (char ch : s) h = (h ^ static_cast<unsigned char>(lower(static_cast<unsigned char>(ch)))) * 1099511628211ULL;
-        return h;
-      },
-      [](std::string_view a, std::string_view b) {
-        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-                 return lower(static_cast<unsigned char>(x)) == lower(static_cast<unsigned char>(y));
-               });
-      },
-      [](std::string_view k) {
-        std::string l(k);
-        for (auto& ch : l) ch = lower(static_cast<unsigned char>(ch));
-        return l;
-      },
-      "username", "username");
-
-  // OU references.
-  for (size_t i = 0; i < users_.size(); ++i) {
-    uint8_t& rejected = rejected_users_[i];
-    if (rejected) continue;
-    const std::string_view primary = users_.primary_ou_key(i);
-    if (primary != sync::kRootOuKey && !HasOu(primary)) {
-      rejected = 1;
-      Reject(users_.origin(i), sync::EntityType::kUser, std::string(users_.key(i)), "primary_ou",
-             "primary OU '" + std::string(primary) + "' is not in the department tree");
-      continue;
-    }
-    for (std::string_view k : users_.extra_ou_keys(i)) {
-      if (!HasOu(k)) {
-        rejected = 1;
-        Reject(users_.origin(i), sync::EntityType::kUser, std::string(users_.key(i)), "extra_ous",
-               "extra OU '" + std::string(k) + "' is not in the department tree");
-        break;
-      }
-    }
-  }
-
-  // Users in key order: usually the order they were read in, so check first.
+  // every record involved is excluded, then records whose OUs are not all
+  // in the tree. The kept users go in key order. All of it only reads the
+  // table until the verdicts are applied, so it runs on two threads: one
+  // sorts the users by key (repeated keys end up side by side), the other
+  // looks for repeated usernames and missing OUs. The verdicts applied are
+  // the sequential ones (see below).
+  //
   // The sort compares the keys' first eight bytes as one big-endian integer
   // (the same order as the bytes) and reads the strings only on a tie.
   struct KeyOf {
@@ -626,22 +547,143 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     std::string_view key;
     uint32_t index;
   };
-  std::vector<KeyOf> order;
-  order.reserve(users_.size());
+  auto sorted = std::async(std::launch::async, [this] {
+    std::vector<KeyOf> order;
+    order.reserve(users_.size());
+    for (size_t i = 0; i < users_.size(); ++i) {
+      if (rejected_users_[i]) continue;
+      std::string_view key = users_.key(i);
+      uint64_t prefix = 0;
+      for (size_t b = 0; b < 8; ++b) {
+        prefix = prefix << 8 | (b < key.size() ? static_cast<unsigned char>(key[b]) : 0u);
+      }
+      order.push_back(KeyOf{prefix, key, static_cast<uint32_t>(i)});
+    }
+    // Equal keys in read order, so that a repeated key's first record is
+    // the first of its run. Users are usually read in key order: checked
+    // before sorting.
+    auto key_less = [](const KeyOf& a, const KeyOf& b) {
+      if (a.prefix != b.prefix) return a.prefix < b.prefix;
+      const int c = a.key.compare(b.key);
+      return c != 0 ? c < 0 : a.index < b.index;
+    };
+    if (!std::is_sorted(order.begin(), order.end(), key_less)) {
+      std::sort(order.begin(), order.end(), key_less);
+    }
+    return order;
+  });
+
+  // Usernames, on this thread: a set of row numbers, hashed and compared by
+  // the lowered username they hold (4 bytes a user, not a view's 16).
+  static constexpr auto lower = [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); };
+  struct UsernameHash {
+    const sync::DesiredUsers* users;
+    size_t operator()(uint32_t i) const {
+      size_t h = 14695981039346656037ULL;  // FNV-1a of the lowered bytes
+      for (char ch : users->username(i)) {
+        h = (h ^ static_cast<unsigned char>(lower(static_cast<unsigned char>(ch)))) * 1099511628211ULL;
+      }
+      return h;
+    }
+  };
+  struct UsernameEqual {
+    const sync::DesiredUsers* users;
+    bool operator()(uint32_t x, uint32_t y) const {
+      const std::string_view a = users->username(x), b = users->username(y);
+      return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char p, char q) {
+               return lower(static_cast<unsigned char>(p)) == lower(static_cast<unsigned char>(q));
+             });
+    }
+  };
+  // Records sharing a username with an earlier one: each such username
+  // with every record holding it, in read order; usernames in the order of
+  // their first record.
+  auto shared_usernames = [this] {
+    boost::unordered_flat_set<uint32_t, UsernameHash, UsernameEqual> first(
+        users_.size(), UsernameHash{&users_}, UsernameEqual{&users_});
+    std::vector<std::vector<size_t>> runs;
+    boost::unordered_flat_map<uint32_t, size_t> run_of_first;  // first record -> runs index
+    for (size_t i = 0; i < users_.size(); ++i) {
+      if (rejected_users_[i]) continue;
+      auto [it, inserted] = first.insert(static_cast<uint32_t>(i));
+      if (inserted) continue;
+      auto [run, added] = run_of_first.try_emplace(*it, runs.size());
+      if (added) runs.push_back({*it});
+      runs[run->second].push_back(i);
+    }
+    std::sort(runs.begin(), runs.end(), [](const auto& x, const auto& y) { return x.front() < y.front(); });
+    return runs;
+  };
+  std::vector<std::vector<size_t>> username_runs = shared_usernames();
+  // Records whose OUs are not all in the tree.
+  std::vector<uint32_t> bad_ou;
   for (size_t i = 0; i < users_.size(); ++i) {
     if (rejected_users_[i]) continue;
-    std::string_view key = users_.key(i);
-    uint64_t prefix = 0;
-    for (size_t b = 0; b < 8; ++b) {
-      prefix = prefix << 8 | (b < key.size() ? static_cast<unsigned char>(key[b]) : 0u);
+    const std::string_view primary = users_.primary_ou_key(i);
+    bool ok = primary == sync::kRootOuKey || HasOu(primary);
+    if (ok) {
+      for (std::string_view k : users_.extra_ou_keys(i)) ok = ok && HasOu(k);
     }
-    order.push_back(KeyOf{prefix, key, static_cast<uint32_t>(i)});
+    if (!ok) bad_ou.push_back(static_cast<uint32_t>(i));
   }
-  auto key_less = [](const KeyOf& a, const KeyOf& b) {
-    return a.prefix != b.prefix ? a.prefix < b.prefix : a.key < b.key;
+  std::vector<KeyOf> order = sorted.get();
+
+  // The verdicts, in the sequential order: keys, usernames, OUs.
+  auto exclude = [this](const std::vector<size_t>& run, const std::string& shown, const char* field,
+                        const char* what) {
+    for (size_t i : run) {
+      std::string others;
+      for (size_t j : run) {
+        if (j == i) continue;
+        if (!others.empty()) others += ", ";
+        others += users_.origin(j).ToString();
+      }
+      rejected_users_[i] = 1;
+      Reject(users_.origin(i), sync::EntityType::kUser, std::string(users_.key(i)), field,
+             std::string("duplicate ") + what + " '" + shown + "' (also at " + others + ")");
+    }
   };
-  if (!std::is_sorted(order.begin(), order.end(), key_less)) {
-    std::sort(order.begin(), order.end(), key_less);
+  std::vector<std::vector<size_t>> key_runs;
+  for (size_t a = 0; a < order.size();) {
+    size_t b = a + 1;
+    while (b < order.size() && order[b].key == order[a].key) ++b;
+    if (b - a > 1) {
+      std::vector<size_t>& run = key_runs.emplace_back();
+      for (size_t k = a; k < b; ++k) run.push_back(order[k].index);
+    }
+    a = b;
+  }
+  std::sort(key_runs.begin(), key_runs.end(),
+            [](const auto& x, const auto& y) { return x.front() < y.front(); });
+  for (const auto& run : key_runs) {
+    exclude(run, std::string(users_.key(run.front())), "external_id", "source key");
+  }
+  // Sequentially, the username check skips the records just excluded.
+  if (!username_runs.empty() && !key_runs.empty()) username_runs = shared_usernames();
+  for (const auto& run : username_runs) {
+    std::string shown(users_.username(run.front()));
+    for (auto& ch : shown) ch = lower(static_cast<unsigned char>(ch));
+    exclude(run, shown, "username", "username");
+  }
+  for (const uint32_t i : bad_ou) {
+    if (rejected_users_[i]) continue;
+    rejected_users_[i] = 1;
+    const std::string_view primary = users_.primary_ou_key(i);
+    if (primary != sync::kRootOuKey && !HasOu(primary)) {
+      Reject(users_.origin(i), sync::EntityType::kUser, std::string(users_.key(i)), "primary_ou",
+             "primary OU '" + std::string(primary) + "' is not in the department tree");
+      continue;
+    }
+    for (std::string_view k : users_.extra_ou_keys(i)) {
+      if (!HasOu(k)) {
+        Reject(users_.origin(i), sync::EntityType::kUser, std::string(users_.key(i)), "extra_ous",
+               "extra OU '" + std::string(k) + "' is not in the department tree");
+        break;
+      }
+    }
+  }
+  if (!key_runs.empty() || !username_runs.empty() || !bad_ou.empty()) {
+    std::erase_if(order, [this](const KeyOf& k) { return rejected_users_[k.index] != 0; });
   }
 
   // Groups. One that users name exists when a kept user names it, with the
