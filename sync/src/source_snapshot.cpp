@@ -128,11 +128,20 @@ void DesiredUsers::push_back(const DesiredUser& u) {
   varint::Put(arena_, u.extra_ou_keys.size());
   for (const std::string& k : u.extra_ou_keys) varint::PutString(arena_, k);
   varint::Put(arena_, u.custom_fields.size());
+  // Users mostly have the same fields: the k-th name is first compared with
+  // the previous user's k-th, before it is looked up.
+  size_t k = 0;
   for (const auto& [name, value] : u.custom_fields) {
-    varint::Put(arena_, Intern(name, &field_names_, &field_index_));
+    if (k == field_of_position_.size()) field_of_position_.push_back(0);
+    uint32_t& field = field_of_position_[k++];
+    if (field >= field_names_.size() || field_names_[field].str() != name) {
+      field = Intern(name, &field_names_, &field_index_);
+    }
+    varint::Put(arena_, field);
     varint::PutString(arena_, value);
   }
-  ou_.push_back(Intern(u.primary_ou_key, &ou_keys_, &ou_index_));
+  // The user's key is shared already: the pool keeps that copy.
+  ou_.push_back(InternShared(u.primary_ou_key, &ou_keys_, &ou_index_));
   // Rows mostly come from one file in a row: skip the look-up then.
   const bool same_file =
       !file_.empty() && files_[file_.back()] == u.origin.file;

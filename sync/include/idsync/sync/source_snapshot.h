@@ -146,6 +146,8 @@ class DesiredUsers {
   std::vector<SharedString> ou_keys_, files_, field_names_;
   boost::unordered_flat_map<std::string_view, uint32_t> ou_index_, file_index_,
       field_index_;
+  // push_back's guess of each custom field's index, by its position.
+  std::vector<uint32_t> field_of_position_;
 };
 
 // A complete read of the source. Connectors never hand out a partial one: a
