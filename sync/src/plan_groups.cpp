@@ -202,8 +202,7 @@ void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
     }
   };
   std::vector<ObjectRef> add;
-  auto plan_key = [&](std::string_view key) {
-    const uint32_t d = DesiredIndexOf(key);
+  auto plan_key = [&](std::string_view key, uint32_t d) {
     const uint32_t ref = d == kNoRow ? kNoRef : ref_row_[d];
     if (ref == kNoRef) {
       // Not written this run (rejected, conflicted, skipped): keep what it has.
@@ -220,12 +219,15 @@ void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
     }
   };
   // Connectors hand member keys over sorted and unique; sort a copy only if not.
+  const std::vector<uint32_t>& desired =
+      member_desired_[static_cast<size_t>(&g - source_.groups.data())];
   if (g.member_keys.IsSortedUnique()) {
-    for (std::string_view key : g.member_keys) plan_key(key);
+    size_t i = 0;
+    for (std::string_view key : g.member_keys) plan_key(key, desired[i++]);
   } else {
     std::vector<std::string_view> keys(g.member_keys.begin(), g.member_keys.end());
     SortUnique(&keys);
-    for (std::string_view key : keys) plan_key(key);
+    for (std::string_view key : keys) plan_key(key, DesiredIndexOf(key));
   }
 
   // Members idsync does not manage were added by hand; leave them.

@@ -1,6 +1,7 @@
 #include "planner.h"
 
 #include <algorithm>
+#include <future>
 #include <tuple>
 
 namespace idsync::sync {
@@ -17,12 +18,19 @@ Planner::Planner(const SourceSnapshot& source, const CachedIndex& index,
 }
 
 Plan Planner::Run() {
+  // The cycle has one core idle while it plans: look-ups that only read the
+  // inputs and the indexes already built run on a second thread, each
+  // filling a table that a later step reads instead of looking up.
+  auto links = std::async(std::launch::async, [this] { return LinksOfDesired(); });
   IndexSource();
+  auto members = std::async(std::launch::async, [this] { return MembersDesired(); });
+  link_of_desired_ = links.get();
   IndexCached();
   ComputeScope();
   PlanOus();
   PlanOuMoves();
   PlanUsers();
+  member_desired_ = members.get();
   PlanGroups();
   ResolveProtected();
   Guards guards(source_, policy_, facts_, &plan_);
@@ -59,13 +67,28 @@ void Planner::IndexCached() {
   plan_.managed_users = ix_.managed_users;
   plan_.managed_ous = ix_.managed_ous;
   plan_.managed_groups = ix_.managed_groups;
-  link_of_desired_.resize(source_.users.size());
-  for (size_t i = 0; i < source_.users.size(); ++i) {
-    link_of_desired_[i] = user_links_by_key_.Last(source_.users.key(i), LinkKeyOf{&cached_.links});
-  }
   facts_.managed_users = plan_.managed_users;
   facts_.managed_ous = plan_.managed_ous;
   facts_.managed_groups = plan_.managed_groups;
+}
+
+std::vector<uint32_t> Planner::LinksOfDesired() const {
+  std::vector<uint32_t> out(source_.users.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = user_links_by_key_.Last(source_.users.key(i), LinkKeyOf{&cached_.links});
+  }
+  return out;
+}
+
+std::vector<std::vector<uint32_t>> Planner::MembersDesired() const {
+  std::vector<std::vector<uint32_t>> out(source_.groups.size());
+  for (size_t g = 0; g < out.size(); ++g) {
+    const KeyList& keys = source_.groups[g].member_keys;
+    if (!keys.IsSortedUnique()) continue;  // PlanMembers looks these up itself
+    out[g].reserve(keys.size());
+    for (std::string_view key : keys) out[g].push_back(DesiredIndexOf(key));
+  }
+  return out;
 }
 
 uint32_t Planner::DesiredIndexOf(std::string_view key) const {

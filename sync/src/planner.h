@@ -38,6 +38,9 @@ class Planner {
   // ---- planner.cpp: indexes, scope, plumbing -----------------------------
   void IndexSource();
   void IndexCached();
+  // link_of_desired_ and member_desired_, computed on a second thread.
+  std::vector<uint32_t> LinksOfDesired() const;
+  std::vector<std::vector<uint32_t>> MembersDesired() const;
   void ComputeScope();
   bool OuInScope(std::string_view id) const { return ou_in_scope_.contains(id); }
   // What desired_by_key_ indexes, named once (see CachedIdOf).
@@ -185,6 +188,9 @@ class Planner {
   mutable AskedRowIndex<> user_by_external_, user_by_phone_;
   mutable AskedRowIndex<true> user_by_username_, user_by_email_;
   std::vector<uint32_t> link_of_desired_;  // by source_.users index: entry of the links or kNoRow
+  // By source_.groups index: DesiredIndexOf of each member key, for groups
+  // whose keys are sorted and unique (the others' are empty).
+  std::vector<std::vector<uint32_t>> member_desired_;
   ViewSet ou_in_scope_, scope_groups_;
   std::vector<uint8_t> primary_ou_in_scope_;  // by primary_ou_index: 0 not yet asked, 1 yes, 2 no
   bool root_in_scope_ = false;
