@@ -67,7 +67,7 @@ OrderedMapper::Mapped OrderedMapper::MapBatch(const Batch& batch) const {
   // Gathered here, on the mapping thread, into the builder's own form, so
   // that adding in read order (one thread) is little more than a copy.
   Mapped out;
-  out.users.reserve(batch.lines.size());
+  out.users.reserve(batch.lines.size(), batch.lines.size());
   std::vector<std::string_view> fields;
   for (size_t r = 0; r < batch.lines.size(); ++r) {
     const auto first =

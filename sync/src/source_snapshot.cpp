@@ -39,7 +39,11 @@ DesiredUsers::DesiredUsers(const std::vector<DesiredUser>& users) {
   for (const DesiredUser& u : users) push_back(u);
 }
 
-void DesiredUsers::reserve(size_t users) {
+void DesiredUsers::reserve(size_t users, size_t ou_keys) {
+  if (ou_keys > ou_keys_.size()) {
+    ou_keys_.reserve(ou_keys);
+    ou_index_.reserve(ou_keys);
+  }
   offset_.reserve(users);
   ou_.reserve(users);
   file_.reserve(users);

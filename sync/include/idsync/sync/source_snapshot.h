@@ -92,7 +92,10 @@ class DesiredUsers {
 
   size_t size() const { return offset_.size(); }
   bool empty() const { return offset_.empty(); }
-  void reserve(size_t users);
+  // Room for `users` rows, and for `ou_keys` distinct primary OU keys (a
+  // batch of a few thousand users names nearly as many OUs; a whole
+  // directory, far fewer than users).
+  void reserve(size_t users, size_t ou_keys = 0);
   void push_back(const DesiredUser& user);
   // Adds `other`'s rows after these, in order: as push_back of each, but
   // the strings are copied as bytes and only the shared values looked up.
