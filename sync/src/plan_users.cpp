@@ -3,6 +3,7 @@
 // uniqueness before the API sees it, creates, patches, OU placement, status,
 // and accounts whose record left the source.
 #include <algorithm>
+#include <future>
 #include <map>
 #include <set>
 
@@ -213,14 +214,13 @@ void Planner::PlanUsers() {
   if (!std::is_sorted(users.begin(), users.end(), by_key)) {
     std::sort(users.begin(), users.end(), by_key);
   }
-  AnnounceLookups(users);
-
   // The same username from two source records: neither is written (both
-  // stay present, so neither account loses anything either).
-  boost::unordered_flat_map<std::string_view, std::vector<uint32_t>,
-                            AsciiCaseHash, AsciiCaseEqual>
-      shared_usernames;
-  {
+  // stay present, so neither account loses anything either). Found on a
+  // second thread (it reads the source only) while lookups are announced.
+  using SharedUsernames = boost::unordered_flat_map<std::string_view, std::vector<uint32_t>,
+                                                    AsciiCaseHash, AsciiCaseEqual>;
+  auto find_shared = std::async(std::launch::async, [this, &users] {
+    SharedUsernames shared;
     // Rows of `users` by username: a repeat is rare, and only then is a
     // map of the shared ones built.
     auto username_of = [this, &users](size_t i) { return source_.users.username(users[i]); };
@@ -230,15 +230,32 @@ void Planner::PlanUsers() {
       for (size_t i = 0; i < users.size(); ++i) {
         const uint32_t first = by_username.First(username_of(i), username_of);
         if (by_username.Next(first) == RowHash<true>::kNone) continue;
-        shared_usernames[username_of(i)].push_back(users[i]);
+        shared[username_of(i)].push_back(users[i]);
       }
     }
-  }
+    return shared;
+  });
+  AnnounceLookups(users);
+  const SharedUsernames shared_usernames = find_shared.get();
 
   std::vector<UserMatch> matches;
   matches.reserve(users.size());
   std::vector<uint8_t> claims(cached_.users.size(), 0);  // matches per row, up to 2
   for (const uint32_t i : users) {
+    if (shared_usernames.empty()) {
+      // Most records are linked to an account that still exists: that is
+      // their match (MatchUser's first rule), read without the whole record.
+      if (const uint32_t link = link_of_desired_[i]; link != kNoRow) {
+        if (const uint32_t row = row_of_link_[link]; row != kNoRow) {
+          UserMatch m;
+          m.desired = i;
+          m.row = row;
+          if (claims[row] < 2) ++claims[row];
+          matches.push_back(m);
+          continue;
+        }
+      }
+    }
     const DesiredUserView u = source_.users[i];
     if (auto same = shared_usernames.find(u.username); same != shared_usernames.end()) {
       std::string others;
@@ -313,9 +330,10 @@ void Planner::FindRenameCycles(const std::vector<UserMatch>& matches) {
   std::map<size_t, std::set<size_t>> waits;  // row -> rows it waits for
   for (const auto& m : matches) {
     if (m.conflicted || !m.has_row()) continue;
+    const DesiredUserView u = source_.users[m.desired];
     for (UserField f : kUniqueFields) {
       if (f != UserField::kUsername && !mapped_.count(f)) continue;
-      std::string_view want = DesiredField(source_.users[m.desired], f);
+      std::string_view want = DesiredField(u, f);
       if (SameUnique(f, want, CachedField(m.row, f))) continue;
       auto holder = TakenBy(f, want, m.row);
       if (holder && holder->releases) waits[m.row].insert(holder->row);

@@ -331,6 +331,22 @@ TEST(PlanTest, DuplicateUsernameInSourceWritesNeither) {
   EXPECT_EQ(p.conflicts[0].kind, Conflict::Kind::kDuplicateSource);
 }
 
+// Linked records too: the one that would take the other's username is not
+// patched, and neither account is otherwise written or left as missing.
+TEST(PlanTest, DuplicateUsernameAmongLinkedRecordsWritesNeither) {
+  World w = InSync();
+  w.source.users[1].username = "ALICE";       // E2, linked to bob's account
+  w.source.users[0].display_name = "changed";  // E1 would be patched alone
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+  ASSERT_EQ(p.conflicts.size(), 2u);
+  for (const Conflict& c : p.conflicts) {
+    EXPECT_EQ(c.kind, Conflict::Kind::kDuplicateSource);
+  }
+  EXPECT_EQ(p.conflicts[0].key, "E1");
+  EXPECT_EQ(p.conflicts[1].key, "E2");
+}
+
 TEST(PlanTest, WritesOutsideTheScopeAreSkipped) {
   World w = InSync();
   w.CachedOu("ou_outside", "Elsewhere", "ou_other_root", "D9");
