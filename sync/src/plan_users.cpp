@@ -4,6 +4,7 @@
 // and accounts whose record left the source.
 #include <algorithm>
 #include <future>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -63,6 +64,7 @@ std::string_view Planner::CachedField(size_t row, UserField f) const {
 // Cached rows whose unique field `f` equals `value` (ignoring ASCII case for
 // usernames and e-mails).
 Rows Planner::RowsWith(UserField f, std::string_view value) const {
+  std::lock_guard lock(lookups_mu_);
   const UserTable& t = cached_.users;
   switch (f) {
     case UserField::kUsername:
@@ -296,10 +298,33 @@ void Planner::PlanUsers() {
     desired_of_row_[m.row] = m.desired;
   }
   FindRenameCycles(matches);
+  // PlanUser writes only its own record's slots (ref_row_, its row's
+  // live_user_rows_) besides what it emits, and reads what is settled by
+  // now: so the records are planned in two shares on two threads, the
+  // second share's output appended after the first's, as if in one pass.
+  // What it would fill in lazily is filled in first.
   for (const auto& m : matches) {
-    if (m.conflicted) continue;
-    PlanUser(m);
+    if (!m.conflicted && m.has_row()) PrimaryOuInScope(m.row);
   }
+  auto plan_share = [this, &matches](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      if (!matches[i].conflicted) PlanUser(matches[i]);
+    }
+  };
+  const size_t half = matches.size() / 2;
+  Sink second;
+  auto plan_second = std::async(std::launch::async, [&] {
+    sink_ = &second;
+    plan_share(half, matches.size());
+    sink_ = nullptr;
+  });
+  plan_share(0, half);
+  plan_second.get();
+  std::move(second.ops.begin(), second.ops.end(), std::back_inserter(ops_));
+  std::move(second.skipped.begin(), second.skipped.end(), std::back_inserter(plan_.skipped));
+  std::move(second.conflicts.begin(), second.conflicts.end(),
+            std::back_inserter(plan_.conflicts));
+  facts_.managed_memberships += second.managed_memberships;
   PlanMissingUsers();
 }
 
@@ -472,7 +497,7 @@ void Planner::PlanUser(const UserMatch& m) {
     return op;
   };
   ref_row_[u.index] = static_cast<uint32_t>(row);
-  live_user_rows_[row] = true;
+  live_user_rows_[row] = 1;
   if (!PrimaryOuInScope(row)) {
     Skip(make(OpKind::kUserPatch, Phase::kUserUpdate),
          "out of scope: the account's primary OU " + std::string(t.primary_ou_id(row)) +
@@ -601,7 +626,7 @@ void Planner::PlanOuPlacement(const DesiredUserView& u, size_t row) {
   for (const auto& ou_id : members) {
     auto l = ou_link_by_id_.find(ou_id);
     if (l == ou_link_by_id_.end()) continue;
-    ++facts_.managed_memberships;
+    CountManagedMembership();
     if (named.count(l->second->source_key)) continue;
     remove.refs.push_back(ObjectRef{std::string(l->second->source_key), ou_id});
   }

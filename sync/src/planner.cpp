@@ -63,7 +63,7 @@ void Planner::IndexSource() {
 void Planner::IndexCached() {
   // The state's own indexes are built (CachedIndex); these depend on the run.
   desired_of_row_.assign(cached_.users.size(), kNoUser);
-  live_user_rows_.assign(cached_.users.size(), false);
+  live_user_rows_.assign(cached_.users.size(), 0);
   plan_.managed_users = ix_.managed_users;
   plan_.managed_ous = ix_.managed_ous;
   plan_.managed_groups = ix_.managed_groups;
@@ -115,6 +115,7 @@ std::optional<LinkView> Planner::UserLinkById(std::string_view id) const {
 }
 
 Rows Planner::RowsByExternalId(std::string_view key) const {
+  std::lock_guard lock(lookups_mu_);
   const UserTable& t = cached_.users;
   return user_by_external_.Find(key, t.size(), [&t](size_t r) {
     return t.external_id(r) == t.id(r) ? std::string_view() : t.external_id(r);
@@ -162,14 +163,18 @@ bool Planner::Present(EntityType type, std::string_view key) const {
   return false;
 }
 
+thread_local Planner::Sink* Planner::sink_ = nullptr;
+
 void Planner::Skip(Operation op, std::string reason) {
-  plan_.skipped.push_back(Skipped{std::move(op), std::move(reason), ""});
+  (sink_ ? sink_->skipped : plan_.skipped)
+      .push_back(Skipped{std::move(op), std::move(reason), ""});
 }
 
 void Planner::AddConflict(Conflict::Kind kind, EntityType entity, std::string key,
                           std::vector<std::string> ids, std::string message, Origin origin) {
-  plan_.conflicts.push_back(Conflict{kind, entity, std::move(key), std::move(ids),
-                                     std::move(message), std::move(origin)});
+  (sink_ ? sink_->conflicts : plan_.conflicts)
+      .push_back(Conflict{kind, entity, std::move(key), std::move(ids), std::move(message),
+                          std::move(origin)});
 }
 
 Operation Planner::MakeOp(OpKind kind, Phase phase, EntityType entity, ObjectRef target,

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -86,7 +87,26 @@ class Planner {
   // about (see AskedRowIndex): every unique value of a record without a
   // linked account, and those a linked record changes.
   void AnnounceLookups(const std::vector<uint32_t>& users);
-  void Emit(Operation op) { ops_.push_back(std::move(op)); }
+  // Where Emit, Skip and AddConflict write: the plan, or on a thread that
+  // plans a share of the users (PlanUsers), that thread's sink, appended to
+  // the plan after the shares before it.
+  struct Sink {
+    std::vector<Operation> ops;
+    std::vector<Skipped> skipped;
+    std::vector<Conflict> conflicts;
+    int64_t managed_memberships = 0;
+  };
+  static thread_local Sink* sink_;
+  void Emit(Operation op) {
+    if (sink_) {
+      sink_->ops.push_back(std::move(op));
+    } else {
+      ops_.push_back(std::move(op));
+    }
+  }
+  void CountManagedMembership() {
+    ++(sink_ ? sink_->managed_memberships : facts_.managed_memberships);
+  }
   void Skip(Operation op, std::string reason);
   void AddConflict(Conflict::Kind kind, EntityType entity, std::string key,
                    std::vector<std::string> ids, std::string message, Origin origin);
@@ -185,6 +205,9 @@ class Planner {
   const ViewMap<const LinkView*>& ou_link_by_id_ = ix_.ou_link_by_id;
   const ViewMap<const LinkView*>& group_link_by_key_ = ix_.group_link_by_key;
   const ViewMap<const LinkView*>& group_link_by_id_ = ix_.group_link_by_id;
+  // Finds may index lazily: one at a time when users are planned on two
+  // threads.
+  mutable std::mutex lookups_mu_;
   mutable AskedRowIndex<> user_by_external_, user_by_phone_;
   mutable AskedRowIndex<true> user_by_username_, user_by_email_;
   std::vector<uint32_t> link_of_desired_;  // by source_.users index: entry of the links or kNoRow
@@ -216,7 +239,7 @@ class Planner {
   // of its own, instead of building sets of ids per group.
   std::vector<uint32_t> current_mark_, wanted_mark_;
   uint32_t member_stamp_ = 0;
-  std::vector<bool> live_user_rows_;
+  std::vector<uint8_t> live_user_rows_;  // bytes: written from two threads
   std::set<size_t> rename_cycle_rows_;  // rows whose renames form a cycle (a swap)
   std::vector<std::string> reasons_;    // see UserMatch
   ViewSet live_group_ids_;

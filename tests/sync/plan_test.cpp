@@ -800,6 +800,22 @@ TEST(MembershipGuardTest, AGroupReadAsEmptyLosesNobody) {
   EXPECT_EQ(CountKind(w.Compute(), OpKind::kGroupRemoveMembers), 1);  // one chunk of 40
 }
 
+// The guard's base counts every managed user's memberships in managed OUs,
+// however the users are shared out while they are planned.
+TEST(MembershipGuardTest, EveryUsersManagedOuMembershipsCount) {
+  World w = ManagedPopulation(40);
+  w.Ou("D2", "Guild");
+  w.CachedOu("ou_d2", "Guild", kRoot, "D2");
+  for (size_t i = 0; i < w.users.size(); ++i) {
+    w.users[i].ou_ids = {"ou_d1", "ou_d2"};
+    w.source.users[i].extra_ou_keys = {"D2"};
+  }
+  w.policy.max_deletes_percent = 50;
+  Plan p = w.Compute();
+  EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+  EXPECT_EQ(Guard(p, "max_deletes.membership").limit, 20);  // 50 % of 40
+}
+
 TEST(ProtectedTest, MatchedByIdAndByKeyAsWellAsByUsername) {
   for (std::string entry : {"user_a", "E1", "ALICE"}) {
     World w = InSync();
