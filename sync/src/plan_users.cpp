@@ -636,17 +636,7 @@ void Planner::PlanOuPlacement(const DesiredUserView& u, size_t row) {
 
 void Planner::PlanMissingUsers() {
   const LinkTable& links = cached_.links;
-  std::vector<uint32_t> missing;  // entries of the links
-  for (size_t i = 0; i < links.size(); ++i) {
-    const LinkView link = links[i];
-    // A record that is present but was rejected (or not written) is not
-    // missing: its account is left alone until the record is fixed.
-    if (link.type != EntityType::kUser || Present(EntityType::kUser, link.source_key)) continue;
-    missing.push_back(static_cast<uint32_t>(i));
-  }
-  std::sort(missing.begin(), missing.end(), [&links](uint32_t a, uint32_t b) {
-    return links.source_key(a) < links.source_key(b);
-  });
+  const std::vector<uint32_t> missing = missing_links_.get();
   const UserTable& t = cached_.users;
   for (const uint32_t entry : missing) {
     const LinkView view = links[entry];

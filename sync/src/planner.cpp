@@ -24,6 +24,7 @@ Plan Planner::Run() {
   auto links = std::async(std::launch::async, [this] { return LinksOfDesired(); });
   IndexSource();
   auto members = std::async(std::launch::async, [this] { return MembersDesired(); });
+  missing_links_ = std::async(std::launch::async, [this] { return MissingUserLinks(); });
   link_of_desired_ = links.get();
   IndexCached();
   ComputeScope();
@@ -78,6 +79,22 @@ std::vector<uint32_t> Planner::LinksOfDesired() const {
     out[i] = user_links_by_key_.Last(source_.users.key(i), LinkKeyOf{&cached_.links});
   }
   return out;
+}
+
+std::vector<uint32_t> Planner::MissingUserLinks() const {
+  const LinkTable& links = cached_.links;
+  std::vector<uint32_t> missing;  // entries of the links
+  for (size_t i = 0; i < links.size(); ++i) {
+    const LinkView link = links[i];
+    // A record that is present but was rejected (or not written) is not
+    // missing: its account is left alone until the record is fixed.
+    if (link.type != EntityType::kUser || Present(EntityType::kUser, link.source_key)) continue;
+    missing.push_back(static_cast<uint32_t>(i));
+  }
+  std::sort(missing.begin(), missing.end(), [&links](uint32_t a, uint32_t b) {
+    return links.source_key(a) < links.source_key(b);
+  });
+  return missing;
 }
 
 std::vector<std::vector<uint32_t>> Planner::MembersDesired() const {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -42,6 +43,9 @@ class Planner {
   // link_of_desired_ and member_desired_, computed on a second thread.
   std::vector<uint32_t> LinksOfDesired() const;
   std::vector<std::vector<uint32_t>> MembersDesired() const;
+  // The entries of user links whose key no source record has (valid or
+  // rejected), in key order: the accounts PlanMissingUsers considers.
+  std::vector<uint32_t> MissingUserLinks() const;
   void ComputeScope();
   bool OuInScope(std::string_view id) const { return ou_in_scope_.contains(id); }
   // What desired_by_key_ indexes, named once (see CachedIdOf).
@@ -243,6 +247,10 @@ class Planner {
   std::set<size_t> rename_cycle_rows_;  // rows whose renames form a cycle (a swap)
   std::vector<std::string> reasons_;    // see UserMatch
   ViewSet live_group_ids_;
+  // MissingUserLinks, computed on a second thread from IndexSource on. Last,
+  // so that it is destroyed first: a task still running (an error path)
+  // is waited for while the members it reads are alive.
+  std::future<std::vector<uint32_t>> missing_links_;
 };
 
 }  // namespace idsync::sync
