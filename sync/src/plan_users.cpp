@@ -80,24 +80,25 @@ Rows Planner::RowsWith(UserField f, std::string_view value) const {
 
 void Planner::AnnounceLookups(const std::vector<uint32_t>& users) {
   const UserTable& t = cached_.users;
+  const DesiredUsers& d = source_.users;
+  const bool email = mapped_.count(UserField::kEmail) > 0;
+  const bool phone = mapped_.count(UserField::kPhoneNumber) > 0;
+  // A million records: each field read on its own, not the whole record.
   for (const uint32_t i : users) {
-    const DesiredUserView view = source_.users[i];
-    const DesiredUserView* u = &view;
-    const uint32_t row = LinkedRow(view);
+    const uint32_t link = link_of_desired_[i];
+    const uint32_t row = link == kNoRow ? kNoRow : row_of_link_[link];  // LinkedRow
     if (row == kNoRow) {
-      user_by_external_.Want(u->key);
-      user_by_username_.Want(u->username);
-      user_by_email_.Want(u->email);
-      user_by_phone_.Want(u->phone_number);
+      user_by_external_.Want(d.key(i));
+      user_by_username_.Want(d.username(i));
+      user_by_email_.Want(d.email(i));
+      user_by_phone_.Want(d.phone_number(i));
       continue;
     }
-    if (u->username != t.username(row)) user_by_username_.Want(u->username);
+    if (d.username(i) != t.username(row)) user_by_username_.Want(d.username(i));
     // Unmapped fields are never compared (and connectors leave them empty).
-    if (mapped_.count(UserField::kEmail) && u->email != t.email(row)) {
-      user_by_email_.Want(u->email);
-    }
-    if (mapped_.count(UserField::kPhoneNumber) && u->phone_number != t.phone_number(row)) {
-      user_by_phone_.Want(u->phone_number);
+    if (email && d.email(i) != t.email(row)) user_by_email_.Want(d.email(i));
+    if (phone && d.phone_number(i) != t.phone_number(row)) {
+      user_by_phone_.Want(d.phone_number(i));
     }
   }
   for (const auto& entry : policy_.protected_users) user_by_username_.Want(entry);
@@ -355,10 +356,12 @@ void Planner::FindRenameCycles(const std::vector<UserMatch>& matches) {
   std::map<size_t, std::set<size_t>> waits;  // row -> rows it waits for
   for (const auto& m : matches) {
     if (m.conflicted || !m.has_row()) continue;
-    const DesiredUserView u = source_.users[m.desired];
     for (UserField f : kUniqueFields) {
       if (f != UserField::kUsername && !mapped_.count(f)) continue;
-      std::string_view want = DesiredField(u, f);
+      const DesiredUsers& d = source_.users;
+      std::string_view want = f == UserField::kUsername ? d.username(m.desired)
+                              : f == UserField::kEmail  ? d.email(m.desired)
+                                                        : d.phone_number(m.desired);
       if (SameUnique(f, want, CachedField(m.row, f))) continue;
       auto holder = TakenBy(f, want, m.row);
       if (holder && holder->releases) waits[m.row].insert(holder->row);

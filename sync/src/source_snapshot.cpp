@@ -166,6 +166,18 @@ std::string_view DesiredUsers::username(size_t i) const {
   return varint::GetString(p);
 }
 
+std::string_view DesiredUsers::email(size_t i) const {
+  const char* p = arena_.data() + offset_[i];
+  varint::SkipStrings(p, 3);  // key, username, display_name
+  return varint::GetString(p);
+}
+
+std::string_view DesiredUsers::phone_number(size_t i) const {
+  const char* p = arena_.data() + offset_[i];
+  varint::SkipStrings(p, 4);  // key .. email
+  return varint::GetString(p);
+}
+
 std::vector<std::string_view> DesiredUsers::extra_ou_keys(size_t i) const {
   const char* p = arena_.data() + offset_[i];
   varint::SkipStrings(p, 7);  // key .. description

@@ -64,6 +64,8 @@ void ExpectRow(const DesiredUsers& t, size_t i, const DesiredUser& want) {
   RC_ASSERT(t.Get(i) == want);
   RC_ASSERT(t.key(i) == want.key);
   RC_ASSERT(t.username(i) == want.username);
+  RC_ASSERT(t.email(i) == want.email);
+  RC_ASSERT(t.phone_number(i) == want.phone_number);
   RC_ASSERT(t.primary_ou_key(i) == want.primary_ou_key);
   RC_ASSERT(t.enabled(i) == want.enabled);
   RC_ASSERT(t.origin(i) == want.origin);

@@ -107,6 +107,8 @@ class DesiredUsers {
   // Single fields without reading the whole row.
   std::string_view key(size_t i) const;
   std::string_view username(size_t i) const;
+  std::string_view email(size_t i) const;
+  std::string_view phone_number(size_t i) const;
   std::string_view primary_ou_key(size_t i) const { return ou_keys_[ou_[i]]; }
   // The user's extra OU keys, as stored (sorted, unique, no primary).
   std::vector<std::string_view> extra_ou_keys(size_t i) const;
