@@ -201,6 +201,7 @@ class FakeRemote final : public RemoteDirectory {
   std::set<std::string> lose_create_answer;     // external ids
   std::function<void(size_t writes)> on_write;  // after each write is recorded
   std::string hold_id;                          // PatchUser of it waits for `gate`
+  bool gate_open = false;  // set (on the io thread) when the test lets it go
   std::chrono::microseconds write_delay{0};     // PatchUser's latency
   std::unique_ptr<asio::steady_timer> gate;
   int next_id = 1;
@@ -226,7 +227,10 @@ class FakeRemote final : public RemoteDirectory {
       asio::steady_timer t(co_await asio::this_coro::executor, write_delay);
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     }
-    if (id == hold_id) {  // in flight until the test opens the gate
+    // In flight until the test opens the gate; a call that reaches it after
+    // it was opened goes on (else a release that came first would hold it
+    // for ever).
+    if (id == hold_id && !gate_open) {
       gate = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor,
                                                   asio::steady_timer::time_point::max());
       co_await gate->async_wait(asio::as_tuple(asio::use_awaitable));
@@ -698,6 +702,7 @@ TEST_P(ExecutorTest, AStopWhileMarksWaitForTheJournalNeverMarksAClosedEntry) {
     stop = true;
     held_released = true;
     asio::post(io_, [this] {
+      remote_.gate_open = true;
       if (remote_.gate) remote_.gate->cancel();
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
