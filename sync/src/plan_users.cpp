@@ -299,13 +299,17 @@ void Planner::PlanUsers() {
     desired_of_row_[m.row] = m.desired;
   }
   FindRenameCycles(matches);
-  // PlanUser writes only its own record's slots (ref_row_, its row's
-  // live_user_rows_) besides what it emits, and reads what is settled by
-  // now: so the records are planned in two shares on two threads, the
-  // second share's output appended after the first's, as if in one pass.
-  // What it would fill in lazily is filled in first.
+  // PlanUser writes only its own record's slot of ref_row_ besides what it
+  // emits, and reads what is settled by now: so the records are planned in
+  // two shares on two threads, the second share's output appended after the
+  // first's, as if in one pass. What it would fill in lazily is filled in
+  // first, and the rows it plans are marked live here: a row two records
+  // reach (two links to one account, possible in a hand-built state) is not
+  // written by both shares at once.
   for (const auto& m : matches) {
-    if (!m.conflicted && m.has_row()) PrimaryOuInScope(m.row);
+    if (m.conflicted || !m.has_row()) continue;
+    PrimaryOuInScope(m.row);
+    live_user_rows_[m.row] = 1;
   }
   auto plan_share = [this, &matches](size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) {
@@ -315,9 +319,11 @@ void Planner::PlanUsers() {
   const size_t half = matches.size() / 2;
   Sink second;
   auto plan_second = std::async(std::launch::async, [&] {
-    sink_ = &second;
+    struct UseSink {  // cleared however the share ends
+      explicit UseSink(Sink* s) { sink_ = s; }
+      ~UseSink() { sink_ = nullptr; }
+    } use(&second);
     plan_share(half, matches.size());
-    sink_ = nullptr;
   });
   plan_share(0, half);
   plan_second.get();
@@ -500,7 +506,6 @@ void Planner::PlanUser(const UserMatch& m) {
     return op;
   };
   ref_row_[u.index] = static_cast<uint32_t>(row);
-  live_user_rows_[row] = 1;
   if (!PrimaryOuInScope(row)) {
     Skip(make(OpKind::kUserPatch, Phase::kUserUpdate),
          "out of scope: the account's primary OU " + std::string(t.primary_ou_id(row)) +
