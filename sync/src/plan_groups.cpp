@@ -221,7 +221,9 @@ void Planner::PlanMembers(const DesiredGroup& g, const ObjectRef& group,
   // Connectors hand member keys over sorted and unique; sort a copy only if not.
   const std::vector<uint32_t>& desired =
       member_desired_[static_cast<size_t>(&g - source_.groups.data())];
-  if (g.member_keys.IsSortedUnique()) {
+  // MembersDesired filled in exactly the groups whose keys are sorted and
+  // unique: no second scan to tell.
+  if (desired.size() == g.member_keys.size()) {
     size_t i = 0;
     for (std::string_view key : g.member_keys) plan_key(key, desired[i++]);
   } else {

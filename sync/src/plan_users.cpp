@@ -85,8 +85,7 @@ void Planner::AnnounceLookups(const std::vector<uint32_t>& users) {
   const bool phone = mapped_.count(UserField::kPhoneNumber) > 0;
   // A million records: each field read on its own, not the whole record.
   for (const uint32_t i : users) {
-    const uint32_t link = link_of_desired_[i];
-    const uint32_t row = link == kNoRow ? kNoRow : row_of_link_[link];  // LinkedRow
+    const uint32_t row = LinkedRow(i);
     if (row == kNoRow) {
       user_by_external_.Want(d.key(i));
       user_by_username_.Want(d.username(i));
@@ -248,15 +247,13 @@ void Planner::PlanUsers() {
     if (shared_usernames.empty()) {
       // Most records are linked to an account that still exists: that is
       // their match (MatchUser's first rule), read without the whole record.
-      if (const uint32_t link = link_of_desired_[i]; link != kNoRow) {
-        if (const uint32_t row = row_of_link_[link]; row != kNoRow) {
-          UserMatch m;
-          m.desired = i;
-          m.row = row;
-          if (claims[row] < 2) ++claims[row];
-          matches.push_back(m);
-          continue;
-        }
+      if (const uint32_t row = LinkedRow(i); row != kNoRow) {
+        UserMatch m;
+        m.desired = i;
+        m.row = row;
+        if (claims[row] < 2) ++claims[row];
+        matches.push_back(m);
+        continue;
       }
     }
     const DesiredUserView u = source_.users[i];

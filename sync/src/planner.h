@@ -71,10 +71,11 @@ class Planner {
   std::optional<LinkView> UserLinkById(std::string_view id) const;
   // The cached row of a source user's link; kNoRow without a link, or when
   // the linked account is gone from IDaaS.
-  uint32_t LinkedRow(const DesiredUserView& u) const {
-    const uint32_t i = link_of_desired_[u.index];
+  uint32_t LinkedRow(uint32_t desired) const {
+    const uint32_t i = link_of_desired_[desired];
     return i == kNoRow ? kNoRow : row_of_link_[i];
   }
+  uint32_t LinkedRow(const DesiredUserView& u) const { return LinkedRow(u.index); }
   // OuInScope of a cached user's primary OU, asked once per OU.
   bool PrimaryOuInScope(size_t row);
   // Whether an object was made by idsync's kind of writer: IDaaS's own
