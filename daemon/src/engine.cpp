@@ -26,10 +26,24 @@
 #include "idsync/store/store.h"
 #include "idsync/version.h"
 
+// mimalloc's, when the binary links it (cmake/ProjectOptions.cmake); null
+// otherwise (sanitizer builds, tests), so the daemon library does not
+// depend on the allocator the executable picks.
+extern "C" void mi_collect(bool force) __attribute__((weak));
+
 namespace idsync::daemon {
 namespace {
 
 namespace asio = boost::asio;
+
+// Hands memory that is free but still held by the allocator back to the OS.
+void ReturnFreedMemory() {
+  if (mi_collect) {
+    mi_collect(true);
+  } else {
+    malloc_trim(0);
+  }
+}
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -256,7 +270,7 @@ CycleResult RunCycle(const config::Config& cfg, const CycleOptions& options, Ses
   // The read's transient memory (the mapping threads' copies, Finish's
   // tables) is free but still resident in the allocator's arenas, in pieces
   // the planner's large tables cannot reuse: hand it back before planning.
-  malloc_trim(0);
+  ReturnFreedMemory();
   auto& snapshot = *read;
   if (!snapshot && snapshot.error().code == base::Error::Code::kUnusable) {
     // A verdict on the source, like the other source-trust guards: nothing
