@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -31,7 +32,8 @@ OrderedMapper::OrderedMapper(SnapshotBuilder* builder,
       col_of_slot_(col_of_slot),
       data_(data),
       file_(std::move(file)),
-      threads_(std::max(1u, threads)) {
+      threads_(std::max(1u, threads)),
+      pool_(threads_) {
   // A record per line, about: the users' vector is sized once, not grown by
   // copying a million records.
   builder_->ReserveUsers(
@@ -86,8 +88,9 @@ void OrderedMapper::Dispatch() {
   batch_begin_.push_back(next_.begin);
   auto batch = std::make_shared<Batch>(std::move(next_));
   next_ = Batch{};
-  running_.push_back(std::async(std::launch::async,
-                                [this, batch] { return MapBatch(*batch); }));
+  std::packaged_task<Mapped()> task([this, batch] { return MapBatch(*batch); });
+  running_.push_back(task.get_future());
+  boost::asio::post(pool_, std::move(task));
 }
 
 void OrderedMapper::AddFront() {
