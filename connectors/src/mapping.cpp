@@ -348,7 +348,13 @@ SnapshotBuilder::MappedUser SnapshotBuilder::MapUser(const AttrView& rec,
   }
   // OU keys in path mode are normalized like the tree's keys.
   if (opts_->ou_from == "path") {
-    if (primary_ou != sync::kRootOuKey) primary_ou = NormalizeOuPath(primary_ou, opts_->ou_separator);
+    if (primary_ou != sync::kRootOuKey) {
+      // Mostly the path column itself, normalized above already.
+      const int slot = m.ou_slot_;
+      const bool path_column =
+          slot >= 0 && rec.Count(slot) > 0 && primary_ou == rec.Value(slot, 0);
+      primary_ou = path_column ? out.ou_path : NormalizeOuPath(primary_ou, opts_->ou_separator);
+    }
     for (auto& k : u.extra_ou_keys) k = NormalizeOuPath(k, opts_->ou_separator);
   }
   // Validation.
@@ -478,8 +484,9 @@ void SnapshotBuilder::AddBatch(MappedBatch batch) {
   for (auto& [i, ref] : batch.refs) refs_.emplace_back(base + i, std::move(ref));
 }
 
-void SnapshotBuilder::ReserveUsers(size_t users) {
+void SnapshotBuilder::ReserveUsers(size_t users, size_t bytes) {
   users_.reserve(users_.size() + users);
+  users_.reserve_bytes(bytes);
   rejected_users_.reserve(rejected_users_.size() + users);
   group_begin_.reserve(group_begin_.size() + users);
 }
@@ -615,12 +622,17 @@ sync::SourceSnapshot SnapshotBuilder::Finish(std::string description) {
     return runs;
   };
   std::vector<std::vector<size_t>> username_runs = shared_usernames();
-  // Records whose OUs are not all in the tree.
+  // Records whose OUs are not all in the tree. The table holds each
+  // distinct primary OU key once, so its view's address names it: the tree
+  // is asked once per key, not once per user.
   std::vector<uint32_t> bad_ou;
+  boost::unordered_flat_map<const char*, bool> primary_ok;
   for (size_t i = 0; i < users_.size(); ++i) {
     if (rejected_users_[i]) continue;
     const std::string_view primary = users_.primary_ou_key(i);
-    bool ok = primary == sync::kRootOuKey || HasOu(primary);
+    auto [known, added] = primary_ok.try_emplace(primary.data(), false);
+    if (added) known->second = primary == sync::kRootOuKey || HasOu(primary);
+    bool ok = known->second;
     if (ok) {
       for (std::string_view k : users_.extra_ou_keys(i)) ok = ok && HasOu(k);
     }

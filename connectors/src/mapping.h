@@ -154,9 +154,10 @@ class SnapshotBuilder {
   void AddGroupEntry(sync::DesiredGroup group, std::vector<std::string> member_refs);
 
   sync::SourceSnapshot Finish(std::string description);
-  // Room for about `users` more records (e.g. a file's line count), so that
-  // the users' vector does not grow by copying.
-  void ReserveUsers(size_t users);
+  // Room for about `users` more records (e.g. a file's line count) holding
+  // about `bytes` of strings (e.g. the file's size: their fields come from
+  // it), so that the users' table does not grow by copying.
+  void ReserveUsers(size_t users, size_t bytes = 0);
   // A user record that failed to parse (counts towards records_read).
   void CountRead() { ++records_read_; }
   const Mapping& mapping() const { return *m_; }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <utility>
 
@@ -34,10 +35,16 @@ OrderedMapper::OrderedMapper(SnapshotBuilder* builder,
       file_(std::move(file)),
       threads_(std::max(1u, threads)),
       pool_(threads_) {
-  // A record per line, about: the users' vector is sized once, not grown by
-  // copying a million records.
-  builder_->ReserveUsers(
-      static_cast<size_t>(std::count(data_->begin(), data_->end(), '\n')) + 1);
+  // A record per line, about, and the file's bytes: the users' table is
+  // sized once, not grown by copying a million records.
+  size_t lines = 1;
+  const char* p = data_->data();
+  const char* const end = p + data_->size();
+  while (const void* nl = std::memchr(p, '\n', static_cast<size_t>(end - p))) {
+    ++lines;
+    p = static_cast<const char*>(nl) + 1;
+  }
+  builder_->ReserveUsers(lines, data_->size());
 }
 
 OrderedMapper::~OrderedMapper() {

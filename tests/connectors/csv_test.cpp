@@ -619,7 +619,7 @@ TEST(CsvConnector, IdParentDepartmentsAndRoot) {
             "D6,D5,Loop B\n"
             "D7,D4,Orphan child\n");
   dir.Write("people.csv",
-            "id,user,dept_id\n1,alice,D3\n2,bob,\n3,carol,D4\n");
+            "id,user,dept_id\n1,alice,D3\n2,bob,\n3,carol,D4\n4,dave,D4\n5,erin,D3\n");
   auto s = MustRead(dir, R"(source:
   type: csv
   path: people.csv
@@ -632,15 +632,19 @@ mapping:
   std::vector<std::string> ous;
   for (const auto& o : s.ous) ous.push_back(o.key + "<" + o.parent_key + ">" + o.name);
   EXPECT_EQ(ous, (std::vector<std::string>{"D1<>Company", "D2<D1>Engineering", "D3<D2>SRE"}));
-  ASSERT_EQ(s.users.size(), 2u);
+  // Finish asks the tree once per distinct primary OU: every user naming
+  // one gets its verdict, kept (D3) or rejected (D4).
+  ASSERT_EQ(s.users.size(), 3u);
   EXPECT_EQ(FindUser(s, "1")->primary_ou_key, "D3");
   EXPECT_EQ(FindUser(s, "2")->primary_ou_key, sync::kRootOuKey);
+  EXPECT_EQ(FindUser(s, "5")->primary_ou_key, "D3");
   EXPECT_EQ(Rejections(s), (std::vector<std::string>{
                                "departments.csv:5 ou: parent OU 'D9' not found",
                                "departments.csv:6 ou: OU is on a parent cycle",
                                "departments.csv:7 ou: parent OU 'D5' was rejected",
                                "departments.csv:8 ou: parent OU 'D4' was rejected",
                                "people.csv:4 primary_ou: primary OU 'D4' is not in the department tree",
+                               "people.csv:5 primary_ou: primary OU 'D4' is not in the department tree",
                            }));
 }
 

@@ -96,6 +96,9 @@ class DesiredUsers {
   // batch of a few thousand users names nearly as many OUs; a whole
   // directory, far fewer than users).
   void reserve(size_t users, size_t ou_keys = 0);
+  // Room for about `bytes` of the rows' strings, so that a table appended
+  // batch by batch is not copied each time it doubles.
+  void reserve_bytes(size_t bytes) { arena_.reserve(arena_.size() + bytes); }
   void push_back(const DesiredUser& user);
   // Adds `other`'s rows after these, in order: as push_back of each, but
   // the strings are copied as bytes and only the shared values looked up.
