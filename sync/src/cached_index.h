@@ -18,6 +18,27 @@ struct CachedIdOf {
   const UserTable* t;
   std::string_view operator()(size_t r) const { return t->id(r); }
 };
+// The values of the planner's look-ups by field (Planner::RowsWith and
+// RowsByExternalId): an index is built and asked through the same one.
+struct CachedUsernameOf {
+  const UserTable* t;
+  std::string_view operator()(size_t r) const { return t->username(r); }
+};
+struct CachedEmailOf {
+  const UserTable* t;
+  std::string_view operator()(size_t r) const { return t->email(r); }
+};
+struct CachedPhoneOf {
+  const UserTable* t;
+  std::string_view operator()(size_t r) const { return t->phone_number(r); }
+};
+// An external id that only repeats the account's own id is no anchor.
+struct CachedAnchorOf {
+  const UserTable* t;
+  std::string_view operator()(size_t r) const {
+    return t->external_id(r) == t->id(r) ? std::string_view() : t->external_id(r);
+  }
+};
 struct LinkKeyOf {
   const LinkTable* links;
   std::string_view operator()(size_t l) const { return links->source_key(l); }

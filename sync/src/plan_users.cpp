@@ -68,11 +68,11 @@ Rows Planner::RowsWith(UserField f, std::string_view value) const {
   const UserTable& t = cached_.users;
   switch (f) {
     case UserField::kUsername:
-      return user_by_username_.Find(value, t.size(), [&t](size_t r) { return t.username(r); });
+      return user_by_username_.Find(value, t.size(), CachedUsernameOf{&t});
     case UserField::kEmail:
-      return user_by_email_.Find(value, t.size(), [&t](size_t r) { return t.email(r); });
+      return user_by_email_.Find(value, t.size(), CachedEmailOf{&t});
     case UserField::kPhoneNumber:
-      return user_by_phone_.Find(value, t.size(), [&t](size_t r) { return t.phone_number(r); });
+      return user_by_phone_.Find(value, t.size(), CachedPhoneOf{&t});
     default:
       return {};
   }
@@ -101,6 +101,17 @@ void Planner::AnnounceLookups(const std::vector<uint32_t>& users) {
     }
   }
   for (const auto& entry : policy_.protected_users) user_by_username_.Want(entry);
+}
+
+void Planner::PrepareLookups() {
+  const UserTable& t = cached_.users;
+  auto other = std::async(std::launch::async, [this, &t] {
+    user_by_username_.Prepare(t.size(), CachedUsernameOf{&t});
+    user_by_phone_.Prepare(t.size(), CachedPhoneOf{&t});
+  });
+  user_by_email_.Prepare(t.size(), CachedEmailOf{&t});
+  user_by_external_.Prepare(t.size(), CachedAnchorOf{&t});
+  other.get();
 }
 
 // Soft-match candidates: unanchored accounts of our own kind matching any
@@ -238,6 +249,7 @@ void Planner::PlanUsers() {
     return shared;
   });
   AnnounceLookups(users);
+  PrepareLookups();
   const SharedUsernames shared_usernames = find_shared.get();
 
   std::vector<UserMatch> matches;

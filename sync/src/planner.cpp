@@ -134,9 +134,7 @@ std::optional<LinkView> Planner::UserLinkById(std::string_view id) const {
 Rows Planner::RowsByExternalId(std::string_view key) const {
   std::lock_guard lock(lookups_mu_);
   const UserTable& t = cached_.users;
-  return user_by_external_.Find(key, t.size(), [&t](size_t r) {
-    return t.external_id(r) == t.id(r) ? std::string_view() : t.external_id(r);
-  });
+  return user_by_external_.Find(key, t.size(), CachedAnchorOf{&t});
 }
 
 void Planner::ComputeScope() {

@@ -92,6 +92,10 @@ class Planner {
   // about (see AskedRowIndex): every unique value of a record without a
   // linked account, and those a linked record changes.
   void AnnounceLookups(const std::vector<uint32_t>& users);
+  // Builds the indexes announced, on two threads, before the match asks
+  // them (else its first look-ups build them one after another). Called
+  // while nothing looks up: it takes no lock.
+  void PrepareLookups();
   // Where Emit, Skip and AddConflict write: the plan, or on a thread that
   // plans a share of the users (PlanUsers), that thread's sink, appended to
   // the plan after the shares before it.

@@ -249,33 +249,44 @@ class AskedRowIndex {
       all_ = true;
       built_ = false;
     }
-    if (!built_ && !all_ && 4 * wanted_.size() > rows) {
-      // Values announced for a good part of the rows (a first sync, an
-      // adoption): an index of every row costs less than the set of them.
-      all_ = true;
-      wanted_ = {};
-    }
-    if (!built_) {
-      index_.Build(
-          rows, value_of,
-          [&](size_t r) {
-            const std::string_view v = value_of(r);
-            return !v.empty() && (all_ || wanted_.contains(v));
-          },
-          all_ ? rows : wanted_.size());
-      built_ = true;
-    }
+    Build(rows, value_of);
     for (uint32_t r = index_.First(value, value_of);
          r != RowHash<kFoldCase>::kNone; r = index_.Next(r)) {
       out.push_back(r);
     }
     return out;
   }
+  // Builds the index of the values announced so far, as the first Find
+  // would, so that the build can be done ahead (on another thread, before
+  // anything looks up); nothing when no value was announced.
+  template <class ValueOf>
+  void Prepare(size_t rows, ValueOf value_of) {
+    if (all_ || !wanted_.empty()) Build(rows, value_of);
+  }
   // Whether every row is indexed: a Find asked about a value nobody
   // announced, or the announced values were many (for tests).
   bool indexed_all() const { return all_ && built_; }
 
  private:
+  template <class ValueOf>
+  void Build(size_t rows, ValueOf value_of) {
+    if (built_) return;
+    if (!all_ && 4 * wanted_.size() > rows) {
+      // Values announced for a good part of the rows (a first sync, an
+      // adoption): an index of every row costs less than the set of them.
+      all_ = true;
+      wanted_ = {};
+    }
+    index_.Build(
+        rows, value_of,
+        [&](size_t r) {
+          const std::string_view v = value_of(r);
+          return !v.empty() && (all_ || wanted_.contains(v));
+        },
+        all_ ? rows : wanted_.size());
+    built_ = true;
+  }
+
   using Hash = std::conditional_t<kFoldCase, AsciiCaseHash,
                                   boost::hash<std::string_view>>;
   using Equal = std::conditional_t<kFoldCase, AsciiCaseEqual,

@@ -85,6 +85,8 @@ void CheckAskedRowIndex() {
                                         : wanted),
       GenValue()));
   const auto late = *rc::gen::container<std::vector<std::string>>(GenValue());
+  // The index may be built ahead (Prepare) before any query or between two.
+  const auto prepare_at = *rc::gen::inRange<size_t>(0, queries.size() + 1);
   AskedRowIndex<kFoldCase> index;
   std::vector<std::string> announced_values = wanted;
   for (const auto& v : wanted) index.Want(v);
@@ -95,6 +97,7 @@ void CheckAskedRowIndex() {
       index.Want(late[i]);
       announced_values.push_back(late[i]);
     }
+    if (i == prepare_at) index.Prepare(values.size(), value_of);
     bool announced = q.empty();
     for (const auto& v : announced_values)
       announced = announced || Same<kFoldCase>(v, q);
