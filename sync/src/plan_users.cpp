@@ -78,29 +78,39 @@ Rows Planner::RowsWith(UserField f, std::string_view value) const {
   }
 }
 
-void Planner::AnnounceLookups(const std::vector<uint32_t>& users) {
+std::vector<uint8_t> Planner::AnnounceLookups(const std::vector<uint32_t>& users) {
   const UserTable& t = cached_.users;
   const DesiredUsers& d = source_.users;
   const bool email = mapped_.count(UserField::kEmail) > 0;
   const bool phone = mapped_.count(UserField::kPhoneNumber) > 0;
+  std::vector<uint8_t> may_change(d.size(), 0);
   // A million records: each field read on its own, not the whole record.
   for (const uint32_t i : users) {
     const uint32_t row = LinkedRow(i);
     if (row == kNoRow) {
+      may_change[i] = 1;
       user_by_external_.Want(d.key(i));
       user_by_username_.Want(d.username(i));
       user_by_email_.Want(d.email(i));
       user_by_phone_.Want(d.phone_number(i));
       continue;
     }
-    if (d.username(i) != t.username(row)) user_by_username_.Want(d.username(i));
+    if (d.username(i) != t.username(row)) {
+      may_change[i] = 1;
+      user_by_username_.Want(d.username(i));
+    }
     // Unmapped fields are never compared (and connectors leave them empty).
-    if (email && d.email(i) != t.email(row)) user_by_email_.Want(d.email(i));
+    if (email && d.email(i) != t.email(row)) {
+      may_change[i] = 1;
+      user_by_email_.Want(d.email(i));
+    }
     if (phone && d.phone_number(i) != t.phone_number(row)) {
+      may_change[i] = 1;
       user_by_phone_.Want(d.phone_number(i));
     }
   }
   for (const auto& entry : policy_.protected_users) user_by_username_.Want(entry);
+  return may_change;
 }
 
 void Planner::PrepareLookups() {
@@ -248,7 +258,7 @@ void Planner::PlanUsers() {
     }
     return shared;
   });
-  AnnounceLookups(users);
+  const std::vector<uint8_t> may_change_unique = AnnounceLookups(users);
   PrepareLookups();
   const SharedUsernames shared_usernames = find_shared.get();
 
@@ -307,7 +317,7 @@ void Planner::PlanUsers() {
     if (m.conflicted || !m.has_row()) continue;
     desired_of_row_[m.row] = m.desired;
   }
-  FindRenameCycles(matches);
+  FindRenameCycles(matches, may_change_unique);
   // PlanUser writes only its own record's slot of ref_row_ besides what it
   // emits, and reads what is settled by now: so the records are planned in
   // two shares on two threads, the second share's output appended after the
@@ -367,10 +377,14 @@ std::optional<Planner::Holder> Planner::TakenBy(UserField f, std::string_view va
 // it (one cycle later the value is free). A cycle of them (a swap of two
 // usernames) would wait forever, and sending them together gets 409 every
 // cycle: a conflict for a person to break.
-void Planner::FindRenameCycles(const std::vector<UserMatch>& matches) {
+void Planner::FindRenameCycles(const std::vector<UserMatch>& matches,
+                               const std::vector<uint8_t>& may_change_unique) {
   std::map<size_t, std::set<size_t>> waits;  // row -> rows it waits for
   for (const auto& m : matches) {
     if (m.conflicted || !m.has_row()) continue;
+    // A record matched to its linked account whose unique fields equal the
+    // account's, byte for byte, takes no value from anyone.
+    if (!may_change_unique[m.desired] && m.row == LinkedRow(m.desired)) continue;
     for (UserField f : kUniqueFields) {
       if (f != UserField::kUsername && !mapped_.count(f)) continue;
       const DesiredUsers& d = source_.users;

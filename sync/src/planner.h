@@ -90,8 +90,10 @@ class Planner {
   Rows RowsByExternalId(std::string_view key) const;
   // Tells the soft-match and uniqueness indexes which values this run asks
   // about (see AskedRowIndex): every unique value of a record without a
-  // linked account, and those a linked record changes.
-  void AnnounceLookups(const std::vector<uint32_t>& users);
+  // linked account, and those a linked record changes. Returns, per source
+  // user, whether it is one of these records (1) or one whose linked
+  // account's unique values are its own already (0).
+  std::vector<uint8_t> AnnounceLookups(const std::vector<uint32_t>& users);
   // Builds the indexes announced, on two threads, before the match asks
   // them (else its first look-ups build them one after another). Called
   // while nothing looks up: it takes no lock.
@@ -158,7 +160,8 @@ class Planner {
   UserMatch MatchUser(const DesiredUserView& u);
   std::vector<size_t> SoftCandidates(const DesiredUserView& u) const;
   std::string MatchedBy(const DesiredUserView& u, size_t row) const;
-  void FindRenameCycles(const std::vector<UserMatch>& matches);
+  void FindRenameCycles(const std::vector<UserMatch>& matches,
+                        const std::vector<uint8_t>& may_change_unique);
   Rows RowsWith(UserField f, std::string_view value) const;
   std::string_view CachedField(size_t row, UserField f) const;
   // A holder of a unique value: who, and whether it gives the value up in

@@ -307,6 +307,30 @@ TEST(PlanTest, SwappingTwoUsernamesIsAConflictNotTwoFailingPatches) {
   EXPECT_NE(p.conflicts[0].message.find("temporary value"), std::string::npos);
 }
 
+// E-mails and phone numbers are unique too: swapping either is the same
+// conflict.
+TEST(PlanTest, SwappingTwoEmailsOrPhoneNumbersIsAConflictToo) {
+  for (const UserField f : {UserField::kEmail, UserField::kPhoneNumber}) {
+    SCOPED_TRACE(std::string(UserFieldName(f)));
+    World w = InSync();
+    w.source.mapped_fields = {UserField::kUsername, f};
+    if (f == UserField::kEmail) {
+      w.source.users[0].email = "bob@example.com";
+      w.source.users[1].email = "alice@example.com";
+    } else {
+      w.users[0].phone_number = "13800000001";
+      w.users[1].phone_number = "13800000002";
+      w.source.users[0].phone_number = "13800000002";
+      w.source.users[1].phone_number = "13800000001";
+    }
+    Plan p = w.Compute();
+    EXPECT_TRUE(p.operations.empty()) << ::testing::PrintToString(Ops(p));
+    ASSERT_EQ(p.conflicts.size(), 2u);
+    EXPECT_EQ(p.conflicts[0].kind, Conflict::Kind::kRenameCycle);
+    EXPECT_EQ(p.conflicts[1].kind, Conflict::Kind::kRenameCycle);
+  }
+}
+
 // A new account taking a name that an existing one gives up in this run
 // would be created (user-create phase) before the rename (user-update): it
 // waits for the next cycle.
